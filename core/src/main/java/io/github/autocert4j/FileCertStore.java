@@ -1,0 +1,207 @@
+package io.github.autocert4j;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The default {@link CertStore}: plain PEM and JSON files under one directory, readable with
+ * {@code openssl}, written atomically (temporary file, fsync, rename, fsync of the directory),
+ * files 0600 and directories 0700.
+ *
+ * <p>Locks are {@code flock}-style file locks under {@code locks/}, so several JVMs on one host
+ * (or on a shared file system that supports them) coordinate.
+ *
+ * <pre>{@code
+ * CertStore store = FileCertStore.of(Path.of("/var/lib/myapp/autocert4j"));
+ * }</pre>
+ */
+public final class FileCertStore implements CertStore {
+
+    private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._@-]+(/[A-Za-z0-9._@-]+)*");
+    private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
+    private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
+
+    private final Path root;
+    private final boolean posix;
+    // In-JVM half of each lock: FileLock is per process, so threads of one JVM queue here first.
+    private final ConcurrentHashMap<String, ReentrantLock> jvmLocks = new ConcurrentHashMap<>();
+
+    private FileCertStore(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+        this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
+    }
+
+    /** A store rooted at {@code directory}; the directory is created (0700) on first write. */
+    public static FileCertStore of(Path directory) {
+        if (directory == null) {
+            throw new IllegalArgumentException("FileCertStore directory is null: pass a writable directory, e.g. Path.of(\"/var/lib/myapp/certs\")");
+        }
+        return new FileCertStore(directory);
+    }
+
+    /** The root directory of this store. */
+    public Path directory() {
+        return root;
+    }
+
+    @Override
+    public Optional<byte[]> load(String key) throws IOException {
+        try {
+            return Optional.of(Files.readAllBytes(resolve(key)));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public void store(String key, byte[] value) throws IOException {
+        Path target = resolve(key);
+        Path dir = target.getParent();
+        createDirectories(dir);
+        Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().getId());
+        Files.deleteIfExists(tmp);
+        try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), fileAttributes(FILE_MODE))) {
+            ByteBuffer buf = ByteBuffer.wrap(value);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.deleteIfExists(tmp);
+            throw new IOException("file system of " + root + " cannot rename atomically; choose a local directory for the store", e);
+        }
+        fsyncDirectory(dir);
+    }
+
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        List<String> keys = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(root)) {
+            files.filter(Files::isRegularFile).forEach(p -> {
+                String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+                if (key.startsWith(prefix) && !p.getFileName().toString().startsWith(".") && !key.startsWith("locks/")) {
+                    keys.add(key);
+                }
+            });
+        }
+        return keys;
+    }
+
+    @Override
+    public boolean delete(String key) throws IOException {
+        boolean existed = Files.deleteIfExists(resolve(key));
+        if (existed) {
+            fsyncDirectory(resolve(key).getParent());
+        }
+        return existed;
+    }
+
+    @Override
+    public Lock lock(String name) throws IOException {
+        Path lockFile = resolve("locks/" + name + ".lock");
+        createDirectories(lockFile.getParent());
+        ReentrantLock jvmLock = jvmLocks.computeIfAbsent(name, n -> new ReentrantLock());
+        jvmLock.lock();
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), fileAttributes(FILE_MODE));
+            FileLock fileLock = channel.lock();
+            FileChannel held = channel;
+            return () -> {
+                try {
+                    fileLock.release();
+                    held.close();
+                } finally {
+                    jvmLock.unlock();
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            if (channel != null) {
+                channel.close();
+            }
+            jvmLock.unlock();
+            throw e;
+        }
+    }
+
+    @Override
+    public void checkAccess() throws IOException {
+        createDirectories(root);
+        if (!Files.isWritable(root)) {
+            throw new IOException("directory " + root + " is not writable by this process");
+        }
+        store(".probe", new byte[] {1});
+        delete(".probe");
+    }
+
+    @Override
+    public String toString() {
+        return "FileCertStore[" + root + "]";
+    }
+
+    private Path resolve(String key) {
+        if (key == null || !KEY.matcher(key).matches() || key.contains("..")) {
+            throw new IllegalArgumentException("invalid store key '" + key + "': use segments of [A-Za-z0-9._@-] joined by '/'");
+        }
+        return root.resolve(key);
+    }
+
+    private void createDirectories(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Path parent = dir.getParent();
+        if (parent != null && !parent.equals(dir)) {
+            createDirectories(parent);
+        }
+        try {
+            Files.createDirectory(dir, fileAttributes(DIR_MODE));
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(dir)) {
+                throw e;
+            }
+        }
+    }
+
+    private FileAttribute<?>[] fileAttributes(Set<PosixFilePermission> mode) {
+        return posix ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)} : new FileAttribute<?>[0];
+    }
+
+    private static void fsyncDirectory(Path dir) {
+        // Makes the rename durable: without it a power cut can forget the new directory entry.
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // Some file systems refuse to open directories; the rename itself is still atomic.
+        }
+    }
+}

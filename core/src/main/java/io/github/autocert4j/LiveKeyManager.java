@@ -1,0 +1,221 @@
+package io.github.autocert4j;
+
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.StandardConstants;
+import javax.net.ssl.X509ExtendedKeyManager;
+
+/**
+ * The key manager behind every TLS listener: picks the live certificate by SNI at each handshake.
+ *
+ * <p>Why aliases carry a generation ({@code id#7}): a handshake chooses an alias and then asks for
+ * its chain and key; a swap in between must not hand it a mismatched pair. The previous generation
+ * stays resolvable, so in-flight handshakes finish with the pair they chose. It also makes
+ * alias-keyed caches (Netty's OpenSSL key material cache) safe: a new certificate is a new alias.
+ *
+ * <p>Lookups are lock-free map reads; installs touch only the names of one certificate, so holding
+ * 100,000 certificates costs nothing per handshake.
+ */
+final class LiveKeyManager extends X509ExtendedKeyManager {
+
+    /** One live certificate. Never prints its key. */
+    static final class Entry {
+        final String alias;
+        final String certId;
+        final PrivateKey key;
+        final X509Certificate[] chain;
+
+        Entry(String alias, String certId, PrivateKey key, X509Certificate[] chain) {
+            this.alias = alias;
+            this.certId = certId;
+            this.key = key;
+            this.chain = chain;
+        }
+
+        @Override
+        public String toString() {
+            return "Entry[" + alias + ", serial=" + chain[0].getSerialNumber().toString(16) + "]";
+        }
+    }
+
+    private final ConcurrentHashMap<String, Entry> byName = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Entry> byAlias = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Entry> current = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Entry> previous = new ConcurrentHashMap<>();
+    // Many leaves share one intermediate: keep a single parsed copy of each.
+    private final ConcurrentHashMap<ByteBuffer, X509Certificate> intermediates = new ConcurrentHashMap<>();
+    private final AtomicLong generation = new AtomicLong();
+    private final String defaultCertId;
+    private final Entry fallback;
+
+    LiveKeyManager(String defaultCertId, CertBundle fallback) {
+        this.defaultCertId = defaultCertId;
+        this.fallback = new Entry("fallback#0", defaultCertId, fallback.keyPair().getPrivate(),
+                fallback.chain().toArray(new X509Certificate[0]));
+        byAlias.put(this.fallback.alias, this.fallback);
+    }
+
+    /** Makes {@code bundle} the certificate for {@code names}; new handshakes see it at once. */
+    void install(String certId, List<String> names, CertBundle bundle) {
+        X509Certificate[] chain = bundle.chain().toArray(new X509Certificate[0]);
+        for (int i = 1; i < chain.length; i++) {
+            chain[i] = intern(chain[i]);
+        }
+        Entry entry = new Entry(certId + "#" + generation.incrementAndGet(), certId, bundle.keyPair().getPrivate(), chain);
+        byAlias.put(entry.alias, entry);
+        for (String name : names) {
+            byName.put(name.toLowerCase(Locale.ROOT), entry);
+        }
+        Entry old = current.put(certId, entry);
+        if (old != null) {
+            Entry older = previous.put(certId, old);
+            if (older != null) {
+                byAlias.remove(older.alias);
+            }
+        }
+    }
+
+    /** The live chain for {@code certId}, or null if only the fallback is served. */
+    X509Certificate[] currentChain(String certId) {
+        Entry e = current.get(certId);
+        return e == null ? null : e.chain;
+    }
+
+    /** Selects the entry for a handshake: exact SNI name, then wildcard, then the default certificate, then the fallback. */
+    Entry select(String sniHost) {
+        if (sniHost != null) {
+            String host = sniHost.toLowerCase(Locale.ROOT);
+            Entry e = byName.get(host);
+            if (e != null) {
+                return e;
+            }
+            int dot = host.indexOf('.');
+            if (dot > 0) {
+                e = byName.get("*" + host.substring(dot));
+                if (e != null) {
+                    return e;
+                }
+            }
+        }
+        Entry e = defaultCertId == null ? null : current.get(defaultCertId);
+        return e != null ? e : fallback;
+    }
+
+    private String chooseAlias(String keyType, SSLSession handshake) {
+        Entry e = select(sniHost(handshake));
+        return keyTypeMatches(keyType, e.key.getAlgorithm()) ? e.alias : null;
+    }
+
+    private String chooseAlias(String[] keyTypes, SSLSession handshake) {
+        if (keyTypes == null) {
+            return null;
+        }
+        for (String keyType : keyTypes) {
+            String alias = chooseAlias(keyType, handshake);
+            if (alias != null) {
+                return alias;
+            }
+        }
+        return null;
+    }
+
+    static boolean keyTypeMatches(String keyType, String keyAlgorithm) {
+        if (keyType == null) {
+            return true;
+        }
+        // JSSE asks for "EC"/"RSA"/"RSASSA-PSS"; Netty's OpenSSL engine also for "EC_EC" (ECDH_ECDSA suites).
+        return switch (keyAlgorithm) {
+            case "EC", "ECDSA" -> keyType.equals("EC") || keyType.equals("EC_EC");
+            case "RSA" -> keyType.equals("RSA");
+            default -> keyType.equals(keyAlgorithm);
+        };
+    }
+
+    private static String sniHost(SSLSession handshake) {
+        if (handshake instanceof ExtendedSSLSession ext) {
+            try {
+                for (SNIServerName name : ext.getRequestedServerNames()) {
+                    if (name.getType() == StandardConstants.SNI_HOST_NAME) {
+                        return name instanceof SNIHostName h ? h.getAsciiName() : new SNIHostName(name.getEncoded()).getAsciiName();
+                    }
+                }
+            } catch (UnsupportedOperationException | IllegalArgumentException ignored) {
+                // no usable SNI: fall through to the default certificate
+            }
+        }
+        return null;
+    }
+
+    private X509Certificate intern(X509Certificate cert) {
+        try {
+            return intermediates.computeIfAbsent(ByteBuffer.wrap(cert.getEncoded()), k -> cert);
+        } catch (CertificateEncodingException e) {
+            return cert;
+        }
+    }
+
+    @Override
+    public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+        return chooseAlias(keyType, engine == null ? null : engine.getHandshakeSession());
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+        SSLSession handshake = socket instanceof SSLSocket s ? s.getHandshakeSession() : null;
+        return chooseAlias(keyType, handshake);
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+        Entry e = alias == null ? null : byAlias.get(alias);
+        return e == null ? null : e.chain.clone();
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+        Entry e = alias == null ? null : byAlias.get(alias);
+        return e == null ? null : e.key;
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+        return current.values().stream().filter(e -> keyTypeMatches(keyType, e.key.getAlgorithm()))
+                .map(e -> e.alias).toArray(String[]::new);
+    }
+
+    // This key manager only serves; it never authenticates as a TLS client.
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+        return null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+        return null;
+    }
+
+    @Override
+    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return "LiveKeyManager[certificates=" + current.size() + "]";
+    }
+}

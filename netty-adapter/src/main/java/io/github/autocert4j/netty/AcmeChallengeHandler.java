@@ -1,0 +1,143 @@
+package io.github.autocert4j.netty;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+import io.github.autocert4j.Http01Responder;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers ACME HTTP-01 challenges in the host's own plain-HTTP pipeline and passes every other
+ * message on untouched, so the host's redirect-to-HTTPS and application handlers keep serving
+ * the same port.
+ *
+ * <p>Place it after the {@code HttpServerCodec}; an {@code HttpObjectAggregator} before or after
+ * it is fine. One instance per channel (it tracks the body of a request it answered):
+ *
+ * <pre>{@code
+ * ch.pipeline().addLast(new HttpServerCodec())
+ *              .addLast(new AcmeChallengeHandler(autoCert.http01()))
+ *              .addLast(new RedirectToHttpsHandler());
+ * }</pre>
+ *
+ * <ul>
+ *   <li>{@code GET|HEAD /.well-known/acme-challenge/{token}}: 200 with the key authorization, or 404 for an unknown token;</li>
+ *   <li>a token that is not base64url (encoded slashes, dots, over-long): 400;</li>
+ *   <li>any other method on that path: 405 with {@code Allow: GET, HEAD};</li>
+ *   <li>anything else: passed on to the next handler.</li>
+ * </ul>
+ */
+public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeChallengeHandler.class);
+
+    private final Http01Responder responder;
+    // True while the body of a request this handler answered is still arriving: swallow it.
+    private boolean discardingBody;
+
+    /** A handler answering from {@code responder} (usually {@code autoCert.http01()}). */
+    public AcmeChallengeHandler(Http01Responder responder) {
+        if (responder == null) {
+            throw new IllegalArgumentException("responder is null: pass autoCert.http01()");
+        }
+        this.responder = responder;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (discardingBody) {
+            if (msg instanceof HttpContent) {
+                if (msg instanceof LastHttpContent) {
+                    discardingBody = false;
+                }
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            discardingBody = false;
+        }
+        if (msg instanceof HttpRequest request) {
+            String path = ChallengePath.pathOf(request.uri());
+            if (path != null && path.startsWith(Http01Responder.PATH_PREFIX)) {
+                try {
+                    answer(ctx, request, path.substring(Http01Responder.PATH_PREFIX.length()));
+                } catch (RuntimeException e) {
+                    LOG.debug("autocert4j: bad challenge request {}: {}", request.uri(), e.toString());
+                    send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, false);
+                } finally {
+                    discardingBody = !(msg instanceof LastHttpContent);
+                    ReferenceCountUtil.release(msg);
+                }
+                return;
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private void answer(ChannelHandlerContext ctx, HttpRequest request, String token) {
+        if (request.decoderResult().isFailure()) {
+            send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, false);
+            return;
+        }
+        HttpMethod method = request.method();
+        boolean head = HttpMethod.HEAD.equals(method);
+        if (!head && !HttpMethod.GET.equals(method)) {
+            send(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, null, false);
+            return;
+        }
+        if (token.isEmpty()) {
+            send(ctx, request, HttpResponseStatus.NOT_FOUND, null, head);
+            return;
+        }
+        if (!Http01Responder.isWellFormedToken(token)) {
+            send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, head);
+            return;
+        }
+        Optional<String> keyAuthorization = responder.keyAuthorization(token);
+        if (keyAuthorization.isPresent()) {
+            send(ctx, request, HttpResponseStatus.OK, keyAuthorization.get(), head);
+        } else {
+            send(ctx, request, HttpResponseStatus.NOT_FOUND, null, head);
+        }
+    }
+
+    private static void send(ChannelHandlerContext ctx, HttpRequest request, HttpResponseStatus status, String body, boolean head) {
+        byte[] bytes = (body != null ? body : status.reasonPhrase() + "\n").getBytes(StandardCharsets.US_ASCII);
+        ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
+        HttpVersion version = request.protocolVersion() == null ? HttpVersion.HTTP_1_1 : request.protocolVersion();
+        FullHttpResponse response = new DefaultFullHttpResponse(version, status, content);
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=us-ascii");
+        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        if (status == HttpResponseStatus.METHOD_NOT_ALLOWED) {
+            response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+        }
+        boolean keepAlive = status.code() < 400 || status == HttpResponseStatus.NOT_FOUND || status == HttpResponseStatus.METHOD_NOT_ALLOWED;
+        keepAlive &= !request.decoderResult().isFailure() && HttpUtil.isKeepAlive(request);
+        if (keepAlive) {
+            if (version.equals(HttpVersion.HTTP_1_0)) {
+                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+            ctx.writeAndFlush(response);
+        } else {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}
