@@ -143,6 +143,7 @@ final class AcmeClient {
      */
     CertBundle obtain(List<String> names, KeyPair newKey, String profile, X509Certificate replaces, long deadlineNanos)
             throws Exception {
+        AcmeHttpClient.clearRetryAfter();
         Login login = login();
         Order order;
         try {
@@ -311,16 +312,22 @@ final class AcmeClient {
 
     /** Maps any failure of {@link #obtain} to permanent-or-not with the CA's Retry-After, if any. */
     static IssuanceException classify(Exception e) {
+        // Retry-After of the failing 429/503 answer, if the CA sent one (acme4j keeps it only for rateLimited).
+        Instant askedRetry = AcmeHttpClient.takeRetryAfter().orElse(null);
         if (e instanceof IssuanceException ie) {
             return ie;
         }
         if (e instanceof AcmeRateLimitedException rl) {
-            return new IssuanceException("rate limited by the CA: " + describe(rl), false, rl.getRetryAfter().orElse(null));
+            return new IssuanceException("rate limited by the CA: " + describe(rl), false, rl.getRetryAfter().orElse(askedRetry));
         }
         if (e instanceof AcmeServerException se) {
             String type = se.getType().toString();
             String shortType = type.substring(type.lastIndexOf(':') + 1);
-            return new IssuanceException("the CA refused: " + describe(se), PERMANENT_PROBLEMS.contains(shortType), null);
+            boolean permanent = PERMANENT_PROBLEMS.contains(shortType) && askedRetry == null;
+            return new IssuanceException("the CA refused: " + describe(se), permanent, askedRetry);
+        }
+        if (askedRetry != null) {
+            return new IssuanceException("the CA is unavailable (" + describe(e) + "), asked to retry at " + askedRetry, false, askedRetry);
         }
         if (e instanceof AcmeNotSupportedException ns) {
             return new IssuanceException("the CA does not support " + ns.getMessage(), true, null);
@@ -348,7 +355,7 @@ final class AcmeClient {
             if (trust != null) {
                 b.sslContext(trust);
             }
-            return b.build();
+            return new AcmeHttpClient(b.build(), settings.getTimeout());
         }
     }
 }

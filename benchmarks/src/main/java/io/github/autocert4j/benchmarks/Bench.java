@@ -1,0 +1,120 @@
+package io.github.autocert4j.benchmarks;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.FileCertStore;
+import io.github.autocert4j.RenewalPolicy;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+
+/**
+ * Entry point of the benchmark harness: {@code java -cp ... io.github.autocert4j.benchmarks.Bench <section> <outDir>}
+ * with section one of {@code handshake}, {@code swap}, {@code issuance}, {@code scale}, {@code report}.
+ * Each section writes {@code <outDir>/<section>.md} (details) and {@code <outDir>/<section>.summary}
+ * (tab-separated: metric, result, target, verdict); {@code report} assembles {@code RESULTS.md}.
+ *
+ * <pre>{@code
+ * java -cp "$(cat benchmarks/target/classpath.txt):benchmarks/target/classes" io.github.autocert4j.benchmarks.Bench handshake benchmarks/target/results
+ * }</pre>
+ */
+public final class Bench {
+    private Bench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: Bench handshake|swap|issuance|scale|report <outDir> [args]");
+            System.exit(2);
+        }
+        Path out = Path.of(args[1]);
+        Files.createDirectories(out);
+        switch (args[0]) {
+            case "handshake" -> HandshakeBench.run(out);
+            case "swap" -> SwapBench.run(out);
+            case "issuance" -> IssuanceBench.run(out);
+            case "scale" -> ScaleBench.run(out);
+            case "report" -> Report.run(out, Path.of(args[2]));
+            default -> {
+                System.err.println("unknown section " + args[0]);
+                System.exit(2);
+            }
+        }
+        System.exit(0); // event loops and AutoCert threads are daemon or closed; make sure the JVM ends
+    }
+
+    // ------------------------------------------------------------------ shared helpers
+
+    static boolean quick() {
+        return Boolean.getBoolean("bench.quick");
+    }
+
+    static EventLoopGroup group(int threads) {
+        return new MultiThreadIoEventLoopGroup(threads, NioIoHandler.newFactory());
+    }
+
+    /** OpenSSL (BoringSSL) TLS 1.3 client trusting only {@code root}; the chain is verified by the JDK trust manager. */
+    static SslContext clientContext(X509Certificate root) throws IOException {
+        return SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(root).protocols("TLSv1.3").build();
+    }
+
+    /** Renewal policy that never contacts the (dead) CA for valid stored certificates: no ARI, checks every 30 days. */
+    static RenewalPolicy quietPolicy() {
+        return RenewalPolicy.defaults().withAri(false).withCheckInterval(Duration.ofDays(30));
+    }
+
+    /** An AutoCert serving what {@code storeDir} holds for {@code names} (one certificate per name), without a CA. */
+    static AutoCert fromStore(Path storeDir, List<String> names) {
+        AutoCert.Builder b = AutoCert.builder().directory(BenchCa.DEAD_DIRECTORY).agreeToTermsOfService(true)
+                .store(FileCertStore.of(storeDir)).renewal(quietPolicy());
+        for (String n : names) {
+            b.certificate(n);
+        }
+        return b.build();
+    }
+
+    static double median(List<? extends Number> values) {
+        List<Double> v = new ArrayList<>(values.stream().map(Number::doubleValue).toList());
+        if (v.isEmpty()) {
+            return Double.NaN;
+        }
+        Collections.sort(v);
+        int n = v.size();
+        return n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2;
+    }
+
+    static String f(String fmt, Object... args) {
+        return String.format(Locale.ROOT, fmt, args);
+    }
+
+    static void write(Path out, String section, String markdown, List<String[]> summary) throws IOException {
+        Files.writeString(out.resolve(section + ".md"), markdown, StandardCharsets.UTF_8);
+        StringBuilder s = new StringBuilder();
+        for (String[] row : summary) {
+            s.append(String.join("\t", row)).append('\n');
+        }
+        Files.writeString(out.resolve(section + ".summary"), s.toString(), StandardCharsets.UTF_8);
+        System.out.println(markdown);
+    }
+
+    static String verdict(boolean met) {
+        return met ? "met" : "**missed**";
+    }
+
+    static void log(String msg) {
+        System.err.println("[bench " + java.time.LocalTime.now().withNano(0) + "] " + msg);
+    }
+}

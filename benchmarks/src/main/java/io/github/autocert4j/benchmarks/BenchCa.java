@@ -1,0 +1,183 @@
+package io.github.autocert4j.benchmarks;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.math.BigInteger;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+
+import io.github.autocert4j.BenchHooks;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/**
+ * A throw-away two-level CA (root, intermediate) issuing ECDSA P-256 leaves, and writers for the
+ * file-store layout the core reads, so benchmarks can start an AutoCert with valid stored
+ * certificates and no ACME server.
+ *
+ * <pre>{@code
+ * BenchCa ca = BenchCa.create();
+ * KeyPair kp = BenchCa.ecKey();
+ * List<X509Certificate> chain = ca.chain(kp, List.of("app.bench.test"));
+ * ca.writeBundle(storeDir, directory, "app.bench.test", List.of("app.bench.test"), kp, chain);
+ * }</pre>
+ */
+final class BenchCa {
+    static final URI DEAD_DIRECTORY = URI.create("https://127.0.0.1:1/dir");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    final KeyPair rootKey;
+    final X509Certificate root;
+    final KeyPair intermediateKey;
+    final X509Certificate intermediate;
+
+    private BenchCa(KeyPair rootKey, X509Certificate root, KeyPair intermediateKey, X509Certificate intermediate) {
+        this.rootKey = rootKey;
+        this.root = root;
+        this.intermediateKey = intermediateKey;
+        this.intermediate = intermediate;
+    }
+
+    static BenchCa create() {
+        try {
+            Instant now = Instant.now();
+            KeyPair rk = ecKey();
+            X500Name rootName = new X500Name("CN=autocert4j bench root");
+            X509v3CertificateBuilder rb = new JcaX509v3CertificateBuilder(rootName, serial(), Date.from(now.minus(Duration.ofDays(1))),
+                    Date.from(now.plus(Duration.ofDays(3650))), rootName, rk.getPublic());
+            rb.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+            rb.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            X509Certificate root = convert(rb.build(signer(rk.getPrivate())));
+            KeyPair ik = ecKey();
+            X500Name interName = new X500Name("CN=autocert4j bench intermediate");
+            X509v3CertificateBuilder ib = new JcaX509v3CertificateBuilder(rootName, serial(), Date.from(now.minus(Duration.ofDays(1))),
+                    Date.from(now.plus(Duration.ofDays(1825))), interName, ik.getPublic());
+            ib.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+            ib.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            X509Certificate inter = convert(ib.build(signer(rk.getPrivate())));
+            return new BenchCa(rk, root, ik, inter);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot create the benchmark CA", e);
+        }
+    }
+
+    /** Reloads a CA written by {@link #save}. */
+    static BenchCa load(Path dir) throws IOException {
+        X509Certificate root = readCert(dir.resolve("root.pem"));
+        X509Certificate inter = readCert(dir.resolve("intermediate.pem"));
+        return new BenchCa(null, root, null, inter);
+    }
+
+    /** Writes the public certificates (the keys are not needed to trust or serve cached leaves). */
+    void save(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("root.pem"), pem(root));
+        Files.writeString(dir.resolve("intermediate.pem"), pem(intermediate));
+    }
+
+    static KeyPair ecKey() {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Leaf + intermediate, as an ACME CA returns it; the leaf is valid from 1 h ago for 90 days. */
+    List<X509Certificate> chain(KeyPair leafKey, List<String> names) {
+        return List.of(leaf(leafKey, names), intermediate);
+    }
+
+    X509Certificate leaf(KeyPair leafKey, List<String> names) {
+        try {
+            Instant now = Instant.now();
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(intermediate, serial(), Date.from(now.minus(Duration.ofHours(1))),
+                    Date.from(now.plus(Duration.ofDays(90))), new X500Name("CN=" + names.get(0)), leafKey.getPublic());
+            GeneralName[] san = names.stream().map(n -> new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new);
+            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
+            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+            return convert(b.build(signer(intermediateKey.getPrivate())));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot issue a benchmark leaf", e);
+        }
+    }
+
+    /** Writes key+chain (and the metadata JSON the core writes after an order) at the keys the core reads. */
+    static void writeBundle(Path storeDir, URI directory, String certId, List<String> names, PrivateKey key, List<X509Certificate> chain)
+            throws IOException {
+        Path pem = storeDir.resolve(BenchHooks.bundleKey(directory, certId));
+        Files.createDirectories(pem.getParent());
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
+            w.writeObject(new JcaPKCS8Generator(key, null));
+            for (X509Certificate c : chain) {
+                w.writeObject(c);
+            }
+        }
+        Files.writeString(pem, out.toString(), StandardCharsets.US_ASCII);
+        String json = "{\"names\":[" + String.join(",", names.stream().map(n -> "\"" + n + "\"").toList()) + "],\"issuedAt\":\""
+                + Instant.now() + "\"}";
+        Files.writeString(storeDir.resolve(BenchHooks.metaKey(directory, certId)), json, StandardCharsets.UTF_8);
+    }
+
+    static String pem(X509Certificate c) throws IOException {
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
+            w.writeObject(c);
+        }
+        return out.toString();
+    }
+
+    static X509Certificate readCert(Path file) throws IOException {
+        try (PEMParser p = new PEMParser(new StringReader(Files.readString(file)))) {
+            return convert((X509CertificateHolder) p.readObject());
+        } catch (GeneralSecurityException e) {
+            throw new IOException(e);
+        }
+    }
+
+    private static ContentSigner signer(PrivateKey key) throws Exception {
+        return new JcaContentSignerBuilder("SHA256withECDSA").build(key);
+    }
+
+    private static X509Certificate convert(X509CertificateHolder h) throws GeneralSecurityException {
+        return new JcaX509CertificateConverter().getCertificate(h);
+    }
+
+    private static BigInteger serial() {
+        return new BigInteger(127, RANDOM).setBit(126);
+    }
+}

@@ -1,0 +1,2 @@
+package io.github.autocert4j.benchmarks;
+final class ScaleBench { static void run(java.nio.file.Path out) throws Exception {} }

@@ -1,0 +1,34 @@
+package io.github.autocert4j.examples;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import io.github.autocert4j.testkit.PebbleServer;
+
+/**
+ * The one-command demo: a local Pebble CA on loopback issuing short-lived certificates (2 minutes),
+ * and the {@link NettyExample} server obtaining one and renewing it live, visibly, without restart.
+ * Run by {@code ./demo.sh}; stops Pebble on exit (Ctrl-C).
+ */
+public final class DemoMain {
+    private DemoMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int httpPort = Integer.parseInt(NettyExample.Config.setting("http.port", "DEMO_HTTP_PORT", "5002"));
+        int httpsPort = Integer.parseInt(NettyExample.Config.setting("https.port", "DEMO_HTTPS_PORT", "8443"));
+        Duration lifetime = Duration.ofSeconds(Long.parseLong(NettyExample.Config.setting("demo.lifetime", "DEMO_LIFETIME_SECONDS", "120")));
+        Path store = Files.createTempDirectory("autocert4j-demo-store");
+        PebbleServer pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST)
+                .profile("demo", lifetime).start();
+        Runtime.getRuntime().addShutdownHook(new Thread(pebble::close, "demo-pebble-stop"));
+        System.out.println("pebble: " + pebble.directoryUri() + " (Pebble " + pebble.version() + ", certificates live " + lifetime.toSeconds() + " s)");
+        System.out.println("trust-root: " + pebble.issuanceRootPem().toAbsolutePath());
+        NettyExample server = NettyExample.start(new NettyExample.Config(pebble.directoryUri().toString(), pebble.acmeServerCaPem(),
+                List.of("app.autocert4j.test"), httpPort, httpsPort, "127.0.0.1", store, "demo", null));
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "demo-server-stop"));
+        Thread.currentThread().join();
+    }
+}
