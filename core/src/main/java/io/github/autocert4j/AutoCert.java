@@ -204,7 +204,7 @@ public final class AutoCert implements AutoCloseable {
             m.inFlight = f;
             executor.execute(() -> {
                 try {
-                    attempt(m);
+                    attempt(m, true);
                     f.complete(m.status(clock.instant()));
                 } catch (Throwable t) {
                     f.completeExceptionally(t);
@@ -337,7 +337,7 @@ public final class AutoCert implements AutoCloseable {
                 return;
             }
             LOG.info("autocert4j: renewing {}: {}", m.id, plan.reason());
-            attempt(m);
+            attempt(m, false);
         } catch (Exception e) {
             // attempt() has already scheduled the retry and reported the failure
             LOG.debug("autocert4j: check of {} ended with {}", m.id, e.toString());
@@ -380,8 +380,12 @@ public final class AutoCert implements AutoCloseable {
         }
     }
 
-    /** Places one order for {@code m} and swaps the result in; on failure reports, schedules the retry and rethrows. */
-    private void attempt(Managed m) throws Exception {
+    /**
+     * Places one order for {@code m} and swaps the result in; on failure reports, schedules the retry
+     * and rethrows. Unless {@code forced}, first adopts a certificate that another server sharing
+     * the store renewed meanwhile, instead of ordering again.
+     */
+    private void attempt(Managed m, boolean forced) throws Exception {
         m.work.lock();
         try {
             Instant now = clock.instant();
@@ -393,6 +397,10 @@ public final class AutoCert implements AutoCloseable {
             }
             long deadline = System.nanoTime() + policy.orderTimeout().toNanos();
             try (CertStore.Lock ignored = store.lock(layout.certLock(m.id))) {
+                if (!forced && adoptRenewedByPeer(m, previous)) {
+                    schedule(m, clock.instant());
+                    return;
+                }
                 String usedProfile = chooseProfile();
                 X509Certificate replaces = previous != null && acme.supportsAri() ? previous.leaf() : null;
                 CertBundle issued = acme.obtain(m.names, keyType.generate(), usedProfile, replaces, deadline);
@@ -410,10 +418,38 @@ public final class AutoCert implements AutoCloseable {
             }
             schedule(m, clock.instant());
         } catch (Exception e) {
-            onFailure(m, e);
+            if (!closed) {
+                onFailure(m, e);
+            }
             throw e;
         } finally {
             m.work.unlock();
+        }
+    }
+
+    /** Whether the store holds a newer, valid, not-yet-due certificate than {@code previous}; if so it goes live. */
+    private boolean adoptRenewedByPeer(Managed m, CertBundle previous) {
+        try {
+            Optional<byte[]> pem = store.load(layout.certBundle(m.id));
+            if (pem.isEmpty()) {
+                return false;
+            }
+            CertBundle stored = Pem.decodeBundle(pem.get());
+            if (previous != null && (stored.serial().equals(previous.serial()) || !stored.notAfter().isAfter(previous.notAfter()))) {
+                return false;
+            }
+            Instant now = clock.instant();
+            ChainVerifier.verify(stored, m.names, now);
+            if (RenewalPlanner.plan(stored.notBefore(), stored.notAfter(), null, now, policy, ThreadLocalRandom.current()).renewNow()) {
+                return false;
+            }
+            String storedProfile = readMeta(m).map(j -> j.get("profile").optional().map(v -> v.asString()).orElse(null)).orElse(null);
+            goLive(m, stored, storedProfile);
+            LOG.info("autocert4j: adopted certificate {} renewed by another server sharing the store (serial {})", m.id, stored.serial().toString(16));
+            emit(new CertEvent.Loaded(m.id, now, stored.serial(), stored.notAfter()));
+            return true;
+        } catch (IOException | ChainVerifier.VerificationException | RuntimeException e) {
+            return false;
         }
     }
 

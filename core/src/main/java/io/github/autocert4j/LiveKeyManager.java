@@ -121,19 +121,6 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         return keyTypeMatches(keyType, e.key.getAlgorithm()) ? e.alias : null;
     }
 
-    private String chooseAlias(String[] keyTypes, SSLSession handshake) {
-        if (keyTypes == null) {
-            return null;
-        }
-        for (String keyType : keyTypes) {
-            String alias = chooseAlias(keyType, handshake);
-            if (alias != null) {
-                return alias;
-            }
-        }
-        return null;
-    }
-
     static boolean keyTypeMatches(String keyType, String keyAlgorithm) {
         if (keyType == null) {
             return true;
