@@ -51,6 +51,8 @@ public final class AutoCertSsl {
         KeyManagerFactory factory = keyManagerFactory(autoCert);
         if (provider == SslProvider.OPENSSL || provider == SslProvider.OPENSSL_REFCNT) {
             // Without the cache, the OpenSSL provider re-encodes the chain and key at every handshake.
+            // The cache is keyed by alias; every swap makes a new alias and retires the one two
+            // generations back, which the cache then evicts as stale (getCertificateChain == null).
             factory = new OpenSslCachingX509KeyManagerFactory(factory);
         }
         return SslContextBuilder.forServer(factory).sslProvider(provider);
