@@ -9,8 +9,8 @@ import io.github.autocert4j.testkit.PebbleServer;
 
 /**
  * The one-command demo: a local Pebble CA on loopback issuing short-lived certificates (2 minutes),
- * and the {@link NettyExample} server obtaining one and renewing it live, visibly, without restart.
- * Run by {@code ./demo.sh}; stops Pebble on exit (Ctrl-C).
+ * and an example server obtaining one and renewing it live, visibly, without restart.
+ * Run by {@code ./demo.sh [netty|jetty|tomcat]} (Netty by default); stops Pebble on exit (Ctrl-C).
  */
 public final class DemoMain {
     private DemoMain() {
@@ -26,9 +26,22 @@ public final class DemoMain {
         Runtime.getRuntime().addShutdownHook(new Thread(pebble::close, "demo-pebble-stop"));
         System.out.println("pebble: " + pebble.directoryUri() + " (Pebble " + pebble.version() + ", certificates live " + lifetime.toSeconds() + " s)");
         System.out.println("trust-root: " + pebble.issuanceRootPem().toAbsolutePath());
-        NettyExample server = NettyExample.start(new NettyExample.Config(pebble.directoryUri().toString(), pebble.acmeServerCaPem(),
-                List.of("app.autocert4j.test"), httpPort, httpsPort, "127.0.0.1", store, "demo", null));
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "demo-server-stop"));
+        NettyExample.Config config = new NettyExample.Config(pebble.directoryUri().toString(), pebble.acmeServerCaPem(),
+                List.of("app.autocert4j.test"), httpPort, httpsPort, "127.0.0.1", store, "demo", null);
+        String host = args.length > 0 ? args[0] : "netty";
+        AutoCloseable server = switch (host) {
+            case "netty" -> NettyExample.start(config);
+            case "jetty" -> JettyExample.start(config);
+            case "tomcat" -> TomcatExample.start(config);
+            default -> throw new IllegalArgumentException("unknown server '" + host + "': use netty, jetty or tomcat");
+        };
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception e) {
+                System.err.println("demo: stopping the server: " + e);
+            }
+        }, "demo-server-stop"));
         Thread.currentThread().join();
     }
 }

@@ -1,5 +1,6 @@
 package io.github.autocert4j.servlet;
 
+import io.github.autocert4j.testkit.KeepAliveTlsClient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

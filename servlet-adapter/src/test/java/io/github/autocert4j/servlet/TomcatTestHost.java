@@ -52,7 +52,7 @@ final class TomcatTestHost implements ServletTestHost {
 
         Context context = tomcat.addContext("", null);
         Tomcat.addServlet(context, "app", new AppServlet());
-        context.addServletMappingDecoded("/", "app");
+        context.addServletMappingDecoded("/", "app", false);
         switch (registration) {
             case INITIALIZER -> {
                 context.addServletContainerInitializer((classes, sc) -> sc.setAttribute(AutoCertServletInitializer.AUTOCERT_ATTRIBUTE, autoCert), null);

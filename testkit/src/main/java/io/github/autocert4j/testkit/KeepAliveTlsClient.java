@@ -1,4 +1,4 @@
-package io.github.autocert4j.servlet;
+package io.github.autocert4j.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,14 +17,26 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
-/** One verified TLS connection kept open across several HTTP/1.1 requests. */
-final class KeepAliveTlsClient implements AutoCloseable {
+/**
+ * One verified TLS connection kept open across several HTTP/1.1 requests: proves that a certificate
+ * swap does not break connections opened before it.
+ *
+ * <pre>{@code
+ * try (KeepAliveTlsClient open = new KeepAliveTlsClient(httpsAddress, "app.example.test", pebble.issuanceRoot())) {
+ *     open.get("/before");
+ *     autoCert.renewNow("app.example.test").get();
+ *     open.get("/after");               // same connection, same session
+ * }
+ * }</pre>
+ */
+public final class KeepAliveTlsClient implements AutoCloseable {
     private final SSLSocket socket;
     private final InputStream in;
     private final OutputStream out;
     private final String host;
 
-    KeepAliveTlsClient(InetSocketAddress addr, String host, X509Certificate root) throws Exception {
+    /** Connects to {@code addr} with SNI {@code host}, trusting only {@code root}, and completes a verified handshake. */
+    public KeepAliveTlsClient(InetSocketAddress addr, String host, X509Certificate root) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setCertificateEntry("root", root);
@@ -44,12 +56,13 @@ final class KeepAliveTlsClient implements AutoCloseable {
         out = socket.getOutputStream();
     }
 
-    BigInteger serial() throws Exception {
+    /** Serial of the leaf certificate of this connection's session. */
+    public BigInteger serial() throws Exception {
         return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
     }
 
-    /** Sends one GET and returns the body; throws if the connection broke. */
-    String get(String path) throws IOException {
+    /** Sends one GET and returns the body of a 200 response; throws if the connection broke or the status is not 200. */
+    public String get(String path) throws IOException {
         out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
         ByteArrayOutputStream head = new ByteArrayOutputStream();
