@@ -742,7 +742,7 @@ public final class AutoCert implements AutoCloseable {
             if (acmeTrustPem != null) {
                 try {
                     trust = trustFrom(acmeTrustPem);
-                } catch (IOException | GeneralSecurityException e) {
+                } catch (IOException | GeneralSecurityException | RuntimeException e) {
                     errors.add("acmeServerTrust: cannot use " + acmeTrustPem + " (" + e.getMessage() + "). Fix: pass a readable PEM file with the CA certificate(s) of the ACME server");
                 }
             }

@@ -1,9 +1,11 @@
 package io.github.autocert4j;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -18,7 +20,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -29,7 +33,7 @@ import java.util.stream.Stream;
  * files 0600 and directories 0700.
  *
  * <p>Locks are {@code flock}-style file locks under {@code locks/}, so several JVMs on one host
- * (or on a shared file system that supports them) coordinate.
+ * (or on a shared file system that supports them), and several store instances in one JVM, coordinate.
  *
  * <pre>{@code
  * CertStore store = FileCertStore.of(Path.of("/var/lib/myapp/autocert4j"));
@@ -37,17 +41,20 @@ import java.util.stream.Stream;
  */
 public final class FileCertStore implements CertStore {
 
+    private static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofMinutes(10);
     private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._@-]+(/[A-Za-z0-9._@-]+)*");
     private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
     private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
 
     private final Path root;
     private final boolean posix;
+    private final Duration lockTimeout;
     // In-JVM half of each lock: FileLock is per process, so threads of one JVM queue here first.
     private final ConcurrentHashMap<String, ReentrantLock> jvmLocks = new ConcurrentHashMap<>();
 
-    private FileCertStore(Path root) {
+    private FileCertStore(Path root, Duration lockTimeout) {
         this.root = root.toAbsolutePath().normalize();
+        this.lockTimeout = lockTimeout;
         this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
     }
 
@@ -56,7 +63,18 @@ public final class FileCertStore implements CertStore {
         if (directory == null) {
             throw new IllegalArgumentException("FileCertStore directory is null: pass a writable directory, e.g. Path.of(\"/var/lib/myapp/certs\")");
         }
-        return new FileCertStore(directory);
+        return new FileCertStore(directory, DEFAULT_LOCK_TIMEOUT);
+    }
+
+    /**
+     * A store whose {@link #lock} gives up with an IOException after {@code lockTimeout}
+     * (default 10 minutes, well above an order's timeout, so only a stuck holder trips it).
+     */
+    public static FileCertStore of(Path directory, Duration lockTimeout) {
+        if (lockTimeout == null || lockTimeout.isNegative() || lockTimeout.isZero()) {
+            throw new IllegalArgumentException("lockTimeout must be a positive duration, e.g. Duration.ofMinutes(10)");
+        }
+        return new FileCertStore(of(directory).root, lockTimeout);
     }
 
     /** The root directory of this store. */
@@ -130,11 +148,22 @@ public final class FileCertStore implements CertStore {
         Path lockFile = resolve("locks/" + name + ".lock");
         createDirectories(lockFile.getParent());
         ReentrantLock jvmLock = jvmLocks.computeIfAbsent(name, n -> new ReentrantLock());
-        jvmLock.lock();
+        if (jvmLock.isHeldByCurrentThread()) {
+            throw new IllegalStateException("lock '" + name + "' is already held by this thread; store locks are not reentrant");
+        }
+        long deadline = System.nanoTime() + lockTimeout.toNanos();
+        try {
+            if (!jvmLock.tryLock(lockTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new IOException("timed out after " + lockTimeout + " waiting for lock '" + name + "' held by another thread");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for lock '" + name + "'");
+        }
         FileChannel channel = null;
         try {
             channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), fileAttributes(FILE_MODE));
-            FileLock fileLock = channel.lock();
+            FileLock fileLock = acquire(channel, name, deadline);
             FileChannel held = channel;
             return () -> {
                 try {
@@ -150,6 +179,35 @@ public final class FileCertStore implements CertStore {
             }
             jvmLock.unlock();
             throw e;
+        }
+    }
+
+    /**
+     * Polls for the file lock (5 ms doubling to 200 ms) until {@code deadline}. Polling, not
+     * {@code FileChannel.lock()}: the wait stays bounded, and another store instance on the same
+     * directory in this JVM (whose FileLock would make {@code lock()} throw) is simply waited for.
+     */
+    private FileLock acquire(FileChannel channel, String name, long deadline) throws IOException {
+        long sleepMillis = 5;
+        while (true) {
+            try {
+                FileLock lock = channel.tryLock();
+                if (lock != null) {
+                    return lock;
+                }
+            } catch (OverlappingFileLockException e) {
+                // held by another FileCertStore instance in this JVM: wait like for another process
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("timed out after " + lockTimeout + " waiting for lock '" + name + "' held by another process or store instance");
+            }
+            try {
+                Thread.sleep(sleepMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while waiting for lock '" + name + "'");
+            }
+            sleepMillis = Math.min(sleepMillis * 2, 200);
         }
     }
 

@@ -58,6 +58,10 @@ public final class Http01Responder implements ChallengeSolver {
 
     @Override
     public void present(Challenge challenge) {
+        if (!isWellFormedToken(challenge.token())) {
+            // A token we could never serve: fail the order now with a clear reason instead of a CA timeout.
+            throw new IllegalArgumentException("the CA sent an http-01 token that is not base64url: cannot serve it");
+        }
         pending.put(challenge.token(), challenge.keyAuthorization());
     }
 

@@ -91,8 +91,9 @@ final class Pem {
                     throw new IOException("unexpected PEM object " + o.getClass().getSimpleName());
                 }
             }
-        } catch (GeneralSecurityException e) {
-            throw new IOException("bad key or certificate in PEM: " + e.getClass().getSimpleName(), e);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            // BouncyCastle reports bad base64 or DER with unchecked exceptions: callers expect IOException.
+            throw new IOException("malformed PEM (bad key or certificate): " + e.getClass().getSimpleName(), e);
         }
         if (keyPair == null && privateKey != null && publicKey != null) {
             keyPair = new KeyPair(publicKey, privateKey);
@@ -144,8 +145,8 @@ final class Pem {
                     chain.add(certs.getCertificate(holder));
                 }
             }
-        } catch (CertificateException e) {
-            throw new IOException("bad certificate in PEM", e);
+        } catch (CertificateException | RuntimeException e) {
+            throw new IOException("malformed PEM (bad certificate): " + e.getClass().getSimpleName(), e);
         }
         return chain;
     }

@@ -3,6 +3,7 @@ package io.github.autocert4j;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.random.RandomGenerator;
 
 /**
@@ -42,7 +43,7 @@ final class RenewalPlanner {
             why = "inside the CA's ARI window";
         } else {
             renewAt = notAfter.minus(renewBefore(lifetime, policy));
-            why = "less than " + (lifetime.compareTo(SHORT_LIVED) <= 0 ? "1/2" : String.format("%.2f", policy.renewalRatio())) + " of the lifetime remains";
+            why = "less than " + (lifetime.compareTo(SHORT_LIVED) <= 0 ? "1/2" : String.format(Locale.ROOT, "%.2f", policy.renewalRatio())) + " of the lifetime remains";
         }
         if (!now.isBefore(renewAt)) {
             return new Plan(true, now, why);

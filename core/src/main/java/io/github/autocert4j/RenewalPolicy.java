@@ -44,7 +44,8 @@ public record RenewalPolicy(
 
     /** Validates and copies. */
     public RenewalPolicy {
-        backoff = backoff == null ? null : List.copyOf(backoff);
+        // Copied only when it can be: a null entry is left for validate() to name, not an NPE here.
+        backoff = backoff == null || backoff.stream().anyMatch(d -> d == null) ? backoff : List.copyOf(backoff);
     }
 
     /** The defaults described above. */
@@ -99,7 +100,7 @@ public record RenewalPolicy(
             throw new IllegalArgumentException("renewal.backoff is empty: give at least one delay, e.g. List.of(Duration.ofMinutes(1), Duration.ofDays(1))");
         }
         for (Duration d : backoff) {
-            requirePositive("backoff", d, "every delay must be > 0");
+            requirePositive("backoff", d, "every delay must be a positive duration");
         }
         requirePositive("expiryWarning", expiryWarning, "e.g. Duration.ofDays(14)");
         requirePositive("orderTimeout", orderTimeout, "e.g. Duration.ofMinutes(2)");

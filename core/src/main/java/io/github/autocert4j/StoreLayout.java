@@ -18,7 +18,9 @@ final class StoreLayout {
     private final String base;
 
     StoreLayout(URI directory) {
-        String id = directory.getHost() + (directory.getPort() > 0 ? "-" + directory.getPort() : "")
+        // https://ca/dir and https://ca:443/dir are one CA: the default port is left out.
+        boolean explicitPort = directory.getPort() > 0 && directory.getPort() != 443;
+        String id = directory.getHost() + (explicitPort ? "-" + directory.getPort() : "")
                 + (directory.getPath() == null ? "" : directory.getPath());
         this.base = "acme/" + sanitize(id);
     }

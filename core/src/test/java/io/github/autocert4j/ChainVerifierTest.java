@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 
 class ChainVerifierTest {
 
-    static final Instant NOW = Instant.parse("2030-01-15T12:00:00Z");
+    // Real time (to the second, as X.509 dates), so the same certificates also pass JSSE handshakes.
+    static final Instant NOW = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
 
     /** A throw-away CA -> intermediate -> leaf hierarchy built with BouncyCastle, for tests only. */
     static final class TestPki {
@@ -43,7 +44,7 @@ class ChainVerifierTest {
             root = cert(new X500Name("CN=" + label + " Root"), rootKey.getPublic(), new X500Name("CN=" + label + " Root"),
                     rootKey.getPrivate(), NOW.minus(Duration.ofDays(3650)), NOW.plus(Duration.ofDays(3650)), true, List.of());
             intermediate = cert(new X500Name("CN=" + label + " Intermediate"), intermediateKey.getPublic(), new X500Name("CN=" + label + " Root"),
-                    rootKey.getPrivate(), NOW.minus(Duration.ofDays(365)), NOW.plus(Duration.ofDays(365)), true, List.of());
+                    rootKey.getPrivate(), NOW.minus(Duration.ofDays(3650)), NOW.plus(Duration.ofDays(3650)), true, List.of());
         }
 
         /** A leaf for {@code names} signed by the intermediate. */

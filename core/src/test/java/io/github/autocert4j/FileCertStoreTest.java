@@ -31,7 +31,6 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -302,7 +301,6 @@ class FileCertStoreTest {
      * throws OverlappingFileLockException instead of waiting. Fix: make the ReentrantLock map
      * static and key it by the lock file's absolute path.
      */
-    @Disabled("BUG FileCertStore.lock: two instances on one directory in one JVM -> OverlappingFileLockException instead of waiting")
     @Test
     void twoInstancesOnOneDirectoryQueue() throws Exception {
         FileCertStore one = FileCertStore.of(tmp);

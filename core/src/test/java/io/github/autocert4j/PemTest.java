@@ -136,7 +136,6 @@ class PemTest {
      * Fix: in both decode methods also catch RuntimeException around the parse loop and rethrow
      * new IOException("malformed PEM: " + e.getMessage(), e).
      */
-    @org.junit.jupiter.api.Disabled("BUG Pem: invalid base64 -> DecoderException (RuntimeException), not IOException")
     @Test
     void corruptedBase64IsAnIOException() throws Exception {
         CertBundle b = PKI.bundle(KeyType.EC_P256, "c.example.test");

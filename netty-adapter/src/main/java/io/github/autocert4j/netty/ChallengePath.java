@@ -16,11 +16,15 @@ final class ChallengePath {
             if (scheme <= 0) {
                 return null;
             }
-            int slash = uri.indexOf('/', scheme + 3);
-            if (slash < 0) {
+            // The authority ends at the first '/', '?' or '#'; only a '/' starts a path.
+            int end = scheme + 3;
+            while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
+                end++;
+            }
+            if (end == uri.length() || uri.charAt(end) != '/') {
                 return "/";
             }
-            path = uri.substring(slash);
+            path = uri.substring(end);
         }
         int cut = path.length();
         int q = path.indexOf('?');
