@@ -262,7 +262,18 @@ public final class AutoCert implements AutoCloseable {
             }
             CertBundle bundle = Pem.decodeBundle(pem.get());
             Instant now = clock.instant();
-            ChainVerifier.verify(bundle, m.names, now);
+            try {
+                ChainVerifier.verify(bundle, m.names, now);
+            } catch (ChainVerifier.VerificationException namesChanged) {
+                // Names were added to the configuration: keep serving the stored certificate for
+                // the names it does cover while a new one is ordered at the first check.
+                ChainVerifier.verify(bundle, bundle.dnsNames(), now);
+                synchronized (m) {
+                    m.reorder = true;
+                }
+                LOG.info("autocert4j: stored certificate {} does not cover every configured name ({}); serving it until a new one is issued",
+                        m.id, namesChanged.getMessage());
+            }
             String storedProfile = readMeta(m).map(j -> j.get("profile").optional().map(v -> v.asString()).orElse(null)).orElse(null);
             goLive(m, bundle, storedProfile);
             LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
@@ -323,8 +334,9 @@ public final class AutoCert implements AutoCloseable {
             }
             RenewalPlanner.Plan plan;
             synchronized (m) {
-                plan = RenewalPlanner.plan(live == null ? null : live.notBefore(), live == null ? null : live.notAfter(),
-                        m.ariChosen, now, policy, ThreadLocalRandom.current());
+                plan = m.reorder ? new RenewalPlanner.Plan(true, now, "the configured names changed")
+                        : RenewalPlanner.plan(live == null ? null : live.notBefore(), live == null ? null : live.notAfter(),
+                                m.ariChosen, now, policy, ThreadLocalRandom.current());
             }
             if (!plan.renewNow()) {
                 Instant next = plan.nextCheck();
@@ -411,6 +423,7 @@ public final class AutoCert implements AutoCloseable {
                 synchronized (m) {
                     m.failures = 0;
                     m.lastError = null;
+                    m.reorder = false;
                 }
                 LOG.info("autocert4j: certificate {} is live: serial {}, expires {}{}", m.id, issued.serial().toString(16),
                         issued.notAfter(), usedProfile == null ? "" : ", profile " + usedProfile);

@@ -19,6 +19,8 @@ final class Managed {
     String lastError;
     int failures;
     boolean permanentFailure;
+    /** The live certificate was loaded from the store but lacks a configured name: order at once. */
+    boolean reorder;
     Instant nextCheck;
     AcmeClient.AriWindow ari;
     Instant ariChosen;

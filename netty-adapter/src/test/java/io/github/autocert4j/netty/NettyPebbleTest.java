@@ -206,4 +206,32 @@ class NettyPebbleTest {
             assertEquals(404, r.statusCode());
         }
     }
+
+    @Test
+    void addingANameKeepsServingTheStoredCertificateUntilTheNewOneIsLive(@TempDir Path store) throws Exception {
+        String added = "added.autocert4j.test";
+        BigInteger oldSerial;
+        try (AutoCert first = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
+                .agreeToTermsOfService(true).certificate(APP).storageDirectory(store).build();
+             NettyTestHost host = new NettyTestHost(first, httpPort, 0, SslProvider.JDK, false)) {
+            oldSerial = first.renewNow(APP).get(30, TimeUnit.SECONDS).serial();
+        }
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        try (AutoCert second = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
+                .agreeToTermsOfService(true).certificate(APP, added).storageDirectory(store).listener(events::add).build();
+             NettyTestHost host = new NettyTestHost(second, httpPort, 0, SslProvider.JDK, false)) {
+            second.start();
+            // Served at once for the name it covers, although it lacks the added name...
+            assertTrue(events.get(0) instanceof CertEvent.Loaded l && l.serial().equals(oldSerial), "stored certificate loaded: " + events);
+            // ...and replaced by one covering both names without a restart.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline && events.stream().noneMatch(e -> e instanceof CertEvent.Issued)) {
+                Thread.sleep(20);
+            }
+            BigInteger newSerial = second.status(APP).orElseThrow().serial();
+            assertNotEquals(oldSerial, newSerial, "a new certificate was issued: " + events);
+            assertEquals(newSerial, TlsProbe.handshake(host.httpsAddress(), added, pebble.issuanceRoot(), T).serial());
+            assertEquals(newSerial, TlsProbe.handshake(host.httpsAddress(), APP, pebble.issuanceRoot(), T).serial());
+        }
+    }
 }
