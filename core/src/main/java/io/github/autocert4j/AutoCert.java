@@ -72,6 +72,9 @@ public final class AutoCert implements AutoCloseable {
     /** Let's Encrypt staging: untrusted certificates, generous rate limits. */
     public static final URI LETS_ENCRYPT_STAGING = URI.create("https://acme-staging-v02.api.letsencrypt.org/directory");
 
+    /** Above this many certificates, start-up logs one summary line instead of one line each. */
+    private static final int MAX_PER_CERTIFICATE_LOG_LINES = 100;
+
     private final List<Managed> managed;
     private final Map<String, Managed> byName;
     private final LiveKeyManager keyManager;
@@ -141,8 +144,11 @@ public final class AutoCert implements AutoCloseable {
         if (!started.compareAndSet(false, true)) {
             return this;
         }
-        for (Managed m : managed) {
-            loadStored(m);
+        // Many certificates load in parallel (file reads and parsing dominate); a handful, in order.
+        (managed.size() > 64 ? managed.parallelStream() : managed.stream()).forEach(this::loadStored);
+        if (managed.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
+            long live = managed.stream().filter(m -> m.status(clock.instant()).serial() != null).count();
+            LOG.info("autocert4j: serving {} of {} certificates from the store", live, managed.size());
         }
         for (Managed m : managed) {
             schedule(m, clock.instant());
@@ -263,11 +269,11 @@ public final class AutoCert implements AutoCloseable {
             CertBundle bundle = Pem.decodeBundle(pem.get());
             Instant now = clock.instant();
             try {
-                ChainVerifier.verify(bundle, m.names, now);
+                ChainVerifier.verifyUsable(bundle, m.names, now);
             } catch (ChainVerifier.VerificationException namesChanged) {
                 // Names were added to the configuration: keep serving the stored certificate for
                 // the names it does cover while a new one is ordered at the first check.
-                ChainVerifier.verify(bundle, bundle.dnsNames(), now);
+                ChainVerifier.verifyUsable(bundle, bundle.dnsNames(), now);
                 synchronized (m) {
                     m.reorder = true;
                 }
@@ -276,7 +282,11 @@ public final class AutoCert implements AutoCloseable {
             }
             String storedProfile = readMeta(m).map(j -> j.get("profile").optional().map(v -> v.asString()).orElse(null)).orElse(null);
             goLive(m, bundle, storedProfile);
-            LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
+            if (managed.size() <= MAX_PER_CERTIFICATE_LOG_LINES) {
+                LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
+            } else {
+                LOG.debug("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
+            }
             emit(new CertEvent.Loaded(m.id, now, bundle.serial(), bundle.notAfter()));
         } catch (ChainVerifier.VerificationException e) {
             LOG.info("autocert4j: stored certificate {} is not usable ({}); a new one will be ordered", m.id, e.getMessage());

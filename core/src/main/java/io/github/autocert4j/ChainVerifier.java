@@ -19,6 +19,16 @@ final class ChainVerifier {
 
     /** Throws {@link VerificationException} saying what is wrong with {@code bundle} for {@code names} at {@code now}. */
     static void verify(CertBundle bundle, List<String> names, Instant now) throws VerificationException {
+        verifyUsable(bundle, names, now);
+        verifySignatures(bundle.chain());
+    }
+
+    /**
+     * The checks without the chain's signatures, for bundles read back from the own store: they
+     * passed {@link #verify} before being stored, and signature checks are three quarters of the
+     * cost of loading a certificate at start-up.
+     */
+    static void verifyUsable(CertBundle bundle, List<String> names, Instant now) throws VerificationException {
         List<X509Certificate> chain = bundle.chain();
         if (chain.isEmpty()) {
             throw new VerificationException("the CA returned an empty certificate chain");
@@ -39,6 +49,9 @@ final class ChainVerifier {
         if (!now.isBefore(bundle.notAfter())) {
             throw new VerificationException("the certificate has expired (notAfter " + bundle.notAfter() + ", now " + now + ")");
         }
+    }
+
+    private static void verifySignatures(List<X509Certificate> chain) throws VerificationException {
         for (int i = 0; i + 1 < chain.size(); i++) {
             X509Certificate child = chain.get(i);
             X509Certificate parent = chain.get(i + 1);

@@ -1,5 +1,6 @@
 package io.github.autocert4j;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -12,8 +13,10 @@ import java.security.spec.X509EncodedKeySpec;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
@@ -68,6 +71,61 @@ final class Pem {
 
     /** Parses a key (with or without certificates). The public key comes from the PEM or, if absent, the leaf. */
     static CertBundle decodeBundle(byte[] pem) throws IOException {
+        CertBundle fast = decodeOwnBundle(pem);
+        return fast != null ? fast : decodeAnyBundle(pem);
+    }
+
+    /**
+     * The fast path for what {@link #encodeBundle} writes (PKCS#8 key, then certificates or a
+     * public key): plain base64 and the JDK's own parsers, several times faster than BouncyCastle's
+     * PEMParser, which matters when a server loads thousands of certificates at start-up. The JDK's
+     * CertificateFactory also shares one parsed copy of a repeated intermediate. Returns null for
+     * anything else (legacy key formats, stray blocks), which the general parser then handles.
+     */
+    private static CertBundle decodeOwnBundle(byte[] pem) throws IOException {
+        String text = new String(pem, StandardCharsets.US_ASCII);
+        PrivateKey privateKey = null;
+        PublicKey publicKey = null;
+        List<X509Certificate> chain = new ArrayList<>();
+        try {
+            CertificateFactory factory = CertificateFactory.getInstance("X.509");
+            int at = 0;
+            while (true) {
+                int begin = text.indexOf("-----BEGIN ", at);
+                if (begin < 0) {
+                    break;
+                }
+                int typeEnd = text.indexOf("-----", begin + 11);
+                if (typeEnd < 0) {
+                    return null;
+                }
+                String type = text.substring(begin + 11, typeEnd);
+                String endMarker = "-----END " + type + "-----";
+                int end = text.indexOf(endMarker, typeEnd + 5);
+                if (end < 0) {
+                    return null;
+                }
+                byte[] der = Base64.getMimeDecoder().decode(text.substring(typeEnd + 5, end));
+                switch (type) {
+                    case "PRIVATE KEY" -> privateKey = privateKey(PrivateKeyInfo.getInstance(der));
+                    case "PUBLIC KEY" -> publicKey = publicKey(SubjectPublicKeyInfo.getInstance(der));
+                    case "CERTIFICATE" -> chain.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(der)));
+                    default -> {
+                        return null;
+                    }
+                }
+                at = end + endMarker.length();
+            }
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException("malformed PEM (bad key or certificate): " + e.getClass().getSimpleName(), e);
+        }
+        if (privateKey == null || (publicKey == null && chain.isEmpty())) {
+            return null;
+        }
+        return new CertBundle(new KeyPair(publicKey != null ? publicKey : chain.get(0).getPublicKey(), privateKey), chain);
+    }
+
+    private static CertBundle decodeAnyBundle(byte[] pem) throws IOException {
         PrivateKey privateKey = null;
         PublicKey publicKey = null;
         KeyPair keyPair = null;

@@ -53,7 +53,10 @@ public final class AutoCertSsl {
             // Without the cache, the OpenSSL provider re-encodes the chain and key at every handshake.
             // The cache is keyed by alias; every swap makes a new alias and retires the one two
             // generations back, which the cache then evicts as stale (getCertificateChain == null).
-            factory = new OpenSslCachingX509KeyManagerFactory(factory);
+            // Sized for every managed certificate (current and previous generation) so that SNI
+            // traffic spread over many certificates keeps hitting the cache.
+            int entries = Math.max(1024, 2 * autoCert.status().size() + 16);
+            factory = new OpenSslCachingX509KeyManagerFactory(factory, entries);
         }
         return SslContextBuilder.forServer(factory).sslProvider(provider);
     }
