@@ -169,6 +169,15 @@ public final class AutoCert implements AutoCloseable {
         return keyManager;
     }
 
+    /**
+     * The certificate a handshake with SNI {@code serverName} (null: no SNI) is served right now:
+     * exact name, then wildcard, then the first configured certificate, then the self-signed fallback.
+     */
+    public ServedCertificate servedCertificate(String serverName) {
+        LiveKeyManager.Entry e = keyManager.select(serverName);
+        return new ServedCertificate(e.alias, e.key, List.of(e.chain));
+    }
+
     /** A JSSE {@code SSLContext} whose server side always presents the live certificates. */
     public SSLContext sslContext() {
         SSLContext ctx = sslContext;
