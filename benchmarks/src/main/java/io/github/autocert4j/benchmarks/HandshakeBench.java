@@ -38,8 +38,8 @@ final class HandshakeBench {
 
     static void run(Path out) throws Exception {
         boolean quick = Bench.quick();
-        int rounds = quick ? 2 : 6;
-        Duration round = Duration.ofSeconds(quick ? 1 : 4);
+        int rounds = quick ? 2 : 5;
+        Duration round = Duration.ofSeconds(quick ? 1 : 3);
         Duration warm = Duration.ofSeconds(quick ? 1 : 3);
 
         Path store = Files.createTempDirectory("bench-hs");

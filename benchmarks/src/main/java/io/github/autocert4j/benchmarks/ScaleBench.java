@@ -1,2 +1,235 @@
 package io.github.autocert4j.benchmarks;
-final class ScaleBench { static void run(java.nio.file.Path out) throws Exception {} }
+
+import static io.github.autocert4j.benchmarks.Bench.f;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
+
+import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.BenchHooks;
+import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.FileCertStore;
+import io.github.autocert4j.netty.AutoCertSsl;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslProvider;
+
+/**
+ * Section 4: 1, 1,000, 10,000 and 100,000 managed certificates in one JVM: heap per certificate,
+ * cold load time from the file store, SNI-selected handshake throughput relative to 1 certificate.
+ *
+ * <pre>{@code
+ * ScaleBench.run(Path.of("benchmarks/target/results"));
+ * }</pre>
+ */
+final class ScaleBench {
+    static final int MAX = 100_000;
+    static final int CONCURRENCY = 32;
+
+    private ScaleBench() {
+    }
+
+    static String name(int i) {
+        return "s" + i + ".scale.autocert4j.test";
+    }
+
+    static void run(Path out) throws Exception {
+        boolean quick = Bench.quick();
+        int[] sizes = quick ? new int[] {1, 1000, 10_000} : new int[] {1, 1000, 10_000, MAX};
+        int rounds = quick ? 1 : 3;
+        Duration round = Duration.ofSeconds(quick ? 1 : 3);
+        Path cache = Path.of(System.getProperty("bench.scaleCache", "benchmarks/target/scale-store")).toAbsolutePath();
+        Path store = cache.resolve("store");
+        String generated = ensureStore(cache, store);
+        BenchCa ca = BenchCa.load(cache.resolve("ca"));
+        SslContext client = Bench.clientContext(ca.root);
+        EventLoopGroup boss = Bench.group(1);
+        EventLoopGroup workers = Bench.group(2);
+        EventLoopGroup clients = Bench.group(2);
+
+        List<SslProvider> providers = new ArrayList<>();
+        if (OpenSsl.isAvailable()) {
+            providers.add(SslProvider.OPENSSL);
+        }
+        providers.add(SslProvider.JDK);
+
+        // Cost breakdown of the per-certificate load steps, on a sample.
+        List<String> sample = IntStream.range(0, 2000).mapToObj(ScaleBench::name).toList();
+        BenchHooks.loadBreakdown(FileCertStore.of(store), BenchCa.DEAD_DIRECTORY, sample.subList(0, 500)); // warm-up
+        long[] bd = BenchHooks.loadBreakdown(FileCertStore.of(store), BenchCa.DEAD_DIRECTORY, sample);
+
+        StringBuilder md = new StringBuilder();
+        List<String[]> summary = new ArrayList<>();
+        md.append("## 4. Scale: many managed certificates in one JVM\n\n");
+        md.append(f("One `AutoCert` per row managing N single-name certificates (`s<i>.scale.autocert4j.test`), loaded from a "
+                + "`FileCertStore` written beforehand (%s). All leaves share ONE ECDSA P-256 key pair (generating 100,000 keys adds nothing "
+                + "to what is measured: each bundle is still a separate file, parsed into separate key and certificate objects, and each "
+                + "leaf is a separate certificate with its own signature verified at load); chain = leaf + one intermediate. "
+                + "*Cold load* = `build()` + `start()` (reads, parses and verifies every bundle; the OS page cache is warm, the JVM has "
+                + "loaded earlier rows). *Heap per certificate* = (used heap after `System.gc()` with the AutoCert loaded - before) / N. "
+                + "*Throughput ratio* = full handshakes/s with a random SNI name out of N, divided by handshakes/s of a 1-certificate "
+                + "AutoCert in the same JVM, interleaved (%d rounds of %d s each way after a warm-up; same client as section 1, %d connections). "
+                + "Renewal checks: no ARI, 30-day check interval (no CA contact).\n\n",
+                generated, rounds, round.toSeconds(), CONCURRENCY));
+        StringBuilder hdr = new StringBuilder("| N | cold load (s): build + start | heap per certificate (KB) |");
+        StringBuilder sep = new StringBuilder("|---:|---|---:|");
+        for (SslProvider p : providers) {
+            hdr.append(" handshake ratio ").append(p).append(" (hs/s N vs 1) |");
+            sep.append("---|");
+        }
+        md.append(hdr).append('\n').append(sep).append('\n');
+
+        System.gc();
+        AutoCert base = null;
+        TlsServer[] baseServers = new TlsServer[providers.size()];
+        double worstRatio100k = Double.NaN, heap100k = Double.NaN, load100k = Double.NaN;
+        for (int n : sizes) {
+            Bench.log("scale: N=" + n);
+            List<String> names = IntStream.range(0, n).mapToObj(ScaleBench::name).toList();
+            long used0 = usedHeap();
+            long t0 = System.nanoTime();
+            AutoCert ac = Bench.fromStore(store, names);
+            long t1 = System.nanoTime();
+            ac.start();
+            long t2 = System.nanoTime();
+            long used1 = usedHeap();
+            long valid = ac.status().stream().filter(s -> s.state() == CertificateStatus.State.VALID).count();
+            if (valid != n) {
+                throw new IllegalStateException("only " + valid + " of " + n + " stored certificates were loaded");
+            }
+            double build = (t1 - t0) / 1e9, start = (t2 - t1) / 1e9, kb = (used1 - used0) / 1024.0 / n;
+            Bench.log(f("scale: N=%d load %.2f + %.2f s, %.2f KB/cert", n, build, start, kb));
+            StringBuilder row = new StringBuilder(f("| %,d | %.3f (%.3f + %.3f) | %.2f |", n, build + start, build, start, kb));
+            if (n == 1) {
+                base = ac;
+                for (int p = 0; p < providers.size(); p++) {
+                    baseServers[p] = new TlsServer(AutoCertSsl.contextBuilder(base, providers.get(p)).build(), boss, workers);
+                    row.append(" 1 (baseline) |");
+                }
+            } else {
+                for (int p = 0; p < providers.size(); p++) {
+                    SslProvider provider = providers.get(p);
+                    AtomicLong wrong = new AtomicLong();
+                    LoadClient.Observer obs = (host, leaf, g) -> {
+                        if (!SwapBench.BenchHooksView.covers(leaf, host)) {
+                            wrong.incrementAndGet();
+                        }
+                    };
+                    try (TlsServer sn = new TlsServer(AutoCertSsl.contextBuilder(ac, provider).build(), boss, workers)) {
+                        String one = name(0);
+                        LoadClient lb = new LoadClient(clients, client, baseServers[p].address(), () -> one, false, obs);
+                        LoadClient ln = new LoadClient(clients, client, sn.address(), () -> names.get(ThreadLocalRandom.current().nextInt(n)), false, obs);
+                        lb.run(CONCURRENCY, Duration.ofSeconds(2));
+                        ln.run(CONCURRENCY, Duration.ofSeconds(2));
+                        long hb = 0, hn = 0, fails = 0;
+                        double sb = 0, sn2 = 0;
+                        for (int r = 0; r < rounds; r++) {
+                            LoadClient.Result rb = new LoadClient(clients, client, baseServers[p].address(), () -> one, false, obs).run(CONCURRENCY, round);
+                            LoadClient.Result rn = new LoadClient(clients, client, sn.address(),
+                                    () -> names.get(ThreadLocalRandom.current().nextInt(n)), false, obs).run(CONCURRENCY, round);
+                            hb += rb.handshakesInWindow();
+                            hn += rn.handshakesInWindow();
+                            sb += rb.seconds();
+                            sn2 += rn.seconds();
+                            fails += rb.handshakeFailures() + rn.handshakeFailures();
+                        }
+                        double rateB = hb / sb, rateN = hn / sn2, ratio = rateN / rateB;
+                        Bench.log(f("scale: N=%d %s: %.0f vs %.0f hs/s, ratio %.3f, failures %d, wrong cert %d", n, provider, rateN, rateB, ratio, fails, wrong.get()));
+                        row.append(f(" **%.3f** (%.0f vs %.0f)%s |", ratio, rateN, rateB,
+                                fails + wrong.get() == 0 ? "" : f(", %d failed, %d wrong certificate", fails, wrong.get())));
+                        if (n == MAX && (Double.isNaN(worstRatio100k) || ratio < worstRatio100k)) {
+                            worstRatio100k = ratio;
+                        }
+                    }
+                }
+                ac.close();
+            }
+            md.append(row).append('\n');
+            if (n == MAX) {
+                heap100k = kb;
+                load100k = build + start;
+            }
+        }
+        int nb = sample.size();
+        md.append(f("\nPer-certificate cost of the load steps (sample of %d bundles, single thread): read %.0f µs, PEM decode (key + 2 "
+                + "certificates) %.0f µs, chain verification (incl. one ECDSA signature check) %.0f µs.\n\n",
+                nb, bd[0] / 1e3 / nb, bd[1] / 1e3 / nb, bd[2] / 1e3 / nb));
+        if (!quick) {
+            summary.add(new String[] {"4. SNI handshake ratio at 100,000 certificates (worst provider)", f("%.3f", worstRatio100k), ">= 0.95",
+                    Bench.verdict(worstRatio100k >= 0.95)});
+            summary.add(new String[] {"4. heap per certificate at 100,000", f("%.2f KB", heap100k), "<= 10 KB", Bench.verdict(heap100k <= 10)});
+            summary.add(new String[] {"4. cold load of 100,000 certificates", f("%.1f s", load100k), "<= 10 s", Bench.verdict(load100k <= 10)});
+        }
+        for (TlsServer s : baseServers) {
+            if (s != null) {
+                s.close();
+            }
+        }
+        if (base != null) {
+            base.close();
+        }
+        clients.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        Bench.write(out, "scale", md.toString(), summary);
+    }
+
+    static long usedHeap() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(100); // let concurrent GC phases settle before reading the figure
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    /** Writes the 100,000-certificate store once and reuses it while its leaves have > 60 days left. */
+    static String ensureStore(Path cache, Path store) throws Exception {
+        Path marker = cache.resolve("complete-" + MAX);
+        if (Files.exists(marker)) {
+            long made = Long.parseLong(Files.readString(marker).trim());
+            if (System.currentTimeMillis() - made < Duration.ofDays(25).toMillis()) {
+                return "reused from an earlier run, " + cache.getFileName() + " cache";
+            }
+        }
+        Bench.log("scale: generating " + MAX + " certificates into " + store + " (one-time)");
+        long t0 = System.nanoTime();
+        Files.deleteIfExists(marker);
+        BenchCa ca = BenchCa.create();
+        ca.save(cache.resolve("ca"));
+        KeyPair kp = BenchCa.ecKey();
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<Future<?>> fs = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int first = t;
+            fs.add(pool.submit(() -> {
+                for (int i = first; i < MAX; i += threads) {
+                    String name = name(i);
+                    BenchCa.writeBundle(store, BenchCa.DEAD_DIRECTORY, name, List.of(name), kp.getPrivate(), ca.chain(kp, List.of(name)));
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : fs) {
+            f.get(30, TimeUnit.MINUTES);
+        }
+        pool.shutdown();
+        Files.writeString(marker, Long.toString(System.currentTimeMillis()));
+        double s = (System.nanoTime() - t0) / 1e9;
+        Bench.log(f("scale: generated in %.0f s", s));
+        return f("generated in this run in %.0f s with plain file writes, no fsync", s);
+    }
+}
