@@ -149,7 +149,8 @@ final class AcmeClient {
         try {
             order = newOrder(login, names, profile, replaces);
         } catch (AcmeServerException e) {
-            if (replaces == null || e instanceof AcmeRateLimitedException) {
+            int status = e.getProblem().asJSON().get("status").optional().map(v -> v.asInt()).orElse(400);
+            if (replaces == null || e instanceof AcmeRateLimitedException || status < 400 || status >= 500) {
                 throw e;
             }
             // RFC 9773 §5: a CA may refuse "replaces" (already replaced, unknown cert): order without it.
@@ -286,8 +287,20 @@ final class AcmeClient {
         if (e instanceof AcmeServerException se) {
             return describe(se.getProblem());
         }
-        String m = e.getMessage();
-        return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+        StringBuilder sb = new StringBuilder(e.getClass().getSimpleName());
+        if (e.getMessage() != null) {
+            sb.append(": ").append(e.getMessage());
+        }
+        // acme4j wraps I/O failures ("Network error"): keep what actually happened.
+        Throwable cause = e.getCause();
+        for (int depth = 0; cause != null && depth < 3; depth++, cause = cause.getCause()) {
+            sb.append(" (").append(cause.getClass().getSimpleName());
+            if (cause.getMessage() != null) {
+                sb.append(": ").append(cause.getMessage());
+            }
+            sb.append(')');
+        }
+        return sb.toString();
     }
 
     /** The CA's ARI answer. */

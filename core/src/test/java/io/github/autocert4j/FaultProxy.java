@@ -111,6 +111,7 @@ final class FaultProxy implements AutoCloseable {
     private final Path caPem;
     final List<Seen> seen = new CopyOnWriteArrayList<>();
     private volatile Rule rule = PASS;
+    private volatile int epoch;
     /** Paths from Pebble's directory, as seen through the proxy. */
     final Map<String, String> dir = new LinkedHashMap<>();
 
@@ -147,6 +148,13 @@ final class FaultProxy implements AutoCloseable {
         return caPem;
     }
 
+    /** Forgets what was seen; answers to requests that arrived before this call are not recorded either. */
+    void reset() {
+        epoch++;
+        seen.clear();
+        rule = PASS;
+    }
+
     void rule(Rule r) {
         this.rule = r == null ? PASS : r;
     }
@@ -172,6 +180,7 @@ final class FaultProxy implements AutoCloseable {
     }
 
     private void exchange(HttpExchange ex) throws IOException {
+        int arrivedIn = epoch;
         try (ex) {
             byte[] body;
             try (InputStream in = ex.getRequestBody()) {
@@ -191,7 +200,9 @@ final class FaultProxy implements AutoCloseable {
             } catch (Exception e) {
                 resp = Resp.of(502, "text/plain", "proxy: " + e);
             }
-            seen.add(new Seen(Instant.now(), req.method, req.path, payload, resp.status, resp.status >= 400 ? resp.bodyText() : ""));
+            if (arrivedIn == epoch) {
+                seen.add(new Seen(Instant.now(), req.method, req.path, payload, resp.status, resp.status >= 400 ? resp.bodyText() : ""));
+            }
             resp.headers.forEach((k, v) -> {
                 if (!HOP_BY_HOP.contains(k.toLowerCase(Locale.ROOT))) {
                     ex.getResponseHeaders().put(k, new ArrayList<>(v));

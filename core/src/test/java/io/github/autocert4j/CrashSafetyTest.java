@@ -1,0 +1,273 @@
+package io.github.autocert4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.PebbleServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.shredzone.acme4j.toolbox.JSON;
+
+/**
+ * Kills a child JVM ({@link CrashChild}) at every save step (before, in the middle of and after
+ * each write; holding each lock) and at every ACME request (SIGKILL right after the CA acted),
+ * across a first issuance with account creation and two renewals. After each kill the store
+ * must hold a complete certificate whose key matches (old or new, never a mix), and a restart
+ * must serve it without placing an order or creating a second account.
+ */
+class CrashSafetyTest {
+    static final String NAME = "crash.autocert4j.test";
+    static final long T0 = System.nanoTime();
+    static final Path LOGS = Path.of("target", "crash-logs");
+
+    static PebbleServer pebble;
+    @TempDir
+    static Path work;
+
+    @BeforeAll
+    static void start() throws IOException {
+        // Validation is not what is tested here: the VA accepts every challenge, so several children can run at once.
+        pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).env("PEBBLE_VA_ALWAYS_VALID", "1").start();
+        Files.createDirectories(LOGS);
+        childClassPath = snapshotClassPath();
+    }
+
+    static String childClassPath;
+
+    /** The children run from jars of target/classes and target/test-classes, so a rebuild of the module meanwhile cannot break them. */
+    static String snapshotClassPath() throws IOException {
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(e);
+            if (Files.isDirectory(p)) {
+                // A jar (not a directory): class-data sharing accepts only jars.
+                Path jar = work.resolve("cp-" + i++ + ".jar");
+                try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+                     java.util.stream.Stream<Path> files = Files.walk(p)) {
+                    for (Path f : files.filter(Files::isRegularFile).toList()) {
+                        out.putNextEntry(new java.util.jar.JarEntry(p.relativize(f).toString().replace(java.io.File.separatorChar, '/')));
+                        out.write(Files.readAllBytes(f));
+                        out.closeEntry();
+                    }
+                }
+                entries.add(jar.toString());
+            } else {
+                entries.add(e);
+            }
+        }
+        return String.join(java.io.File.pathSeparator, entries);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pebble != null) {
+            pebble.close();
+        }
+    }
+
+    record Point(String kind, int n) {
+        @Override
+        public String toString() {
+            return kind + "#" + n;
+        }
+    }
+
+    record ChildRun(int exit, List<String> out, int posts) {
+        int steps() {
+            return out.stream().filter(l -> l.startsWith("DONE ")).map(l -> Integer.parseInt(l.substring(5).trim())).findFirst().orElse(-1);
+        }
+    }
+
+    @Test
+    void killedAtAnyStepTheStoreHoldsAMatchingCertificateAndARestartPlacesNoOrder() throws Exception {
+        Path dryStore = work.resolve("dry");
+        ChildRun dry;
+        try (FaultProxy proxy = new FaultProxy(pebble, work)) {
+            dry = runChild(proxy, dryStore, 0, 0, "dry");
+        }
+        assertEquals(0, dry.exit, "dry run completes: " + dry.out);
+        System.out.println("crash dry run: " + dry.steps() + " save steps, " + dry.posts + " ACME POSTs: " + dry.out);
+        int steps = dry.steps();
+        List<Point> points = new ArrayList<>();
+        for (int i = 1; i <= steps; i++) {
+            points.add(new Point("step", i));
+        }
+        // Every 4th ACME request (the CA acted, the client never heard back): account creation, order, challenge, finalize, download.
+        for (int i = 1; i <= dry.posts; i += 4) {
+            points.add(new Point("post", i));
+        }
+        assertTrue(points.size() >= 20, "at least 20 crash points: " + points.size() + " (" + dry.out + ")");
+
+        List<String> failures = new CopyOnWriteArrayList<>();
+        AtomicInteger restartsServing = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Future<?>> runs = new ArrayList<>();
+        for (Point p : points) {
+            runs.add(pool.submit(() -> {
+                try {
+                    if (crashAndCheck(p)) {
+                        restartsServing.incrementAndGet();
+                    }
+                } catch (Throwable t) {
+                    failures.add(p + ": " + t);
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : runs) {
+            f.get(5, TimeUnit.MINUTES);
+        }
+        pool.shutdown();
+        System.out.println("crash points: " + points.size() + " in " + Duration.ofNanos(System.nanoTime() - T0).toMillis() + " ms");
+        assertTrue(failures.isEmpty(), failures.size() + " of " + points.size() + " crash points failed:\n" + String.join("\n", failures));
+        assertTrue(restartsServing.get() >= 10, "many crash points leave a certificate that a restart serves: " + restartsServing);
+    }
+
+    /** Returns whether a certificate was in the store after the kill (and was served by the restart). */
+    private boolean crashAndCheck(Point p) throws Exception {
+        Path store = work.resolve("store-" + p.kind + "-" + p.n);
+        try (FaultProxy proxy = new FaultProxy(pebble, Files.createDirectories(store))) {
+            long t0 = System.nanoTime();
+            ChildRun run = runChild(proxy, store.resolve("s"), p.kind.equals("step") ? p.n : 0, p.kind.equals("post") ? p.n : 0, p.toString());
+            long t1 = System.nanoTime();
+            if (p.kind.equals("step")) {
+                assertTrue(run.out.contains("HALT " + p.n), "the child reached crash point " + p + ": " + run.out);
+            } else {
+                assertTrue(run.posts >= p.n && run.exit != 0, "the child was killed at " + p + ": " + run.out);
+            }
+            boolean childCreatedAccount = proxy.requests("POST", "newAccount").stream().anyMatch(s -> s.status() == 201);
+
+            StoreLayout layout = new StoreLayout(proxy.directoryUri());
+            FileCertStore files = FileCertStore.of(store.resolve("s"));
+            Optional<byte[]> bundleBytes = files.load(layout.certBundle(NAME));
+            BigInteger storedSerial = null;
+            if (bundleBytes.isPresent()) {
+                CertBundle b = Pem.decodeBundle(bundleBytes.get());
+                ChainVerifier.verify(b, List.of(NAME), Instant.now()); // key matches leaf, names, validity, chain order
+                b.chain().get(b.chain().size() - 1).verify(pebble.issuanceRoot().getPublicKey());
+                storedSerial = b.serial();
+                assertTrue(run.out.stream().anyMatch(l -> l.contains("issued " + b.serial().toString(16)))
+                        || run.out.stream().anyMatch(l -> l.startsWith("HALT") || l.startsWith("STEP")), "serial from this run");
+            }
+            files.load(layout.certMeta(NAME)).ifPresent(m -> JSON.parse(new String(m, StandardCharsets.UTF_8)));
+            Optional<byte[]> keyBefore = files.load(layout.accountKey());
+            Optional<byte[]> urlBefore = files.load(layout.accountLocation());
+            if (urlBefore.isPresent()) {
+                assertTrue(keyBefore.isPresent(), "an account location is never stored without its key");
+            }
+
+            // Restart on the same store.
+            proxy.reset();
+            List<CertEvent> events = new CopyOnWriteArrayList<>();
+            try (AutoCert restarted = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem())
+                    .agreeToTermsOfService(true).certificate(NAME).storageDirectory(store.resolve("s")).listener(events::add).build()) {
+                Instant started = Instant.now();
+                restarted.start();
+                if (storedSerial != null) {
+                    CertificateStatus s = restarted.status(NAME).orElseThrow();
+                    assertEquals(CertificateStatus.State.VALID, s.state(), "served at once after the crash");
+                    assertEquals(storedSerial, s.serial());
+                    awaitFirstCheck(restarted, started);
+                    assertEquals(null, restarted.status(NAME).orElseThrow().lastAttempt(), "no order after restart");
+                    assertEquals(0, proxy.count("POST", "newOrder"), "no order after restart: " + proxy.seen);
+                    assertEquals(0, proxy.count("POST", "newAccount"), "no account after restart: " + proxy.seen);
+                    assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Issued), events.toString());
+                } else {
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (events.stream().noneMatch(e -> e instanceof CertEvent.Issued) && System.nanoTime() < deadline) {
+                        Thread.sleep(20);
+                    }
+                    assertTrue(events.stream().anyMatch(e -> e instanceof CertEvent.Issued), "the restart obtains the certificate: " + events);
+                    assertTrue(proxy.count("POST", "newAccount") <= 1);
+                    if (keyBefore.isPresent()) {
+                        assertTrue(Arrays.equals(keyBefore.get(), files.load(layout.accountKey()).orElseThrow()), "the account key is kept");
+                    }
+                    if (childCreatedAccount) {
+                        assertTrue(proxy.requests("POST", "newAccount").stream().allMatch(s -> s.status() == 200),
+                                "an account whose key exists is looked up, never created again: " + proxy.requests("POST", "newAccount"));
+                    }
+                    if (urlBefore.isPresent()) {
+                        assertEquals(0, proxy.count("POST", "newAccount"), "a stored account is reused without newAccount");
+                        assertTrue(Arrays.equals(urlBefore.get(), files.load(layout.accountLocation()).orElseThrow()));
+                    }
+                }
+            }
+            System.out.println("point " + p + ": child " + (t1 - t0) / 1_000_000 + " ms, restart check " + (System.nanoTime() - t1) / 1_000_000 + " ms");
+            return storedSerial != null;
+        }
+    }
+
+    static void awaitFirstCheck(AutoCert autoCert, Instant started) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            Instant next = autoCert.status().get(0).nextCheck();
+            if (next != null && next.isAfter(started.plus(Duration.ofMinutes(1)))) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("the first check did not finish: " + autoCert.status());
+    }
+
+    /** Runs the child; {@code haltAt} makes it halt itself at that step, {@code killAtPost} kills it right after the CA answered that POST. */
+    static ChildRun runChild(FaultProxy proxy, Path store, int haltAt, int killAtPost, String label) throws Exception {
+        AtomicReference<Process> child = new AtomicReference<>();
+        AtomicInteger posts = new AtomicInteger();
+        proxy.rule((req, fwd) -> {
+            FaultProxy.Resp r = fwd.call();
+            if (req.method().equals("POST") && posts.incrementAndGet() == killAtPost) {
+                Process p = child.get();
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+            return r;
+        });
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"));
+        // The dry run records a class-data archive that every later child starts from (about twice as fast).
+        Path cds = work.resolve("child.jsa");
+        cmd.add(label.equals("dry") ? "-XX:ArchiveClassesAtExit=" + cds : "-XX:SharedArchiveFile=" + cds);
+        cmd.addAll(List.of("-cp", childClassPath, CrashChild.class.getName(),
+                proxy.directoryUri().toString(), proxy.caPem().toString(), store.toString(), NAME, Integer.toString(haltAt)));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(LOGS.resolve("child-" + label.replace('#', '-') + ".log").toFile());
+        Process p = pb.start();
+        child.set(p);
+        List<String> out = new ArrayList<>();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = r.readLine(); line != null && out.size() < 10_000; line = r.readLine()) {
+                out.add(line);
+            }
+        }
+        if (!p.waitFor(90, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("child " + label + " hung: " + out);
+        }
+        proxy.rule(null);
+        return new ChildRun(p.exitValue(), out, posts.get());
+    }
+}

@@ -1,0 +1,157 @@
+package io.github.autocert4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.PebbleServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.shredzone.acme4j.toolbox.JSON;
+
+/**
+ * ACME profiles against real Pebble 2.10 (profiles "default" 90 days and "week" 7 days) and
+ * Pebble 2.6 (no profiles): the profile is checked against meta.profiles, sent with the order,
+ * persisted with the certificate, served in the status after a restart and kept on renewal.
+ */
+class ProfilePebbleTest {
+    static final String NAME = "profile.autocert4j.test";
+    static final Duration T = Duration.ofSeconds(20);
+
+    static PebbleServer pebble;
+    static FaultProxy proxy;
+    static FaultProxy.ChallengeListener challenges;
+    @TempDir
+    static Path work;
+    @TempDir
+    Path store;
+
+    @BeforeAll
+    static void start() throws Exception {
+        int port = FreePorts.loopback();
+        pebble = PebbleServer.builder().httpPort(port).profile("week", Duration.ofDays(7)).start();
+        challenges = new FaultProxy.ChallengeListener(port);
+        proxy = new FaultProxy(pebble, work);
+    }
+
+    @AfterAll
+    static void stop() {
+        challenges.close();
+        proxy.close();
+        pebble.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        proxy.reset();
+    }
+
+    AutoCert start(FaultProxy p, FaultProxy.ChallengeListener l, List<CertEvent> events, String profile, boolean require) {
+        AutoCert a = AutoCert.builder().directory(p.directoryUri()).acmeServerTrust(p.caPem()).agreeToTermsOfService(true)
+                .certificate(NAME).storageDirectory(store).listener(events::add).profile(profile).requireProfile(require).build();
+        l.responder = a.http01();
+        a.start();
+        return a;
+    }
+
+    @Test
+    void profileIsOrderedPersistedAndKeptOnRenewal() throws Exception {
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        try (AutoCert a = start(proxy, challenges, events, "week", false)) {
+            CertEvent.Issued issued = FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
+            assertEquals("week", issued.profile());
+            CertificateStatus s = a.status(NAME).orElseThrow();
+            assertEquals("week", s.profile());
+            Duration lifetime = Duration.between(s.notBefore(), s.notAfter());
+            assertTrue(lifetime.compareTo(Duration.ofDays(8)) < 0, "Pebble issued under the 7-day profile: " + lifetime);
+        }
+        StoreLayout layout = new StoreLayout(proxy.directoryUri());
+        JSON meta = JSON.parse(Files.readString(store.resolve(layout.certMeta(NAME))));
+        assertEquals("week", meta.get("profile").asString(), "persisted with the certificate");
+
+        // Restart: the stored profile shows in the status without contacting the CA; a renewal keeps it.
+        List<CertEvent> events2 = new CopyOnWriteArrayList<>();
+        try (AutoCert a = start(proxy, challenges, events2, "week", false)) {
+            assertEquals("week", a.status(NAME).orElseThrow().profile());
+            CertificateStatus renewed = a.renewNow(NAME).get(T.toSeconds(), TimeUnit.SECONDS);
+            assertEquals("week", renewed.profile());
+            assertTrue(Duration.between(renewed.notBefore(), renewed.notAfter()).compareTo(Duration.ofDays(8)) < 0);
+        }
+        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        assertTrue(orders.size() >= 2 && orders.stream().allMatch(o -> o.payload().contains("\"profile\":\"week\"")), orders.toString());
+    }
+
+    @Test
+    void requiredProfileTheCaLacksIsAPermanentReportedFailure() throws Exception {
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        try (AutoCert a = start(proxy, challenges, events, "tlsserver", true)) {
+            CertEvent.Failed f = FaultMatrixTestAccess.await(events, CertEvent.Failed.class, T);
+            assertTrue(f.permanent(), f.toString());
+            assertTrue(f.error().contains("tlsserver") && f.error().contains("week") && f.error().contains("default"), f.error());
+            CertificateStatus s = a.status(NAME).orElseThrow();
+            assertEquals(CertificateStatus.State.FAILED, s.state());
+            assertEquals(f.error(), s.lastError());
+            assertNull(s.nextCheck());
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> a.renewNow(NAME).get(T.toSeconds(), TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("tlsserver"));
+        }
+        assertEquals(0, proxy.count("POST", "newOrder"), "nothing was ordered");
+    }
+
+    @Test
+    void optionalProfileTheCaLacksFallsBackWithAWarning() throws Exception {
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        PrintStream err = System.err;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
+        try (AutoCert a = start(proxy, challenges, events, "tlsserver", false)) {
+            CertEvent.Issued issued = FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
+            assertNull(issued.profile());
+            assertNull(a.status(NAME).orElseThrow().profile());
+        } finally {
+            System.setErr(err);
+        }
+        String text = log.toString(StandardCharsets.UTF_8);
+        assertTrue(text.lines().anyMatch(l -> l.contains("WARN") && l.contains("tlsserver")), text);
+        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        assertEquals(1, orders.size());
+        assertFalse(orders.get(0).payload().contains("\"profile\":"), orders.get(0).payload());
+    }
+
+    @Test
+    void aCaWithoutProfilesFallsBackOrFailsAsConfigured() throws Exception {
+        int port = FreePorts.loopback();
+        try (PebbleServer old = PebbleServer.builder().flavor(PebbleServer.Flavor.ARI).httpPort(port).start();
+             FaultProxy p = new FaultProxy(old, store);
+             FaultProxy.ChallengeListener l = new FaultProxy.ChallengeListener(port)) {
+            List<CertEvent> required = new CopyOnWriteArrayList<>();
+            try (AutoCert a = start(p, l, required, "week", true)) {
+                CertEvent.Failed f = FaultMatrixTestAccess.await(required, CertEvent.Failed.class, T);
+                assertTrue(f.permanent() && f.error().contains("week"), f.toString());
+            }
+            List<CertEvent> optional = new CopyOnWriteArrayList<>();
+            try (AutoCert a = start(p, l, optional, "week", false)) {
+                CertEvent.Issued issued = FaultMatrixTestAccess.await(optional, CertEvent.Issued.class, T);
+                assertNull(issued.profile());
+            }
+            assertTrue(p.requests("POST", "newOrder").stream().noneMatch(o -> o.payload().contains("\"profile\":")));
+        }
+    }
+}

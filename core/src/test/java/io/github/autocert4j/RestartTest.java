@@ -1,0 +1,130 @@
+package io.github.autocert4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.PebbleServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Restarts on a store holding a valid certificate: the certificate is served at once from the
+ * store, and neither an order nor an account is created at the CA (counted at the proxy in
+ * front of Pebble), however often the process restarts.
+ */
+class RestartTest {
+    static final String NAME = "restart.autocert4j.test";
+    static final int RESTARTS = 100;
+
+    static PebbleServer pebble;
+    static FaultProxy proxy;
+    static FaultProxy.ChallengeListener challenges;
+    @TempDir
+    static Path work;
+
+    @BeforeAll
+    static void start() throws Exception {
+        int port = FreePorts.loopback();
+        pebble = PebbleServer.builder().httpPort(port).start();
+        challenges = new FaultProxy.ChallengeListener(port);
+        proxy = new FaultProxy(pebble, work);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (challenges != null) {
+            challenges.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (pebble != null) {
+            pebble.close();
+        }
+    }
+
+    static AutoCert build(Path store, List<CertEvent> events) {
+        AutoCert a = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
+                .certificate(NAME).storageDirectory(store).listener(events::add).build();
+        challenges.responder = a.http01();
+        return a;
+    }
+
+    static BigInteger issueFirst(Path store) throws Exception {
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        try (AutoCert first = build(store, events)) {
+            first.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (events.stream().noneMatch(e -> e instanceof CertEvent.Issued) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(events.stream().anyMatch(e -> e instanceof CertEvent.Issued), events.toString());
+            return first.status(NAME).orElseThrow().serial();
+        }
+    }
+
+    @Test
+    void manyRestartsWithAValidStoredCertificatePlaceNoOrderAndCreateNoAccount() throws Exception {
+        Path store = work.resolve("many");
+        BigInteger serial = issueFirst(store);
+        StoreLayout layout = new StoreLayout(proxy.directoryUri());
+        byte[] accountKey = Files.readAllBytes(store.resolve(layout.accountKey()));
+        byte[] accountUrl = Files.readAllBytes(store.resolve(layout.accountLocation()));
+        byte[] bundle = Files.readAllBytes(store.resolve(layout.certBundle(NAME)));
+        proxy.reset();
+        for (int i = 0; i < RESTARTS; i++) {
+            List<CertEvent> events = new CopyOnWriteArrayList<>();
+            try (AutoCert a = build(store, events)) {
+                Instant started = Instant.now();
+                a.start();
+                CertificateStatus s = a.status(NAME).orElseThrow();
+                assertEquals(CertificateStatus.State.VALID, s.state(), "restart " + i + " serves the stored certificate at once");
+                assertEquals(serial, s.serial());
+                assertEquals(serial, ((LiveKeyManager) a.keyManager()).currentChain(NAME)[0].getSerialNumber());
+                CrashSafetyTest.awaitFirstCheck(a, started);
+                assertNull(a.status(NAME).orElseThrow().lastAttempt(), "restart " + i + " placed no order");
+                assertTrue(events.size() == 1 && events.get(0) instanceof CertEvent.Loaded l && l.serial().equals(serial), events.toString());
+            }
+        }
+        assertEquals(0, proxy.count("POST", "newOrder"), "no order in " + RESTARTS + " restarts");
+        assertEquals(0, proxy.count("POST", "newAccount"), "no account in " + RESTARTS + " restarts");
+        assertTrue(proxy.count("GET", "renewalInfo") >= RESTARTS, "each restart asked the CA for ARI, nothing else: " + proxy.count("GET", "renewalInfo"));
+        assertArrayEquals(accountKey, Files.readAllBytes(store.resolve(layout.accountKey())));
+        assertArrayEquals(accountUrl, Files.readAllBytes(store.resolve(layout.accountLocation())));
+        assertArrayEquals(bundle, Files.readAllBytes(store.resolve(layout.certBundle(NAME))));
+    }
+
+    @Test
+    void anAccountWhoseKeyIsStoredIsLookedUpNotCreatedAgain() throws Exception {
+        Path store = work.resolve("lost-url");
+        BigInteger serial = issueFirst(store);
+        StoreLayout layout = new StoreLayout(proxy.directoryUri());
+        byte[] accountUrl = Files.readAllBytes(store.resolve(layout.accountLocation()));
+        // A crash after the CA created the account but before its URL was saved.
+        Files.delete(store.resolve(layout.accountLocation()));
+        proxy.reset();
+        try (AutoCert a = build(store, new CopyOnWriteArrayList<>())) {
+            a.start();
+            CertificateStatus renewed = a.renewNow(NAME).get(30, TimeUnit.SECONDS);
+            assertNotEquals(serial, renewed.serial());
+        }
+        List<FaultProxy.Seen> lookups = proxy.requests("POST", "newAccount");
+        assertEquals(1, lookups.size(), lookups.toString());
+        assertEquals(200, lookups.get(0).status(), "Pebble found the existing account (201 would be a new one)");
+        assertArrayEquals(accountUrl, Files.readAllBytes(store.resolve(layout.accountLocation())), "same account as before");
+    }
+}
