@@ -19,8 +19,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.net.ssl.SSLHandshakeException;
 
@@ -28,6 +26,7 @@ import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.HttpRequestLoop;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.netty.handler.ssl.OpenSsl;
@@ -100,27 +99,7 @@ class NettyPebbleTest {
         AutoCert autoCert = builder(store, events).build();
         try (NettyTestHost host = new NettyTestHost(autoCert, httpPort, 0, provider, provider == SslProvider.JDK)) {
             // The host's own route on the shared plain-HTTP port keeps answering throughout.
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicInteger ok = new AtomicInteger();
-            List<String> failures = new CopyOnWriteArrayList<>();
-            Thread hostTraffic = new Thread(() -> {
-                HttpClient http = HttpClient.newBuilder().connectTimeout(T).build();
-                for (int i = 0; i < 100_000 && !stop.get(); i++) {
-                    try {
-                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/hello")).timeout(T).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        if (r.statusCode() == 200 && r.body().equals("plain /hello")) {
-                            ok.incrementAndGet();
-                        } else {
-                            failures.add(r.statusCode() + " " + r.body());
-                        }
-                        Thread.sleep(5);
-                    } catch (Exception e) {
-                        failures.add(e.toString());
-                    }
-                }
-            });
-            hostTraffic.start();
+            HttpRequestLoop hostTraffic = HttpRequestLoop.start(URI.create("http://127.0.0.1:" + httpPort + "/hello"), "plain /hello", 100_000);
 
             // Before issuance the TLS port already works, with the self-signed fallback (not trusted).
             assertThrows(SSLHandshakeException.class, () -> TlsProbe.handshake(host.httpsAddress(), APP, pebble.issuanceRoot(), T));
@@ -152,10 +131,9 @@ class NettyPebbleTest {
             }
             assertEquals(api.serial(), TlsProbe.handshake(tls, API, pebble.issuanceRoot(), T).serial(), "other certificates untouched");
 
-            stop.set(true);
-            hostTraffic.join(10_000);
-            assertTrue(failures.isEmpty(), "host route failed: " + failures);
-            assertTrue(ok.get() > 0, "host route was exercised");
+            hostTraffic.close();
+            assertTrue(hostTraffic.failures().isEmpty(), "host route failed: " + hostTraffic.failures());
+            assertTrue(hostTraffic.succeeded() > 0, "host route was exercised");
             assertTrue(events.stream().anyMatch(e -> e instanceof CertEvent.Issued i && i.renewal()), "renewal event: " + events);
         } finally {
             autoCert.close();

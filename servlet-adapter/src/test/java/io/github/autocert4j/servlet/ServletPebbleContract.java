@@ -9,16 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.net.ssl.SSLHandshakeException;
 
@@ -26,6 +21,7 @@ import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.HttpRequestLoop;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import org.junit.jupiter.api.AfterAll;
@@ -95,29 +91,7 @@ abstract class ServletPebbleContract {
         AutoCert autoCert = build(tmp.resolve("store"), events);
         try (ServletTestHost host = newHost(autoCert, httpPort, tmp.resolve("work"))) {
             // The application on the shared plain-HTTP connector keeps answering throughout.
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicInteger ok = new AtomicInteger();
-            List<String> failures = new CopyOnWriteArrayList<>();
-            Thread appTraffic = new Thread(() -> {
-                HttpClient client = HttpClient.newBuilder().connectTimeout(T).build();
-                for (int i = 0; i < 100_000 && !stop.get(); i++) {
-                    try {
-                        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/hello")).timeout(T).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        if (r.statusCode() == 200 && r.body().equals("plain /hello")) {
-                            ok.incrementAndGet();
-                        } else {
-                            failures.add(r.statusCode() + " " + r.body());
-                        }
-                        Thread.sleep(5);
-                    } catch (InterruptedException e) {
-                        return;
-                    } catch (Exception e) {
-                        failures.add(e.toString());
-                    }
-                }
-            }, "app-traffic");
-            appTraffic.start();
+            HttpRequestLoop appTraffic = HttpRequestLoop.start(URI.create("http://127.0.0.1:" + httpPort + "/hello"), "plain /hello", 100_000);
             try {
                 InetSocketAddress tls = host.httpsAddress();
                 // Before issuance the HTTPS connector already works, with the untrusted self-signed fallback.
@@ -155,11 +129,10 @@ abstract class ServletPebbleContract {
                 assertEquals(api.serial(), TlsProbe.handshake(tls, API, pebble.issuanceRoot(), T).serial(), "other certificates untouched");
                 assertEquals(0, autoCert.http01().pendingCount(), "challenges cleaned up");
             } finally {
-                stop.set(true);
-                appTraffic.join(10_000);
+                appTraffic.close();
             }
-            assertTrue(failures.isEmpty(), "application route failed: " + failures);
-            assertTrue(ok.get() > 0, "application route was exercised");
+            assertTrue(appTraffic.failures().isEmpty(), "application route failed: " + appTraffic.failures());
+            assertTrue(appTraffic.succeeded() > 0, "application route was exercised");
             assertTrue(events.stream().anyMatch(e -> e instanceof CertEvent.Issued i && i.renewal()), "renewal event: " + events);
         } finally {
             autoCert.close();
