@@ -17,16 +17,16 @@ public final class DemoMain {
     }
 
     public static void main(String[] args) throws Exception {
-        int httpPort = Integer.parseInt(NettyExample.Config.setting("http.port", "DEMO_HTTP_PORT", "5002"));
-        int httpsPort = Integer.parseInt(NettyExample.Config.setting("https.port", "DEMO_HTTPS_PORT", "8443"));
-        Duration lifetime = Duration.ofSeconds(Long.parseLong(NettyExample.Config.setting("demo.lifetime", "DEMO_LIFETIME_SECONDS", "120")));
+        int httpPort = Integer.parseInt(ExampleConfig.setting("http.port", "DEMO_HTTP_PORT", "5002"));
+        int httpsPort = Integer.parseInt(ExampleConfig.setting("https.port", "DEMO_HTTPS_PORT", "8443"));
+        Duration lifetime = Duration.ofSeconds(Long.parseLong(ExampleConfig.setting("demo.lifetime", "DEMO_LIFETIME_SECONDS", "120")));
         Path store = Files.createTempDirectory("autocert4j-demo-store");
         PebbleServer pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST)
                 .profile("demo", lifetime).start();
         Runtime.getRuntime().addShutdownHook(new Thread(pebble::close, "demo-pebble-stop"));
         System.out.println("pebble: " + pebble.directoryUri() + " (Pebble " + pebble.version() + ", certificates live " + lifetime.toSeconds() + " s)");
         System.out.println("trust-root: " + pebble.issuanceRootPem().toAbsolutePath());
-        NettyExample.Config config = new NettyExample.Config(pebble.directoryUri().toString(), pebble.acmeServerCaPem(),
+        ExampleConfig config = new ExampleConfig(pebble.directoryUri().toString(), pebble.acmeServerCaPem(),
                 List.of("app.autocert4j.test"), httpPort, httpsPort, "127.0.0.1", store, "demo", null);
         String host = args.length > 0 ? args[0] : "netty";
         AutoCloseable server = switch (host) {

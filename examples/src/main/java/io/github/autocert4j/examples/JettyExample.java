@@ -1,15 +1,11 @@
 package io.github.autocert4j.examples;
 
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.format.DateTimeFormatter;
 import java.util.EnumSet;
 import java.util.function.IntSupplier;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.servlet.AcmeChallengeFilter;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
@@ -37,7 +33,7 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * {@code SSLContext} picks the current certificate by SNI at every handshake, so a renewal is seen
  * by the next connection and open connections keep their session.
  *
- * <p>Configuration: see {@link NettyExample.Config} (system properties {@code acme.directory},
+ * <p>Configuration: see {@link ExampleConfig} (system properties {@code acme.directory},
  * {@code acme.trust}, {@code names}, {@code http.port}, {@code https.port}, {@code bind},
  * {@code store}, {@code profile}, {@code email}, or the matching environment variables).
  *
@@ -61,14 +57,14 @@ public final class JettyExample implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        try (JettyExample example = start(NettyExample.Config.fromEnvironment())) {
+        try (JettyExample example = start(ExampleConfig.fromEnvironment())) {
             example.server.join();
         }
     }
 
     /** Starts Jetty (both connectors), then the certificate manager; prints where to connect. */
-    public static JettyExample start(NettyExample.Config c) throws Exception {
-        AutoCert autoCert = autoCert(c);
+    public static JettyExample start(ExampleConfig c) throws Exception {
+        AutoCert autoCert = c.buildAutoCert();
         Server server = new Server();
 
         // Port "80": the ACME filter runs first, the site's own servlet handles the rest.
@@ -96,7 +92,7 @@ public final class JettyExample implements AutoCloseable {
         server.setHandler(context);
         server.start();
 
-        printEndpoints(c, https.getLocalPort());
+        c.printEndpoints(https.getLocalPort());
         autoCert.start();
         return new JettyExample(autoCert, server, http, https);
     }
@@ -120,46 +116,6 @@ public final class JettyExample implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- shared with TomcatExample
-
-    static AutoCert autoCert(NettyExample.Config c) {
-        AutoCert.Builder builder = AutoCert.builder()
-                .directory(URI.create(c.directory()))
-                .agreeToTermsOfService(true)
-                .certificate(c.names().toArray(String[]::new))
-                .storageDirectory(c.store())
-                .listener(JettyExample::print);
-        if (c.trust() != null) {
-            builder.acmeServerTrust(c.trust());
-        }
-        if (c.profile() != null) {
-            builder.profile(c.profile());
-        }
-        if (c.email() != null) {
-            builder.email(c.email());
-        }
-        return builder.build();
-    }
-
-    static void printEndpoints(NettyExample.Config c, int httpsPort) {
-        System.out.println("https-url: https://" + c.names().get(0) + ":" + httpsPort + "/");
-        System.out.println("connect-to: " + c.bind() + ":" + httpsPort);
-        System.out.flush();
-    }
-
-    static void print(CertEvent event) {
-        if (event instanceof CertEvent.Issued i) {
-            printCertificate(i.serial().toString(16), i.notAfter());
-        } else if (event instanceof CertEvent.Loaded l) {
-            printCertificate(l.serial().toString(16), l.notAfter());
-        } else if (event instanceof CertEvent.Failed f) {
-            System.out.println("certificate-error: " + f.error());
-        }
-        System.out.flush();
-    }
-
-    private static void printCertificate(String serialHex, Instant notAfter) {
-        System.out.println("certificate: serial=" + serialHex + " notAfter=" + DateTimeFormatter.ISO_INSTANT.format(notAfter));
-    }
 
     /**
      * The site: over HTTPS a small page; over plain HTTP {@code /hello} answers directly and every

@@ -1,16 +1,9 @@
 package io.github.autocert4j.examples;
 
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Instant;
-import java.time.format.DateTimeFormatter;
-import java.util.Arrays;
-import java.util.List;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.netty.AcmeChallengeHandler;
 import io.github.autocert4j.netty.AutoCertSsl;
 import io.netty.bootstrap.ServerBootstrap;
@@ -38,20 +31,11 @@ import io.netty.handler.ssl.SslContext;
 
 /**
  * A Netty server with a plain-HTTP port (ACME challenges + redirect to HTTPS) and an HTTPS port
- * (a small app) whose certificate autocert4j obtains and renews live.
+ * (a small app) whose certificate autocert4j obtains and renews live. Settings: {@link ExampleConfig}.
  *
- * <p>Configuration (system property, else environment variable):
- * <pre>
- * acme.directory  ACME_DIRECTORY   ACME directory URL (required)
- * acme.trust      ACME_TRUST       PEM file to trust for the ACME API (private CAs such as Pebble)
- * names           NAMES            comma-separated names of the certificate (default app.autocert4j.test)
- * http.port       HTTP_PORT        plain-HTTP port (default 80)
- * https.port      HTTPS_PORT       HTTPS port (default 443)
- * bind            BIND             address to bind (default 127.0.0.1)
- * store           STORE            store directory (default ./autocert4j-store)
- * profile         PROFILE          ACME profile (optional)
- * email           EMAIL            contact e-mail (optional)
- * </pre>
+ * <pre>{@code
+ * mvn -q -pl examples exec:java -Dexec.mainClass=io.github.autocert4j.examples.NettyExample -Dacme.directory=...
+ * }</pre>
  */
 public final class NettyExample implements AutoCloseable {
     private final AutoCert autoCert;
@@ -67,29 +51,14 @@ public final class NettyExample implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        try (NettyExample server = start(Config.fromEnvironment())) {
+        try (NettyExample server = start(ExampleConfig.fromEnvironment())) {
             server.https.closeFuture().sync();
         }
     }
 
     /** Starts both listeners, then the certificate manager; prints where to connect. */
-    public static NettyExample start(Config c) throws Exception {
-        AutoCert.Builder builder = AutoCert.builder()
-                .directory(URI.create(c.directory()))
-                .agreeToTermsOfService(true)
-                .certificate(c.names().toArray(String[]::new))
-                .storageDirectory(c.store())
-                .listener(NettyExample::print);
-        if (c.trust() != null) {
-            builder.acmeServerTrust(c.trust());
-        }
-        if (c.profile() != null) {
-            builder.profile(c.profile());
-        }
-        if (c.email() != null) {
-            builder.email(c.email());
-        }
-        AutoCert autoCert = builder.build();
+    public static NettyExample start(ExampleConfig c) throws Exception {
+        AutoCert autoCert = c.buildAutoCert();
         SslContext tls = AutoCertSsl.serverContext(autoCert);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
         Channel http = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
@@ -110,26 +79,9 @@ public final class NettyExample implements AutoCloseable {
                                 new HttpObjectAggregator(65536), new HelloApp());
                     }
                 }).bind(new InetSocketAddress(c.bind(), c.httpsPort())).sync().channel();
-        System.out.println("https-url: https://" + c.names().get(0) + ":" + c.httpsPort() + "/");
-        System.out.println("connect-to: " + c.bind() + ":" + c.httpsPort());
-        System.out.flush();
+        c.printEndpoints(((InetSocketAddress) https.localAddress()).getPort());
         autoCert.start();
         return new NettyExample(autoCert, group, http, https);
-    }
-
-    static void print(CertEvent event) {
-        if (event instanceof CertEvent.Issued i) {
-            printCertificate(i.serial().toString(16), i.notAfter());
-        } else if (event instanceof CertEvent.Loaded l) {
-            printCertificate(l.serial().toString(16), l.notAfter());
-        } else if (event instanceof CertEvent.Failed f) {
-            System.out.println("certificate-error: " + f.error());
-        }
-        System.out.flush();
-    }
-
-    private static void printCertificate(String serialHex, Instant notAfter) {
-        System.out.println("certificate: serial=" + serialHex + " notAfter=" + DateTimeFormatter.ISO_INSTANT.format(notAfter));
     }
 
     public AutoCert autoCert() {
@@ -142,35 +94,6 @@ public final class NettyExample implements AutoCloseable {
         http.close().syncUninterruptibly();
         https.close().syncUninterruptibly();
         group.shutdownGracefully().syncUninterruptibly();
-    }
-
-    /** Example settings. */
-    public record Config(String directory, Path trust, List<String> names, int httpPort, int httpsPort, String bind,
-                         Path store, String profile, String email) {
-        static Config fromEnvironment() {
-            String directory = setting("acme.directory", "ACME_DIRECTORY", null);
-            if (directory == null) {
-                throw new IllegalArgumentException("set -Dacme.directory=<ACME directory URL> (or ACME_DIRECTORY), e.g. "
-                        + AutoCert.LETS_ENCRYPT_STAGING);
-            }
-            String trust = setting("acme.trust", "ACME_TRUST", null);
-            return new Config(directory, trust == null ? null : Path.of(trust),
-                    Arrays.stream(setting("names", "NAMES", "app.autocert4j.test").split(",")).map(String::trim).toList(),
-                    Integer.parseInt(setting("http.port", "HTTP_PORT", "80")),
-                    Integer.parseInt(setting("https.port", "HTTPS_PORT", "443")),
-                    setting("bind", "BIND", "127.0.0.1"),
-                    Path.of(setting("store", "STORE", "autocert4j-store")),
-                    setting("profile", "PROFILE", null),
-                    setting("email", "EMAIL", null));
-        }
-
-        static String setting(String property, String env, String fallback) {
-            String v = System.getProperty(property);
-            if (v == null || v.isBlank()) {
-                v = System.getenv(env);
-            }
-            return v == null || v.isBlank() ? fallback : v;
-        }
     }
 
     /** The host's own port-80 behaviour: everything that is not an ACME challenge goes to HTTPS. */

@@ -52,14 +52,14 @@ public final class TomcatExample implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        try (TomcatExample example = start(NettyExample.Config.fromEnvironment())) {
+        try (TomcatExample example = start(ExampleConfig.fromEnvironment())) {
             example.tomcat.getServer().await();
         }
     }
 
     /** Starts Tomcat (both connectors), then the certificate manager; prints where to connect. */
-    public static TomcatExample start(NettyExample.Config c) throws Exception {
-        AutoCert autoCert = JettyExample.autoCert(c);
+    public static TomcatExample start(ExampleConfig c) throws Exception {
+        AutoCert autoCert = c.buildAutoCert();
         Tomcat tomcat = new Tomcat();
         tomcat.setBaseDir(Files.createTempDirectory("autocert4j-tomcat").toString());
 
@@ -91,7 +91,7 @@ public final class TomcatExample implements AutoCloseable {
         context.addServletMappingDecoded("/", "site", false);
         tomcat.start();
 
-        JettyExample.printEndpoints(c, https.getLocalPort());
+        c.printEndpoints(https.getLocalPort());
         autoCert.start();
         return new TomcatExample(autoCert, tomcat, http, https);
     }

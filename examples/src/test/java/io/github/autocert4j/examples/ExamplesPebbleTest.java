@@ -1,0 +1,72 @@
+package io.github.autocert4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigInteger;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.TlsProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Each runnable example, started as the demo starts it, serves a Pebble-issued certificate that verifies against Pebble's root. */
+class ExamplesPebbleTest {
+    static final String NAME = "app.autocert4j.test";
+    static PebbleServer pebble;
+    static int httpPort;
+
+    @BeforeAll
+    static void startPebble() {
+        httpPort = FreePorts.loopback();
+        pebble = PebbleServer.builder().httpPort(httpPort).start();
+    }
+
+    @AfterAll
+    static void stopPebble() {
+        pebble.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"netty", "jetty", "tomcat"})
+    void exampleServesAVerifiedPebbleCertificate(String host, @TempDir Path store) throws Exception {
+        int httpsPort = FreePorts.loopback();
+        ExampleConfig config = new ExampleConfig(pebble.directoryUri().toString(), pebble.acmeServerCaPem(), List.of(NAME),
+                httpPort, httpsPort, "127.0.0.1", store, null, null);
+        AutoCloseable server = switch (host) {
+            case "netty" -> NettyExample.start(config);
+            case "jetty" -> JettyExample.start(config);
+            default -> TomcatExample.start(config);
+        };
+        try (server) {
+            AutoCert autoCert = switch (host) {
+                case "netty" -> ((NettyExample) server).autoCert();
+                case "jetty" -> ((JettyExample) server).autoCert();
+                default -> ((TomcatExample) server).autoCert();
+            };
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            BigInteger serial = null;
+            while (serial == null && System.nanoTime() < deadline) {
+                CertificateStatus s = autoCert.status(NAME).orElseThrow();
+                serial = s.state() == CertificateStatus.State.VALID ? s.serial() : null;
+                Thread.sleep(20);
+            }
+            assertTrue(serial != null, host + ": no certificate within 30 s: " + autoCert.status(NAME) + "\n" + pebble.logTail(20));
+            TlsProbe.HttpResult page = TlsProbe.httpsGet(new InetSocketAddress("127.0.0.1", httpsPort), NAME, "/", pebble.issuanceRoot(), Duration.ofSeconds(10));
+            assertEquals(200, page.status());
+            assertEquals(serial, page.serial());
+            assertTrue(page.body().startsWith("hello over TLS from autocert4j"), page.body());
+        }
+    }
+}
