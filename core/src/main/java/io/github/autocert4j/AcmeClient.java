@@ -58,6 +58,8 @@ final class AcmeClient {
     private final Duration httpTimeout;
     private final List<ChallengeSolver> solvers;
 
+    /** The Retry-After of the last 429/503 answer on the calling thread (see AcmeHttpClient). */
+    private final ThreadLocal<Instant> lastRetryAfter = new ThreadLocal<>();
     private Session session;
     private Login login;
 
@@ -84,7 +86,7 @@ final class AcmeClient {
 
     private Session session() {
         if (session == null) {
-            session = new Session(directory, new Provider(acmeTrust));
+            session = new Session(directory, new Provider(acmeTrust, lastRetryAfter));
             session.networkSettings().setTimeout(httpTimeout);
         }
         return session;
@@ -143,7 +145,7 @@ final class AcmeClient {
      */
     CertBundle obtain(List<String> names, KeyPair newKey, String profile, X509Certificate replaces, long deadlineNanos)
             throws Exception {
-        AcmeHttpClient.clearRetryAfter();
+        lastRetryAfter.remove();
         Login login = login();
         Order order;
         try {
@@ -324,9 +326,10 @@ final class AcmeClient {
             "badSignatureAlgorithm");
 
     /** Maps any failure of {@link #obtain} to permanent-or-not with the CA's Retry-After, if any. */
-    static IssuanceException classify(Exception e) {
+    IssuanceException classify(Exception e) {
         // Retry-After of the failing 429/503 answer, if the CA sent one (acme4j keeps it only for rateLimited).
-        Instant askedRetry = AcmeHttpClient.takeRetryAfter().orElse(null);
+        Instant askedRetry = lastRetryAfter.get();
+        lastRetryAfter.remove();
         if (e instanceof IssuanceException ie) {
             return ie;
         }
@@ -354,9 +357,11 @@ final class AcmeClient {
     /** acme4j provider that trusts a private CA (such as Pebble) for the ACME API when one is configured. */
     private static final class Provider extends GenericAcmeProvider {
         private final SSLContext trust;
+        private final ThreadLocal<Instant> retryAfter;
 
-        Provider(SSLContext trust) {
+        Provider(SSLContext trust, ThreadLocal<Instant> retryAfter) {
             this.trust = trust;
+            this.retryAfter = retryAfter;
         }
 
         @Override
@@ -368,7 +373,7 @@ final class AcmeClient {
             if (trust != null) {
                 b.sslContext(trust);
             }
-            return new AcmeHttpClient(b.build(), settings.getTimeout());
+            return new AcmeHttpClient(b.build(), settings.getTimeout(), retryAfter);
         }
     }
 }

@@ -44,26 +44,16 @@ import javax.net.ssl.SSLSession;
  */
 final class AcmeHttpClient extends HttpClient {
     private static final Pattern DIGITS = Pattern.compile("\\d{1,10}");
-    private static final ThreadLocal<Instant> RETRY_AFTER = new ThreadLocal<>();
 
     private final HttpClient delegate;
     private final Duration defaultTimeout;
+    // Per calling thread: the order runs on one thread from request to classify(). Owned by the AcmeClient.
+    private final ThreadLocal<Instant> retryAfter;
 
-    AcmeHttpClient(HttpClient delegate, Duration defaultTimeout) {
+    AcmeHttpClient(HttpClient delegate, Duration defaultTimeout, ThreadLocal<Instant> retryAfter) {
         this.delegate = delegate;
         this.defaultTimeout = defaultTimeout;
-    }
-
-    /** The Retry-After of the last 429/503 answer this thread received (if it was the last answer), then forgets it. */
-    static Optional<Instant> takeRetryAfter() {
-        Instant at = RETRY_AFTER.get();
-        RETRY_AFTER.remove();
-        return Optional.ofNullable(at);
-    }
-
-    /** Forgets any remembered Retry-After of this thread. */
-    static void clearRetryAfter() {
-        RETRY_AFTER.remove();
+        this.retryAfter = retryAfter;
     }
 
     /** Parses a Retry-After value (delta-seconds or HTTP-date) relative to {@code now}; null if unparsable. */
@@ -84,7 +74,7 @@ final class AcmeHttpClient extends HttpClient {
 
     @Override
     public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) throws IOException, InterruptedException {
-        RETRY_AFTER.remove();
+        retryAfter.remove();
         Duration timeout = request.timeout().orElse(defaultTimeout);
         CompletableFuture<HttpResponse<byte[]>> future = delegate.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
         HttpResponse<byte[]> raw;
@@ -106,7 +96,7 @@ final class AcmeHttpClient extends HttpClient {
         if (raw.statusCode() == 429 || raw.statusCode() == 503) {
             Instant at = parseRetryAfter(raw.headers().firstValue("Retry-After").orElse(null), Instant.now());
             if (at != null) {
-                RETRY_AFTER.set(at);
+                retryAfter.set(at);
             }
         }
         T body = convert(raw, handler);

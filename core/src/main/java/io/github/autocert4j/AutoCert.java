@@ -489,7 +489,7 @@ public final class AutoCert implements AutoCloseable {
         if (e instanceof InterruptedException) {
             Thread.currentThread().interrupt();
         }
-        AcmeClient.IssuanceException failure = AcmeClient.classify(e);
+        AcmeClient.IssuanceException failure = acme.classify(e);
         Instant now = clock.instant();
         Instant next;
         int failures;

@@ -26,7 +26,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -231,8 +230,6 @@ public final class PebbleServer implements AutoCloseable {
     static final String GET_PEBBLE_HINT = "run `scripts/get-pebble.sh`";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(15);
     private static final Duration STOP_GRACE = Duration.ofSeconds(3);
-    private static final Map<Path, String> HELP_CACHE = new ConcurrentHashMap<>();
-    private static final Map<Path, String> VERSION_CACHE = new ConcurrentHashMap<>();
 
     private final Builder config;
     private final Binaries binaries;
@@ -675,9 +672,9 @@ public final class PebbleServer implements AutoCloseable {
         return Pattern.compile("(?m)^\\s*-" + Pattern.quote(flag) + "(\\s|$)").matcher(help).find();
     }
 
-    /** The {@code -h} output of a Go binary (flag list), cached per path. */
+    /** The {@code -h} output of a Go binary (flag list); a few milliseconds, so not cached. */
     private static String help(Path binary) {
-        return HELP_CACHE.computeIfAbsent(binary, b -> run(b, "-h"));
+        return run(binary, "-h");
     }
 
     private static String run(Path binary, String arg) {
@@ -702,33 +699,31 @@ public final class PebbleServer implements AutoCloseable {
         }
     }
 
-    static String detectVersion(Path pebbleBinary, Flavor flavor) {
-        return VERSION_CACHE.computeIfAbsent(pebbleBinary, b -> {
-            Path binDir = b.toAbsolutePath().getParent();
-            Path changelog = binDir == null || binDir.getParent() == null ? null
-                    : binDir.getParent().resolve("share/doc/pebble/changelog.Debian.gz");
-            if (changelog != null && Files.isRegularFile(changelog)) {
-                try (InputStream in = new GZIPInputStream(Files.newInputStream(changelog));
-                        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                    Matcher m = Pattern.compile("^pebble \\((?:\\d+:)?(\\d+(?:\\.\\d+)+)").matcher(
-                            Objects.toString(r.readLine(), ""));
-                    if (m.find()) {
-                        return m.group(1);
-                    }
-                } catch (IOException ignored) {
-                    // fall through
-                }
-            }
-            try {
-                Matcher m = Pattern.compile("version:?\\s*v?(\\d+(?:\\.\\d+)+)").matcher(run(b, "-version"));
+    static String detectVersion(Path b, Flavor flavor) {
+        Path binDir = b.toAbsolutePath().getParent();
+        Path changelog = binDir == null || binDir.getParent() == null ? null
+                : binDir.getParent().resolve("share/doc/pebble/changelog.Debian.gz");
+        if (changelog != null && Files.isRegularFile(changelog)) {
+            try (InputStream in = new GZIPInputStream(Files.newInputStream(changelog));
+                    BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                Matcher m = Pattern.compile("^pebble \\((?:\\d+:)?(\\d+(?:\\.\\d+)+)").matcher(
+                        Objects.toString(r.readLine(), ""));
                 if (m.find()) {
                     return m.group(1);
                 }
-            } catch (RuntimeException ignored) {
+            } catch (IOException ignored) {
                 // fall through
             }
-            return flavor.nominalVersion();
-        });
+        }
+        try {
+            Matcher m = Pattern.compile("version:?\\s*v?(\\d+(?:\\.\\d+)+)").matcher(run(b, "-version"));
+            if (m.find()) {
+                return m.group(1);
+            }
+        } catch (RuntimeException ignored) {
+            // fall through
+        }
+        return flavor.nominalVersion();
     }
 
     private static String tail(Path file, int lines) {
