@@ -151,11 +151,13 @@ final class AcmeClient {
         try {
             order = newOrder(login, names, profile, replaces);
         } catch (AcmeServerException e) {
-            int status = e.getProblem().asJSON().get("status").optional().map(v -> v.asInt()).orElse(400);
-            if (replaces == null || e instanceof AcmeRateLimitedException || status < 400 || status >= 500) {
+            // A CA asking us to wait (rateLimited, or any Retry-After) gets its wait, not a second order.
+            if (replaces == null || e instanceof AcmeRateLimitedException || lastRetryAfter.get() != null) {
                 throw e;
             }
             // RFC 9773 §5: a CA may refuse "replaces" (already replaced, unknown cert): order without it.
+            // Refusals come as 4xx (alreadyReplaced, malformed) but also as 5xx: Pebble answers
+            // serverInternal "could not find an order for the given certificate".
             LOG.info("CA refused the order with 'replaces' ({}); ordering again without it", describe(e));
             order = newOrder(login, names, profile, null);
         }

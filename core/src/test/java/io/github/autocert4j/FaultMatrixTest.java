@@ -328,6 +328,22 @@ class FaultMatrixTest {
     }
 
     @Test
+    void caRefusingReplacesWithAServerErrorIsAskedAgainWithout() throws Exception {
+        // Pebble's own answer when it cannot find the order of the replaced certificate.
+        autoCert = builder(store, events).build();
+        challenges.responder = autoCert.http01();
+        proxy.rule((req, fwd) -> proxy.is("newOrder").test(req) && req.payload().contains("\"replaces\"")
+                ? FaultProxy.Resp.problem(500, "serverInternal", "could not find an order for the given certificate") : fwd.call());
+        autoCert.start();
+        CertificateStatus s = autoCert.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
+        assertFalse(s.serial().equals(oldSerial), "renewed");
+        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        assertEquals(2, orders.size(), "one order with replaces, one without: " + orders);
+        assertTrue(orders.get(0).payload().contains("\"replaces\"") && orders.get(0).status() == 500);
+        assertFalse(orders.get(1).payload().contains("\"replaces\""));
+    }
+
+    @Test
     void badNonceIsRetriedTransparently() throws Exception {
         // Pebble itself rejects 30% of nonces here; acme4j retries each request with a fresh one.
         int port = FreePorts.loopback();
