@@ -56,10 +56,10 @@ run() { # section timeout-seconds heap
   echo "   ($section took $(( $(date +%s) - t0 )) s)"
 }
 
-run handshake 240 1g
-run swap 200 1g
-run issuance 180 1g
-run scale 720 6g
+run handshake 300 1g
+run swap 180 1g
+run issuance 150 1g
+run scale 510 6g
 
 elapsed=$(( $(date +%s) - started ))
 cat > "$out/meta.txt" <<META

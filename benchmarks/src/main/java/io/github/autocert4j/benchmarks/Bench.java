@@ -10,6 +10,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.FileCertStore;
@@ -20,6 +25,8 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.util.concurrent.DefaultThreadFactory;
 
 /**
  * Entry point of the benchmark harness: {@code java -cp ... io.github.autocert4j.benchmarks.Bench <section> <outDir>}
@@ -66,6 +73,58 @@ public final class Bench {
         return new MultiThreadIoEventLoopGroup(threads, NioIoHandler.newFactory());
     }
 
+    private static final Set<Thread> SERVER_THREADS = ConcurrentHashMap.newKeySet();
+
+    /** An event loop group whose threads count as server threads for {@link #serverCpuNanos()}. */
+    static EventLoopGroup serverGroup(int threads, String name) {
+        ThreadFactory base = new DefaultThreadFactory(name, true);
+        return new MultiThreadIoEventLoopGroup(threads, (ThreadFactory) r -> {
+            Thread t = base.newThread(r);
+            SERVER_THREADS.add(t);
+            return t;
+        }, NioIoHandler.newFactory());
+    }
+
+    /**
+     * CPU time consumed so far by all server event loop threads (boss and workers). Unlike
+     * throughput, CPU time per handshake hardly depends on how much of the machine other processes
+     * take, which makes it the robust comparison on a shared machine.
+     */
+    static long serverCpuNanos() {
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : SERVER_THREADS) {
+            long c = mx.getThreadCpuTime(t.getId());
+            if (c > 0) {
+                sum += c;
+            }
+        }
+        return sum;
+    }
+
+    /** Load average (1, 5, 15 min) when the section's JVM started. */
+    static final String LOAD_AT_START = loadAverage();
+
+    /** {@code /proc/loadavg}'s first three fields, or "n/a". */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+
+    /**
+     * OpenSSL (BoringSSL) TLS 1.3 client for the throughput sections: NO chain verification (accept-all
+     * trust manager), so the client's cost per handshake is the same whichever certificate is served;
+     * the served leaf is checked by the caller against the expected encoding instead.
+     */
+    static SslContext unverifiedClientContext() throws IOException {
+        return SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(InsecureTrustManagerFactory.INSTANCE)
+                .protocols("TLSv1.3").build();
+    }
+
     /** OpenSSL (BoringSSL) TLS 1.3 client trusting only {@code root}; the chain is verified by the JDK trust manager. */
     static SslContext clientContext(X509Certificate root) throws IOException {
         return SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(root).protocols("TLSv1.3").build();
@@ -101,6 +160,8 @@ public final class Bench {
     }
 
     static void write(Path out, String section, String markdown, List<String[]> summary) throws IOException {
+        markdown = markdown.stripTrailing() + "\n\nLoad average (1/5/15 min) at the start of this section: " + LOAD_AT_START
+                + "; at its end: " + loadAverage() + " (2 cores; other sessions may share the machine).\n\n";
         Files.writeString(out.resolve(section + ".md"), markdown, StandardCharsets.UTF_8);
         StringBuilder s = new StringBuilder();
         for (String[] row : summary) {

@@ -67,6 +67,11 @@ final class Report {
                 md.append(Files.readString(p, StandardCharsets.UTF_8)).append('\n');
             }
         }
+        // Hand-written analysis of the misses (why, with evidence), kept next to the harness.
+        Path analysis = results.resolveSibling("ANALYSIS.md");
+        if (Files.exists(analysis)) {
+            md.append(Files.readString(analysis, StandardCharsets.UTF_8)).append('\n');
+        }
         Files.writeString(results, md.toString(), StandardCharsets.UTF_8);
         System.out.println(md);
     }

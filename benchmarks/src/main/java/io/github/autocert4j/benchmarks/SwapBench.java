@@ -67,13 +67,14 @@ final class SwapBench {
         md.append("## 2. Certificate swaps under load\n\n");
         md.append(f("%d client connections in a closed loop (full handshake, one `GET /`, `Connection: close`; chain verified against the "
                 + "benchmark root, served leaf checked for the requested name) against a Netty server using "
-                + "`AutoCertSsl.contextBuilder(autoCert, provider)`, while another thread swaps the certificate %d times, one every %d ms, "
+                + "**A** `AutoCertSsl.contextBuilder(autoCert, provider)` (live key manager) or **C** `AutoCertSniHandler.contexts(autoCert, "
+                + "provider)` (`AutoCertSniHandler`, a new static context per generation, bounded cache of 64), while another thread swaps the certificate %d times, one every %d ms, "
                 + "each time to a new key and certificate (distinct serial). Swaps go through the same call a renewal uses "
                 + "(`LiveKeyManager.install`, reached via the benchmark-only `BenchHooks`), not through `renewNow()`: 1,000 real ACME orders "
                 + "would take minutes; section 3 measures real orders. *Stale* = a connection was served a generation older than the one "
                 + "live when it started connecting. Connections per generation counts every generation installed (0 if no connection saw it).\n\n",
                 CONCURRENCY, swaps, period.toMillis()));
-        md.append("| provider | swaps | handshakes ok | handshake failures | requests ok | request failures | stale | distinct serials seen | connections per generation min / median / max | generations seen by 0 connections |\n");
+        md.append("| provider, path | swaps | handshakes ok | handshake failures | requests ok | request failures | stale | distinct serials seen | connections per generation min / median / max | generations seen by 0 connections |\n");
         md.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
 
         List<SslProvider> providers = new ArrayList<>(List.of(SslProvider.JDK));
@@ -81,7 +82,9 @@ final class SwapBench {
             providers.add(SslProvider.OPENSSL);
         }
         for (SslProvider provider : providers) {
-            Bench.log("swap: provider " + provider);
+          for (String path : List.of("A", "C")) {
+            String label = provider + ", " + (path.equals("A") ? "A live key manager" : "C SNI handler");
+            Bench.log("swap: " + label);
             Path store = Files.createTempDirectory("bench-swap");
             BenchCa.writeBundle(store, BenchCa.DEAD_DIRECTORY, NAME, List.of(NAME), keys.get(0).getPrivate(), chains.get(0));
             AutoCert autoCert = Bench.fromStore(store, List.of(NAME)).start();
@@ -100,7 +103,15 @@ final class SwapBench {
                     stale.incrementAndGet();
                 }
             };
-            try (TlsServer server = new TlsServer(AutoCertSsl.contextBuilder(autoCert, provider).build(), boss, workers)) {
+            java.util.function.Function<io.netty.channel.socket.SocketChannel, io.netty.channel.ChannelHandler> tls;
+            if (path.equals("A")) {
+                SslContext live = AutoCertSsl.contextBuilder(autoCert, provider).build();
+                tls = ch -> live.newHandler(ch.alloc());
+            } else {
+                AutoCertSniHandler.Contexts contexts = AutoCertSniHandler.contexts(autoCert, provider);
+                tls = ch -> contexts.newHandler();
+            }
+            try (TlsServer server = new TlsServer(tls, boss, workers)) {
                 // warm-up without swaps
                 new LoadClient(clients, client, server.address(), () -> NAME, true, null).run(CONCURRENCY, Duration.ofSeconds(quick ? 1 : 3));
                 AtomicLong done = new AtomicLong();
@@ -145,7 +156,7 @@ final class SwapBench {
                 long max = counts.stream().mapToLong(Long::longValue).max().orElse(0);
                 double med = Bench.median(counts);
                 long failures = r.handshakeFailures() + r.requestFailures() + wrong.get();
-                md.append(f("| %s | %d | %d | %d | %d | %d | %d | %d | %d / %.0f / %d | %d |\n", provider, installed, r.handshakesOk(),
+                md.append(f("| %s | %d | %d | %d | %d | %d | %d | %d | %d / %.0f / %d | %d |\n", label, installed, r.handshakesOk(),
                         r.handshakeFailures(), r.requestsOk(), r.requestFailures(), stale.get(), distinct, min, med, max, zero));
                 if (wrong.get() > 0) {
                     md.append(f("\n%s: %d connections were served a certificate not covering the name or not from this run\n", provider, wrong.get()));
@@ -153,11 +164,12 @@ final class SwapBench {
                 if (!r.errors().isEmpty()) {
                     md.append("\n").append(provider).append(" errors (first): ").append(r.errors().subList(0, Math.min(5, r.errors().size()))).append("\n");
                 }
-                summary.add(new String[] {"2. swaps under load, " + provider,
+                summary.add(new String[] {"2. swaps under load, " + label,
                         f("%d swaps, %d requests, %d failed, %d stale", installed, r.requestsOk(), failures, stale.get()),
                         ">= 1,000 swaps, 0 failed", Bench.verdict(installed >= 1000 && failures == 0 && stale.get() == 0)});
             }
             autoCert.close();
+          }
         }
         md.append("\n");
         clients.shutdownGracefully(0, 1, TimeUnit.SECONDS);

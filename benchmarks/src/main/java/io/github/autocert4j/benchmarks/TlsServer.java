@@ -2,10 +2,12 @@ package io.github.autocert4j.benchmarks;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -37,13 +39,18 @@ final class TlsServer implements AutoCloseable {
     private final Channel channel;
 
     TlsServer(SslContext ctx, EventLoopGroup boss, EventLoopGroup workers) throws InterruptedException {
+        this(ch -> ctx.newHandler(ch.alloc()), boss, workers);
+    }
+
+    /** {@code tls} makes the first handler of each accepted channel (an SslHandler or an SniHandler). */
+    TlsServer(Function<SocketChannel, ChannelHandler> tls, EventLoopGroup boss, EventLoopGroup workers) throws InterruptedException {
         channel = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(ctx.newHandler(ch.alloc()), new HttpServerCodec(), new HttpObjectAggregator(8192), new Ok());
+                        ch.pipeline().addLast(tls.apply(ch), new HttpServerCodec(), new HttpObjectAggregator(8192), new Ok());
                     }
                 })
                 .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
