@@ -2,6 +2,7 @@ package io.github.autocert4j.netty;
 
 import io.github.autocert4j.testkit.KeepAliveTlsClient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -116,6 +117,11 @@ class NettyPebbleTest {
             assertEquals(app.serial(), www.serial(), "one certificate carries both app and www");
             assertNotEquals(app.serial(), api.serial(), "api has its own certificate");
             assertEquals(autoCert.status(APP).orElseThrow().serial(), app.serial());
+            // servedCertificate() tells the same choice without a handshake: by name, and the first certificate without SNI.
+            assertEquals(app.serial(), autoCert.servedCertificate(WWW).chain().get(0).getSerialNumber());
+            assertEquals(api.serial(), autoCert.servedCertificate(API).chain().get(0).getSerialNumber());
+            assertEquals(app.serial(), autoCert.servedCertificate(null).chain().get(0).getSerialNumber());
+            assertFalse(autoCert.servedCertificate(APP).toString().contains("PRIVATE"), "no key material in toString");
             assertTrue(app.chain().size() >= 2, "leaf and intermediate are served");
             assertEquals("tls /x", TlsProbe.httpsGet(tls, API, "/x", pebble.issuanceRoot(), T).body());
 
