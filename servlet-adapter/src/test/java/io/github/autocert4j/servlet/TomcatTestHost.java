@@ -72,6 +72,11 @@ final class TomcatTestHost implements ServletTestHost {
             }
             case NONE -> context.addServletContainerInitializer(new AutoCertServletInitializer(), null);
         }
+        // The same tests run on Tomcat 11 and, in a second surefire execution, on Tomcat 10.1: prove which one this is.
+        String expected = System.getProperty("autocert4j.expectTomcat", "11.");
+        if (!org.apache.catalina.util.ServerInfo.getServerNumber().startsWith(expected)) {
+            throw new AssertionError("expected Tomcat " + expected + "x on the class path, found " + org.apache.catalina.util.ServerInfo.getServerInfo());
+        }
         tomcat.start();
     }
 
