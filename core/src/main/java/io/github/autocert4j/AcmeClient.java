@@ -149,17 +149,16 @@ final class AcmeClient {
         Login login = login();
         Order order;
         try {
-            order = newOrder(login, names, profile, replaces);
+            order = placeOrder(login, names, profile, replaces);
         } catch (AcmeServerException e) {
-            // A CA asking us to wait (rateLimited, or any Retry-After) gets its wait, not a second order.
-            if (replaces == null || e instanceof AcmeRateLimitedException || lastRetryAfter.get() != null) {
+            if (!accountGone(e)) {
                 throw e;
             }
-            // RFC 9773 §5: a CA may refuse "replaces" (already replaced, unknown cert): order without it.
-            // Refusals come as 4xx (alreadyReplaced, malformed) but also as 5xx: Pebble answers
-            // serverInternal "could not find an order for the given certificate".
-            LOG.info("CA refused the order with 'replaces' ({}); ordering again without it", describe(e));
-            order = newOrder(login, names, profile, null);
+            // The CA lost the account (a reset staging CA, a restored server): register the same
+            // stored key again instead of failing every renewal; the key is never replaced.
+            LOG.warn("autocert4j: the CA no longer knows the account {}; registering its key again", login.getAccountLocation());
+            login = forgetAccountLocation();
+            order = placeOrder(login, names, profile, replaces);
         }
 
         List<Presented> presented = new ArrayList<>();
@@ -206,6 +205,34 @@ final class AcmeClient {
         }
         List<X509Certificate> chain = order.getCertificate().getCertificateChain();
         return new CertBundle(newKey, chain);
+    }
+
+    /** Places the order; if the CA refuses {@code replaces} without asking us to wait, places it once more without. */
+    private Order placeOrder(Login login, List<String> names, String profile, X509Certificate replaces) throws AcmeException {
+        try {
+            return newOrder(login, names, profile, replaces);
+        } catch (AcmeServerException e) {
+            // A CA asking us to wait (rateLimited, or any Retry-After) gets its wait, not a second order.
+            if (replaces == null || e instanceof AcmeRateLimitedException || lastRetryAfter.get() != null || accountGone(e)) {
+                throw e;
+            }
+            // RFC 9773 §5: a CA may refuse "replaces" (already replaced, unknown cert): order without it.
+            // Refusals come as 4xx (alreadyReplaced, malformed) but also as 5xx: Pebble answers
+            // serverInternal "could not find an order for the given certificate".
+            LOG.info("CA refused the order with 'replaces' ({}); ordering again without it", describe(e));
+            return newOrder(login, names, profile, null);
+        }
+    }
+
+    private static boolean accountGone(AcmeServerException e) {
+        return e.getType().toString().endsWith(":accountDoesNotExist");
+    }
+
+    /** Forgets the stored account location and logs in again with the same key (newAccount: the CA re-registers it). */
+    private synchronized Login forgetAccountLocation() throws AcmeException, IOException {
+        store.delete(layout.accountLocation());
+        login = null;
+        return login();
     }
 
     private static Order newOrder(Login login, List<String> names, String profile, X509Certificate replaces) throws AcmeException {

@@ -344,6 +344,28 @@ class FaultMatrixTest {
     }
 
     @Test
+    void accountTheCaLostIsRegisteredAgainWithTheSameKey() throws Exception {
+        Path accountKey = store.resolve(new StoreLayout(proxy.directoryUri()).accountKey());
+        byte[] keyBefore = Files.readAllBytes(accountKey);
+        autoCert = builder(store, events).build();
+        challenges.responder = autoCert.http01();
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+        proxy.rule((req, fwd) -> proxy.is("newOrder").test(req) && once.compareAndSet(false, true)
+                ? FaultProxy.Resp.problem(400, "accountDoesNotExist", "no such account") : fwd.call());
+        autoCert.start();
+        CertificateStatus s = autoCert.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
+        assertFalse(s.serial().equals(oldSerial), "renewed");
+        assertEquals(1, proxy.requests("POST", "newAccount").size(), "the stored key was registered again, once");
+        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        // refused, then accepted (after one more without 'replaces' when an earlier test already replaced the seed certificate)
+        assertEquals(400, orders.get(0).status(), orders.toString());
+        assertEquals(201, orders.get(orders.size() - 1).status(), orders.toString());
+        assertTrue(orders.size() <= 3, orders.toString());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(keyBefore, Files.readAllBytes(accountKey), "the account key is never replaced");
+        assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Failed), events.toString());
+    }
+
+    @Test
     void badNonceIsRetriedTransparently() throws Exception {
         // Pebble itself rejects 30% of nonces here; acme4j retries each request with a fresh one.
         int port = FreePorts.loopback();
