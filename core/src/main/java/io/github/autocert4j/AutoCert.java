@@ -147,7 +147,7 @@ public final class AutoCert implements AutoCloseable {
         // Many certificates load in parallel (file reads and parsing dominate); a handful, in order.
         (managed.size() > 64 ? managed.parallelStream() : managed.stream()).forEach(this::loadStored);
         if (managed.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
-            long live = managed.stream().filter(m -> m.status(clock.instant()).serial() != null).count();
+            long live = managed.stream().filter(Managed::isLive).count();
             LOG.info("autocert4j: serving {} of {} certificates from the store", live, managed.size());
         }
         for (Managed m : managed) {
@@ -289,7 +289,7 @@ public final class AutoCert implements AutoCloseable {
                 LOG.info("autocert4j: stored certificate {} does not cover every configured name ({}); serving it until a new one is issued",
                         m.id, namesChanged.getMessage());
             }
-            String storedProfile = readMeta(m).map(j -> j.get("profile").optional().map(v -> v.asString()).orElse(null)).orElse(null);
+            String storedProfile = storedProfile(m);
             goLive(m, bundle, storedProfile);
             if (managed.size() <= MAX_PER_CERTIFICATE_LOG_LINES) {
                 LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
@@ -304,9 +304,12 @@ public final class AutoCert implements AutoCloseable {
         }
     }
 
-    private Optional<JSON> readMeta(Managed m) throws IOException {
+    /** The profile recorded with the stored certificate, or null. */
+    private String storedProfile(Managed m) throws IOException {
         Optional<byte[]> meta = store.load(layout.certMeta(m.id));
-        return meta.map(bytes -> JSON.parse(new String(bytes, StandardCharsets.UTF_8)));
+        return meta.map(bytes -> JSON.parse(new String(bytes, StandardCharsets.UTF_8)))
+                .flatMap(json -> json.get("profile").optional().map(v -> v.asString()))
+                .orElse(null);
     }
 
     private void goLive(Managed m, CertBundle bundle, String usedProfile) {
@@ -475,7 +478,7 @@ public final class AutoCert implements AutoCloseable {
             if (RenewalPlanner.plan(stored.notBefore(), stored.notAfter(), null, now, policy, ThreadLocalRandom.current()).renewNow()) {
                 return false;
             }
-            String storedProfile = readMeta(m).map(j -> j.get("profile").optional().map(v -> v.asString()).orElse(null)).orElse(null);
+            String storedProfile = storedProfile(m);
             goLive(m, stored, storedProfile);
             LOG.info("autocert4j: adopted certificate {} renewed by another server sharing the store (serial {})", m.id, stored.serial().toString(16));
             emit(new CertEvent.Loaded(m.id, now, stored.serial(), stored.notAfter()));

@@ -33,6 +33,10 @@ final class Managed {
         this.names = List.copyOf(names);
     }
 
+    synchronized boolean isLive() {
+        return live != null;
+    }
+
     synchronized CertificateStatus status(Instant now) {
         CertificateStatus.State state;
         if (live == null) {
