@@ -3,6 +3,7 @@ package io.github.autocert4j;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Where autocert4j keeps account keys, certificates and their private keys.
@@ -17,7 +18,10 @@ import java.util.Optional;
  *   <li>{@link #store} is atomic: a reader (or a process restarted after a crash) sees the old
  *       value or the new one, never a mix or a truncated value.</li>
  *   <li>{@link #lock} is exclusive across every process that shares the store, and is released
- *       when the returned handle is closed or the holder dies.</li>
+ *       when the returned handle is closed or the holder dies. Only the holder releases it.</li>
+ *   <li>{@link #store(String, byte[], Lock)} writes only while the given lock is still held, checked
+ *       atomically with the write (a fenced write), so a holder that lost its lock (lease expired,
+ *       connection cut, process paused) can never overwrite what the next holder wrote.</li>
  *   <li>Values may contain private keys: implementations must protect them at rest.</li>
  * </ul>
  *
@@ -33,6 +37,20 @@ public interface CertStore {
 
     /** Stores {@code value} under {@code key}, atomically replacing any previous value. */
     void store(String key, byte[] value) throws IOException;
+
+    /**
+     * Stores {@code value} under {@code key} only if {@code held} is still held by this process,
+     * atomically with that check; otherwise throws {@link LockLostException} and stores nothing.
+     * Used for every write an order makes, so a stale holder's writes are harmless.
+     *
+     * <p>The default suits stores whose locks cannot be lost while the process lives (the file
+     * store's {@code flock}s): it checks {@link Lock#ensureHeld()} and stores. Stores with leases
+     * must override it and check the lease in the same transaction as the write.
+     */
+    default void store(String key, byte[] value, Lock held) throws IOException {
+        held.ensureHeld();
+        store(key, value);
+    }
 
     /** Lists the keys that start with {@code prefix}, in no particular order. */
     List<String> list(String prefix) throws IOException;
@@ -54,9 +72,48 @@ public interface CertStore {
     default void checkAccess() throws IOException {
     }
 
-    /** A held lock; closing it releases the lock. */
+    /**
+     * Asks to be told when another process changes a key under {@code prefix}, so that servers
+     * sharing the store adopt a peer's renewal at once instead of at their next check. Calls
+     * {@code onChange} with the changed key, on a thread of the store's, possibly more than once per
+     * change and possibly for changes this process made; a lost notification channel is reported by
+     * calling {@code onChange} with {@code prefix} itself (re-read everything). Returns the handle
+     * that stops the notifications, or empty if this store cannot watch (then peers adopt at their
+     * next scheduled check).
+     */
+    default Optional<AutoCloseable> watch(String prefix, Consumer<String> onChange) throws IOException {
+        return Optional.empty();
+    }
+
+    /** A held lock; closing it releases the lock (only the holder can). */
     interface Lock extends AutoCloseable {
         @Override
         void close() throws IOException;
+
+        /**
+         * Throws {@link LockLostException} if this lock is no longer held (its lease ran out or the
+         * session that held it is gone). Stores whose locks cannot be lost while the process lives
+         * keep the default, which does nothing.
+         */
+        default void ensureHeld() throws IOException {
+        }
+
+        /**
+         * A number that grows with every acquisition of this lock name (a fencing token), or 0 if
+         * the store does not issue them.
+         */
+        default long fencingToken() {
+            return 0;
+        }
+    }
+
+    /** Thrown when a write or check needs a lock that this process no longer holds. */
+    final class LockLostException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        /** Creates one with a message naming the lock and why it was lost. */
+        public LockLostException(String message) {
+            super(message);
+        }
     }
 }
