@@ -23,6 +23,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLContext;
@@ -36,8 +37,9 @@ import javax.net.ssl.SSLSession;
  *   <li>Every exchange, body included, is bounded by the request's timeout (the policy's
  *       {@code httpTimeout}): the JDK client alone bounds only the wait for the response headers,
  *       so a CA that stalls mid-body would hang an order forever.</li>
- *   <li>The {@code Retry-After} of a 429 or 503 answer is remembered for the calling thread.
- *       acme4j keeps it only for {@code rateLimited} problems and throws a bare
+ *   <li>The {@code Retry-After} of a 429 or 503 answer is remembered in the order's own
+ *       {@code AtomicReference} (one client per acme4j session, one session per order). acme4j
+ *       keeps it only for {@code rateLimited} problems and throws a bare
  *       {@code AcmeException("HTTP 503")} for a plain 503, so without this the scheduler could not
  *       defer exactly as long as the CA asked.</li>
  * </ul>
@@ -47,10 +49,10 @@ final class AcmeHttpClient extends HttpClient {
 
     private final HttpClient delegate;
     private final Duration defaultTimeout;
-    // Per calling thread: the order runs on one thread from request to classify(). Owned by the AcmeClient.
-    private final ThreadLocal<Instant> retryAfter;
+    // The Retry-After of the latest 429/503 answer of this session (= this order), else null.
+    private final AtomicReference<Instant> retryAfter;
 
-    AcmeHttpClient(HttpClient delegate, Duration defaultTimeout, ThreadLocal<Instant> retryAfter) {
+    AcmeHttpClient(HttpClient delegate, Duration defaultTimeout, AtomicReference<Instant> retryAfter) {
         this.delegate = delegate;
         this.defaultTimeout = defaultTimeout;
         this.retryAfter = retryAfter;
@@ -74,7 +76,7 @@ final class AcmeHttpClient extends HttpClient {
 
     @Override
     public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) throws IOException, InterruptedException {
-        retryAfter.remove();
+        retryAfter.set(null);
         Duration timeout = request.timeout().orElse(defaultTimeout);
         CompletableFuture<HttpResponse<byte[]>> future = delegate.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
         HttpResponse<byte[]> raw;

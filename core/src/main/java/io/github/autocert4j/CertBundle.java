@@ -49,8 +49,8 @@ final class CertBundle {
         return Duration.between(notBefore(), notAfter());
     }
 
-    /** DNS names in the leaf's subjectAltName, lower-cased. */
-    List<String> dnsNames() {
+    /** DNS names (lower-cased) and IP addresses (canonical form) in the leaf's subjectAltName. */
+    List<String> names() {
         List<String> names = new ArrayList<>();
         try {
             Collection<List<?>> sans = leaf().getSubjectAlternativeNames();
@@ -58,6 +58,8 @@ final class CertBundle {
                 for (List<?> san : sans) {
                     if (Integer.valueOf(2).equals(san.get(0))) {
                         names.add(((String) san.get(1)).toLowerCase(Locale.ROOT));
+                    } else if (Integer.valueOf(7).equals(san.get(0))) {
+                        names.add(Names.normalize((String) san.get(1)));
                     }
                 }
             }
@@ -70,6 +72,6 @@ final class CertBundle {
     @Override
     public String toString() {
         return chain.isEmpty() ? "CertBundle[no chain]"
-                : "CertBundle[serial=" + serial().toString(16) + ", notAfter=" + notAfter() + ", names=" + dnsNames() + "]";
+                : "CertBundle[serial=" + serial().toString(16) + ", notAfter=" + notAfter() + ", names=" + names() + "]";
     }
 }

@@ -6,7 +6,7 @@ import java.time.Instant;
 
 /**
  * Something that happened to a managed certificate. Delivered to the {@link CertEventListener}
- * on the renewal thread; every event is also logged.
+ * one at a time, in the order it happened; every event is also logged.
  *
  * <pre>{@code
  * AutoCert.builder().listener(event -> {
@@ -26,25 +26,41 @@ public sealed interface CertEvent {
     /** When it happened. */
     Instant at();
 
-    /** A valid stored certificate went live at start-up, without contacting the CA. */
+    /**
+     * A valid stored certificate went live without contacting the CA: at start-up, when a
+     * certificate was added, or because another server sharing the store renewed it.
+     */
     record Loaded(String certificate, Instant at, BigInteger serial, Instant notAfter) implements CertEvent {
     }
 
-    /** A newly issued certificate passed verification, was stored and now serves new connections. */
-    record Issued(String certificate, Instant at, BigInteger serial, Instant notAfter, boolean renewal, String profile)
-            implements CertEvent {
+    /**
+     * A newly issued certificate passed verification, was stored and now serves new connections.
+     *
+     * @param renewal whether it replaced a live certificate
+     * @param profile the profile the CA reported, or null
+     * @param issuerId {@link Issuer#id()} of the issuer that issued it
+     * @param took how long the attempt took, from taking the certificate's lock to going live
+     */
+    record Issued(String certificate, Instant at, BigInteger serial, Instant notAfter, boolean renewal, String profile,
+                  String issuerId, Duration took) implements CertEvent {
     }
 
     /**
      * An attempt to obtain the certificate failed; the previous certificate (if any) stays live.
      *
-     * @param error what went wrong, with the CA's problem detail when there was one
+     * @param failure what went wrong, classified, with the CA's problem type and detail when there were some
      * @param consecutiveFailures failures in a row, this one included
      * @param nextAttempt when the next attempt is scheduled, or null if it will not be retried
      *        automatically (a permanent error such as a name the CA refuses)
+     * @param took how long the failed attempt took
      */
-    record Failed(String certificate, Instant at, String error, int consecutiveFailures, Instant nextAttempt)
-            implements CertEvent {
+    record Failed(String certificate, Instant at, IssuanceException failure, int consecutiveFailures, Instant nextAttempt,
+                  Duration took) implements CertEvent {
+        /** What went wrong: the failure's message. */
+        public String error() {
+            return failure.getMessage();
+        }
+
         /** Whether autocert4j gave up retrying on its own. */
         public boolean permanent() {
             return nextAttempt == null;

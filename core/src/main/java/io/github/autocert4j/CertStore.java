@@ -66,7 +66,7 @@ public interface CertStore {
     Lock lock(String name) throws IOException;
 
     /**
-     * Checks that the store can be read and written now. Called by {@code AutoCert.Builder#build()}
+     * Checks that the store can be read and written now. Called by {@code AutoCertBuilder#build()}
      * so that a misconfigured store fails at start-up rather than at the first renewal.
      */
     default void checkAccess() throws IOException {

@@ -3,43 +3,22 @@ package io.github.autocert4j;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A snapshot of one managed certificate: the JVM equivalent of {@code certbot certificates}.
- * Fields about the live certificate are null while none has been obtained yet.
+ * Fields about the live certificate are null while none has been obtained yet. A final class
+ * rather than a record so that it can grow without breaking callers.
  *
  * <pre>{@code
  * for (CertificateStatus s : autoCert.status()) {
- *     System.out.println(s.certificate() + " " + s.names() + " expires " + s.notAfter() + " next check " + s.nextCheck());
+ *     System.out.println(s.certificate() + " " + s.names() + " serial " + s.serialHex()
+ *             + " expires " + s.notAfter() + " next check " + s.nextCheck());
  * }
  * }</pre>
- *
- * @param certificate the id (first name)
- * @param names every name the certificate must cover
- * @param state where it stands
- * @param serial serial number of the live certificate
- * @param issuer issuer DN of the live certificate
- * @param notBefore start of validity of the live certificate
- * @param notAfter end of validity of the live certificate
- * @param profile ACME profile the live certificate was issued under, if any
- * @param lastAttempt when the last order was started
- * @param lastError the last failure's description, cleared by a success
- * @param consecutiveFailures failures in a row
- * @param nextCheck when the next renewal check or retry runs
  */
-public record CertificateStatus(
-        String certificate,
-        List<String> names,
-        State state,
-        BigInteger serial,
-        String issuer,
-        Instant notBefore,
-        Instant notAfter,
-        String profile,
-        Instant lastAttempt,
-        String lastError,
-        int consecutiveFailures,
-        Instant nextCheck) {
+public final class CertificateStatus {
 
     /** Where a managed certificate stands. */
     public enum State {
@@ -51,5 +30,140 @@ public record CertificateStatus(
         EXPIRED,
         /** The CA refused permanently; no automatic retry until {@code renewNow} or a restart. */
         FAILED
+    }
+
+    private final String certificate;
+    private final List<String> names;
+    private final State state;
+    private final BigInteger serial;
+    private final String issuer;
+    private final String issuerId;
+    private final Instant notBefore;
+    private final Instant notAfter;
+    private final String profile;
+    private final Instant lastAttempt;
+    private final IssuanceException lastFailure;
+    private final int consecutiveFailures;
+    private final Instant nextCheck;
+
+    CertificateStatus(String certificate, List<String> names, State state, BigInteger serial, String issuer, String issuerId,
+                      Instant notBefore, Instant notAfter, String profile, Instant lastAttempt, IssuanceException lastFailure,
+                      int consecutiveFailures, Instant nextCheck) {
+        this.certificate = certificate;
+        this.names = List.copyOf(names);
+        this.state = state;
+        this.serial = serial;
+        this.issuer = issuer;
+        this.issuerId = issuerId;
+        this.notBefore = notBefore;
+        this.notAfter = notAfter;
+        this.profile = profile;
+        this.lastAttempt = lastAttempt;
+        this.lastFailure = lastFailure;
+        this.consecutiveFailures = consecutiveFailures;
+        this.nextCheck = nextCheck;
+    }
+
+    /** The certificate's id: its first name. */
+    public String certificate() {
+        return certificate;
+    }
+
+    /** Every name the certificate must cover. */
+    public List<String> names() {
+        return names;
+    }
+
+    /** Where it stands. */
+    public State state() {
+        return state;
+    }
+
+    /** Serial number of the live certificate, or null. */
+    public BigInteger serial() {
+        return serial;
+    }
+
+    /** Serial number of the live certificate in lower-case hex (as logs and {@code openssl} print it), or null. */
+    public String serialHex() {
+        return serial == null ? null : serial.toString(16);
+    }
+
+    /** Issuer DN of the live certificate, or null. */
+    public String issuer() {
+        return issuer;
+    }
+
+    /** {@link Issuer#id()} of the issuer that issued the live certificate, or null if unknown. */
+    public String issuerId() {
+        return issuerId;
+    }
+
+    /** Start of validity of the live certificate, or null. */
+    public Instant notBefore() {
+        return notBefore;
+    }
+
+    /** End of validity of the live certificate, or null. */
+    public Instant notAfter() {
+        return notAfter;
+    }
+
+    /**
+     * The ACME profile the live certificate was issued under, as the CA reported it; null when the
+     * CA reported none (a CA without profiles, or its unnamed default).
+     */
+    public String profile() {
+        return profile;
+    }
+
+    /** When the last order was started, or null. */
+    public Instant lastAttempt() {
+        return lastAttempt;
+    }
+
+    /** The last failure, cleared by a success. */
+    public Optional<IssuanceException> lastFailure() {
+        return Optional.ofNullable(lastFailure);
+    }
+
+    /** The last failure's message, or null; cleared by a success. */
+    public String lastError() {
+        return lastFailure == null ? null : lastFailure.getMessage();
+    }
+
+    /** Failures in a row. */
+    public int consecutiveFailures() {
+        return consecutiveFailures;
+    }
+
+    /** When the next renewal check or retry runs, or null if none is scheduled. */
+    public Instant nextCheck() {
+        return nextCheck;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CertificateStatus s && certificate.equals(s.certificate) && names.equals(s.names)
+                && state == s.state && Objects.equals(serial, s.serial) && Objects.equals(issuer, s.issuer)
+                && Objects.equals(issuerId, s.issuerId) && Objects.equals(notBefore, s.notBefore)
+                && Objects.equals(notAfter, s.notAfter) && Objects.equals(profile, s.profile)
+                && Objects.equals(lastAttempt, s.lastAttempt) && Objects.equals(lastError(), s.lastError())
+                && consecutiveFailures == s.consecutiveFailures && Objects.equals(nextCheck, s.nextCheck);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(certificate, names, state, serial, notAfter, nextCheck);
+    }
+
+    @Override
+    public String toString() {
+        return "CertificateStatus[" + certificate + " " + names + " " + state
+                + (serial == null ? "" : ", serial=" + serialHex() + ", issuer=" + issuer + ", notAfter=" + notAfter
+                        + ", profile=" + (profile == null ? "(CA default)" : profile) + (issuerId == null ? "" : ", via " + issuerId))
+                + (lastAttempt == null ? "" : ", lastAttempt=" + lastAttempt)
+                + (lastFailure == null ? "" : ", lastError=" + lastFailure.getMessage() + ", failures=" + consecutiveFailures)
+                + ", nextCheck=" + nextCheck + "]";
     }
 }

@@ -6,7 +6,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -37,9 +36,9 @@ final class ChainVerifier {
         if (!Arrays.equals(leaf.getPublicKey().getEncoded(), bundle.keyPair().getPublic().getEncoded())) {
             throw new VerificationException("the certificate's public key does not match the private key it was ordered for");
         }
-        Set<String> covered = new HashSet<>(bundle.dnsNames());
+        Set<String> covered = new HashSet<>(bundle.names());
         for (String name : names) {
-            if (!covered.contains(name.toLowerCase(Locale.ROOT))) {
+            if (!covered.contains(Names.normalize(name))) {
                 throw new VerificationException("the certificate does not cover " + name + " (it covers " + covered + ")");
             }
         }

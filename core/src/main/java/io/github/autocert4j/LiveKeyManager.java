@@ -2,6 +2,7 @@ package io.github.autocert4j;
 
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.CertificateEncodingException;
@@ -60,7 +61,11 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     // Many leaves share one intermediate: keep a single parsed copy of each.
     private final ConcurrentHashMap<ByteBuffer, X509Certificate> intermediates = new ConcurrentHashMap<>();
     private final AtomicLong generation = new AtomicLong();
-    private final String defaultCertId;
+    // Aliases of removed certificates stay resolvable for a while, for handshakes that chose them
+    // just before the removal; bounded, oldest dropped first.
+    private final ArrayDeque<String> retired = new ArrayDeque<>();
+    private static final int MAX_RETIRED = 1024;
+    private volatile String defaultCertId;
     private final Entry fallback;
 
     LiveKeyManager(String defaultCertId, CertBundle fallback) {
@@ -88,6 +93,33 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
                 byAlias.remove(older.alias);
             }
         }
+    }
+
+    /**
+     * Stops serving {@code certId}: its names fall back to the default certificate. Handshakes
+     * that already chose its alias still finish.
+     */
+    void remove(String certId, List<String> names) {
+        for (String name : names) {
+            byName.computeIfPresent(name.toLowerCase(Locale.ROOT), (n, e) -> e.certId.equals(certId) ? null : e);
+        }
+        Entry cur = current.remove(certId);
+        Entry prev = previous.remove(certId);
+        synchronized (retired) {
+            for (Entry e : new Entry[] {prev, cur}) {
+                if (e != null) {
+                    retired.addLast(e.alias);
+                }
+            }
+            while (retired.size() > MAX_RETIRED) {
+                byAlias.remove(retired.removeFirst());
+            }
+        }
+    }
+
+    /** Makes {@code certId} the certificate for clients without SNI or with an unknown name. */
+    void setDefault(String certId) {
+        this.defaultCertId = certId;
     }
 
     /** The live chain for {@code certId}, or null if only the fallback is served. */

@@ -18,8 +18,15 @@ final class RenewalPlanner {
     private RenewalPlanner() {
     }
 
-    /** What to do now. */
-    record Plan(boolean renewNow, Instant nextCheck, String reason) {
+    /**
+     * What to do now.
+     *
+     * @param byAri whether the CA's ARI window (not the lifetime rule or the emergency rule) made it due
+     */
+    record Plan(boolean renewNow, Instant nextCheck, String reason, boolean byAri) {
+        Plan(boolean renewNow, Instant nextCheck, String reason) {
+            this(renewNow, nextCheck, reason, false);
+        }
     }
 
     /**
@@ -38,15 +45,17 @@ final class RenewalPlanner {
         }
         Instant renewAt;
         String why;
+        boolean byAri = false;
         if (ariChosen != null) {
-            renewAt = ariChosen.isAfter(emergency) ? emergency : ariChosen;
+            byAri = !ariChosen.isAfter(emergency);
+            renewAt = byAri ? ariChosen : emergency;
             why = "inside the CA's ARI window";
         } else {
             renewAt = notAfter.minus(renewBefore(lifetime, policy));
             why = "less than " + (lifetime.compareTo(SHORT_LIVED) <= 0 ? "1/2" : String.format(Locale.ROOT, "%.2f", policy.renewalRatio())) + " of the lifetime remains";
         }
         if (!now.isBefore(renewAt)) {
-            return new Plan(true, now, why);
+            return new Plan(true, now, why, byAri);
         }
         Instant periodic = now.plus(jitter(policy.checkInterval(), 0.1, random));
         return new Plan(false, periodic.isBefore(renewAt) ? periodic : renewAt, "not due until " + renewAt);

@@ -2,6 +2,7 @@ package io.github.autocert4j;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * When to check, renew, retry and warn. The defaults follow Let's Encrypt's guidance and suit
@@ -24,28 +25,26 @@ import java.util.List;
  * <pre>{@code
  * RenewalPolicy policy = RenewalPolicy.defaults().withCheckInterval(Duration.ofHours(6));
  * }</pre>
- *
- * @param checkInterval how often to check each certificate (and fetch ARI)
- * @param renewalRatio fraction of the lifetime left at which to renew without ARI, in (0, 1)
- * @param backoff delays after the 1st, 2nd, ... failure; the last one repeats
- * @param expiryWarning how long before expiry a failing renewal starts raising warnings
- * @param useAri whether to follow the CA's ARI renewal window when it offers one
- * @param orderTimeout upper bound for one whole order (validation, finalization, download)
- * @param httpTimeout upper bound for each request to the CA
  */
-public record RenewalPolicy(
-        Duration checkInterval,
-        double renewalRatio,
-        List<Duration> backoff,
-        Duration expiryWarning,
-        boolean useAri,
-        Duration orderTimeout,
-        Duration httpTimeout) {
+public final class RenewalPolicy {
+    private final Duration checkInterval;
+    private final double renewalRatio;
+    private final List<Duration> backoff;
+    private final Duration expiryWarning;
+    private final boolean useAri;
+    private final Duration orderTimeout;
+    private final Duration httpTimeout;
 
-    /** Validates and copies. */
-    public RenewalPolicy {
+    private RenewalPolicy(Duration checkInterval, double renewalRatio, List<Duration> backoff, Duration expiryWarning,
+                          boolean useAri, Duration orderTimeout, Duration httpTimeout) {
+        this.checkInterval = checkInterval;
+        this.renewalRatio = renewalRatio;
         // Copied only when it can be: a null entry is left for validate() to name, not an NPE here.
-        backoff = backoff == null || backoff.stream().anyMatch(d -> d == null) ? backoff : List.copyOf(backoff);
+        this.backoff = backoff == null || backoff.stream().anyMatch(d -> d == null) ? backoff : List.copyOf(backoff);
+        this.expiryWarning = expiryWarning;
+        this.useAri = useAri;
+        this.orderTimeout = orderTimeout;
+        this.httpTimeout = httpTimeout;
     }
 
     /** The defaults described above. */
@@ -53,6 +52,41 @@ public record RenewalPolicy(
         return new RenewalPolicy(Duration.ofHours(12), 1.0 / 3,
                 List.of(Duration.ofMinutes(1), Duration.ofMinutes(10), Duration.ofMinutes(100), Duration.ofDays(1)),
                 Duration.ofDays(14), true, Duration.ofMinutes(2), Duration.ofSeconds(15));
+    }
+
+    /** How often to check each certificate (and fetch ARI). */
+    public Duration checkInterval() {
+        return checkInterval;
+    }
+
+    /** Fraction of the lifetime left at which to renew without ARI, in (0, 1). */
+    public double renewalRatio() {
+        return renewalRatio;
+    }
+
+    /** Delays after the 1st, 2nd, ... failure; the last one repeats. */
+    public List<Duration> backoff() {
+        return backoff;
+    }
+
+    /** How long before expiry a failing renewal starts raising warnings. */
+    public Duration expiryWarning() {
+        return expiryWarning;
+    }
+
+    /** Whether to follow the CA's ARI renewal window when it offers one. */
+    public boolean useAri() {
+        return useAri;
+    }
+
+    /** Upper bound for one whole order (validation, finalization, download). */
+    public Duration orderTimeout() {
+        return orderTimeout;
+    }
+
+    /** Upper bound for each request to the CA. */
+    public Duration httpTimeout() {
+        return httpTimeout;
     }
 
     /** A copy with another check interval. */
@@ -88,6 +122,25 @@ public record RenewalPolicy(
     /** A copy with another per-request timeout. */
     public RenewalPolicy withHttpTimeout(Duration d) {
         return new RenewalPolicy(checkInterval, renewalRatio, backoff, expiryWarning, useAri, orderTimeout, d);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RenewalPolicy p && Objects.equals(checkInterval, p.checkInterval) && renewalRatio == p.renewalRatio
+                && Objects.equals(backoff, p.backoff) && Objects.equals(expiryWarning, p.expiryWarning) && useAri == p.useAri
+                && Objects.equals(orderTimeout, p.orderTimeout) && Objects.equals(httpTimeout, p.httpTimeout);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(checkInterval, renewalRatio, backoff, expiryWarning, useAri, orderTimeout, httpTimeout);
+    }
+
+    @Override
+    public String toString() {
+        return "RenewalPolicy[checkInterval=" + checkInterval + ", renewalRatio=" + renewalRatio + ", backoff=" + backoff
+                + ", expiryWarning=" + expiryWarning + ", useAri=" + useAri + ", orderTimeout=" + orderTimeout
+                + ", httpTimeout=" + httpTimeout + "]";
     }
 
     /** Throws IllegalArgumentException naming the first invalid field and its fix. */

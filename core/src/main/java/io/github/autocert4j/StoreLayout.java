@@ -4,25 +4,35 @@ import java.net.URI;
 import java.util.Locale;
 
 /**
- * Where things live inside a {@link CertStore}, per CA (like CertMagic): an account and the
- * certificates it obtained from one directory never mix with another CA's.
+ * Where things live inside a {@link CertStore}.
+ *
+ * <p>Accounts are per CA (like CertMagic): an account belongs to one ACME directory. Certificates
+ * are per certificate id, whichever issuer issued them; their metadata records the issuer, so a
+ * certificate from a CA that is no longer configured (say, staging after a switch to production)
+ * is replaced at the first check, and a certificate from a failover CA is found like any other.
  *
  * <pre>
- * acme/127.0.0.1-14000-dir/account/account.key.pem   account key pair (0600)
- * acme/127.0.0.1-14000-dir/account/account.url       account location at the CA
- * acme/127.0.0.1-14000-dir/certs/example.com/example.com.pem    private key + chain, one atomic file
- * acme/127.0.0.1-14000-dir/certs/example.com/example.com.json   profile, names, last renewal info
+ * acme/127.0.0.1-14000-dir/account/account.key.pem   ACME account key pair (0600)
+ * acme/127.0.0.1-14000-dir/account/account.url       account location at that CA
+ * certs/example.com/example.com.pem                  private key + chain, one atomic file
+ * certs/example.com/example.com.properties           names, issuer, profile, issuedAt
+ * challenges/http-01/{token}                          HTTP-01 key authorization while an order is pending
  * </pre>
  */
 final class StoreLayout {
     private final String base;
 
     StoreLayout(URI directory) {
+        this.base = "acme/" + caId(directory);
+    }
+
+    /** The id of an ACME CA: host, non-default port and path, e.g. {@code acme-v02.api.letsencrypt.org-directory}. */
+    static String caId(URI directory) {
         // https://ca/dir and https://ca:443/dir are one CA: the default port is left out.
         boolean explicitPort = directory.getPort() > 0 && directory.getPort() != 443;
         String id = directory.getHost() + (explicitPort ? "-" + directory.getPort() : "")
                 + (directory.getPath() == null ? "" : directory.getPath());
-        this.base = "acme/" + sanitize(id);
+        return sanitize(id);
     }
 
     static String sanitize(String s) {
@@ -43,22 +53,31 @@ final class StoreLayout {
         return sanitize(base) + "-account";
     }
 
-    String certBundle(String certId) {
+    static String certBundle(String certId) {
         String id = sanitize(certId);
-        return base + "/certs/" + id + "/" + id + ".pem";
+        return certsPrefix() + id + "/" + id + ".pem";
     }
 
-    String certMeta(String certId) {
+    static String certMeta(String certId) {
         String id = sanitize(certId);
-        return base + "/certs/" + id + "/" + id + ".json";
+        return certsPrefix() + id + "/" + id + ".properties";
     }
 
-    String certLock(String certId) {
-        return sanitize(base) + "-cert-" + sanitize(certId);
+    static String certLock(String certId) {
+        return "cert-" + sanitize(certId);
     }
 
-    /** Prefix under which every certificate bundle of this CA lives. */
-    String certsPrefix() {
-        return base + "/certs/";
+    /** Prefix under which every certificate lives. */
+    static String certsPrefix() {
+        return "certs/";
+    }
+
+    /** Where a pending HTTP-01 key authorization is published for the other servers sharing the store. */
+    static String http01Challenge(String token) {
+        return http01Prefix() + token;
+    }
+
+    static String http01Prefix() {
+        return "challenges/http-01/";
     }
 }

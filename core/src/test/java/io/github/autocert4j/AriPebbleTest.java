@@ -74,7 +74,7 @@ class AriPebbleTest {
             proxy.reset();
         }
 
-        AutoCert.Builder builder(List<CertEvent> events, Clock clock, RenewalPolicy policy) {
+        AutoCertBuilder builder(List<CertEvent> events, Clock clock, RenewalPolicy policy) {
             return AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
                     .certificate(NAME).storageDirectory(store).listener(events::add).clock(clock).renewal(policy).profile(profile);
         }

@@ -26,7 +26,7 @@ class AutoCertBuilderTest {
     Path tmp;
 
     /** A configuration that builds; each test breaks one thing. */
-    private AutoCert.Builder valid() {
+    private AutoCertBuilder valid() {
         return AutoCert.builder()
                 .directory(DIRECTORY)
                 .agreeToTermsOfService(true)
@@ -36,7 +36,7 @@ class AutoCertBuilderTest {
     }
 
     /** build() fails; returns the message, which must name {@code field} and give a fix. */
-    private static String fails(AutoCert.Builder b, String field) {
+    private static String fails(AutoCertBuilder b, String field) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::build);
         String msg = e.getMessage();
         assertTrue(msg.startsWith("invalid autocert4j configuration"), msg);
@@ -126,7 +126,8 @@ class AutoCertBuilderTest {
     void ipAddressName() {
         String msg = fails(valid().certificate("192.0.2.10"), "'192.0.2.10' is an IP address");
         assertFix(msg, "Fix: use a DNS name");
-        assertFix(fails(valid().certificate("::1"), "'::1'"), "no IP addresses");
+        assertFix(fails(valid().certificate("::1"), "'::1'"), ".allowIpAddresses(true)");
+        assertFix(fails(valid().certificate("0:0:0:0:0:0:0:1"), "'::1' is an IP address"), "profile that allows them");
     }
 
     @Test

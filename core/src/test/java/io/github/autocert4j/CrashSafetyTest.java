@@ -30,7 +30,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.shredzone.acme4j.toolbox.JSON;
 
 /**
  * Kills a child JVM ({@link CrashChild}) at every save step (before, in the middle of and after
@@ -164,7 +163,7 @@ class CrashSafetyTest {
 
             StoreLayout layout = new StoreLayout(proxy.directoryUri());
             FileCertStore files = FileCertStore.of(store.resolve("s"));
-            Optional<byte[]> bundleBytes = files.load(layout.certBundle(NAME));
+            Optional<byte[]> bundleBytes = files.load(StoreLayout.certBundle(NAME));
             BigInteger storedSerial = null;
             if (bundleBytes.isPresent()) {
                 CertBundle b = Pem.decodeBundle(bundleBytes.get());
@@ -174,7 +173,15 @@ class CrashSafetyTest {
                 assertTrue(run.out.stream().anyMatch(l -> l.contains("issued " + b.serial().toString(16)))
                         || run.out.stream().anyMatch(l -> l.startsWith("HALT") || l.startsWith("STEP")), "serial from this run");
             }
-            files.load(layout.certMeta(NAME)).ifPresent(m -> JSON.parse(new String(m, StandardCharsets.UTF_8)));
+            files.load(StoreLayout.certMeta(NAME)).ifPresent(m -> {
+                java.util.Properties meta = new java.util.Properties();
+                try {
+                    meta.load(new java.io.StringReader(new String(m, StandardCharsets.UTF_8)));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                assertEquals(NAME, meta.getProperty("names"), "metadata is complete");
+            });
             Optional<byte[]> keyBefore = files.load(layout.accountKey());
             Optional<byte[]> urlBefore = files.load(layout.accountLocation());
             if (urlBefore.isPresent()) {

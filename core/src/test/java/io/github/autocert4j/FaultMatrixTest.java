@@ -114,7 +114,7 @@ class FaultMatrixTest {
         }
     }
 
-    static AutoCert.Builder builder(Path dir, List<CertEvent> events) {
+    static AutoCertBuilder builder(Path dir, List<CertEvent> events) {
         return AutoCert.builder()
                 .directory(proxy.directoryUri())
                 .acmeServerTrust(proxy.caPem())
@@ -130,7 +130,7 @@ class FaultMatrixTest {
         return renewUnder(builder(store, events), rule);
     }
 
-    Failure renewUnder(AutoCert.Builder b, FaultProxy.Rule rule) throws Exception {
+    Failure renewUnder(AutoCertBuilder b, FaultProxy.Rule rule) throws Exception {
         autoCert = b.build();
         challenges.responder = autoCert.http01();
         proxy.rule(rule);
@@ -284,7 +284,7 @@ class FaultMatrixTest {
         StoreLayout layout = new StoreLayout(proxy.directoryUri());
         Files.delete(store.resolve(layout.accountKey()));
         Files.delete(store.resolve(layout.accountLocation()));
-        AutoCert.Builder b = builder(store, events);
+        AutoCertBuilder b = builder(store, events);
         autoCert = b.build();
         challenges.responder = null; // the host's port 80 answers 404 for every token
         autoCert.start();

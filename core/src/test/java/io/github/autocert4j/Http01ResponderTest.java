@@ -22,7 +22,7 @@ class Http01ResponderTest {
     }
 
     @Test
-    void presentServesAndCleanUpWithdraws() {
+    void presentServesAndCleanUpWithdraws() throws Exception {
         Http01Responder r = new Http01Responder();
         assertEquals("http-01", r.challengeType());
         assertEquals(Optional.empty(), r.keyAuthorization(TOKEN));
@@ -45,7 +45,7 @@ class Http01ResponderTest {
     }
 
     @Test
-    void cleanUpOfAnOlderChallengeKeepsANewerOneWithTheSameToken() {
+    void cleanUpOfAnOlderChallengeKeepsANewerOneWithTheSameToken() throws Exception {
         Http01Responder r = new Http01Responder();
         r.present(challenge(TOKEN, TOKEN + ".old"));
         r.present(challenge(TOKEN, TOKEN + ".new"));
@@ -54,7 +54,7 @@ class Http01ResponderTest {
     }
 
     @Test
-    void malformedTokensAreRefusedAndNeverLookedUp() {
+    void malformedTokensAreRefusedAndNeverLookedUp() throws Exception {
         Http01Responder r = new Http01Responder();
         // a token that could never be served fails the order at once, with a reason
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> r.present(challenge("a/b", "x")));
@@ -77,7 +77,7 @@ class Http01ResponderTest {
     }
 
     @Test
-    void tokenLengthLimit() {
+    void tokenLengthLimit() throws Exception {
         assertTrue(Http01Responder.isWellFormedToken("a".repeat(256)));
         assertFalse(Http01Responder.isWellFormedToken("a".repeat(257)));
         assertFalse(Http01Responder.isWellFormedToken("a".repeat(300)));
@@ -85,12 +85,12 @@ class Http01ResponderTest {
     }
 
     @Test
-    void pathPrefixIsTheRfcPath() {
+    void pathPrefixIsTheRfcPath() throws Exception {
         assertEquals("/.well-known/acme-challenge/", Http01Responder.PATH_PREFIX);
     }
 
     @Test
-    void toStringShowsNoKeyAuthorization() {
+    void toStringShowsNoKeyAuthorization() throws Exception {
         Http01Responder r = new Http01Responder();
         r.present(challenge(TOKEN, TOKEN + "." + THUMBPRINT));
         String s = r.toString();
@@ -99,7 +99,7 @@ class Http01ResponderTest {
     }
 
     @Test
-    void dnsTxtValueIsBase64UrlOfSha256() {
+    void dnsTxtValueIsBase64UrlOfSha256() throws Exception {
         // FIPS 180-2 test vector: SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 b00361a3 96177a9c b410ff61 f20015ad
         ChallengeSolver.Challenge abc = new ChallengeSolver.Challenge("dns-01", "example.org", "t", "abc");
         assertEquals("ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0", abc.dnsTxtValue());

@@ -86,7 +86,7 @@ class LogScanTest {
             texts.add(second.toString());
             LiveKeyManager km = (LiveKeyManager) a.keyManager();
             texts.add(String.valueOf(km.select(NAME)));
-            texts.add(new Managed(NAME, List.of(NAME)).toString());
+            a.status().forEach(s -> texts.add(s.toString() + s.lastFailure()));
             texts.add(FileCertStore.of(store).toString());
             events.forEach(e -> texts.add(e.toString()));
         } finally {

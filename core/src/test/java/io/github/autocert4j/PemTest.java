@@ -56,7 +56,7 @@ class PemTest {
         String jdk = type.algorithm();
         assertEquals(jdk, decoded.keyPair().getPrivate().getAlgorithm(), "JSSE refuses BouncyCastle's ECDSA keys");
         assertEquals(jdk, decoded.keyPair().getPublic().getAlgorithm());
-        assertEquals(List.of("app.example.test", "www.example.test"), decoded.dnsNames());
+        assertEquals(List.of("app.example.test", "www.example.test"), decoded.names());
         // the decoded pair is usable by JSSE key material
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);

@@ -28,10 +28,11 @@ class StoreLayoutTest {
         StoreLayout l = new StoreLayout(PEBBLE);
         assertEquals("acme/127.0.0.1-14000-dir/account/account.key.pem", l.accountKey());
         assertEquals("acme/127.0.0.1-14000-dir/account/account.url", l.accountLocation());
-        assertEquals("acme/127.0.0.1-14000-dir/certs/example.com/example.com.pem", l.certBundle("example.com"));
-        assertEquals("acme/127.0.0.1-14000-dir/certs/example.com/example.com.json", l.certMeta("example.com"));
-        assertEquals("acme/127.0.0.1-14000-dir/certs/", l.certsPrefix());
-        assertTrue(l.certBundle("example.com").startsWith(l.certsPrefix()));
+        assertEquals("certs/example.com/example.com.pem", StoreLayout.certBundle("example.com"));
+        assertEquals("certs/example.com/example.com.properties", StoreLayout.certMeta("example.com"));
+        assertEquals("certs/", StoreLayout.certsPrefix());
+        assertTrue(StoreLayout.certBundle("example.com").startsWith(StoreLayout.certsPrefix()));
+        assertEquals("challenges/http-01/tok-EN_1", StoreLayout.http01Challenge("tok-EN_1"));
     }
 
     @Test
@@ -43,7 +44,7 @@ class StoreLayoutTest {
     }
 
     @Test
-    void differentCasDoNotShareState() {
+    void differentCasDoNotShareAccountsButCertificatesAreFoundWhicheverCaIssuedThem() {
         List<URI> cas = List.of(PEBBLE, URI.create("https://127.0.0.1:14001/dir"), URI.create("https://localhost:14000/dir"),
                 AutoCert.LETS_ENCRYPT_PRODUCTION, AutoCert.LETS_ENCRYPT_STAGING, URI.create("https://acme.zerossl.com/v2/DV90"));
         for (URI a : cas) {
@@ -52,9 +53,9 @@ class StoreLayoutTest {
                     StoreLayout la = new StoreLayout(a);
                     StoreLayout lb = new StoreLayout(b);
                     assertNotEquals(la.accountKey(), lb.accountKey(), a + " vs " + b);
-                    assertNotEquals(la.certBundle("x.example"), lb.certBundle("x.example"));
-                    assertNotEquals(la.certLock("x.example"), lb.certLock("x.example"));
+                    assertNotEquals(la.accountLocation(), lb.accountLocation());
                     assertNotEquals(la.accountLock(), lb.accountLock());
+                    assertNotEquals(StoreLayout.caId(a), StoreLayout.caId(b));
                 }
             }
         }
@@ -69,10 +70,10 @@ class StoreLayoutTest {
     @Test
     void wildcardIdsAreSanitizedAndDistinct() {
         StoreLayout l = new StoreLayout(PEBBLE);
-        String wild = l.certBundle("*.example.com");
+        String wild = StoreLayout.certBundle("*.example.com");
         assertFalse(wild.contains("*"), wild);
-        assertNotEquals(wild, l.certBundle("example.com"));
-        assertNotEquals(l.certLock("*.example.com"), l.certLock("example.com"));
+        assertNotEquals(wild, StoreLayout.certBundle("example.com"));
+        assertNotEquals(StoreLayout.certLock("*.example.com"), StoreLayout.certLock("example.com"));
     }
 
     @Test
@@ -104,18 +105,18 @@ class StoreLayoutTest {
         for (URI ca : cas) {
             StoreLayout l = new StoreLayout(ca);
             for (String id : List.of("example.com", "*.example.com", "xn--bcher-kva.example", "a-b.c-d.example")) {
-                for (String key : List.of(l.accountKey(), l.accountLocation(), l.certBundle(id), l.certMeta(id))) {
+                for (String key : List.of(l.accountKey(), l.accountLocation(), StoreLayout.certBundle(id), l.certMeta(id))) {
                     store.store(key, key.getBytes(StandardCharsets.US_ASCII));
                     assertEquals(key, new String(store.load(key).orElseThrow(), StandardCharsets.US_ASCII));
                 }
-                try (CertStore.Lock lock = store.lock(l.certLock(id))) {
+                try (CertStore.Lock lock = store.lock(StoreLayout.certLock(id))) {
                     assertTrue(lock != null);
                 }
             }
             try (CertStore.Lock lock = store.lock(l.accountLock())) {
                 assertTrue(lock != null);
             }
-            assertTrue(store.list(l.certsPrefix()).contains(l.certBundle("example.com")));
+            assertTrue(store.list(l.certsPrefix()).contains(StoreLayout.certBundle("example.com")));
         }
     }
 }

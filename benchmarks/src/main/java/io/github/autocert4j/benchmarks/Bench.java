@@ -17,6 +17,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.FileCertStore;
 import io.github.autocert4j.RenewalPolicy;
 import io.netty.channel.EventLoopGroup;
@@ -137,7 +138,7 @@ public final class Bench {
 
     /** An AutoCert serving what {@code storeDir} holds for {@code names} (one certificate per name), without a CA. */
     static AutoCert fromStore(Path storeDir, List<String> names) {
-        AutoCert.Builder b = AutoCert.builder().directory(BenchCa.DEAD_DIRECTORY).agreeToTermsOfService(true)
+        AutoCertBuilder b = AutoCert.builder().directory(BenchCa.DEAD_DIRECTORY).agreeToTermsOfService(true)
                 .store(FileCertStore.of(storeDir)).renewal(quietPolicy());
         for (String n : names) {
             b.certificate(n);

@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 
-import io.github.autocert4j.BenchHooks;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -119,6 +118,11 @@ final class BenchCa {
         return List.of(leaf(leafKey, names), intermediate);
     }
 
+    /** A chain for a public key only, as an {@code Issuer} gets it. */
+    List<X509Certificate> chain(java.security.PublicKey leafKey, List<String> names) {
+        return List.of(leaf(new KeyPair(leafKey, null), names), intermediate);
+    }
+
     X509Certificate leaf(KeyPair leafKey, List<String> names) {
         try {
             Instant now = Instant.now();
@@ -135,10 +139,13 @@ final class BenchCa {
         }
     }
 
-    /** Writes key+chain (and the metadata JSON the core writes after an order) at the keys the core reads. */
+    /**
+     * Writes key+chain (and the metadata the core writes after an order) in the store layout the
+     * README documents for {@code FileCertStore}: {@code certs/<id>/<id>.pem} and {@code .properties}.
+     */
     static void writeBundle(Path storeDir, URI directory, String certId, List<String> names, PrivateKey key, List<X509Certificate> chain)
             throws IOException {
-        Path pem = storeDir.resolve(BenchHooks.bundleKey(directory, certId));
+        Path pem = storeDir.resolve("certs/" + certId + "/" + certId + ".pem");
         Files.createDirectories(pem.getParent());
         StringWriter out = new StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(out)) {
@@ -148,9 +155,8 @@ final class BenchCa {
             }
         }
         Files.writeString(pem, out.toString(), StandardCharsets.US_ASCII);
-        String json = "{\"names\":[" + String.join(",", names.stream().map(n -> "\"" + n + "\"").toList()) + "],\"issuedAt\":\""
-                + Instant.now() + "\"}";
-        Files.writeString(storeDir.resolve(BenchHooks.metaKey(directory, certId)), json, StandardCharsets.UTF_8);
+        String meta = "names=" + String.join(",", names) + "\nissuedAt=" + Instant.now().toString().replace(":", "\\:") + "\n";
+        Files.writeString(storeDir.resolve("certs/" + certId + "/" + certId + ".properties"), meta, StandardCharsets.UTF_8);
     }
 
     static String pem(X509Certificate c) throws IOException {

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.netty.AcmeHttpListener;
 import io.github.autocert4j.netty.AutoCertSsl;
@@ -120,7 +121,7 @@ final class IssuanceBench {
         Bench.write(out, "issuance", md.toString(), summary);
     }
 
-    private static AutoCert.Builder builder(PebbleServer pebble, Path store, String name, AtomicReference<CompletableFuture<BigInteger>> issued) {
+    private static AutoCertBuilder builder(PebbleServer pebble, Path store, String name, AtomicReference<CompletableFuture<BigInteger>> issued) {
         return AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
                 .agreeToTermsOfService(true).email("ops@autocert4j.test").certificate(name).storageDirectory(store)
                 .listener(e -> {

@@ -19,7 +19,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.BenchHooks;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.FileCertStore;
 import io.github.autocert4j.netty.AutoCertSsl;
@@ -67,10 +66,6 @@ final class ScaleBench {
         }
         providers.add(SslProvider.JDK);
 
-        // Cost breakdown of the per-certificate load steps, on a sample.
-        List<String> sample = IntStream.range(0, 2000).mapToObj(ScaleBench::name).toList();
-        BenchHooks.loadBreakdown(FileCertStore.of(store), BenchCa.DEAD_DIRECTORY, sample.subList(0, 500)); // warm-up
-        long[] bd = BenchHooks.loadBreakdown(FileCertStore.of(store), BenchCa.DEAD_DIRECTORY, sample);
 
         StringBuilder md = new StringBuilder();
         List<String[]> summary = new ArrayList<>();
@@ -185,11 +180,7 @@ final class ScaleBench {
                 load100k = build + start;
             }
         }
-        int nb = sample.size();
-        md.append("\n").append(cacheNotes.toString().replace("\n", "  \n"));
-        md.append(f("\nPer-certificate cost of the load steps (sample of %d bundles, single thread): read %.0f µs, PEM decode (key + 2 "
-                + "certificates) %.0f µs, usability check (key match, names, dates; no signature check) %.0f µs.\n\n",
-                nb, bd[0] / 1e3 / nb, bd[1] / 1e3 / nb, bd[2] / 1e3 / nb));
+        md.append("\n").append(cacheNotes.toString().replace("\n", "  \n")).append("\n\n");
         if (!quick) {
             for (var e : worst100k.entrySet()) {
                 double[] w = e.getValue();

@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.BenchHooks;
 import io.github.autocert4j.netty.AutoCertSsl;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.OpenSsl;
@@ -49,8 +48,8 @@ final class SwapBench {
         Bench.log("swap: generating " + (swaps + 1) + " key pairs and certificates");
         List<KeyPair> keys = new ArrayList<>();
         List<List<X509Certificate>> chains = new ArrayList<>();
-        Map<BigInteger, Integer> genOfSerial = new HashMap<>();
-        for (int i = 0; i <= swaps; i++) {
+        Map<BigInteger, Integer> genOfSerial = new java.util.concurrent.ConcurrentHashMap<>();
+        for (int i = 0; i <= 0; i++) {
             KeyPair kp = BenchCa.ecKey();
             List<X509Certificate> chain = ca.chain(kp, List.of(NAME));
             keys.add(kp);
@@ -70,8 +69,8 @@ final class SwapBench {
                 + "**A** `AutoCertSsl.contextBuilder(autoCert, provider)` (live key manager) or **C** `AutoCertSniHandler.contexts(autoCert, "
                 + "provider)` (`AutoCertSniHandler`, a new static context per generation, bounded cache of 64), while another thread swaps the certificate %d times, one every %d ms, "
                 + "each time to a new key and certificate (distinct serial). Swaps go through the same call a renewal uses "
-                + "(`LiveKeyManager.install`, reached via the benchmark-only `BenchHooks`), not through `renewNow()`: 1,000 real ACME orders "
-                + "would take minutes; section 3 measures real orders. *Stale* = a connection was served a generation older than the one "
+                + "(`renewNow()` with an in-memory `Issuer`: key generation, CSR, signing, store write and swap; no ACME server; "
+                + "section 3 measures real orders). *Stale* = a connection was served a generation older than the one "
                 + "live when it started connecting. Connections per generation counts every generation installed (0 if no connection saw it).\n\n",
                 CONCURRENCY, swaps, period.toMillis()));
         md.append("| provider, path | swaps | handshakes ok | handshake failures | requests ok | request failures | stale | distinct serials seen | connections per generation min / median / max | generations seen by 0 connections |\n");
@@ -87,8 +86,23 @@ final class SwapBench {
             Bench.log("swap: " + label);
             Path store = Files.createTempDirectory("bench-swap");
             BenchCa.writeBundle(store, BenchCa.DEAD_DIRECTORY, NAME, List.of(NAME), keys.get(0).getPrivate(), chains.get(0));
-            AutoCert autoCert = Bench.fromStore(store, List.of(NAME)).start();
             AtomicLong current = new AtomicLong(0);
+            // Swaps go through renewNow(): a real order (from this in-memory issuer), store write and swap.
+            io.github.autocert4j.Issuer inMemory = new io.github.autocert4j.Issuer() {
+                @Override
+                public String id() {
+                    return "bench-ca";
+                }
+
+                @Override
+                public Result issue(Request r) {
+                    List<X509Certificate> chain = ca.chain(r.publicKey(), r.names());
+                    genOfSerial.put(chain.get(0).getSerialNumber(), (int) current.get() + 1);
+                    return new Result(chain, null);
+                }
+            };
+            AutoCert autoCert = io.github.autocert4j.AutoCert.builder().issuer(inMemory).certificate(NAME)
+                    .store(io.github.autocert4j.FileCertStore.of(store)).renewal(Bench.quietPolicy()).build().start();
             AtomicLongArray perGen = new AtomicLongArray(swaps + 1);
             AtomicLong stale = new AtomicLong();
             AtomicLong wrong = new AtomicLong();
@@ -119,7 +133,12 @@ final class SwapBench {
                     long deadline = System.nanoTime() + load.toNanos();
                     long next = System.nanoTime();
                     for (int i = 1; i <= swaps && System.nanoTime() < deadline; i++) {
-                        BenchHooks.install(autoCert, NAME, List.of(NAME), keys.get(i), chains.get(i));
+                        try {
+                            autoCert.renewNow(NAME).get(10, TimeUnit.SECONDS);
+                        } catch (Exception e) {
+                            Bench.log("swap: renewal failed: " + e);
+                            return;
+                        }
                         current.set(i);
                         done.set(i);
                         next += period.toNanos();

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
 
 /**
@@ -60,7 +61,7 @@ public record ExampleConfig(String directory, Path trust, List<String> names, in
 
     /** The certificate manager for these settings, printing a line each time a certificate goes live. */
     public AutoCert buildAutoCert() {
-        AutoCert.Builder builder = AutoCert.builder()
+        AutoCertBuilder builder = AutoCert.builder()
                 .directory(URI.create(directory))
                 .agreeToTermsOfService(true)
                 .certificate(names.toArray(String[]::new))

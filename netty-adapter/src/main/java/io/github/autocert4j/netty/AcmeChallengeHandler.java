@@ -1,7 +1,9 @@
 package io.github.autocert4j.netty;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 import io.github.autocert4j.Http01Responder;
 import io.netty.buffer.ByteBuf;
@@ -48,9 +50,14 @@ import org.slf4j.LoggerFactory;
 public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(AcmeChallengeHandler.class);
 
+    private static final int MAX_HELD_BACK = 64;
+
     private final Http01Responder responder;
     // True while the body of a request this handler answered is still arriving: swallow it.
     private boolean discardingBody;
+    // True while a challenge answer waits for the shared store; later messages wait in heldBack.
+    private boolean awaiting;
+    private final ArrayDeque<Object> heldBack = new ArrayDeque<>();
 
     /** A handler answering from {@code responder} (usually {@code autoCert.http01()}). */
     public AcmeChallengeHandler(Http01Responder responder) {
@@ -62,6 +69,15 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (awaiting) {
+            if (heldBack.size() >= MAX_HELD_BACK) {
+                ReferenceCountUtil.release(msg);
+                ctx.close(); // a client pipelining this much behind a challenge request is not a CA
+                return;
+            }
+            heldBack.add(msg);
+            return;
+        }
         if (discardingBody) {
             if (msg instanceof HttpContent) {
                 if (msg instanceof LastHttpContent) {
@@ -109,7 +125,22 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
             send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, head);
             return;
         }
-        Optional<String> keyAuthorization = responder.keyAuthorization(token);
+        CompletableFuture<Optional<String>> lookup = responder.lookup(token);
+        if (lookup.isDone()) {
+            reply(ctx, request, lookup.getNow(Optional.empty()), head);
+            return;
+        }
+        // Looked up in a shared store (a token another server published): never block the event
+        // loop; hold back later requests on this connection so responses stay in order.
+        awaiting = true;
+        lookup.whenComplete((found, failure) -> ctx.executor().execute(() -> {
+            awaiting = false;
+            reply(ctx, request, failure == null ? found : Optional.empty(), head);
+            replayHeldBack(ctx);
+        }));
+    }
+
+    private static void reply(ChannelHandlerContext ctx, HttpRequest request, Optional<String> keyAuthorization, boolean head) {
         if (keyAuthorization.isPresent()) {
             send(ctx, request, HttpResponseStatus.OK, keyAuthorization.get(), head);
         } else {
@@ -117,10 +148,31 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    private void replayHeldBack(ChannelHandlerContext ctx) {
+        while (!awaiting && !heldBack.isEmpty()) {
+            Object next = heldBack.poll();
+            if (ctx.channel().isActive()) {
+                channelRead(ctx, next);
+            } else {
+                ReferenceCountUtil.release(next);
+            }
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        Object m;
+        while ((m = heldBack.poll()) != null) {
+            ReferenceCountUtil.release(m);
+        }
+        ctx.fireChannelInactive();
+    }
+
     private static void send(ChannelHandlerContext ctx, HttpRequest request, HttpResponseStatus status, String body, boolean head) {
         byte[] bytes = (body != null ? body : status.reasonPhrase() + "\n").getBytes(StandardCharsets.US_ASCII);
         ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
-        HttpVersion version = request.protocolVersion() == null ? HttpVersion.HTTP_1_1 : request.protocolVersion();
+        // Answer HTTP/1.0 as HTTP/1.0 and everything else as HTTP/1.1: never echo a version we do not speak.
+        HttpVersion version = HttpVersion.HTTP_1_0.equals(request.protocolVersion()) ? HttpVersion.HTTP_1_0 : HttpVersion.HTTP_1_1;
         FullHttpResponse response = new DefaultFullHttpResponse(version, status, content);
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=us-ascii");
         response.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);

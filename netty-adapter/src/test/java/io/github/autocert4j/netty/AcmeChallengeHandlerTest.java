@@ -47,7 +47,7 @@ class AcmeChallengeHandlerTest {
     private EmbeddedChannel ch;
 
     @BeforeEach
-    void setUp() {
+    void setUp() throws Exception {
         responder.present(new ChallengeSolver.Challenge("http-01", "app.example.test", TOKEN, KEY_AUTH));
         ch = new EmbeddedChannel(new AcmeChallengeHandler(responder));
     }
@@ -113,7 +113,7 @@ class AcmeChallengeHandlerTest {
     }
 
     @Test
-    void unknownTokenIs404AndKeepsTheConnection() {
+    void unknownTokenIs404AndKeepsTheConnection() throws Exception {
         FullHttpResponse res = exchange(get(Http01Responder.PATH_PREFIX + "unknownToken"));
         assertEquals(HttpResponseStatus.NOT_FOUND, res.status());
         assertFalse(body(res).contains(KEY_AUTH));

@@ -29,6 +29,7 @@ class NettyPebbleFlavorsTest {
              AutoCert autoCert = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
                      .agreeToTermsOfService(true).certificate("floor.autocert4j.test").storageDirectory(store).build();
              NettyTestHost host = new NettyTestHost(autoCert, httpPort, 0, SslProvider.JDK, true)) {
+            autoCert.start();
             CertificateStatus first = autoCert.renewNow("floor.autocert4j.test").get(30, TimeUnit.SECONDS);
             assertEquals(first.serial(), TlsProbe.handshake(host.httpsAddress(), "floor.autocert4j.test", pebble.issuanceRoot(), T).serial());
             CertificateStatus second = autoCert.renewNow("floor.autocert4j.test").get(30, TimeUnit.SECONDS);

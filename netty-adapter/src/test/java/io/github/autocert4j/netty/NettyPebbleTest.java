@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLHandshakeException;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
@@ -66,7 +67,7 @@ class NettyPebbleTest {
         }
     }
 
-    static AutoCert.Builder builder(Path store, List<CertEvent> events) {
+    static AutoCertBuilder builder(Path store, List<CertEvent> events) {
         return AutoCert.builder()
                 .directory(pebble.directoryUri())
                 .acmeServerTrust(pebble.acmeServerCaPem())
@@ -198,6 +199,7 @@ class NettyPebbleTest {
         try (AutoCert first = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
                 .agreeToTermsOfService(true).certificate(APP).storageDirectory(store).build();
              NettyTestHost host = new NettyTestHost(first, httpPort, 0, SslProvider.JDK, false)) {
+            first.start();
             oldSerial = first.renewNow(APP).get(30, TimeUnit.SECONDS).serial();
         }
         List<CertEvent> events = new CopyOnWriteArrayList<>();

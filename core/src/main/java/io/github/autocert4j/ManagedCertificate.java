@@ -1,0 +1,699 @@
+package io.github.autocert4j;
+
+import java.io.IOException;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The renewal state machine of one managed certificate: load → check (ARI, plan) → attempt
+ * (adopt a peer's renewal, or order, verify, store, swap) → success or failure (backoff,
+ * Retry-After, permanent) → the next check.
+ *
+ * <p>Every unit of work ({@link #run}) holds this certificate's one lock from start to end, so two
+ * units never interleave whatever the executor's thread count, and ends by scheduling the next
+ * check in exactly one place ({@link #scheduleNext}), unless the failure was permanent or the
+ * certificate was stopped. Readers ({@link #status}) never wait for that lock: each unit publishes
+ * an immutable {@link View} when it is done.
+ */
+final class ManagedCertificate {
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class);
+    /** How long a certificate that was issued but could not be stored is retried into the store. */
+    private static final int SAVE_TRIES = 6;
+    /**
+     * ARI may not make a certificate due again sooner than this after it went live: a CA that
+     * keeps answering with a window in the past (a bug, an incident) must not cause an order loop.
+     */
+    static final Duration MIN_ARI_RENEWAL_AGE = Duration.ofHours(1);
+
+    final String id;
+    final List<String> names;
+    private final Services services;
+    private final boolean verboseLoad;
+
+    // ---- state: guarded by `lock`, which a unit of work holds from start to end
+    private final ReentrantLock lock = new ReentrantLock();
+    private CertBundle live;
+    private String liveProfile;
+    private String liveIssuer;
+    private Instant liveSince;
+    private Instant lastAttempt;
+    private IssuanceException lastFailure;
+    private int failures;
+    private boolean permanent;
+    /** Non-null: renew at the next check whatever the plan says (names changed, renewNow, issuer gone). */
+    private String renewReason;
+    private Instant nextCheck;
+    private Issuer.Window ari;
+    private Instant ariChosen;
+    private Instant ariNextFetch;
+    private boolean ariCrashLogged;
+    private final List<Runnable> afterUnlock = new ArrayList<>();
+
+    private volatile View view = new View(null, null, null, null, null, 0, false, null);
+
+    // ---- handles that stop() must reach while a unit of work holds `lock`: guarded by `handles`
+    private final Object handles = new Object();
+    private ScheduledFuture<?> scheduled;
+    private CompletableFuture<CertificateStatus> renewal;
+    private final List<CompletableFuture<CertificateStatus>> liveWaiters = new ArrayList<>();
+    private Thread ordering;
+    private volatile boolean stopped;
+
+    /** What status() reads: a consistent copy of the state, published at the end of every unit. */
+    private record View(CertBundle live, String profile, String issuerId, Instant lastAttempt, IssuanceException lastFailure,
+                        int failures, boolean permanent, Instant nextCheck) {
+    }
+
+    /** What a unit of work decided about the next check. */
+    private record Next(Instant at, boolean unchanged) {
+        static final Next NEVER = new Next(null, false);
+        static final Next UNCHANGED = new Next(null, true);
+
+        static Next at(Instant at) {
+            return at == null ? NEVER : new Next(at, false);
+        }
+    }
+
+    private record Outcome(Next next, IssuanceException failure) {
+    }
+
+    private enum Kind { CHECK, FORCE, PEER }
+
+    ManagedCertificate(List<String> names, Services services, boolean verboseLoad) {
+        this.id = names.get(0);
+        this.names = List.copyOf(names);
+        this.services = services;
+        this.verboseLoad = verboseLoad;
+    }
+
+    // ------------------------------------------------------------------ entry points
+
+    /**
+     * Serves the stored certificate if it is usable and newer than the live one. Returns the event
+     * to report (the caller emits, in order), or null.
+     */
+    CertEvent.Loaded loadStored() {
+        lock.lock();
+        try {
+            return load();
+        } finally {
+            unlockAndDrain();
+        }
+    }
+
+    /** Runs a check as soon as the executor can. */
+    void kick() {
+        submit(Kind.CHECK, null);
+    }
+
+    /** Another server may have stored a new certificate: adopt it without ordering. */
+    void peerChanged() {
+        submit(Kind.PEER, null);
+    }
+
+    /** Orders now whatever the schedule says; concurrent calls share one order. */
+    CompletableFuture<CertificateStatus> renewNow() {
+        CompletableFuture<CertificateStatus> f;
+        synchronized (handles) {
+            if (stopped) {
+                return CompletableFuture.failedFuture(new IllegalStateException("certificate " + id + " is no longer managed (closed or removed)"));
+            }
+            if (renewal != null && !renewal.isDone()) {
+                return renewal;
+            }
+            f = new CompletableFuture<>();
+            renewal = f;
+        }
+        if (!submit(Kind.FORCE, f)) {
+            synchronized (handles) {
+                if (renewal == f) {
+                    renewal = null;
+                }
+            }
+            f.completeExceptionally(new IllegalStateException("the renewal executor refused to renew " + id
+                    + " (is it shut down?). Fix: keep the executor given to executor() running while the AutoCert is open"));
+        }
+        return f;
+    }
+
+    /** Completes when a CA-issued certificate is live, or exceptionally with the next failure. */
+    CompletableFuture<CertificateStatus> whenLive() {
+        CompletableFuture<CertificateStatus> f = new CompletableFuture<>();
+        synchronized (handles) {
+            if (view.live() != null) {
+                f.complete(status(services.now()));
+            } else if (stopped) {
+                f.completeExceptionally(new IllegalStateException("certificate " + id + " is no longer managed"));
+            } else {
+                liveWaiters.add(f);
+            }
+        }
+        return f;
+    }
+
+    /**
+     * Stops all work: cancels the next check, interrupts an order in progress, and fails every
+     * pending future with {@code why}. Does not wait; see {@link #awaitIdle}.
+     */
+    void stop(Exception why) {
+        stopped = true;
+        ScheduledFuture<?> s;
+        CompletableFuture<CertificateStatus> r;
+        Thread t;
+        List<CompletableFuture<CertificateStatus>> waiters;
+        synchronized (handles) {
+            s = scheduled;
+            scheduled = null;
+            r = renewal;
+            t = ordering;
+            waiters = new ArrayList<>(liveWaiters);
+            liveWaiters.clear();
+        }
+        if (s != null) {
+            s.cancel(false);
+        }
+        if (t != null) {
+            t.interrupt();
+        }
+        if (r != null) {
+            r.completeExceptionally(why);
+        }
+        waiters.forEach(w -> w.completeExceptionally(why));
+    }
+
+    /** Waits (bounded) until no unit of work runs; true if it got there. */
+    boolean awaitIdle(Duration max) throws InterruptedException {
+        if (lock.isHeldByCurrentThread()) {
+            return true;
+        }
+        if (lock.tryLock(max.toMillis(), TimeUnit.MILLISECONDS)) {
+            lock.unlock();
+            return true;
+        }
+        return false;
+    }
+
+    boolean isLive() {
+        return view.live() != null;
+    }
+
+    CertificateStatus status(Instant now) {
+        View v = view;
+        CertificateStatus.State state;
+        if (v.live() == null) {
+            state = v.permanent() ? CertificateStatus.State.FAILED : CertificateStatus.State.PENDING;
+        } else if (!now.isBefore(v.live().notAfter())) {
+            state = CertificateStatus.State.EXPIRED;
+        } else {
+            state = v.permanent() ? CertificateStatus.State.FAILED : CertificateStatus.State.VALID;
+        }
+        CertBundle l = v.live();
+        return new CertificateStatus(id, names, state, l == null ? null : l.serial(),
+                l == null ? null : l.leaf().getIssuerX500Principal().getName(), l == null ? null : v.issuerId(),
+                l == null ? null : l.notBefore(), l == null ? null : l.notAfter(), l == null ? null : v.profile(),
+                v.lastAttempt(), v.lastFailure(), v.failures(), v.nextCheck());
+    }
+
+    // ------------------------------------------------------------------ the unit of work
+
+    private boolean submit(Kind kind, CompletableFuture<CertificateStatus> done) {
+        try {
+            services.executor().execute(() -> run(kind, done));
+            return true;
+        } catch (RejectedExecutionException e) {
+            if (!stopped) {
+                LOG.error("autocert4j: the renewal executor refused work on certificate {} ({}). Fix: keep the executor given to "
+                        + "executor() running while the AutoCert is open", id, e.toString());
+            }
+            return false;
+        }
+    }
+
+    private void run(Kind kind, CompletableFuture<CertificateStatus> done) {
+        IssuanceException failure = null;
+        boolean ran = false;
+        lock.lock();
+        try {
+            if (!stopped) {
+                ran = true;
+                Next next;
+                try {
+                    Outcome outcome = switch (kind) {
+                        case CHECK -> check();
+                        case FORCE -> {
+                            renewReason = "renewNow() was called";
+                            permanent = false;
+                            yield attempt(true);
+                        }
+                        case PEER -> new Outcome(adoptFromStore() ? Next.at(services.now()) : Next.UNCHANGED, null);
+                    };
+                    next = outcome.next();
+                    failure = outcome.failure();
+                } catch (InterruptedException e) {
+                    // Only stop() interrupts us; anything else is a host's doing: check again later.
+                    next = stopped ? Next.NEVER : Next.at(services.now().plus(services.policy().backoff().get(0)));
+                } catch (RuntimeException | Error e) {
+                    // A bug or an unforeseen failure outside an order: never stop renewing silently.
+                    LOG.error("autocert4j: unexpected error while working on certificate {}; checking again along the backoff schedule", id, e);
+                    next = Next.at(RenewalPlanner.retryAt(Math.max(1, failures), null, services.now(), services.policy(), ThreadLocalRandom.current()));
+                }
+                scheduleNext(next);
+            }
+        } finally {
+            unlockAndDrain();
+        }
+        if (done != null) {
+            if (!ran) {
+                done.completeExceptionally(new IllegalStateException("certificate " + id + " is no longer managed (closed or removed)"));
+            } else if (failure != null) {
+                done.completeExceptionally(failure);
+            } else if (kind == Kind.FORCE && stopped) {
+                done.completeExceptionally(new IllegalStateException("closed while renewing " + id));
+            } else {
+                done.complete(status(services.now()));
+            }
+        }
+    }
+
+    /** A scheduled check: refresh ARI if due, then renew if the plan says so, else look again later. */
+    private Outcome check() throws InterruptedException {
+        if (permanent) {
+            return new Outcome(Next.NEVER, null);
+        }
+        Instant now = services.now();
+        if (live != null && services.policy().useAri()) {
+            refreshAri(now);
+        }
+        RenewalPlanner.Plan plan = renewReason != null ? new RenewalPlanner.Plan(true, now, renewReason)
+                : RenewalPlanner.plan(live == null ? null : live.notBefore(), live == null ? null : live.notAfter(),
+                        ariChosen, now, services.policy(), ThreadLocalRandom.current());
+        if (plan.renewNow() && plan.byAri() && liveSince != null && now.isBefore(liveSince.plus(MIN_ARI_RENEWAL_AGE))) {
+            Instant notBefore = liveSince.plus(MIN_ARI_RENEWAL_AGE);
+            LOG.warn("autocert4j: the CA's ARI window asks to renew {} again right after it went live; waiting until {}", id, notBefore);
+            plan = new RenewalPlanner.Plan(false, notBefore, "ARI renewal deferred");
+        }
+        if (!plan.renewNow()) {
+            Instant next = plan.nextCheck();
+            if (ariNextFetch != null && ariNextFetch.isBefore(next)) {
+                next = ariNextFetch;
+            }
+            return new Outcome(Next.at(next), null);
+        }
+        LOG.info("autocert4j: renewing {}: {}", id, plan.reason());
+        return attempt(false);
+    }
+
+    private void refreshAri(Instant now) throws InterruptedException {
+        if (ariNextFetch != null && now.isBefore(ariNextFetch)) {
+            return;
+        }
+        try {
+            Optional<Issuer.Window> window = services.issuerOrFirst(liveIssuer).renewalWindow(live.leaf());
+            if (window.isEmpty()) {
+                ari = null;
+                ariChosen = null;
+                ariNextFetch = now.plus(services.policy().checkInterval());
+                return;
+            }
+            Issuer.Window w = window.get();
+            if (w.end() != null && w.end().isBefore(live.notBefore())) {
+                // A window that closed before this certificate existed cannot be about it.
+                LOG.warn("autocert4j: ignoring the CA's ARI window for {} ({} .. {}): it ended before the certificate's notBefore {}",
+                        id, w.start(), w.end(), live.notBefore());
+                ari = null;
+                ariChosen = null;
+                ariNextFetch = RenewalPlanner.nextAriFetch(w.retryAfter(), now, services.policy());
+                return;
+            }
+            if (ari == null || !ari.start().equals(w.start()) || !ari.end().equals(w.end())) {
+                ariChosen = RenewalPlanner.chooseInWindow(w.start(), w.end(), now, ThreadLocalRandom.current());
+                LOG.info("autocert4j: {} ARI window {} .. {}; renewal planned at {}{}", id, w.start(), w.end(), ariChosen,
+                        w.explanationUrl() == null ? "" : " (CA explanation: " + w.explanationUrl() + ")");
+            }
+            ari = w;
+            ariNextFetch = RenewalPlanner.nextAriFetch(w.retryAfter(), now, services.policy());
+        } catch (IssuanceException e) {
+            // ARI is advisory: the lifetime rule decides meanwhile; ask again later.
+            LOG.debug("autocert4j: ARI fetch for {} failed: {}", id, e.getMessage());
+            ariNextFetch = now.plus(RenewalPlanner.MIN_ARI_POLL.multipliedBy(10));
+        } catch (RuntimeException e) {
+            // A broken answer (or a bug) in the advisory part must never stop renewal itself.
+            if (!ariCrashLogged) {
+                ariCrashLogged = true;
+                LOG.warn("autocert4j: ARI fetch for {} failed unexpectedly; the lifetime rule decides meanwhile", id, e);
+            } else {
+                LOG.debug("autocert4j: ARI fetch for {} failed unexpectedly again: {}", id, e.toString());
+            }
+            ariNextFetch = now.plus(RenewalPlanner.MIN_ARI_POLL.multipliedBy(10));
+        }
+    }
+
+    /**
+     * One attempt under the certificate's store lock: unless {@code forced}, first adopts a
+     * certificate another server sharing the store renewed meanwhile; else orders (trying each
+     * issuer in turn), verifies, stores (only while the lock is held) and swaps in.
+     */
+    private Outcome attempt(boolean forced) throws InterruptedException {
+        long t0 = System.nanoTime();
+        lastAttempt = services.now();
+        publish();
+        CertBundle previous = live;
+        CertStore.Lock storeLock;
+        try {
+            storeLock = services.storage().lock(id);
+        } catch (IOException e) {
+            return failed(IssuanceException.transientFailure("cannot take the store lock of " + id + " (" + LogSafe.text(e.getMessage())
+                    + "); another server may be ordering it, or the store " + services.storage().store() + " is unavailable", e), t0);
+        }
+        setOrdering(true);
+        try {
+            if (!forced && adoptFromStore()) {
+                return new Outcome(Next.at(services.now()), null);
+            }
+            Issued issued = issue(previous);
+            try {
+                ChainVerifier.verify(issued.bundle(), names, services.now());
+            } catch (ChainVerifier.VerificationException e) {
+                throw IssuanceException.transientFailure("the certificate from " + issued.issuerId()
+                        + " failed verification and was discarded: " + e.getMessage(), null);
+            }
+            save(issued, storeLock);
+            boolean renewal = live != null;
+            goLive(issued.bundle(), issued.profile(), issued.issuerId(), true);
+            failures = 0;
+            lastFailure = null;
+            renewReason = null;
+            permanent = false;
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            LOG.info("autocert4j: certificate {} is live: serial {}, expires {}, from {}{}", id, issued.bundle().serial().toString(16),
+                    issued.bundle().notAfter(), issued.issuerId(), issued.profile() == null ? "" : ", profile " + issued.profile());
+            emit(new CertEvent.Issued(id, services.now(), issued.bundle().serial(), issued.bundle().notAfter(),
+                    renewal, issued.profile(), issued.issuerId(), took));
+            return new Outcome(Next.at(services.now()), null);
+        } catch (IssuanceException e) {
+            return failed(e, t0);
+        } finally {
+            setOrdering(false);
+            try {
+                storeLock.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", id, LogSafe.text(e.toString()));
+            }
+        }
+    }
+
+    private record Issued(CertBundle bundle, String profile, String issuerId) {
+    }
+
+    /** Orders from each issuer in turn until one succeeds (failover); one fresh key for the attempt. */
+    private Issued issue(CertBundle previous) throws IssuanceException, InterruptedException {
+        KeyPair key = services.config().keyType().generate();
+        byte[] csr = Csr.create(names, key);
+        List<IssuanceException> failed = new ArrayList<>();
+        List<Issuer> issuers = services.issuers();
+        for (Issuer issuer : issuers) {
+            // ARI's replaces names a certificate of the same CA only.
+            X509Certificate replaces = previous != null && (liveIssuer == null || liveIssuer.equals(issuer.id())) ? previous.leaf() : null;
+            Issuer.Request request = new Issuer.Request(names, key.getPublic(), csr, services.config().profile(),
+                    services.config().requireProfile(), replaces, services.policy().orderTimeout());
+            try {
+                Issuer.Result result = issuer.issue(request);
+                return new Issued(new CertBundle(key, result.chain()), result.profile(), issuer.id());
+            } catch (IssuanceException e) {
+                failed.add(e);
+                if (issuers.size() > failed.size()) {
+                    LOG.warn("autocert4j: {} could not issue {} ({}); trying {}", issuer.id(), id, e.getMessage(),
+                            issuers.get(failed.size()).id());
+                }
+            } catch (RuntimeException e) {
+                failed.add(IssuanceException.transientFailure(issuer.id() + " failed unexpectedly: " + e, e));
+            }
+        }
+        if (failed.size() == 1) {
+            throw failed.get(0);
+        }
+        StringBuilder why = new StringBuilder("every issuer failed:");
+        Instant retry = null;
+        boolean allAskedToWait = true;
+        for (int i = 0; i < failed.size(); i++) {
+            IssuanceException e = failed.get(i);
+            why.append(i == 0 ? " " : "; ").append(issuers.get(i).id()).append(": ").append(e.getMessage());
+            Instant r = e.retryAfter().orElse(null);
+            allAskedToWait &= r != null;
+            retry = r == null ? retry : retry == null || r.isBefore(retry) ? r : retry;
+        }
+        IssuanceException first = failed.get(0);
+        throw new IssuanceException(why.toString(), failed.stream().allMatch(IssuanceException::permanent),
+                allAskedToWait ? retry : null, first.problemType().orElse(null), first.detail().orElse(null), first);
+    }
+
+    /**
+     * Stores what was issued, retrying a store that is briefly unavailable (a database restart)
+     * for about half a minute rather than discarding a certificate the CA already issued; a lost
+     * lock ends it at once (another server took over).
+     */
+    private void save(Issued issued, CertStore.Lock storeLock) throws IssuanceException, InterruptedException {
+        long waitMillis = 500;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                services.storage().save(id, issued.bundle(), names, issued.profile(), issued.issuerId(), services.now(), storeLock);
+                return;
+            } catch (CertStore.LockLostException e) {
+                throw IssuanceException.transientFailure("the certificate was issued but this server lost the store lock of " + id
+                        + " (" + LogSafe.text(e.getMessage()) + "), so it was discarded; the server holding the lock now renews it", e);
+            } catch (IOException e) {
+                if (attempt >= SAVE_TRIES) {
+                    throw IssuanceException.transientFailure("the certificate was issued but could not be stored ("
+                            + LogSafe.text(e.getMessage()) + "); it was discarded. Fix: check the store " + services.storage().store(), e);
+                }
+                LOG.warn("autocert4j: storing the new certificate {} failed ({}); trying again in {} ms", id, LogSafe.text(e.getMessage()), waitMillis);
+                Thread.sleep(waitMillis);
+                waitMillis *= 2;
+            }
+        }
+    }
+
+    /**
+     * Adopts a newer, valid, not yet due certificate that a server sharing the store put there.
+     * Returns whether it did.
+     */
+    private boolean adoptFromStore() {
+        Optional<CertificateStorage.Stored> found;
+        try {
+            found = services.storage().load(id);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot read stored {} for adoption: {}", id, e.toString());
+            return false;
+        }
+        if (found.isEmpty()) {
+            return false;
+        }
+        CertBundle stored = found.get().bundle();
+        if (live != null && (stored.serial().equals(live.serial()) || !stored.notAfter().isAfter(live.notAfter()))) {
+            return false;
+        }
+        Instant now = services.now();
+        try {
+            ChainVerifier.verify(stored, names, now);
+        } catch (ChainVerifier.VerificationException e) {
+            return false;
+        }
+        if (!services.isConfigured(found.get().issuerId())
+                || RenewalPlanner.plan(stored.notBefore(), stored.notAfter(), null, now, services.policy(), ThreadLocalRandom.current()).renewNow()) {
+            return false;
+        }
+        goLive(stored, found.get().profile(), found.get().issuerId(), true);
+        failures = 0;
+        lastFailure = null;
+        renewReason = null;
+        permanent = false;
+        LOG.info("autocert4j: adopted certificate {} that another server sharing the store renewed (serial {}, expires {})",
+                id, stored.serial().toString(16), stored.notAfter());
+        emit(new CertEvent.Loaded(id, now, stored.serial(), stored.notAfter()));
+        return true;
+    }
+
+    private CertEvent.Loaded load() {
+        try {
+            Optional<CertificateStorage.Stored> found = services.storage().load(id);
+            if (found.isEmpty()) {
+                return null;
+            }
+            CertBundle bundle = found.get().bundle();
+            if (live != null && !bundle.notAfter().isAfter(live.notAfter())) {
+                return null; // never replace a newer live certificate with an older stored one
+            }
+            Instant now = services.now();
+            try {
+                ChainVerifier.verifyUsable(bundle, names, now);
+            } catch (ChainVerifier.VerificationException namesChanged) {
+                // Names were added to the configuration: keep serving the stored certificate for
+                // the names it does cover while a new one is ordered at the first check.
+                ChainVerifier.verifyUsable(bundle, bundle.names(), now);
+                renewReason = "the configured names changed";
+                LOG.info("autocert4j: stored certificate {} does not cover every configured name ({}); serving it until a new one is issued",
+                        id, namesChanged.getMessage());
+            }
+            if (!services.isConfigured(found.get().issuerId())) {
+                renewReason = "it was issued by " + found.get().issuerId() + ", which is not configured any more";
+                LOG.info("autocert4j: stored certificate {} was issued by {}, which is not configured any more; serving it until a new one is issued",
+                        id, found.get().issuerId());
+            }
+            goLive(bundle, found.get().profile(), found.get().issuerId(), false);
+            if (verboseLoad) {
+                LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", id, bundle.serial().toString(16), bundle.notAfter());
+            }
+            return new CertEvent.Loaded(id, now, bundle.serial(), bundle.notAfter());
+        } catch (ChainVerifier.VerificationException e) {
+            LOG.info("autocert4j: stored certificate {} is not usable ({}); a new one will be ordered", id, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("autocert4j: cannot read stored certificate {} ({}); a new one will be ordered", id, LogSafe.text(e.toString()));
+        }
+        return null;
+    }
+
+    /** @param fresh issued or adopted just now (not loaded at start): ARI may not make it due again at once */
+    private void goLive(CertBundle bundle, String profile, String issuerId, boolean fresh) {
+        if (stopped) {
+            return; // removed or closed: never install behind the caller's back
+        }
+        services.keyManager().install(id, names, bundle);
+        live = bundle;
+        liveProfile = profile;
+        liveIssuer = issuerId;
+        liveSince = fresh ? services.now() : null;
+        ari = null;
+        ariChosen = null;
+        ariNextFetch = null;
+        List<CompletableFuture<CertificateStatus>> waiters;
+        synchronized (handles) {
+            waiters = new ArrayList<>(liveWaiters);
+            liveWaiters.clear();
+        }
+        if (!waiters.isEmpty()) {
+            afterUnlock.add(() -> {
+                CertificateStatus s = status(services.now());
+                waiters.forEach(w -> w.complete(s));
+            });
+        }
+    }
+
+    private Outcome failed(IssuanceException e, long t0) {
+        if (stopped) {
+            return new Outcome(Next.NEVER, e); // closing or removed: an interrupted order is not a failure to report
+        }
+        failures++;
+        lastFailure = e;
+        permanent = e.permanent();
+        Instant now = services.now();
+        Instant next = permanent ? null
+                : RenewalPlanner.retryAt(failures, e.retryAfter().orElse(null), now, services.policy(), ThreadLocalRandom.current());
+        nextCheck = next;
+        String serving = live == null ? "the self-signed fallback is still served" : "the current certificate stays live";
+        if (next != null) {
+            LOG.warn("autocert4j: obtaining certificate {} failed ({} in a row); {}; next attempt at {}: {}",
+                    id, failures, serving, next, e.getMessage());
+        } else {
+            LOG.error("autocert4j: obtaining certificate {} failed permanently; {}; not retrying until renewNow() or a restart: {}",
+                    id, serving, e.getMessage());
+        }
+        emit(new CertEvent.Failed(id, now, e, failures, next, Duration.ofNanos(System.nanoTime() - t0)));
+        if (live != null && RenewalPlanner.inWarningWindow(live.notBefore(), live.notAfter(), now, services.policy())) {
+            Duration remaining = Duration.between(now, live.notAfter());
+            remaining = remaining.isNegative() ? Duration.ZERO : remaining;
+            LOG.warn("autocert4j: certificate {} expires at {} ({} left) and renewal keeps failing: {}", id, live.notAfter(), remaining, e.getMessage());
+            emit(new CertEvent.ExpiryWarning(id, now, live.notAfter(), remaining));
+        }
+        List<CompletableFuture<CertificateStatus>> waiters;
+        synchronized (handles) {
+            waiters = new ArrayList<>(liveWaiters);
+            liveWaiters.clear();
+        }
+        if (!waiters.isEmpty()) {
+            afterUnlock.add(() -> waiters.forEach(w -> w.completeExceptionally(e)));
+        }
+        return new Outcome(Next.at(next), e);
+    }
+
+    /** The one place that schedules the next check; called at the end of every unit of work. */
+    private void scheduleNext(Next next) {
+        if (next.unchanged()) {
+            return;
+        }
+        ScheduledFuture<?> old;
+        synchronized (handles) {
+            old = scheduled;
+            scheduled = null;
+        }
+        if (old != null) {
+            old.cancel(false);
+        }
+        if (stopped || next.at() == null) {
+            nextCheck = null;
+            return;
+        }
+        long delay = Math.max(0, Duration.between(services.now(), next.at()).toMillis());
+        try {
+            ScheduledFuture<?> f = services.executor().schedule(() -> run(Kind.CHECK, null), delay, TimeUnit.MILLISECONDS);
+            synchronized (handles) {
+                scheduled = f;
+            }
+            nextCheck = next.at();
+        } catch (RejectedExecutionException e) {
+            nextCheck = null;
+            if (!stopped) {
+                lastFailure = IssuanceException.transientFailure("renewal of " + id + " has stopped: the executor refused to schedule "
+                        + "the next check. Fix: keep the executor given to executor() running while the AutoCert is open", e);
+                LOG.error("autocert4j: {}", lastFailure.getMessage());
+            }
+        }
+    }
+
+    private void setOrdering(boolean on) {
+        synchronized (handles) {
+            ordering = on ? Thread.currentThread() : null;
+        }
+        if (on && stopped) {
+            Thread.currentThread().interrupt(); // stop() ran just before we registered
+        } else if (!on && stopped) {
+            Thread.interrupted(); // our own interrupt from stop(): do not leak it into the executor's next task
+        }
+    }
+
+    /** Reports an event after publishing the state it describes, so a listener reading status() sees it. */
+    private void emit(CertEvent event) {
+        publish();
+        services.events().emit(event);
+    }
+
+    private void publish() {
+        view = new View(live, liveProfile, liveIssuer, lastAttempt, lastFailure, failures, permanent, nextCheck);
+    }
+
+    private void unlockAndDrain() {
+        publish();
+        List<Runnable> drained = afterUnlock.isEmpty() ? List.of() : new ArrayList<>(afterUnlock);
+        afterUnlock.clear();
+        lock.unlock();
+        drained.forEach(Runnable::run);
+    }
+
+    @Override
+    public String toString() {
+        return "ManagedCertificate[" + id + " " + names + "]";
+    }
+}
