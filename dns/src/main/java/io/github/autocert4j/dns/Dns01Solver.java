@@ -48,7 +48,7 @@ import org.xbill.DNS.Type;
  *                 .server(new InetSocketAddress("ns1.example.com", 53))
  *                 .tsigKey("acme-key", System.getenv("ACME_TSIG_SECRET"))
  *                 .build())
- *         .propagationTimeout(Duration.ofMinutes(2))      // default
+ *         .propagationTimeout(Duration.ofSeconds(60))     // default
  *         .propagationPollInterval(Duration.ofSeconds(2)) // default
  *         .build();
  * AutoCert autoCert = AutoCert.builder()
@@ -292,7 +292,7 @@ public final class Dns01Solver implements ChallengeSolver {
      */
     public static final class Builder {
         private DnsProvider provider;
-        private Duration propagationTimeout = Duration.ofMinutes(2);
+        private Duration propagationTimeout = Duration.ofSeconds(60);
         private Duration pollInterval = Duration.ofSeconds(2);
         private final List<InetSocketAddress> checkServers = new ArrayList<>();
         private final List<InetSocketAddress> resolvers = new ArrayList<>();
@@ -310,7 +310,8 @@ public final class Dns01Solver implements ChallengeSolver {
 
         /**
          * How long {@link Dns01Solver#present} waits for every authoritative server to serve the record;
-         * default 2 minutes. The CA's order must not expire meanwhile, so keep it well under its validity.
+         * default 60 s. The whole order, this wait included, must finish within the renewal policy's
+         * {@code orderTimeout} (2 minutes by default): raise that too when you raise this.
          */
         public Builder propagationTimeout(Duration timeout) {
             this.propagationTimeout = timeout;
@@ -375,7 +376,7 @@ public final class Dns01Solver implements ChallengeSolver {
             }
             if (propagationTimeout == null || propagationTimeout.toMillis() < 1 || propagationTimeout.toHours() > 24) {
                 errors.add("propagationTimeout: " + propagationTimeout + " is not between 1 ms and 24 h. Fix:"
-                        + " .propagationTimeout(Duration.ofMinutes(2))");
+                        + " .propagationTimeout(Duration.ofSeconds(60))");
             }
             if (pollInterval == null || pollInterval.toMillis() < 10) {
                 errors.add("propagationPollInterval: " + pollInterval + " is shorter than 10 ms. Fix:"
