@@ -2,10 +2,12 @@
 # Runs the whole test suite, getting what it needs first. Needs Java 17+ and Maven 3.8+.
 # Pebble (Let's Encrypt's ACME test server) is unpacked into .pebble/ by scripts/get-pebble.sh,
 # which uses apt-get download + dpkg -x and so needs root the first time (or run it once with sudo).
-# The Pebble integration tests never skip: a missing Pebble fails the build.
+# The Pebble integration tests never skip: a missing Pebble fails the build. Knot DNS (knotd, for the DNS-01
+# tests) is installed by scripts/get-dns.sh with apt-get when missing; a missing knotd fails them too.
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v java >/dev/null || { echo "test.sh: install Java 17+ first: apt-get install -y openjdk-17-jdk-headless" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "test.sh: install Maven first: apt-get install -y maven" >&2; exit 1; }
 bash scripts/get-pebble.sh
+bash scripts/get-dns.sh
 exec mvn -B verify "$@"

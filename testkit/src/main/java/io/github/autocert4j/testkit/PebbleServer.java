@@ -46,7 +46,8 @@ import javax.net.ssl.SSLContext;
  *
  * <p>Pebble's validation authority resolves every identifier through the mock DNS (127.0.0.1 unless changed with
  * {@link #addARecord}) and dials port {@link #httpPort()} for http-01 and {@link #tlsPort()} for tls-alpn-01, so
- * the server under test must answer challenges on those loopback ports.
+ * the server under test must answer challenges on those loopback ports. With {@link Builder#dnsServer} it resolves
+ * through a real DNS server instead (such as a {@link DnsServer}), which also serves the TXT records of dns-01.
  *
  * <p>Binaries come from {@code <repo>/.pebble/<suite>/usr/bin/} (populated by {@code scripts/get-pebble.sh}),
  * or from the system property {@code pebble.bin} / environment variable {@code PEBBLE_BIN} (path of the
@@ -135,6 +136,7 @@ public final class PebbleServer implements AutoCloseable {
         private Integer retryAfterAuthz;
         private Integer retryAfterOrder;
         private final Map<String, String> env = new LinkedHashMap<>();
+        private InetSocketAddress dnsServer;
 
         private Builder() {
         }
@@ -199,6 +201,23 @@ public final class PebbleServer implements AutoCloseable {
          */
         public Builder env(String key, String value) {
             env.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /**
+         * Makes Pebble's validation authority resolve every name (A and AAAA for http-01 and tls-alpn-01, TXT for
+         * dns-01) through this DNS server instead of the mock DNS of pebble-challtestsrv, e.g. a
+         * {@link DnsServer}: {@code .dnsServer(dns.address())}. The server must answer on UDP and TCP at a
+         * loopback address. {@link PebbleServer#addARecord} is then not available: put records into that server.
+         * By default Pebble resolves through challtestsrv (every name is 127.0.0.1).
+         */
+        public Builder dnsServer(InetSocketAddress server) {
+            Objects.requireNonNull(server, "server");
+            if (server.isUnresolved() || !server.getAddress().isLoopbackAddress() || server.getPort() < 1) {
+                throw new IllegalArgumentException("dnsServer must be a loopback address with a port, e.g. "
+                        + "dns.address() of a testkit DnsServer: " + server);
+            }
+            this.dnsServer = server;
             return this;
         }
 
@@ -357,7 +376,8 @@ public final class PebbleServer implements AutoCloseable {
                 StandardCharsets.UTF_8);
         ProcessBuilder pb = new ProcessBuilder(binaries.pebble().toString(),
                 "-config", configFile.toString(),
-                "-dnsserver", "127.0.0.1:" + dnsPort,
+                "-dnsserver", config.dnsServer == null ? "127.0.0.1:" + dnsPort
+                        : hostPort(config.dnsServer),
                 "-strict=false")
                 .directory(tempDir.toFile()).redirectErrorStream(true).redirectOutput(pebbleLog.toFile());
         Map<String, String> env = pb.environment();
@@ -540,6 +560,7 @@ public final class PebbleServer implements AutoCloseable {
      */
     public void addARecord(String host, String ip) {
         Objects.requireNonNull(host, "host");
+        requireMockDns();
         if (ip == null || !ip.matches("127(\\.\\d{1,3}){3}")) {
             throw new IllegalArgumentException("only IPv4 loopback addresses (127.x.y.z) are allowed: " + ip);
         }
@@ -548,6 +569,7 @@ public final class PebbleServer implements AutoCloseable {
 
     /** Removes the A records added with {@link #addARecord} for {@code host} (back to the 127.0.0.1 default). */
     public void clearARecord(String host) {
+        requireMockDns();
         challtestsrvPost("/clear-a", "{\"host\":" + str(Objects.requireNonNull(host, "host")) + "}");
     }
 
@@ -592,6 +614,18 @@ public final class PebbleServer implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------------------------
     // internals
+
+    private void requireMockDns() {
+        if (config.dnsServer != null) {
+            throw new IllegalStateException("this Pebble resolves through the DNS server " + hostPort(config.dnsServer)
+                    + " (Builder.dnsServer), not the mock DNS: add the record to that server's zone instead");
+        }
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
 
     private void destroyProcesses() {
         stop(pebble);
