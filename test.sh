@@ -10,4 +10,5 @@ command -v java >/dev/null || { echo "test.sh: install Java 17+ first: apt-get i
 command -v mvn >/dev/null || { echo "test.sh: install Maven first: apt-get install -y maven" >&2; exit 1; }
 bash scripts/get-pebble.sh
 bash scripts/get-dns.sh
+bash scripts/get-postgres.sh   # PostgreSQL server binaries for the Postgres* tests (Debian's package; see docs/postgres.md)
 exec mvn -B verify "$@"
