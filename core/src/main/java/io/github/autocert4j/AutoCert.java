@@ -135,7 +135,7 @@ public final class AutoCert implements AutoCloseable {
                     + "clients see an untrusted certificate meanwhile", all.size() - live, String.join(", ", waiting),
                     all.size() - live > waiting.size() ? ", ..." : "");
         }
-        watchStore();
+        watchStore(Duration.ofMinutes(1));
         all.forEach(ManagedCertificate::kick);
         return this;
     }
@@ -343,13 +343,26 @@ public final class AutoCert implements AutoCloseable {
         return byName.get(Names.normalize(name));
     }
 
-    /** Peers sharing the store renew too: adopt their certificates when the store says so. */
-    private void watchStore() {
+    /**
+     * Peers sharing the store renew too: adopt their certificates as soon as the store says so.
+     * A store that is down at start-up is asked again later (1 min, doubling to 1 h); meanwhile
+     * peers' renewals are adopted at the next check.
+     */
+    private void watchStore(Duration retryIn) {
+        if (closed) {
+            return;
+        }
         try {
             config.store().watch(StoreLayout.certsPrefix(), this::storeChanged).ifPresent(watches::add);
         } catch (java.io.IOException | RuntimeException e) {
-            LOG.warn("autocert4j: cannot watch the store for renewals by other servers ({}); they are adopted at the next check instead",
-                    LogSafe.text(e.toString()));
+            Duration next = retryIn.multipliedBy(2).compareTo(Duration.ofHours(1)) > 0 ? Duration.ofHours(1) : retryIn.multipliedBy(2);
+            LOG.warn("autocert4j: cannot watch the store for renewals by other servers ({}); they are adopted at the next check, "
+                    + "and watching is tried again in {}", LogSafe.text(e.toString()), retryIn);
+            try {
+                services.executor().schedule(() -> watchStore(next), retryIn.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException rejected) {
+                LOG.debug("autocert4j: executor refused the watch retry: {}", rejected.toString());
+            }
         }
     }
 

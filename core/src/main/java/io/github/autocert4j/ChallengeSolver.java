@@ -26,10 +26,19 @@ public interface ChallengeSolver {
     /** The ACME challenge type this solver answers: {@code "http-01"}, {@code "dns-01"} or {@code "tls-alpn-01"}. */
     String challengeType();
 
-    /** Publishes the response; returns once the CA may look for it. */
+    /**
+     * Publishes the response; returns once the CA may look for it. If it throws, it must withdraw
+     * whatever it already published: {@link #cleanUp} is only called for challenges whose
+     * {@code present} returned. Throw an {@link IssuanceException} made with
+     * {@link IssuanceException#permanentFailure} for a configuration error that retrying cannot fix
+     * (a refused credential); anything else is retried along the backoff schedule.
+     */
     void present(Challenge challenge) throws Exception;
 
-    /** Withdraws the response once the CA has decided. Called even when validation failed. */
+    /**
+     * Withdraws the response once the CA has decided, whether validation succeeded or failed (but
+     * only for challenges whose {@link #present} returned normally).
+     */
     void cleanUp(Challenge challenge) throws Exception;
 
     /**

@@ -384,6 +384,7 @@ final class ManagedCertificate {
             if (!forced && adoptFromStore()) {
                 return new Outcome(Next.at(services.now()), null);
             }
+            ensureHeld(storeLock); // a holder that stalled past its lease must not place an order
             Issued issued = issue(previous);
             try {
                 ChainVerifier.verify(issued.bundle(), names, services.now());
@@ -417,6 +418,15 @@ final class ManagedCertificate {
     }
 
     private record Issued(CertBundle bundle, String profile, String issuerId) {
+    }
+
+    private void ensureHeld(CertStore.Lock storeLock) throws IssuanceException {
+        try {
+            storeLock.ensureHeld();
+        } catch (IOException e) {
+            throw IssuanceException.transientFailure("this server lost the store lock of " + id + " before ordering ("
+                    + LogSafe.text(e.getMessage()) + "); the server holding it now renews it", e);
+        }
     }
 
     /** Orders from each issuer in turn until one succeeds (failover); one fresh key for the attempt. */
