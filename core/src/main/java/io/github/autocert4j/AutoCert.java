@@ -4,13 +4,9 @@ import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -64,10 +60,8 @@ public final class AutoCert implements AutoCloseable {
     private final Services services;
     private final Http01Responder http01;
     private final boolean ownsExecutor;
-    private final List<ManagedCertificate> certificates = new CopyOnWriteArrayList<>();
-    private final Map<String, ManagedCertificate> byName = new ConcurrentHashMap<>();
-    private final Map<String, ManagedCertificate> byStoreKey = new ConcurrentHashMap<>();
-    private final Object membership = new Object();
+    private final CertificateSet certificates;
+    private final OnDemandCertificates onDemand;
     private final AtomicBoolean started = new AtomicBoolean();
     private final List<AutoCloseable> watches = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
@@ -80,8 +74,10 @@ public final class AutoCert implements AutoCloseable {
         solvers.add(http01);
         solvers.addAll(config.extraSolvers());
         List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
-        List<String> first = config.certificates().get(0);
-        LiveKeyManager keyManager = new LiveKeyManager(first.get(0), SelfSigned.create(first, config.clock().instant()));
+        // Without configured certificates (on-demand only) the fallback names no real host.
+        List<String> first = config.certificates().isEmpty() ? List.of("autocert4j.invalid") : config.certificates().get(0);
+        LiveKeyManager keyManager = new LiveKeyManager(config.certificates().isEmpty() ? null : first.get(0),
+                SelfSigned.create(first, config.clock().instant()));
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;
         if (executor == null) {
@@ -93,12 +89,10 @@ public final class AutoCert implements AutoCloseable {
         }
         this.services = new Services(config, issuers, new CertificateStorage(config.store()), keyManager, executor,
                 new Events(config.listener()));
-        boolean verbose = config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES;
-        for (List<String> names : config.certificates()) {
-            ManagedCertificate m = new ManagedCertificate(names, services, verbose);
-            certificates.add(m);
-            names.forEach(n -> byName.put(n, m));
-            byStoreKey.put(StoreLayout.certBundle(m.id), m);
+        this.certificates = new CertificateSet(services, config.certificates(), config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES);
+        this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services);
+        if (onDemand != null) {
+            keyManager.setMissHandler(onDemand);
         }
     }
 
@@ -119,7 +113,7 @@ public final class AutoCert implements AutoCloseable {
         if (!started.compareAndSet(false, true)) {
             return this;
         }
-        List<ManagedCertificate> all = List.copyOf(certificates);
+        List<ManagedCertificate> all = List.copyOf(certificates.all());
         // Many certificates load in parallel (file reads and parsing dominate); events are then
         // reported in order from this thread, never concurrently.
         List<CertEvent.Loaded> loaded = (all.size() > PARALLEL_LOAD_ABOVE ? all.parallelStream() : all.stream())
@@ -137,6 +131,9 @@ public final class AutoCert implements AutoCloseable {
         }
         watchStore(Duration.ofMinutes(1));
         all.forEach(ManagedCertificate::kick);
+        if (onDemand != null) {
+            onDemand.start();
+        }
         return this;
     }
 
@@ -160,6 +157,26 @@ public final class AutoCert implements AutoCloseable {
     public ServedCertificate servedCertificate(String serverName) {
         LiveKeyManager.Entry e = services.keyManager().select(serverName);
         return new ServedCertificate(e.alias, e.key, List.of(e.chain));
+    }
+
+    /**
+     * Completes with true once a certificate for {@code serverName} is live: at once for a managed
+     * name; for any other name (with {@link AutoCertBuilder#onDemand on-demand TLS}) after it was
+     * loaded from the store or obtained, if the application allows it and the limits admit it.
+     * Completes with false when none may or can be. Never blocks: event-loop servers (the Netty
+     * adapter) call it before the handshake; thread-per-connection servers need not (their
+     * handshake thread waits inside {@link #keyManager()}, bounded by {@link OnDemand#handshakeWait()}).
+     */
+    public CompletableFuture<Boolean> certificateReady(String serverName) {
+        if (serverName == null || services.keyManager().find(serverName) != null) {
+            return CompletableFuture.completedFuture(true);
+        }
+        return onDemand == null ? CompletableFuture.completedFuture(false) : onDemand.ready(serverName);
+    }
+
+    /** The on-demand configuration, if on-demand TLS is enabled. */
+    public Optional<OnDemand> onDemand() {
+        return Optional.ofNullable(config.onDemand());
     }
 
     /** A JSSE {@code SSLContext} whose server side always presents the live certificates. */
@@ -190,10 +207,10 @@ public final class AutoCert implements AutoCloseable {
      * Call {@link #start()} first.
      */
     public CompletableFuture<CertificateStatus> renewNow(String name) {
-        ManagedCertificate m = byName.get(Names.normalize(name));
+        ManagedCertificate m = managed(name);
         if (m == null) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("no managed certificate covers '" + name
-                    + "'; managed names: " + new ArrayList<>(byName.keySet())));
+                    + "'; managed names: " + certificates.names()));
         }
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("this AutoCert is closed"));
@@ -217,39 +234,12 @@ public final class AutoCert implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("this AutoCert is closed");
         }
-        List<String> normalized = new ArrayList<>();
-        List<String> errors = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
-        for (String n : names == null ? new String[0] : names) {
-            String name = Names.normalize(n);
-            String problem = Names.problem("addCertificate", name, config.wildcardsAllowed(), config.allowIpAddresses());
-            if (problem != null) {
-                errors.add(problem);
-            } else if (!seen.add(name)) {
-                errors.add("addCertificate: '" + name + "' is given twice. Fix: name each host once");
+        if (onDemand != null) {
+            for (String n : names == null ? new String[0] : names) {
+                onDemand.loaded(n).ifPresent(onDemand::drop); // configured from now on
             }
-            normalized.add(name);
         }
-        if (normalized.isEmpty()) {
-            errors.add("addCertificate(): no names given. Fix: addCertificate(\"example.com\", \"www.example.com\")");
-        }
-        ManagedCertificate m;
-        synchronized (membership) {
-            for (String name : normalized) {
-                ManagedCertificate owner = byName.get(name);
-                if (owner != null) {
-                    errors.add("addCertificate: '" + name + "' is already managed by certificate " + owner.id
-                            + ". Fix: removeCertificate(\"" + owner.id + "\") first, or leave the name out");
-                }
-            }
-            if (!errors.isEmpty()) {
-                throw new IllegalArgumentException("cannot add the certificate:\n  - " + String.join("\n  - ", errors));
-            }
-            m = new ManagedCertificate(normalized, services, true);
-            certificates.add(m);
-            normalized.forEach(n -> byName.put(n, m));
-            byStoreKey.put(StoreLayout.certBundle(m.id), m);
-        }
+        ManagedCertificate m = certificates.add(names);
         CompletableFuture<CertificateStatus> live = m.whenLive();
         if (started.get()) {
             CertEvent.Loaded loaded = m.loadStored();
@@ -267,18 +257,9 @@ public final class AutoCert implements AutoCloseable {
      * again later serves it at once. Returns whether a certificate was removed.
      */
     public boolean removeCertificate(String name) {
-        ManagedCertificate m;
-        synchronized (membership) {
-            m = byName.get(Names.normalize(name));
-            if (m == null) {
-                return false;
-            }
-            certificates.remove(m);
-            m.names.forEach(n -> byName.remove(n, m));
-            byStoreKey.remove(StoreLayout.certBundle(m.id), m);
-            if (!certificates.isEmpty()) {
-                services.keyManager().setDefault(certificates.get(0).id);
-            }
+        ManagedCertificate m = certificates.remove(name);
+        if (m == null) {
+            return onDemand != null && onDemand.remove(name);
         }
         m.stop(new IllegalStateException("certificate " + m.id + " was removed"));
         try {
@@ -293,15 +274,22 @@ public final class AutoCert implements AutoCloseable {
         return true;
     }
 
-    /** One status per managed certificate, in the order they were added. */
+    /**
+     * One status per configured certificate, in the order they were added, then one per on-demand
+     * certificate loaded in memory right now.
+     */
     public List<CertificateStatus> status() {
         java.time.Instant now = services.now();
-        return certificates.stream().map(m -> m.status(now)).toList();
+        List<CertificateStatus> all = new ArrayList<>(certificates.all().stream().map(m -> m.status(now)).toList());
+        if (onDemand != null) {
+            onDemand.loaded().forEach(m -> all.add(m.status(now)));
+        }
+        return all;
     }
 
-    /** The status of the managed certificate covering {@code name}. */
+    /** The status of the configured (or loaded on-demand) certificate covering {@code name}. */
     public Optional<CertificateStatus> status(String name) {
-        ManagedCertificate m = byName.get(Names.normalize(name));
+        ManagedCertificate m = managed(name);
         return m == null ? Optional.empty() : Optional.of(m.status(services.now()));
     }
 
@@ -314,7 +302,10 @@ public final class AutoCert implements AutoCloseable {
     public void close() {
         closed = true;
         IllegalStateException why = new IllegalStateException("this AutoCert was closed");
-        certificates.forEach(m -> m.stop(why));
+        certificates.all().forEach(m -> m.stop(why));
+        if (onDemand != null) {
+            onDemand.close();
+        }
         for (AutoCloseable w : watches) {
             try {
                 w.close();
@@ -335,12 +326,13 @@ public final class AutoCert implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "AutoCert" + certificates.stream().map(m -> m.names).toList();
+        return "AutoCert" + certificates.all().stream().map(m -> m.names).toList() + (onDemand == null ? "" : " + " + onDemand);
     }
 
-    /** The state machine of the certificate covering {@code name}, for tests in this package. */
+    /** The state machine of the configured or loaded on-demand certificate covering {@code name}. */
     ManagedCertificate managed(String name) {
-        return byName.get(Names.normalize(name));
+        ManagedCertificate m = certificates.byName(name);
+        return m != null || onDemand == null ? m : onDemand.loaded(name).orElse(null);
     }
 
     /**
@@ -371,10 +363,16 @@ public final class AutoCert implements AutoCloseable {
             return;
         }
         if (key.equals(StoreLayout.certsPrefix())) {
-            certificates.forEach(ManagedCertificate::peerChanged); // the channel was lost: look at everything
+            certificates.all().forEach(ManagedCertificate::peerChanged); // the channel was lost: look at everything
+            if (onDemand != null) {
+                onDemand.loaded().forEach(ManagedCertificate::peerChanged);
+            }
             return;
         }
-        ManagedCertificate m = byStoreKey.get(key);
+        ManagedCertificate m = certificates.byStoreKey(key);
+        if (m == null && onDemand != null && key.endsWith(".pem")) {
+            m = onDemand.loaded(key.substring(StoreLayout.certsPrefix().length(), key.indexOf('/', StoreLayout.certsPrefix().length()))).orElse(null);
+        }
         if (m != null) {
             m.peerChanged();
         }

@@ -57,6 +57,7 @@ public final class AutoCertBuilder {
     private String profile;
     private boolean requireProfile;
     private boolean allowIpAddresses;
+    private OnDemand onDemand;
 
     AutoCertBuilder() {
     }
@@ -209,11 +210,21 @@ public final class AutoCertBuilder {
         return this;
     }
 
+    /**
+     * Enables on-demand TLS: certificates for names nobody configured, obtained at the first
+     * handshake that asks for them, for the names {@code onDemand}'s decision function allows.
+     * With it, {@link #certificate} becomes optional. See {@link OnDemand}.
+     */
+    public AutoCertBuilder onDemand(OnDemand onDemand) {
+        this.onDemand = onDemand;
+        return this;
+    }
+
     /** Validates the configuration and creates the manager (not started yet: call {@link AutoCert#start()}). */
     public AutoCert build() {
         List<String> errors = new ArrayList<>(problems);
-        if (certificates.isEmpty()) {
-            errors.add("certificate: none configured. Fix: call .certificate(\"example.com\", \"www.example.com\")");
+        if (certificates.isEmpty() && onDemand == null) {
+            errors.add("certificate: none configured. Fix: call .certificate(\"example.com\", \"www.example.com\"), or enable .onDemand(...)");
         }
         boolean wildcards = extraSolvers.stream().anyMatch(s -> "dns-01".equals(s.challengeType()));
         Set<String> seen = new HashSet<>();
@@ -298,7 +309,7 @@ public final class AutoCertBuilder {
             factories.add((s, solvers) -> issuer);
         }
         return new AutoCert(new Config(certificates, factories, extraSolvers, chosenStore, keyType, profile, requireProfile,
-                allowIpAddresses, policy, listener, executor, clock));
+                allowIpAddresses, policy, listener, executor, clock, onDemand));
     }
 
     private static SSLContext trustFrom(Path pem) throws IOException, GeneralSecurityException {

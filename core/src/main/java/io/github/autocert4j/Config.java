@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param extraSolvers challenge solvers besides the built-in HTTP-01 responder
  * @param store where account, keys and certificates live
  * @param executor the host's scheduler, or null for an own daemon thread
+ * @param onDemand on-demand TLS settings, or null when it is off
  */
 record Config(
         List<List<String>> certificates,
@@ -27,7 +28,8 @@ record Config(
         RenewalPolicy policy,
         CertEventListener listener,
         ScheduledExecutorService executor,
-        Clock clock) {
+        Clock clock,
+        OnDemand onDemand) {
 
     Config {
         certificates = certificates.stream().map(List::copyOf).toList();

@@ -40,6 +40,8 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         final String certId;
         final PrivateKey key;
         final X509Certificate[] chain;
+        /** System.nanoTime() of the last handshake that chose it (least-recently-used eviction of on-demand certificates). */
+        volatile long lastUsedNanos = System.nanoTime();
 
         Entry(String alias, String certId, PrivateKey key, X509Certificate[] chain) {
             this.alias = alias;
@@ -50,7 +52,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
 
         @Override
         public String toString() {
-            return "Entry[" + alias + ", serial=" + chain[0].getSerialNumber().toString(16) + "]";
+            return "Entry[" + alias + (chain.length == 0 ? "" : ", serial=" + chain[0].getSerialNumber().toString(16)) + "]";
         }
     }
 
@@ -67,6 +69,19 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     private static final int MAX_RETIRED = 1024;
     private volatile String defaultCertId;
     private final Entry fallback;
+    private volatile MissHandler missHandler;
+
+    /**
+     * Consulted when a handshake names a host no live certificate covers (on-demand TLS). May wait
+     * (bounded) for a certificate to be loaded or obtained. Returns the entry to serve, null to
+     * serve the default certificate, or {@link #NO_CERTIFICATE} to fail the handshake.
+     */
+    interface MissHandler {
+        Entry onMiss(String host);
+    }
+
+    /** Returned by a {@link MissHandler} to make the handshake fail (no alias: the TLS stack sends an alert). */
+    static final Entry NO_CERTIFICATE = new Entry("none#0", "", null, new X509Certificate[0]);
 
     LiveKeyManager(String defaultCertId, CertBundle fallback) {
         this.defaultCertId = defaultCertId;
@@ -117,6 +132,30 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         }
     }
 
+    void setMissHandler(MissHandler handler) {
+        this.missHandler = handler;
+    }
+
+    /** The live entry covering {@code host} exactly or by wildcard, or null; never the default. */
+    Entry find(String host) {
+        if (host == null) {
+            return null;
+        }
+        String h = host.toLowerCase(Locale.ROOT);
+        Entry e = byName.get(h);
+        if (e != null) {
+            return e;
+        }
+        int dot = h.indexOf('.');
+        return dot > 0 ? byName.get("*" + h.substring(dot)) : null;
+    }
+
+    /** The certificate for clients without SNI or with a name nothing covers: the default certificate, else the fallback. */
+    Entry defaultEntry() {
+        Entry e = defaultCertId == null ? null : current.get(defaultCertId);
+        return e != null ? e : fallback;
+    }
+
     /** Makes {@code certId} the certificate for clients without SNI or with an unknown name. */
     void setDefault(String certId) {
         this.defaultCertId = certId;
@@ -130,26 +169,27 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
 
     /** Selects the entry for a handshake: exact SNI name, then wildcard, then the default certificate, then the fallback. */
     Entry select(String sniHost) {
-        if (sniHost != null) {
-            String host = sniHost.toLowerCase(Locale.ROOT);
-            Entry e = byName.get(host);
-            if (e != null) {
-                return e;
-            }
-            int dot = host.indexOf('.');
-            if (dot > 0) {
-                e = byName.get("*" + host.substring(dot));
-                if (e != null) {
-                    return e;
-                }
-            }
-        }
-        Entry e = defaultCertId == null ? null : current.get(defaultCertId);
-        return e != null ? e : fallback;
+        Entry e = find(sniHost);
+        return e != null ? e : defaultEntry();
     }
 
     private String chooseAlias(String keyType, SSLSession handshake) {
-        Entry e = select(sniHost(handshake));
+        String host = sniHost(handshake);
+        Entry e = find(host);
+        MissHandler handler = missHandler;
+        if (e == null && host != null && handler != null) {
+            e = handler.onMiss(host);
+            if (e == NO_CERTIFICATE) {
+                return null;
+            }
+        }
+        if (e == null) {
+            e = defaultEntry();
+        }
+        long now = System.nanoTime();
+        if (now - e.lastUsedNanos > 1_000_000_000L) {
+            e.lastUsedNanos = now; // at most one write a second: no cache-line ping-pong on busy certificates
+        }
         return keyTypeMatches(keyType, e.key.getAlgorithm()) ? e.alias : null;
     }
 

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +43,8 @@ final class ManagedCertificate {
     final String id;
     final List<String> names;
     private final Services services;
+    private final ScheduledExecutorService executor;
+    private final Hooks hooks;
     private final boolean verboseLoad;
 
     // ---- state: guarded by `lock`, which a unit of work holds from start to end
@@ -93,10 +96,30 @@ final class ManagedCertificate {
 
     private enum Kind { CHECK, FORCE, PEER }
 
+    /** What an owner (the on-demand cache) wants to know about or decide for its certificates. */
+    interface Hooks {
+        Hooks NONE = new Hooks() { };
+
+        /** Before a live certificate is renewed: whether it should be (on-demand asks the application again). */
+        default boolean shouldRenew(ManagedCertificate m) throws InterruptedException {
+            return true;
+        }
+
+        /** After a certificate went live by issuance or adoption (not at load). */
+        default void renewed(ManagedCertificate m, CertBundle bundle) {
+        }
+    }
+
     ManagedCertificate(List<String> names, Services services, boolean verboseLoad) {
+        this(names, services, services.executor(), Hooks.NONE, verboseLoad);
+    }
+
+    ManagedCertificate(List<String> names, Services services, ScheduledExecutorService executor, Hooks hooks, boolean verboseLoad) {
         this.id = names.get(0);
         this.names = List.copyOf(names);
         this.services = services;
+        this.executor = executor;
+        this.hooks = hooks;
         this.verboseLoad = verboseLoad;
     }
 
@@ -232,7 +255,7 @@ final class ManagedCertificate {
 
     private boolean submit(Kind kind, CompletableFuture<CertificateStatus> done) {
         try {
-            services.executor().execute(() -> run(kind, done));
+            executor.execute(() -> run(kind, done));
             return true;
         } catch (RejectedExecutionException e) {
             if (!stopped) {
@@ -312,6 +335,10 @@ final class ManagedCertificate {
                 next = ariNextFetch;
             }
             return new Outcome(Next.at(next), null);
+        }
+        if (live != null && !hooks.shouldRenew(this)) {
+            LOG.info("autocert4j: not renewing {}: the on-demand decision no longer allows it", id);
+            return new Outcome(Next.NEVER, null);
         }
         LOG.info("autocert4j: renewing {}: {}", id, plan.reason());
         return attempt(false);
@@ -404,6 +431,7 @@ final class ManagedCertificate {
                     issued.bundle().notAfter(), issued.issuerId(), issued.profile() == null ? "" : ", profile " + issued.profile());
             emit(new CertEvent.Issued(id, services.now(), issued.bundle().serial(), issued.bundle().notAfter(),
                     renewal, issued.profile(), issued.issuerId(), took));
+            hooks.renewed(this, issued.bundle());
             return new Outcome(Next.at(services.now()), null);
         } catch (IssuanceException e) {
             return failed(e, t0);
@@ -534,6 +562,7 @@ final class ManagedCertificate {
         LOG.info("autocert4j: adopted certificate {} that another server sharing the store renewed (serial {}, expires {})",
                 id, stored.serial().toString(16), stored.notAfter());
         emit(new CertEvent.Loaded(id, now, stored.serial(), stored.notAfter()));
+        hooks.renewed(this, stored);
         return true;
     }
 
@@ -658,7 +687,7 @@ final class ManagedCertificate {
         }
         long delay = Math.max(0, Duration.between(services.now(), next.at()).toMillis());
         try {
-            ScheduledFuture<?> f = services.executor().schedule(() -> run(Kind.CHECK, null), delay, TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> f = executor.schedule(() -> run(Kind.CHECK, null), delay, TimeUnit.MILLISECONDS);
             synchronized (handles) {
                 scheduled = f;
             }

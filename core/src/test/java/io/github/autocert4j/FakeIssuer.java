@@ -25,6 +25,8 @@ final class FakeIssuer implements Issuer {
     final FaultPki pki;
     private final Clock clock;
     volatile Duration lifetime = Duration.ofDays(90);
+    /** How far notBefore lies before "now" (CAs backdate a little). */
+    volatile Duration backdate = Duration.ofSeconds(60);
     volatile Window window;
     /** When set, the window for each certificate (wins over {@link #window}). */
     volatile java.util.function.Function<X509Certificate, Window> windowFor;
@@ -80,10 +82,10 @@ final class FakeIssuer implements Issuer {
         return b != null ? b.apply(this, request) : valid(request);
     }
 
-    /** A correct certificate for the request, valid from now - 1 min for {@link #lifetime}. */
+    /** A correct certificate for the request, valid from now - {@link #backdate} for {@link #lifetime}. */
     Result valid(Request r) {
         Instant now = clock.instant();
-        return new Result(chainFor(r, now.minusSeconds(60), now.plus(lifetime), r.names().toArray(new String[0])), "classic");
+        return new Result(chainFor(r, now.minus(backdate), now.plus(lifetime), r.names().toArray(new String[0])), "classic");
     }
 
     List<X509Certificate> chainFor(Request r, Instant notBefore, Instant notAfter, String... names) {

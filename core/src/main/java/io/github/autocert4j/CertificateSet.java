@@ -1,0 +1,99 @@
+package io.github.autocert4j;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The configured certificates of a manager, which can grow and shrink at run time: lookups by
+ * name and by store key are lock-free; additions and removals are serialized and validated like
+ * the builder's {@code certificate(...)}. (On-demand certificates live in {@link OnDemandCertificates}.)
+ */
+final class CertificateSet {
+    private final Services services;
+    private final CopyOnWriteArrayList<ManagedCertificate> all;
+    private final Map<String, ManagedCertificate> byName = new ConcurrentHashMap<>();
+    private final Map<String, ManagedCertificate> byStoreKey = new ConcurrentHashMap<>();
+
+    CertificateSet(Services services, List<List<String>> configured, boolean verboseLoad) {
+        this.services = services;
+        List<ManagedCertificate> initial = new ArrayList<>(configured.size());
+        for (List<String> names : configured) {
+            ManagedCertificate m = new ManagedCertificate(names, services, verboseLoad);
+            initial.add(m);
+            index(m);
+        }
+        this.all = new CopyOnWriteArrayList<>(initial); // one copy, not one per certificate
+    }
+
+    private void index(ManagedCertificate m) {
+        m.names.forEach(n -> byName.put(n, m));
+        byStoreKey.put(StoreLayout.certBundle(m.id), m);
+    }
+
+    List<ManagedCertificate> all() {
+        return all;
+    }
+
+    ManagedCertificate byName(String name) {
+        return name == null ? null : byName.get(Names.normalize(name));
+    }
+
+    ManagedCertificate byStoreKey(String key) {
+        return byStoreKey.get(key);
+    }
+
+    List<String> names() {
+        return new ArrayList<>(byName.keySet());
+    }
+
+    /** Validates {@code names} like the builder does and adds a certificate for them; throws IllegalArgumentException naming the fix. */
+    synchronized ManagedCertificate add(String... names) {
+        List<String> normalized = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (String n : names == null ? new String[0] : names) {
+            String name = Names.normalize(n);
+            String problem = Names.problem("addCertificate", name, services.config().wildcardsAllowed(), services.config().allowIpAddresses());
+            if (problem != null) {
+                errors.add(problem);
+            } else if (!seen.add(name)) {
+                errors.add("addCertificate: '" + name + "' is given twice. Fix: name each host once");
+            } else if (byName.containsKey(name)) {
+                errors.add("addCertificate: '" + name + "' is already managed by certificate " + byName.get(name).id
+                        + ". Fix: removeCertificate(\"" + byName.get(name).id + "\") first, or leave the name out");
+            }
+            normalized.add(name);
+        }
+        if (normalized.isEmpty()) {
+            errors.add("addCertificate(): no names given. Fix: addCertificate(\"example.com\", \"www.example.com\")");
+        }
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException("cannot add the certificate:\n  - " + String.join("\n  - ", errors));
+        }
+        ManagedCertificate m = new ManagedCertificate(normalized, services, true);
+        all.add(m);
+        index(m);
+        if (all.size() == 1) {
+            services.keyManager().setDefault(m.id);
+        }
+        return m;
+    }
+
+    /** Removes the certificate covering {@code name} from the set (the caller stops it); null if none. */
+    synchronized ManagedCertificate remove(String name) {
+        ManagedCertificate m = byName(name);
+        if (m == null) {
+            return null;
+        }
+        all.remove(m);
+        m.names.forEach(n -> byName.remove(n, m));
+        byStoreKey.remove(StoreLayout.certBundle(m.id), m);
+        services.keyManager().setDefault(all.isEmpty() ? null : all.get(0).id);
+        return m;
+    }
+}

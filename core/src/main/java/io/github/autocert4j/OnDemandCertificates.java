@@ -1,0 +1,353 @@
+package io.github.autocert4j;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The on-demand side of a manager: turns a handshake for a name nobody configured into a live
+ * certificate — from the store if one is there, else by an order the application allowed and the
+ * abuse limits admit — and keeps at most {@link OnDemand#maxCertificatesInMemory()} of them
+ * loaded, least recently used dropped first. Nothing is loaded at start-up; a periodic sweep over
+ * the store's index ({@link OnDemandIndex}) brings due certificates back into memory so that
+ * their own schedule renews them.
+ */
+final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedCertificate.Hooks {
+    private static final Logger LOG = LoggerFactory.getLogger(OnDemandCertificates.class);
+
+    private final OnDemand config;
+    private final Services services;
+    private final OnDemandIndex index;
+    private final OnDemandLimits limits;
+    private final ScheduledExecutorService workers;
+    private final Map<String, ManagedCertificate> loaded = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Boolean>> pending = new ConcurrentHashMap<>();
+    private final Map<String, Decision> decisions = new ConcurrentHashMap<>();
+    private final AtomicLong evictions = new AtomicLong();
+    private volatile boolean closed;
+
+    private record Decision(boolean allowed, long expiresNanos) {
+    }
+
+    OnDemandCertificates(OnDemand config, Services services) {
+        this.config = config;
+        this.services = services;
+        this.index = new OnDemandIndex(services.storage().store());
+        this.limits = new OnDemandLimits(config);
+        ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(config.maxConcurrentOrders(), r -> {
+            Thread t = new Thread(r, "autocert4j-on-demand");
+            t.setDaemon(true);
+            return t;
+        });
+        pool.setRemoveOnCancelPolicy(true);
+        this.workers = pool;
+    }
+
+    /** Starts the periodic sweep that renews stored on-demand certificates (none are loaded now). */
+    void start() {
+        long period = config.sweepInterval().toMillis();
+        workers.scheduleWithFixedDelay(this::sweep, Math.min(period, 60_000), period, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Completes with true once a certificate for {@code serverName} is live (already, loaded from
+     * the store, or obtained now), false if none may or can be. Never blocks the caller.
+     */
+    CompletableFuture<Boolean> ready(String serverName) {
+        String name = Names.normalize(serverName);
+        if (closed || name == null || Names.problem("sni", name, false, services.config().allowIpAddresses()) != null) {
+            return CompletableFuture.completedFuture(false);
+        }
+        if (services.keyManager().find(name) != null) {
+            return CompletableFuture.completedFuture(true);
+        }
+        CompletableFuture<Boolean> created = new CompletableFuture<>();
+        CompletableFuture<Boolean> existing = pending.putIfAbsent(name, created);
+        if (existing != null) {
+            return existing; // concurrent handshakes for one name share one resolution (and one order)
+        }
+        created.whenComplete((ok, t) -> pending.remove(name, created));
+        try {
+            workers.execute(() -> resolve(name, created));
+        } catch (RejectedExecutionException e) {
+            created.complete(false);
+        }
+        return created;
+    }
+
+    /** The key manager's synchronous path (JSSE stacks: the handshake's own thread waits, bounded). */
+    @Override
+    public LiveKeyManager.Entry onMiss(String host) {
+        CompletableFuture<Boolean> f = ready(host);
+        boolean ok;
+        try {
+            ok = f.get(config.handshakeWait().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            ok = false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ok = false;
+        }
+        LiveKeyManager.Entry e = ok ? services.keyManager().find(host) : null;
+        if (e != null) {
+            return e;
+        }
+        return config.onTimeout() == OnDemand.OnTimeout.SERVE_FALLBACK ? null : LiveKeyManager.NO_CERTIFICATE;
+    }
+
+    private void resolve(String name, CompletableFuture<Boolean> done) {
+        try {
+            // The application decides first, also for stored names: a random-name flood then never
+            // reaches the store, and a name no longer allowed is not served from it either.
+            if (!decide(name)) {
+                LOG.debug("autocert4j: on-demand certificate for {} not allowed by the decision function", name);
+                done.complete(false);
+                return;
+            }
+            if (loadStored(name)) {
+                done.complete(true);
+                return;
+            }
+            String refused = limits.tryStartOrder(name, services.now());
+            if (refused != null) {
+                LOG.info("autocert4j: no on-demand order for {}: {}", name, refused);
+                done.complete(false);
+                return;
+            }
+            ManagedCertificate m = admit(name);
+            m.whenLive().whenComplete((status, failure) -> {
+                if (failure == null) {
+                    limits.succeeded(name);
+                    done.complete(true);
+                } else {
+                    limits.failed(name, services.now());
+                    drop(m); // a name nobody may ask for again is not retried in the background
+                    done.complete(false);
+                }
+            });
+            m.kick();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            done.complete(false);
+        } catch (RuntimeException e) {
+            LOG.warn("autocert4j: on-demand resolution of {} failed unexpectedly", name, e);
+            done.complete(false);
+        }
+    }
+
+    /** Loads a usable stored certificate for {@code name} into memory; false if there is none. */
+    private boolean loadStored(String name) {
+        try {
+            if (services.storage().load(name).isEmpty()) {
+                return false;
+            }
+        } catch (IOException e) {
+            LOG.warn("autocert4j: cannot read the stored on-demand certificate {}: {}", name, LogSafe.text(e.getMessage()));
+            return false;
+        }
+        ManagedCertificate m = admit(name);
+        CertEvent.Loaded loaded = m.loadStored();
+        if (loaded == null || !m.isLive()) {
+            drop(m);
+            return false;
+        }
+        services.events().emit(loaded);
+        m.kick(); // its own schedule renews it from now on, while it stays in memory
+        return true;
+    }
+
+    private ManagedCertificate admit(String name) {
+        ManagedCertificate m = new ManagedCertificate(List.of(name), services, workers, this, false);
+        ManagedCertificate before = loaded.putIfAbsent(name, m);
+        if (before != null) {
+            return before;
+        }
+        evictIfFull();
+        return m;
+    }
+
+    /** Asks the application (cached both ways for decisionCacheTtl); a slow or failing decider means no. */
+    private boolean decide(String name) throws InterruptedException {
+        long now = System.nanoTime();
+        Decision d = decisions.get(name);
+        if (d != null && now - d.expiresNanos() < 0) {
+            return d.allowed();
+        }
+        boolean allowed;
+        try {
+            Boolean answer = config.decider().allow(name).toCompletableFuture()
+                    .get(config.handshakeWait().toMillis(), TimeUnit.MILLISECONDS);
+            allowed = Boolean.TRUE.equals(answer);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warn("autocert4j: the on-demand decision function failed for {} ({}); treated as no", name, LogSafe.text(e.toString()));
+            allowed = false;
+        }
+        if (decisions.size() > 100_000) {
+            decisions.clear(); // bounded: a flood of random names cannot grow it without limit
+        }
+        decisions.put(name, new Decision(allowed, now + config.decisionCacheTtl().toNanos()));
+        return allowed;
+    }
+
+    @Override
+    public boolean shouldRenew(ManagedCertificate m) throws InterruptedException {
+        if (loaded.get(m.id) != m) {
+            return true; // a configured certificate
+        }
+        if (decide(m.id)) {
+            return true;
+        }
+        afterNoLongerAllowed(m);
+        return false;
+    }
+
+    private void afterNoLongerAllowed(ManagedCertificate m) {
+        try {
+            index.remove(m.id);
+        } catch (IOException e) {
+            LOG.warn("autocert4j: cannot remove {} from the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+        }
+        workers.execute(() -> drop(m));
+    }
+
+    @Override
+    public void renewed(ManagedCertificate m, CertBundle bundle) {
+        try {
+            index.put(m.id, bundle.notBefore(), bundle.notAfter());
+        } catch (IOException e) {
+            // The certificate is stored; only its renewal sweep entry is missing until the next issuance.
+            LOG.warn("autocert4j: cannot record {} in the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+        }
+    }
+
+    /** Drops the least recently used certificates (10 % below the limit), never one with an order in flight. */
+    private void evictIfFull() {
+        int max = config.maxCertificatesInMemory();
+        if (loaded.size() <= max) {
+            return;
+        }
+        synchronized (this) {
+            if (loaded.size() <= max) {
+                return;
+            }
+            int target = Math.max(0, max - Math.max(1, max / 10));
+            List<Map.Entry<String, ManagedCertificate>> all = new ArrayList<>(loaded.entrySet());
+            all.sort(Comparator.comparingLong(e -> lastUsed(e.getKey())));
+            for (Map.Entry<String, ManagedCertificate> e : all) {
+                if (loaded.size() <= target) {
+                    break;
+                }
+                if (!pending.containsKey(e.getKey()) && e.getValue().isLive()) {
+                    drop(e.getValue());
+                    evictions.incrementAndGet();
+                }
+            }
+        }
+    }
+
+    private long lastUsed(String name) {
+        LiveKeyManager.Entry e = services.keyManager().find(name);
+        // never used by a handshake yet (being loaded, ordering): treat as just used
+        return e == null ? System.nanoTime() : e.lastUsedNanos;
+    }
+
+    /** Stops managing {@code m} in memory; its stored copy and index entry stay (reloaded on the next handshake). */
+    void drop(ManagedCertificate m) {
+        if (loaded.remove(m.id, m)) {
+            m.stop(new IllegalStateException("on-demand certificate " + m.id + " was unloaded"));
+            services.keyManager().remove(m.id, m.names);
+        }
+    }
+
+    /** Forgets an on-demand certificate entirely (removeCertificate): unloaded, out of the index. */
+    boolean remove(String name) {
+        ManagedCertificate m = loaded.get(Names.normalize(name));
+        if (m == null) {
+            return false;
+        }
+        drop(m);
+        try {
+            index.remove(m.id);
+        } catch (IOException e) {
+            LOG.warn("autocert4j: cannot remove {} from the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+        }
+        return true;
+    }
+
+    Optional<ManagedCertificate> loaded(String name) {
+        return Optional.ofNullable(loaded.get(Names.normalize(name)));
+    }
+
+    List<ManagedCertificate> loaded() {
+        return List.copyOf(loaded.values());
+    }
+
+    long evictions() {
+        return evictions.get();
+    }
+
+    /**
+     * Brings stored on-demand certificates that are due (or will be before the next sweep) into
+     * memory, where their own schedule renews them; a certificate renewed by a peer is adopted then.
+     */
+    private void sweep() {
+        if (closed) {
+            return;
+        }
+        Instant horizon = services.now().plus(config.sweepInterval());
+        int due = 0;
+        try {
+            for (OnDemandIndex.Entry e : index.dueBefore(horizon, services.policy())) {
+                if (closed) {
+                    return;
+                }
+                if (!loaded.containsKey(e.name()) && !pending.containsKey(e.name())) {
+                    if (decide(e.name())) {
+                        due++;
+                        ready(e.name());
+                    } else {
+                        LOG.info("autocert4j: not renewing on-demand certificate {}: the decision function no longer allows it", e.name());
+                        index.remove(e.name());
+                    }
+                }
+            }
+            if (due > 0) {
+                LOG.info("autocert4j: on-demand sweep loaded {} certificate(s) due for renewal", due);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("autocert4j: the on-demand renewal sweep failed ({}); trying again in {}", LogSafe.text(e.toString()), config.sweepInterval());
+        }
+    }
+
+    void close() {
+        closed = true;
+        IllegalStateException why = new IllegalStateException("this AutoCert was closed");
+        loaded.values().forEach(m -> m.stop(why));
+        pending.values().forEach(f -> f.complete(false));
+        workers.shutdownNow();
+    }
+
+    @Override
+    public String toString() {
+        return "OnDemandCertificates[loaded=" + loaded.size() + ", pending=" + pending.size() + "]";
+    }
+}
