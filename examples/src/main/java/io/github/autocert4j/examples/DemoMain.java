@@ -41,7 +41,23 @@ public final class DemoMain {
             } catch (Exception e) {
                 System.err.println("demo: stopping the server: " + e);
             }
+            deleteTree(store); // it holds private keys: nothing of the demo stays behind
         }, "demo-server-stop"));
         Thread.currentThread().join();
+    }
+
+    /** Deletes {@code dir} and everything under it, deepest first; best effort (the demo is exiting). */
+    static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+            all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (java.io.IOException e) {
+                    System.err.println("demo: cannot delete " + p + ": " + e.getMessage());
+                }
+            });
+        } catch (java.io.IOException e) {
+            System.err.println("demo: cannot delete the demo store " + dir + ": " + e.getMessage());
+        }
     }
 }
