@@ -90,7 +90,8 @@ public final class AutoCert implements AutoCloseable {
         this.services = new Services(config, issuers, new CertificateStorage(config.store()), keyManager, executor,
                 new Events(config.listener()));
         this.certificates = new CertificateSet(services, config.certificates(), config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES);
-        this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services);
+        this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services,
+                name -> certificates.byName(name) != null);
         if (onDemand != null) {
             keyManager.setMissHandler(onDemand);
         }
@@ -160,8 +161,9 @@ public final class AutoCert implements AutoCloseable {
     }
 
     /**
-     * Completes with true once a certificate for {@code serverName} is live: at once for a managed
-     * name; for any other name (with {@link AutoCertBuilder#onDemand on-demand TLS}) after it was
+     * Completes with true once the handshake for {@code serverName} can proceed with the live key
+     * material: at once for a configured name (its certificate, or the fallback until it is issued);
+     * for any other name (with {@link AutoCertBuilder#onDemand on-demand TLS}) after it was
      * loaded from the store or obtained, if the application allows it and the limits admit it.
      * Completes with false when none may or can be. Never blocks: event-loop servers (the Netty
      * adapter) call it before the handshake; thread-per-connection servers need not (their

@@ -34,6 +34,7 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
 
     private final OnDemand config;
     private final Services services;
+    private final java.util.function.Predicate<String> configured;
     private final OnDemandIndex index;
     private final OnDemandLimits limits;
     private final ScheduledExecutorService workers;
@@ -46,9 +47,11 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
     private record Decision(boolean allowed, long expiresNanos) {
     }
 
-    OnDemandCertificates(OnDemand config, Services services) {
+    /** @param configured whether a name belongs to a configured certificate (never handled on demand) */
+    OnDemandCertificates(OnDemand config, Services services, java.util.function.Predicate<String> configured) {
         this.config = config;
         this.services = services;
+        this.configured = configured;
         this.index = new OnDemandIndex(services.storage().store());
         this.limits = new OnDemandLimits(config);
         ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(config.maxConcurrentOrders(), r -> {
@@ -75,7 +78,8 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
         if (closed || name == null || Names.problem("sni", name, false, services.config().allowIpAddresses()) != null) {
             return CompletableFuture.completedFuture(false);
         }
-        if (services.keyManager().find(name) != null) {
+        if (services.keyManager().find(name) != null || configured.test(name)) {
+            // live, or configured and still waiting for its first certificate (then the fallback is served)
             return CompletableFuture.completedFuture(true);
         }
         CompletableFuture<Boolean> created = new CompletableFuture<>();
@@ -95,6 +99,9 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
     /** The key manager's synchronous path (JSSE stacks: the handshake's own thread waits, bounded). */
     @Override
     public LiveKeyManager.Entry onMiss(String host) {
+        if (configured.test(Names.normalize(host))) {
+            return null; // a configured certificate not issued yet: the default (or fallback) as always
+        }
         CompletableFuture<Boolean> f = ready(host);
         boolean ok;
         try {
