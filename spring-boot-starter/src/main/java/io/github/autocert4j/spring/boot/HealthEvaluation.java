@@ -24,7 +24,8 @@ import io.github.autocert4j.CertificateStatus;
  * </ul>
  *
  * @param status the status code
- * @param details per certificate id: state, names, serial, notAfter, last error, next check
+ * @param details per certificate id: its own health, state, names, serial, notAfter, last error, next check
+ *        ("health", not "status": Boot 4 writes details before the top-level status)
  */
 record HealthEvaluation(String status, Map<String, Object> details) {
     static final String UP = "UP";
@@ -41,7 +42,7 @@ record HealthEvaluation(String status, Map<String, Object> details) {
             int level = level(s, expiryWarning, now);
             worst = Math.max(worst, level);
             Map<String, Object> d = new LinkedHashMap<>();
-            d.put("status", level == 2 ? DOWN : level == 1 ? failingStatus : UP);
+            d.put("health", level == 2 ? DOWN : level == 1 ? failingStatus : UP);
             d.put("state", s.state().name());
             d.put("names", s.names());
             putIfNotNull(d, "serial", s.serial() == null ? null : s.serial().toString(16));

@@ -85,7 +85,7 @@ class HealthEvaluationTest {
         assertEquals("DOWN", e.status());
         @SuppressWarnings("unchecked")
         Map<String, Object> failing = (Map<String, Object>) e.details().get("failing.test");
-        assertEquals("OUT_OF_SERVICE", failing.get("status"));
+        assertEquals("OUT_OF_SERVICE", failing.get("health"));
         assertEquals("VALID", failing.get("state"));
         assertEquals("abcdef", failing.get("serial"));
         assertEquals(NOT_AFTER.toString(), failing.get("notAfter"));

@@ -36,7 +36,11 @@ class SpringBootHealthTest {
     private static final String NAME = "health.autocert4j.test";
 
     /** One poll: when it was sent and answered, and what it said. */
-    record Observation(Instant sent, Instant answered, int httpStatus, String status, boolean failing) {
+    record Observation(Instant sent, Instant answered, int httpStatus, String status, boolean failing, String body) {
+        @Override
+        public String toString() {
+            return answered + " " + httpStatus + " " + status + (failing ? " (failing)" : "");
+        }
     }
 
     @Test
@@ -89,6 +93,9 @@ class SpringBootHealthTest {
             assertEquals("DOWN", last.status(), "DOWN once expired: " + timeline);
             assertEquals(503, last.httpStatus());
             assertTrue(!last.answered().isBefore(issued.notAfter()), "DOWN only after notAfter: " + timeline);
+            assertEquals("EXPIRED", Http.json(last.body(), "state"), last.body());
+            assertEquals("DOWN", Http.json(last.body(), "health"), "the certificate's own entry in the details: " + last.body());
+            assertEquals(issued.serial().toString(16), Http.json(last.body(), "serial"), last.body());
             assertEquals(CertificateStatus.State.EXPIRED, autoCert.status(NAME).orElseThrow().state());
         }
     }
@@ -96,12 +103,12 @@ class SpringBootHealthTest {
     private static Observation poll(BootApp app, X509Certificate root) throws Exception {
         Instant sent = Instant.now();
         TlsProbe.HttpResult r = TlsProbe.httpsGet(app.https(), NAME, "/actuator/health/autocert4j", root, Duration.ofSeconds(5));
-        return new Observation(sent, Instant.now(), r.status(), Http.json(r.body(), "status"), r.body().contains("lastError"));
+        return new Observation(sent, Instant.now(), r.status(), Http.json(r.body(), "status"), r.body().contains("lastError"), r.body());
     }
 
     private static Observation pollIgnoringExpiry(BootApp app) throws Exception {
         Instant sent = Instant.now();
         Http.Response r = Http.httpsTrustingAnything(app.https(), NAME, "/actuator/health/autocert4j");
-        return new Observation(sent, Instant.now(), r.status(), Http.json(r.body(), "status"), r.body().contains("lastError"));
+        return new Observation(sent, Instant.now(), r.status(), Http.json(r.body(), "status"), r.body().contains("lastError"), r.body());
     }
 }
