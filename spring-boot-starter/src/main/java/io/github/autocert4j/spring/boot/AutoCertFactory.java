@@ -37,6 +37,18 @@ final class AutoCertFactory {
             Map.entry("storageDirectory", "autocert4j.storage-directory"),
             Map.entry("renewal", "autocert4j.renewal"));
 
+    /** Builder-call wording in the core's fixes -> the same advice in property terms (left as is if the core words it otherwise). */
+    private static final List<Map.Entry<String, String>> FIX_IN_PROPERTY_TERMS = List.of(
+            Map.entry(".email(\"ops@example.com\") or leave it out", "autocert4j.email=ops@example.com, or leave it out"),
+            Map.entry("add .challengeSolver(yourDns01Solver)", "define a dns-01 ChallengeSolver bean"),
+            Map.entry("point storageDirectory() at", "point autocert4j.storage-directory at"),
+            Map.entry("List.of(Duration.ofMinutes(1), Duration.ofDays(1))", "1m,1d"),
+            Map.entry("Duration.ofHours(12)", "12h"),
+            Map.entry("Duration.ofDays(14)", "14d"),
+            Map.entry("Duration.ofMinutes(2)", "2m"),
+            Map.entry("Duration.ofSeconds(15)", "15s"),
+            Map.entry("e.g. 1.0/3", "e.g. 0.333"));
+
     private AutoCertFactory() {
     }
 
@@ -205,7 +217,15 @@ final class AutoCertFactory {
             if (property == null && field.startsWith("renewal.")) {
                 property = "autocert4j.renewal." + kebab(field.substring("renewal.".length()));
             }
-            lines.add(property == null ? l : property + " (" + field + ")" + l.substring(end));
+            if (property == null) {
+                lines.add(l);
+                continue;
+            }
+            String text = l.substring(end);
+            for (Map.Entry<String, String> fix : FIX_IN_PROPERTY_TERMS) {
+                text = text.replace(fix.getKey(), fix.getValue());
+            }
+            lines.add(property + " (" + field + ")" + text);
         }
         if (lines.isEmpty()) {
             lines.add(coreMessage);

@@ -88,8 +88,11 @@ class AutoCertFactoryTest {
         AutoCertConfigurationException e = assertThrows(AutoCertConfigurationException.class,
                 () -> AutoCertFactory.build(p, environment(Map.of()), ev -> { }, null, List.of()));
         List<String> problems = e.problems();
-        assertTrue(problems.stream().anyMatch(s -> s.startsWith("autocert4j.domains / autocert4j.certificates (certificate): '*.example.test' is a wildcard")), problems.toString());
-        assertTrue(problems.stream().anyMatch(s -> s.startsWith("autocert4j.email (email): 'not-an-address'")), problems.toString());
-        assertTrue(problems.stream().anyMatch(s -> s.startsWith("autocert4j.renewal.check-interval (renewal.checkInterval) is PT0S")), problems.toString());
+        assertTrue(problems.contains("autocert4j.domains / autocert4j.certificates (certificate): '*.example.test' is a wildcard, which "
+                + "CAs validate only by DNS-01. Fix: define a dns-01 ChallengeSolver bean or list the host names instead"), problems.toString());
+        assertTrue(problems.contains("autocert4j.email (email): 'not-an-address' is not an e-mail address. Fix: "
+                + "autocert4j.email=ops@example.com, or leave it out"), problems.toString());
+        assertTrue(problems.contains("autocert4j.renewal.check-interval (renewal.checkInterval) is PT0S: must be a positive duration, e.g. 12h"),
+                problems.toString());
     }
 }
