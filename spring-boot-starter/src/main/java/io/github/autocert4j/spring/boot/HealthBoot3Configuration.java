@@ -17,6 +17,6 @@ class HealthBoot3Configuration {
     @Bean
     Boot3HealthIndicator autocert4jHealthIndicator(AutoCert autoCert, AutoCertProperties properties) {
         return new Boot3HealthIndicator(() -> HealthEvaluation.of(autoCert, properties.getRenewal().getExpiryWarning(),
-                properties.getHealth().getRenewalFailingStatus().trim(), Clock.systemUTC()));
+                HealthEvaluation.failingStatus(properties), Clock.systemUTC()));
     }
 }

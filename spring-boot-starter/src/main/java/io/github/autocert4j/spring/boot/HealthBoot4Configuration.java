@@ -17,6 +17,6 @@ class HealthBoot4Configuration {
     @Bean
     Boot4HealthIndicator autocert4jHealthIndicator(AutoCert autoCert, AutoCertProperties properties) {
         return new Boot4HealthIndicator(() -> HealthEvaluation.of(autoCert, properties.getRenewal().getExpiryWarning(),
-                properties.getHealth().getRenewalFailingStatus().trim(), Clock.systemUTC()));
+                HealthEvaluation.failingStatus(properties), Clock.systemUTC()));
     }
 }

@@ -31,6 +31,12 @@ record HealthEvaluation(String status, Map<String, Object> details) {
     static final String UP = "UP";
     static final String DOWN = "DOWN";
 
+    /** The configured renewal-failing status ({@code OUT_OF_SERVICE} when left empty). */
+    static String failingStatus(AutoCertProperties properties) {
+        String s = properties.getHealth().getRenewalFailingStatus();
+        return s == null || s.isBlank() ? "OUT_OF_SERVICE" : s.trim();
+    }
+
     static HealthEvaluation of(AutoCert autoCert, Duration expiryWarning, String failingStatus, Clock clock) {
         return of(autoCert.status(), expiryWarning, failingStatus, clock.instant());
     }

@@ -42,7 +42,7 @@ final class BootApp implements AutoCloseable {
         all.put("server.port", "0");
         all.put("management.endpoints.web.exposure.include", "health,autocert4j,metrics");
         all.put("management.endpoint.health.show-details", "always");
-        all.put("spring.main.lazy-initialization", "false");
+        all.put("spring.reactor.netty.shutdown-quiet-period", "0s"); // Reactor's 2 s event-loop quiet period, per application
         all.putAll(BootLine.properties(server));
         all.putAll(properties);
         List<String> args = new ArrayList<>();
