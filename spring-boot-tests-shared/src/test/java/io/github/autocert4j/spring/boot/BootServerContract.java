@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -48,20 +50,27 @@ abstract class BootServerContract {
     void obtainsServesAndRenewsTheCertificateLiveOnBootsOwnServer(PebbleServer pebble, X509Certificate issuanceRoot,
             @TempDir Path store) throws Exception {
         String name = name();
-        try (BootApp app = BootApp.start(server(), BootApp.pebbleProperties(pebble, name, store))) {
+        String other = "other-" + name; // a second certificate, chosen by SNI
+        Map<String, String> props = new LinkedHashMap<>(BootApp.pebbleProperties(pebble, name, store));
+        props.put("autocert4j.certificates[0]", other + ",www." + other);
+        try (BootApp app = BootApp.start(server(), props)) {
             assertTrue(SpringBootVersion.getVersion().startsWith(BootLine.VERSION_PREFIX),
                     "expected Boot " + BootLine.VERSION_PREFIX + "x, running " + SpringBootVersion.getVersion());
             assertTrue(app.webServerClass().startsWith(server().webServerClass), "Boot runs " + app.webServerClass());
             AutoCert autoCert = app.autoCert();
 
-            Http.await("the first certificate from Pebble", Duration.ofSeconds(30),
-                    () -> autoCert.status(name).map(s -> s.state() == CertificateStatus.State.VALID).orElse(false));
+            Http.await("the certificates from Pebble", Duration.ofSeconds(30), () -> autoCert.status().stream()
+                    .allMatch(s -> s.state() == CertificateStatus.State.VALID));
             CertificateStatus first = autoCert.status(name).orElseThrow();
             InetSocketAddress https = app.https();
             TlsProbe.HttpResult page = TlsProbe.httpsGet(https, name, "/", issuanceRoot, TIMEOUT);
             assertEquals(200, page.status(), page.body());
             assertEquals(TestApplication.PAGE, page.body().trim());
             assertEquals(first.serial(), page.serial(), "Boot's HTTPS port serves the certificate Pebble issued");
+            CertificateStatus second = autoCert.status(other).orElseThrow();
+            assertEquals(second.serial(), TlsProbe.handshake(https, "www." + other, issuanceRoot, TIMEOUT).serial(),
+                    "the second certificate for its names, picked by SNI");
+            assertEquals(List.of(other, "www." + other), second.names());
 
             // The plain-HTTP port the starter added: redirects, and answers challenge probes like the adapters.
             int plain = pebble.httpPort();
@@ -73,8 +82,11 @@ abstract class BootServerContract {
             Http.Response malformed = Http.plain(plain, "GET", name, "/.well-known/acme-challenge/bad.token");
             assertEquals(400, malformed.status(), malformed.headers() + malformed.body());
             assertEquals(405, Http.plain(plain, "DELETE", name, "/.well-known/acme-challenge/unknownToken_123").status());
+            Http.Response head = Http.plain(plain, "HEAD", name, "/.well-known/acme-challenge/unknownToken_123");
+            assertEquals(404, head.status());
+            assertEquals("", head.body(), "no body for HEAD");
             MeterRegistry meters = app.context.getBean(MeterRegistry.class);
-            assertEquals(1.0, challenges(meters, "404"), "our one unknown-token probe");
+            assertEquals(2.0, challenges(meters, "404"), "our unknown-token probes, GET and HEAD");
             assertEquals(1.0, challenges(meters, "400"), malformed.headers() + malformed.body());
             assertEquals(1.0, challenges(meters, "405"));
             assertTrue(challenges(meters, "200") >= 1.0, "Pebble's validation was answered on the plain port");
@@ -98,6 +110,7 @@ abstract class BootServerContract {
                 assertEquals(renewed.notAfter().toString(), Http.json(endpoint.body(), "notAfter"));
                 assertEquals(renewed.issuer(), Http.json(endpoint.body(), "issuer"));
                 assertTrue(endpoint.body().contains("\"names\":[\"" + name + "\"]"), endpoint.body());
+                assertTrue(endpoint.body().contains("\"names\":[\"" + other + "\",\"www." + other + "\"]"), endpoint.body());
                 TlsProbe.HttpResult one = TlsProbe.httpsGet(https, name, "/actuator/autocert4j/" + name, issuanceRoot, TIMEOUT);
                 assertEquals(200, one.status(), one.body());
                 assertEquals(renewed.serial().toString(16), Http.json(one.body(), "serial"));
