@@ -2,8 +2,6 @@ package io.github.autocert4j.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,14 +15,14 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+
+import io.github.autocert4j.testkit.ExtensionFixtures.ClassFixture;
+import io.github.autocert4j.testkit.ExtensionFixtures.MethodFixture;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
@@ -104,50 +102,12 @@ class PebbleExtensionTest {
         assertFalse(open, "Pebble's ACME port " + port + " still accepts connections after the tests");
     }
 
-    private static String directory(PebbleServer pebble) throws IOException, InterruptedException {
+    static String directory(PebbleServer pebble) throws IOException, InterruptedException {
         HttpClient client = HttpClient.newBuilder().sslContext(pebble.acmeServerSslContext())
                 .connectTimeout(Duration.ofSeconds(5)).build();
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(pebble.directoryUri())
                 .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());
         return r.body();
-    }
-
-    /** Run only through EngineTestKit above (static nested classes are not discovered on their own). */
-    @WithPebble
-    static class ClassFixture {
-        static final List<PebbleServer> seen = new ArrayList<>();
-
-        @Test
-        void first(PebbleServer pebble) throws Exception {
-            seen.add(pebble);
-            assertNotNull(directory(pebble));
-        }
-
-        @Test
-        void second(PebbleServer pebble) throws Exception {
-            seen.add(pebble);
-            assertNotNull(directory(pebble));
-        }
-    }
-
-    /** One Pebble per test method: the extension on an instance field. */
-    static class MethodFixture {
-        static final List<PebbleServer> seen = new ArrayList<>();
-
-        @RegisterExtension
-        final PebbleExtension pebble = PebbleExtension.configured(b -> b.flavor(PebbleServer.Flavor.ARI));
-
-        @Test
-        void first(PebbleServer pebble) throws Exception {
-            seen.add(pebble);
-            assertNotNull(directory(pebble));
-        }
-
-        @Test
-        void second(PebbleServer pebble) throws Exception {
-            seen.add(pebble);
-            assertNotEquals(0, pebble.httpPort());
-        }
     }
 }
