@@ -1,0 +1,27 @@
+package io.github.autocert4j.spring.boot;
+
+import io.github.autocert4j.AutoCert;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.web.embedded.tomcat.TomcatServletWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** Boot 3.5 + Tomcat: see {@link TomcatHttps}. */
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+@ConditionalOnClass(name = {"org.springframework.boot.web.embedded.tomcat.TomcatServletWebServerFactory", "org.apache.catalina.startup.Tomcat"})
+class TomcatBoot3Configuration {
+
+    @Bean
+    WebServerFactoryCustomizer<TomcatServletWebServerFactory> autocert4jTomcatCustomizer(AutoCert autoCert,
+            AutoCertProperties properties, ServerIntegrations integrations) {
+        return factory -> {
+            factory.addConnectorCustomizers(connector -> TomcatHttps.serveLiveCertificates(connector, autoCert));
+            factory.addAdditionalTomcatConnectors(TomcatHttps.plainHttpConnector(properties.getHttpPort(),
+                    factory.getAddress() == null ? null : factory.getAddress().getHostAddress(), factory.getPort()));
+            integrations.applied(ServerIntegrations.TOMCAT);
+        };
+    }
+}

@@ -1,0 +1,96 @@
+package io.github.autocert4j.spring.boot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.math.BigInteger;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.CertificateStatus.State;
+import org.junit.jupiter.api.Test;
+
+/** The health rule on certificate statuses as the core reports them (value objects, no server needed). */
+class HealthEvaluationTest {
+    private static final Instant NOT_BEFORE = Instant.parse("2026-01-01T00:00:00Z");
+    private static final Instant NOT_AFTER = NOT_BEFORE.plus(Duration.ofDays(90));
+    private static final Duration WARNING = Duration.ofDays(14);
+
+    private static CertificateStatus status(String id, State state, int failures, Instant notAfter) {
+        return new CertificateStatus(id, List.of(id), state, notAfter == null ? null : BigInteger.valueOf(0xabcdef),
+                notAfter == null ? null : "CN=Pebble Intermediate", notAfter == null ? null : NOT_BEFORE, notAfter, null,
+                NOT_BEFORE, failures > 0 ? "urn:ietf:params:acme:error:connection: refused" : null, failures,
+                NOT_AFTER.minus(Duration.ofDays(20)));
+    }
+
+    private static String evaluate(Instant now, CertificateStatus... statuses) {
+        return HealthEvaluation.of(List.of(statuses), WARNING, "OUT_OF_SERVICE", now).status();
+    }
+
+    @Test
+    void validAndRenewingNormallyIsUp() {
+        assertEquals("UP", evaluate(NOT_BEFORE.plus(Duration.ofDays(10)), status("a.test", State.VALID, 0, NOT_AFTER)));
+    }
+
+    @Test
+    void failingOutsideTheWarningWindowIsStillUp() {
+        Instant justBefore = NOT_AFTER.minus(WARNING).minusSeconds(1);
+        assertEquals("UP", evaluate(justBefore, status("a.test", State.VALID, 3, NOT_AFTER)));
+    }
+
+    @Test
+    void failingInsideTheWarningWindowGetsTheConfiguredStatus() {
+        Instant windowStart = NOT_AFTER.minus(WARNING);
+        assertEquals("OUT_OF_SERVICE", evaluate(windowStart, status("a.test", State.VALID, 1, NOT_AFTER)));
+        assertEquals("WARNING", HealthEvaluation.of(List.of(status("a.test", State.VALID, 1, NOT_AFTER)), WARNING, "WARNING",
+                windowStart).status());
+    }
+
+    @Test
+    void insideTheWindowWithoutAFailureIsUp() {
+        assertEquals("UP", evaluate(NOT_AFTER.minus(Duration.ofDays(1)), status("a.test", State.VALID, 0, NOT_AFTER)));
+    }
+
+    @Test
+    void theWindowIsAtMostTheLastQuarterOfTheLifetime() {
+        Instant notAfter = NOT_BEFORE.plus(Duration.ofDays(6)); // a 6-day certificate: window 1.5 days, not 14
+        CertificateStatus shortLived = status("a.test", State.VALID, 1, notAfter);
+        assertEquals("UP", evaluate(notAfter.minus(Duration.ofHours(36)).minusSeconds(1), shortLived));
+        assertEquals("OUT_OF_SERVICE", evaluate(notAfter.minus(Duration.ofHours(36)), shortLived));
+    }
+
+    @Test
+    void anExpiredCertificateIsDown() {
+        assertEquals("DOWN", evaluate(NOT_AFTER, status("a.test", State.EXPIRED, 5, NOT_AFTER)));
+        assertEquals("DOWN", evaluate(NOT_AFTER.plusSeconds(1), status("a.test", State.VALID, 0, NOT_AFTER)),
+                "expired by the indicator's own clock even before the core's next look");
+    }
+
+    @Test
+    void aPermanentRefusalOrAFailingFirstOrderGetsTheConfiguredStatus() {
+        Instant now = NOT_BEFORE.plus(Duration.ofDays(1));
+        assertEquals("OUT_OF_SERVICE", evaluate(now, status("a.test", State.FAILED, 1, NOT_AFTER)));
+        assertEquals("OUT_OF_SERVICE", evaluate(now, status("a.test", State.PENDING, 2, null)));
+        assertEquals("UP", evaluate(now, status("a.test", State.PENDING, 0, null)), "the first order is still running");
+    }
+
+    @Test
+    void theWorstCertificateDecidesAndEachIsDetailed() {
+        Instant now = NOT_AFTER.minus(Duration.ofDays(1));
+        HealthEvaluation e = HealthEvaluation.of(List.of(status("ok.test", State.VALID, 0, NOT_AFTER),
+                status("failing.test", State.VALID, 2, NOT_AFTER), status("gone.test", State.EXPIRED, 9, now.minusSeconds(1))),
+                WARNING, "OUT_OF_SERVICE", now);
+        assertEquals("DOWN", e.status());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> failing = (Map<String, Object>) e.details().get("failing.test");
+        assertEquals("OUT_OF_SERVICE", failing.get("health"));
+        assertEquals("VALID", failing.get("state"));
+        assertEquals("abcdef", failing.get("serial"));
+        assertEquals(NOT_AFTER.toString(), failing.get("notAfter"));
+        assertEquals(2, failing.get("consecutiveFailures"));
+        assertEquals("urn:ietf:params:acme:error:connection: refused", failing.get("lastError"));
+        assertEquals(List.of("ok.test", "failing.test", "gone.test"), List.copyOf(e.details().keySet()));
+    }
+}

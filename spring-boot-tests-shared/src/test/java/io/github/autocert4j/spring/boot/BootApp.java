@@ -1,0 +1,81 @@
+package io.github.autocert4j.spring.boot;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.testkit.PebbleServer;
+import org.springframework.boot.Banner;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** A real Boot application with the starter, on one server, for one test; closed by the test. */
+final class BootApp implements AutoCloseable {
+    final ConfigurableApplicationContext context;
+    final Server server;
+
+    private BootApp(ConfigurableApplicationContext context, Server server) {
+        this.context = context;
+        this.server = server;
+    }
+
+    /** The properties that point the starter at {@code pebble}, for a certificate for {@code name}. */
+    static Map<String, String> pebbleProperties(PebbleServer pebble, String name, Path store) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("autocert4j.domains", name);
+        p.put("autocert4j.directory", pebble.directoryUri().toString());
+        p.put("autocert4j.acme-server-trust", pebble.acmeServerCaPem().toString());
+        p.put("autocert4j.agree-terms-of-service", "true");
+        p.put("autocert4j.storage-directory", store.toString());
+        p.put("autocert4j.http-port", Integer.toString(pebble.httpPort()));
+        return p;
+    }
+
+    /** Starts the application (HTTPS on a free loopback port) with {@code properties} as command-line arguments. */
+    static BootApp start(Server server, Map<String, String> properties) {
+        Map<String, String> all = new LinkedHashMap<>();
+        all.put("server.address", "127.0.0.1"); // tests use loopback only
+        all.put("server.port", "0");
+        all.put("management.endpoints.web.exposure.include", "health,autocert4j,metrics");
+        all.put("management.endpoint.health.show-details", "always");
+        all.put("spring.reactor.netty.shutdown-quiet-period", "0s"); // Reactor's 2 s event-loop quiet period, per application
+        all.putAll(BootLine.properties(server));
+        all.putAll(properties);
+        List<String> args = new ArrayList<>();
+        all.forEach((k, v) -> args.add("--" + k + "=" + v));
+        List<Class<?>> sources = new ArrayList<>(List.of(TestApplication.class));
+        sources.addAll(List.of(BootLine.sources(server)));
+        ConfigurableApplicationContext context = new SpringApplicationBuilder(sources.toArray(Class<?>[]::new))
+                .web(server.webType)
+                .bannerMode(Banner.Mode.OFF)
+                .run(args.toArray(String[]::new));
+        return new BootApp(context, server);
+    }
+
+    AutoCert autoCert() {
+        return context.getBean(AutoCert.class);
+    }
+
+    int httpsPort() {
+        return context.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+    }
+
+    InetSocketAddress https() {
+        return new InetSocketAddress("127.0.0.1", httpsPort());
+    }
+
+    /** Simple class name of Boot's running WebServer (the accessor's interface moved between Boot lines, the method did not). */
+    String webServerClass() throws ReflectiveOperationException {
+        Object webServer = context.getClass().getMethod("getWebServer").invoke(context);
+        return webServer.getClass().getSimpleName();
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+}
