@@ -45,10 +45,11 @@ public final class CertificateStatus {
     private final IssuanceException lastFailure;
     private final int consecutiveFailures;
     private final Instant nextCheck;
+    private final Instant expiryWarningFrom;
 
     CertificateStatus(String certificate, List<String> names, State state, BigInteger serial, String issuer, String issuerId,
                       Instant notBefore, Instant notAfter, String profile, Instant lastAttempt, IssuanceException lastFailure,
-                      int consecutiveFailures, Instant nextCheck) {
+                      int consecutiveFailures, Instant nextCheck, Instant expiryWarningFrom) {
         this.certificate = certificate;
         this.names = List.copyOf(names);
         this.state = state;
@@ -62,6 +63,7 @@ public final class CertificateStatus {
         this.lastFailure = lastFailure;
         this.consecutiveFailures = consecutiveFailures;
         this.nextCheck = nextCheck;
+        this.expiryWarningFrom = expiryWarningFrom;
     }
 
     /** The certificate's id: its first name. */
@@ -140,6 +142,20 @@ public final class CertificateStatus {
     /** When the next renewal check or retry runs, or null if none is scheduled. */
     public Instant nextCheck() {
         return nextCheck;
+    }
+
+    /**
+     * When the live certificate enters its expiry-warning window ({@code RenewalPolicy.expiryWarning}
+     * before expiry, at most its last quarter): from then on a failing renewal raises
+     * {@link CertEvent.ExpiryWarning}s. Null without a live certificate. For health checks.
+     */
+    public Instant expiryWarningFrom() {
+        return expiryWarningFrom;
+    }
+
+    /** Whether renewal is failing inside the expiry-warning window at {@code now}: time for a human. */
+    public boolean renewalFailingNearExpiry(Instant now) {
+        return consecutiveFailures > 0 && expiryWarningFrom != null && !now.isBefore(expiryWarningFrom);
     }
 
     @Override

@@ -248,7 +248,8 @@ final class ManagedCertificate {
         return new CertificateStatus(id, names, state, l == null ? null : l.serial(),
                 l == null ? null : l.leaf().getIssuerX500Principal().getName(), l == null ? null : v.issuerId(),
                 l == null ? null : l.notBefore(), l == null ? null : l.notAfter(), l == null ? null : v.profile(),
-                v.lastAttempt(), v.lastFailure(), v.failures(), v.nextCheck());
+                v.lastAttempt(), v.lastFailure(), v.failures(), v.nextCheck(),
+                l == null ? null : RenewalPlanner.warningFrom(l.notBefore(), l.notAfter(), services.policy()));
     }
 
     // ------------------------------------------------------------------ the unit of work

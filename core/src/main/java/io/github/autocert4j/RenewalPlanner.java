@@ -101,9 +101,14 @@ final class RenewalPlanner {
 
     /** Whether a failing certificate should raise an expiry warning now. */
     static boolean inWarningWindow(Instant notBefore, Instant notAfter, Instant now, RenewalPolicy policy) {
+        return !now.isBefore(warningFrom(notBefore, notAfter, policy));
+    }
+
+    /** Where the expiry-warning window begins: {@code expiryWarning} before expiry, but at most the last quarter of the lifetime. */
+    static Instant warningFrom(Instant notBefore, Instant notAfter, RenewalPolicy policy) {
         Duration quarter = Duration.between(notBefore, notAfter).dividedBy(4);
         Duration window = policy.expiryWarning().compareTo(quarter) < 0 ? policy.expiryWarning() : quarter;
-        return !now.isBefore(notAfter.minus(window));
+        return notAfter.minus(window);
     }
 
     static Duration jitter(Duration base, double fraction, RandomGenerator random) {

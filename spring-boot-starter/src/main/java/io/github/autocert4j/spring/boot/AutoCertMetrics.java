@@ -91,33 +91,23 @@ final class AutoCertMetrics implements MeterBinder, CertEventListener {
     public void onEvent(CertEvent event) {
         if (event instanceof CertEvent.Issued issued) {
             counter(issued.certificate(), ISSUED).increment();
-            recordOrder(issued.certificate(), ISSUED, issued.at());
+            recordOrder(issued.certificate(), ISSUED, issued.took());
         } else if (event instanceof CertEvent.Failed failed) {
             counter(failed.certificate(), FAILED).increment();
-            recordOrder(failed.certificate(), FAILED, failed.at());
+            recordOrder(failed.certificate(), FAILED, failed.took());
         } else if (event instanceof CertEvent.Loaded loaded) {
             counter(loaded.certificate(), "loaded").increment();
         }
     }
 
-    /**
-     * The order's duration: the event's time minus the start of the last order. The core's events
-     * carry no duration yet; {@code status().lastAttempt()} is set when the order starts and the
-     * event is sent on the same thread before the next order can start.
-     */
-    private void recordOrder(String id, String outcome, Instant end) {
+    /** The attempt's duration as the core measured it (from taking the certificate's lock to live or failed). */
+    private void recordOrder(String id, String outcome, Duration took) {
         List<Timer> list = timers.get(key(id, outcome));
-        if (list == null) {
+        if (list == null || took == null) {
             return;
         }
-        AutoCert ac = autoCert.get();
-        Instant start = ac.status(id).map(CertificateStatus::lastAttempt).orElse(null);
-        if (start == null || end.isBefore(start)) {
-            return;
-        }
-        Duration d = Duration.between(start, end);
         for (Timer t : list) {
-            t.record(d);
+            t.record(took);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.github.autocert4j.spring.boot;
 
+import java.math.BigInteger;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,15 +38,24 @@ record HealthEvaluation(String status, Map<String, Object> details) {
         return s == null || s.isBlank() ? "OUT_OF_SERVICE" : s.trim();
     }
 
-    static HealthEvaluation of(AutoCert autoCert, Duration expiryWarning, String failingStatus, Clock clock) {
-        return of(autoCert.status(), expiryWarning, failingStatus, clock.instant());
+    static HealthEvaluation of(AutoCert autoCert, String failingStatus, Clock clock) {
+        return of(autoCert.status().stream().map(Facts::of).toList(), failingStatus, clock.instant());
     }
 
-    static HealthEvaluation of(List<CertificateStatus> statuses, Duration expiryWarning, String failingStatus, Instant now) {
+    /** What the rule looks at in a certificate's status (the core's status has no public constructor). */
+    record Facts(String certificate, List<String> names, CertificateStatus.State state, BigInteger serial, Instant notAfter,
+                 Instant expiryWarningFrom, String lastError, int consecutiveFailures, Instant nextCheck) {
+        static Facts of(CertificateStatus s) {
+            return new Facts(s.certificate(), s.names(), s.state(), s.serial(), s.notAfter(), s.expiryWarningFrom(), s.lastError(),
+                    s.consecutiveFailures(), s.nextCheck());
+        }
+    }
+
+    static HealthEvaluation of(List<Facts> statuses, String failingStatus, Instant now) {
         int worst = 0; // 0 UP, 1 failing, 2 DOWN
         Map<String, Object> details = new LinkedHashMap<>();
-        for (CertificateStatus s : statuses) {
-            int level = level(s, expiryWarning, now);
+        for (Facts s : statuses) {
+            int level = level(s, now);
             worst = Math.max(worst, level);
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("health", level == 2 ? DOWN : level == 1 ? failingStatus : UP);
@@ -63,7 +73,7 @@ record HealthEvaluation(String status, Map<String, Object> details) {
         return new HealthEvaluation(worst == 2 ? DOWN : worst == 1 ? failingStatus : UP, details);
     }
 
-    private static int level(CertificateStatus s, Duration expiryWarning, Instant now) {
+    private static int level(Facts s, Instant now) {
         if (s.state() == CertificateStatus.State.EXPIRED || (s.notAfter() != null && !now.isBefore(s.notAfter()))) {
             return 2;
         }
@@ -74,19 +84,8 @@ record HealthEvaluation(String status, Map<String, Object> details) {
         if (s.notAfter() == null) {
             return failing ? 1 : 0;
         }
-        return failing && inWarningWindow(s.notBefore(), s.notAfter(), now, expiryWarning) ? 1 : 0;
-    }
-
-    /** The core's rule: the last {@code expiryWarning} of the lifetime, but at most its last quarter. */
-    static boolean inWarningWindow(Instant notBefore, Instant notAfter, Instant now, Duration expiryWarning) {
-        Duration window = expiryWarning;
-        if (notBefore != null) {
-            Duration quarter = Duration.between(notBefore, notAfter).dividedBy(4);
-            if (quarter.compareTo(window) < 0) {
-                window = quarter;
-            }
-        }
-        return !now.isBefore(notAfter.minus(window));
+        // The core's own expiry-warning window (CertificateStatus.expiryWarningFrom), not a copy of its rule.
+        return failing && s.expiryWarningFrom() != null && !now.isBefore(s.expiryWarningFrom()) ? 1 : 0;
     }
 
     private static void putIfNotNull(Map<String, Object> map, String key, Object value) {

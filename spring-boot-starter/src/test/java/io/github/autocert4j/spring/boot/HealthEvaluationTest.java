@@ -18,15 +18,20 @@ class HealthEvaluationTest {
     private static final Instant NOT_AFTER = NOT_BEFORE.plus(Duration.ofDays(90));
     private static final Duration WARNING = Duration.ofDays(14);
 
-    private static CertificateStatus status(String id, State state, int failures, Instant notAfter) {
-        return new CertificateStatus(id, List.of(id), state, notAfter == null ? null : BigInteger.valueOf(0xabcdef),
-                notAfter == null ? null : "CN=Pebble Intermediate", notAfter == null ? null : NOT_BEFORE, notAfter, null,
-                NOT_BEFORE, failures > 0 ? "urn:ietf:params:acme:error:connection: refused" : null, failures,
+    /** A status as the core reports it: the warning window is the last 14 days, at most the last quarter of the lifetime. */
+    private static HealthEvaluation.Facts status(String id, State state, int failures, Instant notAfter) {
+        Instant warningFrom = null;
+        if (notAfter != null) {
+            Duration quarter = Duration.between(NOT_BEFORE, notAfter).dividedBy(4);
+            warningFrom = notAfter.minus(quarter.compareTo(WARNING) < 0 ? quarter : WARNING);
+        }
+        return new HealthEvaluation.Facts(id, List.of(id), state, notAfter == null ? null : BigInteger.valueOf(0xabcdef), notAfter,
+                warningFrom, failures > 0 ? "urn:ietf:params:acme:error:connection: refused" : null, failures,
                 NOT_AFTER.minus(Duration.ofDays(20)));
     }
 
-    private static String evaluate(Instant now, CertificateStatus... statuses) {
-        return HealthEvaluation.of(List.of(statuses), WARNING, "OUT_OF_SERVICE", now).status();
+    private static String evaluate(Instant now, HealthEvaluation.Facts... statuses) {
+        return HealthEvaluation.of(List.of(statuses), "OUT_OF_SERVICE", now).status();
     }
 
     @Test
@@ -44,7 +49,7 @@ class HealthEvaluationTest {
     void failingInsideTheWarningWindowGetsTheConfiguredStatus() {
         Instant windowStart = NOT_AFTER.minus(WARNING);
         assertEquals("OUT_OF_SERVICE", evaluate(windowStart, status("a.test", State.VALID, 1, NOT_AFTER)));
-        assertEquals("WARNING", HealthEvaluation.of(List.of(status("a.test", State.VALID, 1, NOT_AFTER)), WARNING, "WARNING",
+        assertEquals("WARNING", HealthEvaluation.of(List.of(status("a.test", State.VALID, 1, NOT_AFTER)), "WARNING",
                 windowStart).status());
     }
 
@@ -56,7 +61,7 @@ class HealthEvaluationTest {
     @Test
     void theWindowIsAtMostTheLastQuarterOfTheLifetime() {
         Instant notAfter = NOT_BEFORE.plus(Duration.ofDays(6)); // a 6-day certificate: window 1.5 days, not 14
-        CertificateStatus shortLived = status("a.test", State.VALID, 1, notAfter);
+        HealthEvaluation.Facts shortLived = status("a.test", State.VALID, 1, notAfter);
         assertEquals("UP", evaluate(notAfter.minus(Duration.ofHours(36)).minusSeconds(1), shortLived));
         assertEquals("OUT_OF_SERVICE", evaluate(notAfter.minus(Duration.ofHours(36)), shortLived));
     }
@@ -81,7 +86,7 @@ class HealthEvaluationTest {
         Instant now = NOT_AFTER.minus(Duration.ofDays(1));
         HealthEvaluation e = HealthEvaluation.of(List.of(status("ok.test", State.VALID, 0, NOT_AFTER),
                 status("failing.test", State.VALID, 2, NOT_AFTER), status("gone.test", State.EXPIRED, 9, now.minusSeconds(1))),
-                WARNING, "OUT_OF_SERVICE", now);
+                "OUT_OF_SERVICE", now);
         assertEquals("DOWN", e.status());
         @SuppressWarnings("unchecked")
         Map<String, Object> failing = (Map<String, Object>) e.details().get("failing.test");
