@@ -24,7 +24,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 
 /**
  * Configures an {@link AutoCert}. {@link #build()} checks everything at once and fails with one
- * {@link IllegalArgumentException} listing every bad field with its fix; it starts nothing and
+ * {@link InvalidConfigurationException} listing every bad field with its fix; it starts nothing and
  * changes nothing in the builder, so one builder can build several managers.
  *
  * <pre>{@code
@@ -294,7 +294,7 @@ public final class AutoCertBuilder {
             }
         }
         if (!errors.isEmpty()) {
-            throw new IllegalArgumentException("invalid autocert4j configuration:\n  - " + String.join("\n  - ", errors));
+            throw new InvalidConfigurationException("invalid autocert4j configuration:", errors);
         }
         ensureBouncyCastle();
         List<Config.IssuerFactory> factories = new ArrayList<>();

@@ -64,6 +64,17 @@ class AutoCertBuilderTest {
     }
 
     @Test
+    void everyProblemIsAlsoGivenStructuredForFrameworks() {
+        InvalidConfigurationException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidConfigurationException.class,
+                () -> AutoCert.builder().certificate("a.example.test").email("nope")
+                        .renewal(RenewalPolicy.defaults().withBackoff(List.of())).storageDirectory(tmp).build());
+        List<String> fields = e.problems().stream().map(InvalidConfigurationException.Problem::field).toList();
+        assertEquals(List.of("directory", "email", "renewal.backoff"), fields, e.getMessage());
+        assertTrue(e.problems().stream().allMatch(p -> p.description().contains("Fix") || p.description().contains("e.g.")), e.problems().toString());
+        assertTrue(e.getMessage().contains("directory: not set"), "the message still lists everything");
+    }
+
+    @Test
     void validConfigurationBuilds() {
         try (AutoCert ac = valid().build()) {
             assertNotNull(ac.http01());
