@@ -35,8 +35,9 @@ final class ManagedCertificate {
     /** How long a certificate that was issued but could not be stored is retried into the store. */
     private static final int SAVE_TRIES = 6;
     /**
-     * ARI may not make a certificate due again sooner than this after it went live: a CA that
-     * keeps answering with a window in the past (a bug, an incident) must not cause an order loop.
+     * ARI may not make a certificate due again sooner than this after it went live (or a tenth of
+     * its lifetime, if shorter): a CA that keeps answering with a window in the past (a bug, an
+     * incident) must not cause an order loop.
      */
     static final Duration MIN_ARI_RENEWAL_AGE = Duration.ofHours(1);
 
@@ -325,8 +326,9 @@ final class ManagedCertificate {
         RenewalPlanner.Plan plan = renewReason != null ? new RenewalPlanner.Plan(true, now, renewReason)
                 : RenewalPlanner.plan(live == null ? null : live.notBefore(), live == null ? null : live.notAfter(),
                         ariChosen, now, services.policy(), ThreadLocalRandom.current());
-        if (plan.renewNow() && plan.byAri() && liveSince != null && now.isBefore(liveSince.plus(MIN_ARI_RENEWAL_AGE))) {
-            Instant notBefore = liveSince.plus(MIN_ARI_RENEWAL_AGE);
+        Duration minAge = live == null ? MIN_ARI_RENEWAL_AGE : min(MIN_ARI_RENEWAL_AGE, live.lifetime().dividedBy(10));
+        if (plan.renewNow() && plan.byAri() && liveSince != null && now.isBefore(liveSince.plus(minAge))) {
+            Instant notBefore = liveSince.plus(minAge);
             LOG.warn("autocert4j: the CA's ARI window asks to renew {} again right after it went live; waiting until {}", id, notBefore);
             plan = new RenewalPlanner.Plan(false, notBefore, "ARI renewal deferred");
         }
@@ -343,6 +345,10 @@ final class ManagedCertificate {
         }
         LOG.info("autocert4j: renewing {}: {}", id, plan.reason());
         return attempt(false);
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private void refreshAri(Instant now) throws InterruptedException {

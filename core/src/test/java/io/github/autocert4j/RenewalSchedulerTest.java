@@ -245,6 +245,20 @@ class RenewalSchedulerTest {
     }
 
     @Test
+    void aShortLivedCertificateFollowsAnAriWindowThatOpensRightAfterIssuance() {
+        // Demo-length certificates: the CA's window opens as soon as the certificate exists.
+        issuer.lifetime = Duration.ofSeconds(30);
+        issuer.backdate = Duration.ZERO;
+        issuer.windowFor = cert -> new Issuer.Window(cert.getNotBefore().toInstant().plusSeconds(5),
+                cert.getNotAfter().toInstant().minusSeconds(5), null, null);
+        start();
+        sched.advance(Duration.ofSeconds(26));
+        assertTrue(issuer.issueCalls() >= 2, "renewed inside the window, not an hour later: " + issuer.times);
+        Instant second = issuer.times.get(1);
+        assertFalse(second.isBefore(T0.plusSeconds(3)) || second.isAfter(T0.plusSeconds(25)), second.toString());
+    }
+
+    @Test
     void aBrokenAriAnswerNeverStopsRenewal() {
         issuer.windowCrash = new IllegalStateException("ARI parser bug");
         AutoCert a = start();
