@@ -63,6 +63,7 @@ public final class AutoCert implements AutoCloseable {
     private final Config config;
     private final Services services;
     private final Http01Responder http01;
+    private final TlsAlpn01Responder tlsAlpn01;
     private final boolean ownsExecutor;
     private final List<ManagedCertificate> certificates = new CopyOnWriteArrayList<>();
     private final Map<String, ManagedCertificate> byName = new ConcurrentHashMap<>();
@@ -76,12 +77,14 @@ public final class AutoCert implements AutoCloseable {
     AutoCert(Config config) {
         this.config = config;
         this.http01 = new Http01Responder(config.store());
-        List<ChallengeSolver> solvers = new ArrayList<>();
-        solvers.add(http01);
-        solvers.addAll(config.extraSolvers());
+        this.tlsAlpn01 = new TlsAlpn01Responder(config.store());
+        List<ChallengeSolver> solvers = solvers(http01, tlsAlpn01);
         List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
         List<String> first = config.certificates().get(0);
         LiveKeyManager keyManager = new LiveKeyManager(first.get(0), SelfSigned.create(first, config.clock().instant()));
+        if (config.tlsAlpn01Enabled()) {
+            keyManager.answerTlsAlpn01(tlsAlpn01);
+        }
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;
         if (executor == null) {
@@ -146,6 +149,56 @@ public final class AutoCert implements AutoCloseable {
     }
 
     /**
+     * The TLS-ALPN-01 responder, used when {@code challengeTypes(...)} lists {@code "tls-alpn-01"}:
+     * {@link #sslContext()} and {@link #keyManager()} then answer validation handshakes on their
+     * own; the Netty adapter routes them to it. See {@link TlsAlpn01Responder}.
+     */
+    public TlsAlpn01Responder tlsAlpn01() {
+        return tlsAlpn01;
+    }
+
+    /**
+     * certbot's {@code renew --dry-run} against Let's Encrypt staging: see {@link #dryRun(AcmeCa)}.
+     */
+    public CompletableFuture<DryRunResult> dryRun() {
+        return dryRun(AcmeCa.of(LETS_ENCRYPT_STAGING));
+    }
+
+    /**
+     * Proves that renewal would work, without touching anything: orders a certificate for each
+     * configured certificate's names from the test CA {@code testCa} with a throw-away account and
+     * an in-memory store, answering the challenges through this manager's own responders (so the
+     * test CA reaches the host's real ports), verifies what it issues and discards it. The live
+     * certificates, the real store and its accounts stay as they are. Runs on its own thread;
+     * works before and after {@link #start()}. The future completes with one outcome per
+     * certificate, never exceptionally for a failed order (only for an unusable {@code testCa}).
+     *
+     * <pre>{@code
+     * DryRunResult r = autoCert.dryRun(AcmeCa.of(AutoCert.LETS_ENCRYPT_STAGING)).get(5, TimeUnit.MINUTES);
+     * }</pre>
+     */
+    public CompletableFuture<DryRunResult> dryRun(AcmeCa testCa) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("this AutoCert is closed"));
+        }
+        List<String> problems = testCa == null ? List.of("dryRun: no test CA. Fix: dryRun(AcmeCa.of(AutoCert.LETS_ENCRYPT_STAGING))")
+                : testCa.problems("dryRun(" + testCa.directory() + ")");
+        if (!problems.isEmpty()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(String.join("; ", problems)));
+        }
+        List<List<String>> names = certificates.stream().map(m -> m.names).toList();
+        return DryRun.start(testCa, config, names, solvers(http01.localOnly(), tlsAlpn01.localOnly()));
+    }
+
+    /** Every challenge solver, an added one before the built-in of its type (so it replaces it). */
+    private List<ChallengeSolver> solvers(ChallengeSolver http, ChallengeSolver tlsAlpn) {
+        List<ChallengeSolver> solvers = new ArrayList<>(config.extraSolvers());
+        solvers.add(http);
+        solvers.add(tlsAlpn);
+        return solvers;
+    }
+
+    /**
      * The live key manager: picks the current certificate by SNI at every handshake. Hand it to any
      * TLS stack that accepts a {@code KeyManager} (Netty's {@code SslContextBuilder}, Jetty, Tomcat).
      */
@@ -162,7 +215,11 @@ public final class AutoCert implements AutoCloseable {
         return new ServedCertificate(e.alias, e.key, List.of(e.chain));
     }
 
-    /** A JSSE {@code SSLContext} whose server side always presents the live certificates. */
+    /**
+     * A JSSE {@code SSLContext} whose server side always presents the live certificates. With
+     * TLS-ALPN-01 enabled its engines also select {@code acme-tls/1} when a validation offers it
+     * (see {@link TlsAlpn01Responder}).
+     */
     public SSLContext sslContext() {
         SSLContext ctx = sslContext;
         if (ctx == null) {
@@ -171,7 +228,8 @@ public final class AutoCert implements AutoCloseable {
                     try {
                         SSLContext c = SSLContext.getInstance("TLS");
                         c.init(new KeyManager[] {keyManager()}, null, null);
-                        sslContext = c;
+                        // TLS-ALPN-01: JSSE must select acme-tls/1 for the key manager to see it.
+                        sslContext = config.tlsAlpn01Enabled() ? AcmeTlsAlpnContext.wrap(c) : c;
                     } catch (GeneralSecurityException e) {
                         throw new IllegalStateException("this JVM has no TLS SSLContext", e);
                     }
@@ -222,7 +280,7 @@ public final class AutoCert implements AutoCloseable {
         Set<String> seen = new HashSet<>();
         for (String n : names == null ? new String[0] : names) {
             String name = Names.normalize(n);
-            String problem = Names.problem("addCertificate", name, config.wildcardsAllowed(), config.allowIpAddresses());
+            String problem = Names.problem("addCertificate", name, config.wildcardsAllowed(), config.ipAddressesAllowed());
             if (problem != null) {
                 errors.add(problem);
             } else if (!seen.add(name)) {
@@ -323,6 +381,7 @@ public final class AutoCert implements AutoCloseable {
             }
         }
         http01.close();
+        tlsAlpn01.close();
         if (ownsExecutor) {
             services.executor().shutdownNow();
             try {
