@@ -42,8 +42,11 @@ final class JsseTlsServer implements AutoCloseable {
                 s.startHandshake();
                 InputStream in = s.getInputStream();
                 StringBuilder head = new StringBuilder();
-                int b;
-                while ((b = in.read()) >= 0 && !head.toString().endsWith("\r\n\r\n") && head.length() < 8192) {
+                while (!head.toString().endsWith("\r\n\r\n") && head.length() < 8192) {
+                    int b = in.read();
+                    if (b < 0) {
+                        break;
+                    }
                     head.append((char) b);
                 }
                 if (head.length() == 0) {
