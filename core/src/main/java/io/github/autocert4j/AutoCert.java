@@ -397,6 +397,11 @@ public final class AutoCert implements AutoCloseable {
         return "AutoCert" + certificates.stream().map(m -> m.names).toList();
     }
 
+    /** The frozen configuration, for tests in this package. */
+    Config config() {
+        return config;
+    }
+
     /** The state machine of the certificate covering {@code name}, for tests in this package. */
     ManagedCertificate managed(String name) {
         return byName.get(Names.normalize(name));

@@ -127,6 +127,28 @@ class TlsAlpnNettyPebbleTest {
         }
     }
 
+    /**
+     * When the CA offers both and port 80 answers too, the preference order decides: tls-alpn-01
+     * first validates on the TLS port, http-01 first on port 80.
+     */
+    @org.junit.jupiter.api.Test
+    void thePreferenceOrderDecidesWhenBothCouldWork(@TempDir Path store) throws Exception {
+        for (List<String> order : List.of(List.of("tls-alpn-01", "http-01"), List.of("http-01", "tls-alpn-01"))) {
+            Path dir = store.resolve(order.get(0));
+            try (AutoCert autoCert = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
+                    .agreeToTermsOfService(true).certificate(APP).challengeTypes(order.toArray(String[]::new))
+                    .storageDirectory(dir).build();
+                 AcmeHttpListener port80 = AcmeHttpListener.bind(autoCert.http01(), new InetSocketAddress("127.0.0.1", pebble.httpPort()));
+                 NettyTlsHost host = new NettyTlsHost(AutoCertTls.forServer(autoCert, AutoCertSsl.serverContext(autoCert)), tlsPort)) {
+                autoCert.start();
+                autoCert.renewNow(APP).get(30, TimeUnit.SECONDS);
+                boolean alpnFirst = order.get(0).equals("tls-alpn-01");
+                assertEquals(alpnFirst, autoCert.tlsAlpn01().servedCount() > 0, order + ": TLS-ALPN-01 used");
+                assertEquals(!alpnFirst, autoCert.http01().answeredCount() > 0, order + ": HTTP-01 used");
+            }
+        }
+    }
+
     /** What a TLS-ALPN-01 validator would get now: the leaf served to a handshake offering only acme-tls/1, or null if refused. */
     static X509Certificate acmeTlsHandshake(InetSocketAddress addr, String name) throws Exception {
         SSLContext ctx = SSLContext.getInstance("TLS");
