@@ -267,7 +267,10 @@ final class AcmeIssuer implements Issuer {
             try {
                 login = builder.createLogin(session);
             } catch (AcmeServerException e) {
-                throw accountRefused(e);
+                if (bindingRefused(e)) {
+                    throw eabRefused(e);
+                }
+                throw e;
             }
             store.store(layout.accountLocation(), (login.getAccountLocation().toExternalForm() + "\n").getBytes(StandardCharsets.UTF_8));
             LOG.info("autocert4j: ACME account ready at {}", login.getAccountLocation());
@@ -294,20 +297,20 @@ final class AcmeIssuer implements Issuer {
     }
 
     /**
-     * A refused newAccount. With external account binding configured, a refusal of the binding
-     * (unknown key id, wrong HMAC key: "unauthorized" or "malformed") cannot pass on a retry:
-     * permanent, naming the fix. Anything else is classified as usual.
+     * Whether a refused newAccount refused the external account binding: with a binding configured,
+     * "unauthorized" (unknown key id, wrong HMAC key) or "malformed" (a binding it cannot parse).
      */
-    private IssuanceException accountRefused(AcmeServerException e) {
+    private boolean bindingRefused(AcmeServerException e) {
         String type = e.getType().toString();
-        String shortType = type.substring(type.lastIndexOf(':') + 1);
-        if (eabKeyId != null && (shortType.equals("unauthorized") || shortType.equals("malformed"))) {
-            return new IssuanceException("the CA " + id + " refused the external account binding while creating the ACME account: "
-                    + describe(e.getProblem()) + ". Fix: check the key id and HMAC key given to .externalAccountBinding(keyId, hmacKey) "
-                    + "(or AcmeCa.withExternalAccountBinding) against the EAB credentials in your account at the CA; they may also have "
-                    + "been used up or revoked", true, null, type, e.getProblem().getDetail().orElse(null), e);
-        }
-        return classify(e, null, "creating the ACME account");
+        return eabKeyId != null && (type.endsWith(":unauthorized") || type.endsWith(":malformed"));
+    }
+
+    /** A refused binding cannot pass on a retry: permanent, naming the fix; the key is never in the message. */
+    private IssuanceException eabRefused(AcmeServerException e) {
+        return new IssuanceException("the CA " + id + " refused the external account binding while creating the ACME account: "
+                + describe(e.getProblem()) + ". Fix: check the key id and HMAC key given to .externalAccountBinding(keyId, hmacKey) "
+                + "(or AcmeCa.withExternalAccountBinding) against the EAB credentials in your account at the CA; they may also have "
+                + "been used up or revoked", true, null, e.getType().toString(), e.getProblem().getDetail().orElse(null), e);
     }
 
     /**

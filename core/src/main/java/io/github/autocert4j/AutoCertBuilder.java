@@ -309,8 +309,10 @@ public final class AutoCertBuilder {
         AcmeCa primary = null;
         if (directory != null) {
             primary = new AcmeCa(directory, acmeTrustPem, eabKeyId, eabHmacKey, preferredChain);
+            // The first CA's settings come from separate builder methods: name those in the errors.
             errors.addAll(primary.problems("directory").stream().map(p -> p.startsWith("directory: the external")
-                    ? "externalAccountBinding" + p.substring("directory".length()) : p).toList());
+                    ? "externalAccountBinding" + p.substring("directory".length())
+                    : p.startsWith("directory: preferredChain") ? p.substring("directory: ".length()) : p).toList());
             if (eabSet && !primary.hasExternalAccountBinding()) {
                 errors.add("externalAccountBinding: no key id and no HMAC key. Fix: pass the key id and base64url HMAC key the CA gave you");
             }

@@ -30,6 +30,12 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * stays resolvable, so in-flight handshakes finish with the pair they chose. It also makes
  * alias-keyed caches (Netty's OpenSSL key material cache) safe: a new certificate is a new alias.
  *
+ * <p>A client without SNI gets the IP-address certificate of the local address it connected to
+ * when that is known (an {@code SSLSocket}, or an engine marked with {@link LocalAddressHint}),
+ * else the default certificate. With TLS-ALPN-01 enabled, a handshake that negotiated
+ * {@code acme-tls/1} gets the pending challenge certificate for its SNI instead (JSSE negotiates
+ * ALPN before it asks for a key).
+ *
  * <p>Lookups are lock-free map reads; installs touch only the names of one certificate, so holding
  * 100,000 certificates costs nothing per handshake.
  */
