@@ -83,6 +83,10 @@ final class AcmeIssuer implements Issuer {
     private final String email;
     private final Duration httpTimeout;
     private final List<ChallengeSolver> solvers;
+    private final List<String> challengeTypes;
+    private final String eabKeyId;
+    private final String eabHmacKey;   // never logged
+    private final String preferredChain;
     private final Object accountMonitor = new Object();
     private volatile HttpClient http;
     private Account account;            // guarded by accountMonitor
@@ -91,8 +95,15 @@ final class AcmeIssuer implements Issuer {
     private record Account(URL location, KeyPair keyPair) {
     }
 
-    AcmeIssuer(URI directory, SSLContext trust, CertStore store, String email, Duration httpTimeout, List<ChallengeSolver> solvers) {
-        this.directory = directory;
+    /**
+     * @param ca the CA and its own settings (EAB, preferred chain); its trust file is already read into {@code trust}
+     * @param trust the SSL context for the CA's API, or null for the JDK's default trust
+     * @param solvers every challenge solver, the first of a type answering that type
+     * @param challengeTypes the challenge types to use, most preferred first; each has a solver
+     */
+    AcmeIssuer(AcmeCa ca, SSLContext trust, CertStore store, String email, Duration httpTimeout, List<ChallengeSolver> solvers,
+               List<String> challengeTypes) {
+        this.directory = ca.directory();
         this.id = StoreLayout.caId(directory);
         this.trust = trust;
         this.store = store;
@@ -100,6 +111,10 @@ final class AcmeIssuer implements Issuer {
         this.email = email;
         this.httpTimeout = httpTimeout;
         this.solvers = List.copyOf(solvers);
+        this.challengeTypes = List.copyOf(challengeTypes);
+        this.eabKeyId = ca.eabKeyId();
+        this.eabHmacKey = ca.eabHmacKey();
+        this.preferredChain = ca.preferredChain();
     }
 
     @Override
@@ -153,7 +168,7 @@ final class AcmeIssuer implements Issuer {
                 throw refusal("the CA failed to finalize the order", order.getError().orElse(null));
             }
             step = "downloading the certificate";
-            List<X509Certificate> chain = order.getCertificate().getCertificateChain();
+            List<X509Certificate> chain = chooseChain(order.getCertificate());
             return new Result(chain, reportedProfile(order, profile));
         } catch (IssuanceException | InterruptedException e) {
             throw e;
@@ -215,7 +230,7 @@ final class AcmeIssuer implements Issuer {
     }
 
     /** Logs in, creating the account only if the store has no account key with a known location. */
-    private Login login(Session session) throws AcmeException, IOException {
+    private Login login(Session session) throws AcmeException, IOException, IssuanceException {
         synchronized (accountMonitor) {
             if (account == null) {
                 account = loadOrRegister(session);
@@ -224,7 +239,7 @@ final class AcmeIssuer implements Issuer {
         }
     }
 
-    private Account loadOrRegister(Session session) throws AcmeException, IOException {
+    private Account loadOrRegister(Session session) throws AcmeException, IOException, IssuanceException {
         try (CertStore.Lock ignored = store.lock(layout.accountLock())) {
             KeyPair accountKey;
             Optional<byte[]> keyPem = store.load(layout.accountKey());
@@ -244,7 +259,19 @@ final class AcmeIssuer implements Issuer {
             if (email != null) {
                 builder.addEmail(email);
             }
-            Login login = builder.createLogin(session);
+            if (eabKeyId != null) {
+                builder.withKeyIdentifier(eabKeyId, new javax.crypto.spec.SecretKeySpec(AcmeCa.decodeHmacKey(eabHmacKey), "HmacSHA256"))
+                        .withMacAlgorithm("HS256");
+            }
+            Login login;
+            try {
+                login = builder.createLogin(session);
+            } catch (AcmeServerException e) {
+                if (bindingRefused(e)) {
+                    throw eabRefused(e);
+                }
+                throw e;
+            }
             store.store(layout.accountLocation(), (login.getAccountLocation().toExternalForm() + "\n").getBytes(StandardCharsets.UTF_8));
             LOG.info("autocert4j: ACME account ready at {}", login.getAccountLocation());
             return new Account(login.getAccountLocation(), accountKey);
@@ -252,12 +279,84 @@ final class AcmeIssuer implements Issuer {
     }
 
     /** Forgets the stored account location and logs in again with the same key (newAccount: the CA re-registers it). */
-    private Login forgetAccountLocation(Session session) throws AcmeException, IOException {
+    private Login forgetAccountLocation(Session session) throws AcmeException, IOException, IssuanceException {
         synchronized (accountMonitor) {
             store.delete(layout.accountLocation());
             account = null;
             return login(session);
         }
+    }
+
+    private ChallengeSolver solverFor(String type) {
+        for (ChallengeSolver s : solvers) {
+            if (type.equals(s.challengeType())) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether a refused newAccount refused the external account binding: with a binding configured,
+     * "unauthorized" (unknown key id, wrong HMAC key) or "malformed" (a binding it cannot parse).
+     */
+    private boolean bindingRefused(AcmeServerException e) {
+        String type = e.getType().toString();
+        return eabKeyId != null && (type.endsWith(":unauthorized") || type.endsWith(":malformed"));
+    }
+
+    /** A refused binding cannot pass on a retry: permanent, naming the fix; the key is never in the message. */
+    private IssuanceException eabRefused(AcmeServerException e) {
+        return new IssuanceException("the CA " + id + " refused the external account binding while creating the ACME account: "
+                + describe(e.getProblem()) + ". Fix: check the key id and HMAC key given to .externalAccountBinding(keyId, hmacKey) "
+                + "(or AcmeCa.withExternalAccountBinding) against the EAB credentials in your account at the CA; they may also have "
+                + "been used up or revoked", true, null, e.getType().toString(), e.getProblem().getDetail().orElse(null), e);
+    }
+
+    /**
+     * The CA's default chain, or the first alternate chain whose top certificate was issued by (or
+     * is) {@link #preferredChain}; the default when none matches, with a log line.
+     */
+    private List<X509Certificate> chooseChain(org.shredzone.acme4j.Certificate certificate) throws AcmeException {
+        List<X509Certificate> main = certificate.getCertificateChain();
+        if (preferredChain == null || topMatches(main, preferredChain)) {
+            return main;
+        }
+        List<String> offered = new ArrayList<>();
+        offered.add(topIssuer(main));
+        for (org.shredzone.acme4j.Certificate alternate : certificate.getAlternateCertificates()) {
+            List<X509Certificate> chain = alternate.getCertificateChain();
+            if (topMatches(chain, preferredChain)) {
+                LOG.info("autocert4j: using the CA's alternate chain to '{}' (preferredChain)", preferredChain);
+                return chain;
+            }
+            offered.add(topIssuer(chain));
+        }
+        LOG.info("autocert4j: the CA {} offers no chain to '{}' (its chains end at {}); using its default chain", id,
+                LogSafe.text(preferredChain), offered);
+        return main;
+    }
+
+    private static boolean topMatches(List<X509Certificate> chain, String commonName) {
+        X509Certificate top = chain.get(chain.size() - 1);
+        return commonName.equals(commonName(top.getIssuerX500Principal())) || commonName.equals(commonName(top.getSubjectX500Principal()));
+    }
+
+    private static String topIssuer(List<X509Certificate> chain) {
+        return LogSafe.text(String.valueOf(commonName(chain.get(chain.size() - 1).getIssuerX500Principal())));
+    }
+
+    static String commonName(javax.security.auth.x500.X500Principal principal) {
+        try {
+            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(principal.getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return String.valueOf(rdn.getValue());
+                }
+            }
+        } catch (javax.naming.InvalidNameException e) {
+            return null;
+        }
+        return null;
     }
 
     private String chooseProfile(Metadata meta, String wanted, boolean required) throws IssuanceException {
@@ -377,19 +476,23 @@ final class AcmeIssuer implements Issuer {
         if (auth.getStatus() != Status.PENDING) {
             throw IssuanceException.transientFailure("the authorization for " + identifier + " is " + auth.getStatus(), null);
         }
-        for (ChallengeSolver solver : solvers) {
-            Optional<Challenge> found = auth.findChallenge(solver.challengeType());
-            if (found.isPresent() && found.get() instanceof TokenChallenge challenge) {
+        // The first preferred type that the CA offers for this identifier and a solver answers.
+        for (String type : challengeTypes) {
+            ChallengeSolver solver = solverFor(type);
+            Optional<Challenge> found = auth.findChallenge(type);
+            if (solver != null && found.isPresent() && found.get() instanceof TokenChallenge challenge) {
                 String token = challenge.getJSON().get("token").asString();
-                ChallengeSolver.Challenge request = new ChallengeSolver.Challenge(solver.challengeType(),
+                ChallengeSolver.Challenge request = new ChallengeSolver.Challenge(type,
                         Names.normalize(identifier), token, challenge.getAuthorization());
                 solver.present(request);
                 return new Presented(auth, challenge, solver, request);
             }
         }
         List<String> offered = auth.getChallenges().stream().map(Challenge::getType).toList();
-        throw IssuanceException.permanentFailure("no configured challenge solver can prove " + identifier + ": the CA offers "
-                + offered + ". Fix: add a ChallengeSolver for one of them (wildcards need dns-01)");
+        throw IssuanceException.permanentFailure("no configured challenge type can prove " + identifier + ": the CA " + id
+                + " offers " + offered + ", challengeTypes() are " + challengeTypes + ". Fix: list one of the offered types in "
+                + "challengeTypes(...) and give it a solver (wildcards need dns-01 with .challengeSolver(dns01Solver); IP addresses "
+                + "need http-01 or tls-alpn-01)");
     }
 
     /** The order resource polled by {@link #poll}. */
@@ -508,7 +611,8 @@ final class AcmeIssuer implements Issuer {
         return switch (shortType) {
             case "rejectedIdentifier", "unsupportedIdentifier" -> ". Fix: remove the name, or check that it is a public name this CA will issue for";
             case "caa" -> ". Fix: add this CA to the domain's CAA records, or remove them";
-            case "externalAccountRequired" -> ". Fix: this CA needs external account binding: get a key id and HMAC key from the CA and configure them";
+            case "externalAccountRequired" -> ". Fix: this CA needs external account binding: get a key id and HMAC key from the CA and "
+                    + "configure them with .externalAccountBinding(keyId, hmacKey) (or AcmeCa.withExternalAccountBinding for a further CA)";
             case "userActionRequired" -> ". Fix: visit the CA's instance URL in the detail (often new terms of service) and act there";
             case "invalidContact", "unsupportedContact" -> ". Fix: use a valid e-mail address in email(), or leave it out";
             case "badSignatureAlgorithm" -> ". Fix: choose another keyType()";

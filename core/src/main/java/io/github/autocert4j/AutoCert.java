@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -59,25 +58,28 @@ public final class AutoCert implements AutoCloseable {
     private final Config config;
     private final Services services;
     private final Http01Responder http01;
+    private final TlsAlpn01Responder tlsAlpn01;
     private final boolean ownsExecutor;
     private final CertificateSet certificates;
     private final OnDemandCertificates onDemand;
     private final AtomicBoolean started = new AtomicBoolean();
-    private final List<AutoCloseable> watches = new CopyOnWriteArrayList<>();
+    private final StoreWatch storeWatch;
     private volatile boolean closed;
     private volatile SSLContext sslContext;
 
     AutoCert(Config config) {
         this.config = config;
         this.http01 = new Http01Responder(config.store());
-        List<ChallengeSolver> solvers = new ArrayList<>();
-        solvers.add(http01);
-        solvers.addAll(config.extraSolvers());
+        this.tlsAlpn01 = new TlsAlpn01Responder(config.store());
+        List<ChallengeSolver> solvers = solvers(http01, tlsAlpn01);
         List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
         // Without configured certificates (on-demand only) the fallback names no real host.
         List<String> first = config.certificates().isEmpty() ? List.of("autocert4j.invalid") : config.certificates().get(0);
         LiveKeyManager keyManager = new LiveKeyManager(config.certificates().isEmpty() ? null : first.get(0),
                 SelfSigned.create(first, config.clock().instant()));
+        if (config.tlsAlpn01Enabled()) {
+            keyManager.answerTlsAlpn01(tlsAlpn01);
+        }
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;
         if (executor == null) {
@@ -95,6 +97,22 @@ public final class AutoCert implements AutoCloseable {
         if (onDemand != null) {
             keyManager.setMissHandler(onDemand);
         }
+        this.storeWatch = new StoreWatch(services, this::byStoreKey, () -> {
+            List<ManagedCertificate> all = new ArrayList<>(certificates.all());
+            if (onDemand != null) {
+                all.addAll(onDemand.loaded());
+            }
+            return all;
+        });
+    }
+
+    private ManagedCertificate byStoreKey(String key) {
+        ManagedCertificate m = certificates.byStoreKey(key);
+        int from = StoreLayout.certsPrefix().length();
+        if (m == null && onDemand != null && key.endsWith(".pem") && key.indexOf('/', from) > 0) {
+            m = onDemand.loaded(key.substring(from, key.indexOf('/', from))).orElse(null);
+        }
+        return m;
     }
 
     /** Starts configuring a manager. */
@@ -130,7 +148,7 @@ public final class AutoCert implements AutoCloseable {
                     + "clients see an untrusted certificate meanwhile", all.size() - live, String.join(", ", waiting),
                     all.size() - live > waiting.size() ? ", ..." : "");
         }
-        watchStore(Duration.ofMinutes(1));
+        storeWatch.start();
         all.forEach(ManagedCertificate::kick);
         if (onDemand != null) {
             onDemand.start();
@@ -141,6 +159,44 @@ public final class AutoCert implements AutoCloseable {
     /** The responder the host's plain-HTTP listener consults for {@code /.well-known/acme-challenge/}. */
     public Http01Responder http01() {
         return http01;
+    }
+
+    /**
+     * The TLS-ALPN-01 responder, used when {@code challengeTypes(...)} lists {@code "tls-alpn-01"}:
+     * {@link #sslContext()} and {@link #keyManager()} then answer validation handshakes on their
+     * own; the Netty adapter routes them to it. See {@link TlsAlpn01Responder}.
+     */
+    public TlsAlpn01Responder tlsAlpn01() {
+        return tlsAlpn01;
+    }
+
+    /** certbot's {@code renew --dry-run} against Let's Encrypt staging: see {@link #dryRun(AcmeCa)}. */
+    public CompletableFuture<DryRunResult> dryRun() {
+        return dryRun(AcmeCa.of(LETS_ENCRYPT_STAGING));
+    }
+
+    /**
+     * Proves that renewal would work, without touching anything: orders a certificate for each
+     * configured certificate's names from the test CA {@code testCa} with a throw-away account and
+     * an in-memory store, answering the challenges through this manager's own responders (so the
+     * test CA reaches the host's real ports), verifies what it issues and discards it. The live
+     * certificates and the real store stay as they are. The future completes with one outcome per
+     * certificate, never exceptionally for a failed order (only for an unusable {@code testCa}).
+     */
+    public CompletableFuture<DryRunResult> dryRun(AcmeCa testCa) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("this AutoCert is closed"));
+        }
+        List<List<String>> names = certificates.all().stream().map(m -> m.names).toList();
+        return DryRun.start(testCa, config, names, solvers(http01.localOnly(), tlsAlpn01.localOnly()));
+    }
+
+    /** Every challenge solver, an added one before the built-in of its type (so it replaces it). */
+    private List<ChallengeSolver> solvers(ChallengeSolver http, ChallengeSolver tlsAlpn) {
+        List<ChallengeSolver> solvers = new ArrayList<>(config.extraSolvers());
+        solvers.add(http);
+        solvers.add(tlsAlpn);
+        return solvers;
     }
 
     /**
@@ -181,7 +237,10 @@ public final class AutoCert implements AutoCloseable {
         return Optional.ofNullable(config.onDemand());
     }
 
-    /** A JSSE {@code SSLContext} whose server side always presents the live certificates. */
+    /**
+     * A JSSE {@code SSLContext} whose server side always presents the live certificates; with
+     * TLS-ALPN-01 enabled its engines also select {@code acme-tls/1} when a validation offers it.
+     */
     public SSLContext sslContext() {
         SSLContext ctx = sslContext;
         if (ctx == null) {
@@ -190,7 +249,8 @@ public final class AutoCert implements AutoCloseable {
                     try {
                         SSLContext c = SSLContext.getInstance("TLS");
                         c.init(new KeyManager[] {keyManager()}, null, null);
-                        sslContext = c;
+                        // TLS-ALPN-01: JSSE must select acme-tls/1 for the key manager to see it.
+                        sslContext = config.tlsAlpn01Enabled() ? AcmeTlsAlpnContext.wrap(c) : c;
                     } catch (GeneralSecurityException e) {
                         throw new IllegalStateException("this JVM has no TLS SSLContext", e);
                     }
@@ -308,14 +368,9 @@ public final class AutoCert implements AutoCloseable {
         if (onDemand != null) {
             onDemand.close();
         }
-        for (AutoCloseable w : watches) {
-            try {
-                w.close();
-            } catch (Exception e) {
-                LOG.debug("autocert4j: closing the store watch failed: {}", e.toString());
-            }
-        }
+        storeWatch.close();
         http01.close();
+        tlsAlpn01.close();
         if (ownsExecutor) {
             services.executor().shutdownNow();
             try {
@@ -331,52 +386,14 @@ public final class AutoCert implements AutoCloseable {
         return "AutoCert" + certificates.all().stream().map(m -> m.names).toList() + (onDemand == null ? "" : " + " + onDemand);
     }
 
+    /** The frozen configuration, for tests in this package. */
+    Config config() {
+        return config;
+    }
+
     /** The state machine of the configured or loaded on-demand certificate covering {@code name}. */
     ManagedCertificate managed(String name) {
         ManagedCertificate m = certificates.byName(name);
         return m != null || onDemand == null ? m : onDemand.loaded(name).orElse(null);
-    }
-
-    /**
-     * Peers sharing the store renew too: adopt their certificates as soon as the store says so.
-     * A store that is down at start-up is asked again later (1 min, doubling to 1 h); meanwhile
-     * peers' renewals are adopted at the next check.
-     */
-    private void watchStore(Duration retryIn) {
-        if (closed) {
-            return;
-        }
-        try {
-            config.store().watch(StoreLayout.certsPrefix(), this::storeChanged).ifPresent(watches::add);
-        } catch (java.io.IOException | RuntimeException e) {
-            Duration next = retryIn.multipliedBy(2).compareTo(Duration.ofHours(1)) > 0 ? Duration.ofHours(1) : retryIn.multipliedBy(2);
-            LOG.warn("autocert4j: cannot watch the store for renewals by other servers ({}); they are adopted at the next check, "
-                    + "and watching is tried again in {}", LogSafe.text(e.toString()), retryIn);
-            try {
-                services.executor().schedule(() -> watchStore(next), retryIn.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException rejected) {
-                LOG.debug("autocert4j: executor refused the watch retry: {}", rejected.toString());
-            }
-        }
-    }
-
-    private void storeChanged(String key) {
-        if (closed) {
-            return;
-        }
-        if (key.equals(StoreLayout.certsPrefix())) {
-            certificates.all().forEach(ManagedCertificate::peerChanged); // the channel was lost: look at everything
-            if (onDemand != null) {
-                onDemand.loaded().forEach(ManagedCertificate::peerChanged);
-            }
-            return;
-        }
-        ManagedCertificate m = certificates.byStoreKey(key);
-        if (m == null && onDemand != null && key.endsWith(".pem")) {
-            m = onDemand.loaded(key.substring(StoreLayout.certsPrefix().length(), key.indexOf('/', StoreLayout.certsPrefix().length()))).orElse(null);
-        }
-        if (m != null) {
-            m.peerChanged();
-        }
     }
 }

@@ -42,7 +42,8 @@ public final class AutoCertBuilder {
 
     private final List<List<String>> certificates = new ArrayList<>();
     private final List<ChallengeSolver> extraSolvers = new ArrayList<>();
-    private final List<Issuer> issuers = new ArrayList<>();
+    /** Issuers after the primary directory, in the order added: {@link AcmeCa} or {@link Issuer}. */
+    private final List<Object> furtherIssuers = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
     private URI directory;
     private Path acmeTrustPem;
@@ -58,6 +59,11 @@ public final class AutoCertBuilder {
     private boolean requireProfile;
     private boolean allowIpAddresses;
     private OnDemand onDemand;
+    private boolean eabSet;
+    private String eabKeyId;
+    private String eabHmacKey;
+    private String preferredChain;
+    private List<String> challengeTypes;
 
     AutoCertBuilder() {
     }
@@ -104,8 +110,71 @@ public final class AutoCertBuilder {
         if (issuer == null) {
             problems.add("issuer: null. Fix: pass an Issuer instance, or use directory(...) for an ACME CA");
         } else {
-            issuers.add(issuer);
+            furtherIssuers.add(issuer);
         }
+        return this;
+    }
+
+    /**
+     * Adds a further ACME CA with its own settings, tried after {@link #directory} (and the CAs and
+     * issuers added before it) when they cannot issue: an outage, a rate limit, a refusal. Each CA
+     * keeps its own account; the stored certificate remembers which CA issued it, and a CA that
+     * asked to wait (Retry-After) is skipped for that certificate until then.
+     *
+     * <pre>{@code
+     * .directory(AutoCert.LETS_ENCRYPT_PRODUCTION)
+     * .acmeCa(AcmeCa.of("https://acme.zerossl.com/v2/DV90").withExternalAccountBinding(kid, hmacKey))
+     * }</pre>
+     */
+    public AutoCertBuilder acmeCa(AcmeCa ca) {
+        if (ca == null) {
+            problems.add("acmeCa: null. Fix: pass AcmeCa.of(\"https://ca.example/directory\")");
+        } else {
+            furtherIssuers.add(ca);
+        }
+        return this;
+    }
+
+    /**
+     * External account binding for the {@link #directory} CA (RFC 8555 §7.3.4): the key id and the
+     * base64url HMAC key the CA gave you (ZeroSSL, Google Trust Services and most commercial CAs
+     * require it). Used once, when the ACME account is created; signed with HS256.
+     */
+    public AutoCertBuilder externalAccountBinding(String keyId, String hmacKeyBase64url) {
+        this.eabSet = true;
+        this.eabKeyId = keyId;
+        this.eabHmacKey = hmacKeyBase64url;
+        return this;
+    }
+
+    /**
+     * Prefers, among the chains the {@link #directory} CA offers, the one whose top certificate was
+     * issued by (or is) the CA with this common name, e.g. {@code "ISRG Root X1"}; falls back to
+     * the CA's default chain with a log line when it offers none.
+     */
+    public AutoCertBuilder preferredChain(String issuerCommonName) {
+        this.preferredChain = issuerCommonName;
+        if (issuerCommonName == null) {
+            problems.add("preferredChain: null. Fix: pass the common name of the root to prefer, e.g. \"ISRG Root X1\", or leave it out");
+        }
+        return this;
+    }
+
+    /**
+     * Which ACME challenge types to use, most preferred first: for each name the first type that
+     * the CA offers is used. Built in are {@code "http-01"} (answered through {@link AutoCert#http01()}
+     * on the host's port 80) and {@code "tls-alpn-01"} (answered on the host's TLS port: see
+     * {@link TlsAlpn01Responder}); other types need a {@link #challengeSolver}. Default: http-01,
+     * then the types of the added solvers. A host without port 80 lists only
+     * {@code "tls-alpn-01"} or {@code "dns-01"}.
+     *
+     * <pre>{@code
+     * .challengeTypes("tls-alpn-01")                 // port 443 only
+     * .challengeTypes("dns-01", "http-01")           // with .challengeSolver(dns01Solver)
+     * }</pre>
+     */
+    public AutoCertBuilder challengeTypes(String... types) {
+        this.challengeTypes = types == null ? List.of() : java.util.Arrays.asList(types.clone());
         return this;
     }
 
@@ -179,7 +248,11 @@ public final class AutoCertBuilder {
         return this;
     }
 
-    /** Adds a challenge solver (e.g. dns-01 for wildcards). HTTP-01 through {@link AutoCert#http01()} is always available. */
+    /**
+     * Adds a challenge solver (e.g. dns-01 for wildcards); its type is used after http-01 unless
+     * {@link #challengeTypes} says otherwise. A solver of a built-in type (http-01, tls-alpn-01)
+     * replaces the built-in one.
+     */
     public AutoCertBuilder challengeSolver(ChallengeSolver solver) {
         if (solver == null) {
             problems.add("challengeSolver: null. Fix: pass a ChallengeSolver instance");
@@ -226,11 +299,17 @@ public final class AutoCertBuilder {
         if (certificates.isEmpty() && onDemand == null) {
             errors.add("certificate: none configured. Fix: call .certificate(\"example.com\", \"www.example.com\"), or enable .onDemand(...)");
         }
-        boolean wildcards = extraSolvers.stream().anyMatch(s -> "dns-01".equals(s.challengeType()));
+        List<String> types = resolveChallengeTypes(errors);
+        boolean wildcards = types.contains("dns-01");
+        boolean ipValidatable = types.contains("http-01") || types.contains("tls-alpn-01");
         Set<String> seen = new HashSet<>();
         for (List<String> names : certificates) {
             for (String name : names) {
                 String problem = Names.problem("certificate", name, wildcards, allowIpAddresses);
+                if (problem == null && Names.isIpAddress(name) && !ipValidatable) {
+                    problem = "certificate: '" + name + "' is an IP address, which CAs validate only by http-01 or tls-alpn-01 (RFC 8738), "
+                            + "but challengeTypes are " + types + ". Fix: add \"http-01\" or \"tls-alpn-01\" to challengeTypes(...)";
+                }
                 if (problem != null) {
                     errors.add(problem);
                 } else if (!seen.add(name)) {
@@ -238,12 +317,38 @@ public final class AutoCertBuilder {
                 }
             }
         }
-        if (directory == null && issuers.isEmpty()) {
+        AcmeCa primary = null;
+        if (directory != null) {
+            primary = new AcmeCa(directory, acmeTrustPem, eabKeyId, eabHmacKey, preferredChain);
+            // The first CA's settings come from separate builder methods: name those in the errors.
+            errors.addAll(primary.problems("directory").stream().map(p -> p.startsWith("directory: the external")
+                    ? "externalAccountBinding" + p.substring("directory".length())
+                    : p.startsWith("directory: preferredChain") ? p.substring("directory: ".length()) : p).toList());
+            if (eabSet && !primary.hasExternalAccountBinding()) {
+                errors.add("externalAccountBinding: no key id and no HMAC key. Fix: pass the key id and base64url HMAC key the CA gave you");
+            }
+        } else if (furtherIssuers.isEmpty()) {
             errors.add("directory: not set. Fix: .directory(AutoCert.LETS_ENCRYPT_STAGING) to test, LETS_ENCRYPT_PRODUCTION to go live");
-        } else if (directory != null && (!"https".equals(directory.getScheme()) || directory.getHost() == null)) {
-            errors.add("directory: '" + directory + "' is not an https URL. Fix: use the CA's https directory URL, e.g. " + AutoCert.LETS_ENCRYPT_STAGING);
+        } else if (eabSet || preferredChain != null || acmeTrustPem != null) {
+            errors.add("directory: not set, but externalAccountBinding, preferredChain or acmeServerTrust is, and those configure "
+                    + "the directory's CA. Fix: set .directory(...) or put them on the AcmeCa given to acmeCa(...)");
         }
-        if (directory != null && !agreedToTos) {
+        Set<String> caIds = new HashSet<>();
+        if (primary != null && primary.directory() != null && primary.directory().getHost() != null) {
+            caIds.add(StoreLayout.caId(primary.directory()));
+        }
+        boolean anyAcme = primary != null;
+        for (Object further : furtherIssuers) {
+            if (further instanceof AcmeCa ca) {
+                anyAcme = true;
+                List<String> caErrors = ca.problems("acmeCa(" + ca.directory() + ")");
+                errors.addAll(caErrors);
+                if (caErrors.isEmpty() && !caIds.add(StoreLayout.caId(ca.directory()))) {
+                    errors.add("acmeCa(" + ca.directory() + "): this CA is configured twice. Fix: configure each CA once");
+                }
+            }
+        }
+        if (anyAcme && !agreedToTos) {
             errors.add("agreeToTermsOfService: not agreed. Fix: read the CA's terms of service, then call .agreeToTermsOfService(true)");
         }
         if (email != null && !EMAIL.matcher(email).matches()) {
@@ -273,12 +378,21 @@ public final class AutoCertBuilder {
                 errors.add(e.getMessage());
             }
         }
-        SSLContext trust = null;
-        if (acmeTrustPem != null) {
-            try {
-                trust = trustFrom(acmeTrustPem);
-            } catch (IOException | GeneralSecurityException | RuntimeException e) {
-                errors.add("acmeServerTrust: cannot use " + acmeTrustPem + " (" + e.getMessage() + "). Fix: pass a readable PEM file with the CA certificate(s) of the ACME server");
+        java.util.Map<AcmeCa, SSLContext> trusts = new java.util.IdentityHashMap<>();
+        List<AcmeCa> acmeCas = new ArrayList<>();
+        if (primary != null) {
+            acmeCas.add(primary);
+        }
+        furtherIssuers.stream().filter(AcmeCa.class::isInstance).map(AcmeCa.class::cast).forEach(acmeCas::add);
+        for (AcmeCa ca : acmeCas) {
+            if (ca.serverTrust() != null) {
+                try {
+                    trusts.put(ca, trustFrom(ca.serverTrust()));
+                } catch (IOException | GeneralSecurityException | RuntimeException e) {
+                    String field = ca == primary ? "acmeServerTrust" : "acmeCa(" + ca.directory() + ").withServerTrust";
+                    errors.add(field + ": cannot use " + ca.serverTrust() + " (" + e.getMessage()
+                            + "). Fix: pass a readable PEM file with the CA certificate(s) of the ACME server");
+                }
             }
         }
         CertStore chosenStore = store;
@@ -298,21 +412,60 @@ public final class AutoCertBuilder {
         }
         ensureBouncyCastle();
         List<Config.IssuerFactory> factories = new ArrayList<>();
-        if (directory != null) {
-            URI dir = directory;
-            SSLContext acmeTrust = trust;
-            String contact = email;
-            java.time.Duration httpTimeout = policy.httpTimeout();
-            factories.add((s, solvers) -> new AcmeIssuer(dir, acmeTrust, s, contact, httpTimeout, solvers));
+        String contact = email;
+        java.time.Duration httpTimeout = policy.httpTimeout();
+        List<Object> ordered = new ArrayList<>();
+        if (primary != null) {
+            ordered.add(primary);
         }
-        for (Issuer issuer : issuers) {
-            factories.add((s, solvers) -> issuer);
+        ordered.addAll(furtherIssuers);
+        for (Object source : ordered) {
+            if (source instanceof AcmeCa ca) {
+                SSLContext acmeTrust = trusts.get(ca);
+                factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types));
+            } else {
+                Issuer issuer = (Issuer) source;
+                factories.add((s, solvers) -> issuer);
+            }
         }
-        return new AutoCert(new Config(certificates, factories, extraSolvers, chosenStore, keyType, profile, requireProfile,
+        return new AutoCert(new Config(certificates, factories, extraSolvers, types, chosenStore, keyType, profile, requireProfile,
                 allowIpAddresses, policy, listener, executor, clock, onDemand));
     }
 
-    private static SSLContext trustFrom(Path pem) throws IOException, GeneralSecurityException {
+    /**
+     * The challenge types in preference order: as given to {@link #challengeTypes}, else http-01
+     * followed by the added solvers' types. Adds an error for an unknown, repeated or unanswerable type.
+     */
+    private List<String> resolveChallengeTypes(List<String> errors) {
+        Set<String> solvable = new java.util.LinkedHashSet<>(Config.BUILT_IN_CHALLENGE_TYPES);
+        extraSolvers.forEach(s -> solvable.add(s.challengeType()));
+        if (challengeTypes == null) {
+            List<String> types = new ArrayList<>(List.of("http-01"));
+            extraSolvers.stream().map(ChallengeSolver::challengeType).filter(t -> t != null && !types.contains(t)).forEach(types::add);
+            return List.copyOf(types);
+        }
+        if (challengeTypes.isEmpty()) {
+            errors.add("challengeTypes: none given. Fix: list at least one, e.g. .challengeTypes(\"http-01\") or .challengeTypes(\"tls-alpn-01\")");
+            return List.of();
+        }
+        List<String> types = new ArrayList<>();
+        for (String t : challengeTypes) {
+            if (t == null || t.isBlank()) {
+                errors.add("challengeTypes: an empty type. Fix: use \"http-01\", \"tls-alpn-01\" or \"dns-01\"");
+            } else if (types.contains(t)) {
+                errors.add("challengeTypes: '" + t + "' is listed twice. Fix: list each type once, most preferred first");
+            } else if (!solvable.contains(t)) {
+                errors.add("challengeTypes: '" + t + "' has no solver. Fix: " + ("dns-01".equals(t)
+                        ? "add .challengeSolver(new Dns01Solver(yourDnsProvider)) (module autocert4j-dns)"
+                        : "add .challengeSolver(aSolverFor(\"" + t + "\")) or remove it; built in are http-01 and tls-alpn-01"));
+            } else {
+                types.add(t);
+            }
+        }
+        return List.copyOf(types);
+    }
+
+    static SSLContext trustFrom(Path pem) throws IOException, GeneralSecurityException {
         List<X509Certificate> certs = Pem.decodeCertificates(Files.readAllBytes(pem));
         if (certs.isEmpty()) {
             throw new IOException("no certificate in the file");

@@ -58,7 +58,7 @@ final class CertificateSet {
         Set<String> seen = new HashSet<>();
         for (String n : names == null ? new String[0] : names) {
             String name = Names.normalize(n);
-            String problem = Names.problem("addCertificate", name, services.config().wildcardsAllowed(), services.config().allowIpAddresses());
+            String problem = Names.problem("addCertificate", name, services.config().wildcardsAllowed(), services.config().ipAddressesAllowed());
             if (problem != null) {
                 errors.add(problem);
             } else if (!seen.add(name)) {

@@ -11,7 +11,8 @@ import java.util.concurrent.ScheduledExecutorService;
  *
  * @param certificates the configured certificates, each a list of normalized names (first = id)
  * @param issuers where certificates come from, in failover order (at least one)
- * @param extraSolvers challenge solvers besides the built-in HTTP-01 responder
+ * @param extraSolvers challenge solvers besides the built-in HTTP-01 and TLS-ALPN-01 responders
+ * @param challengeTypes the challenge types to use, most preferred first, each with a solver
  * @param store where account, keys and certificates live
  * @param executor the host's scheduler, or null for an own daemon thread
  * @param onDemand on-demand TLS settings, or null when it is off
@@ -20,6 +21,7 @@ record Config(
         List<List<String>> certificates,
         List<IssuerFactory> issuers,
         List<ChallengeSolver> extraSolvers,
+        List<String> challengeTypes,
         CertStore store,
         KeyType keyType,
         String profile,
@@ -35,11 +37,25 @@ record Config(
         certificates = certificates.stream().map(List::copyOf).toList();
         issuers = List.copyOf(issuers);
         extraSolvers = List.copyOf(extraSolvers);
+        challengeTypes = List.copyOf(challengeTypes);
     }
 
-    /** Whether names may be wildcards: only a dns-01 solver can prove them. */
+    /** Challenge types answered without an added solver. */
+    static final List<String> BUILT_IN_CHALLENGE_TYPES = List.of("http-01", "tls-alpn-01");
+
+    /** Whether names may be wildcards: only dns-01 can prove them. */
     boolean wildcardsAllowed() {
-        return extraSolvers.stream().anyMatch(s -> "dns-01".equals(s.challengeType()));
+        return challengeTypes.contains("dns-01");
+    }
+
+    /** Whether IP-address names may be ordered: allowed, and validatable by http-01 or tls-alpn-01 (RFC 8738). */
+    boolean ipAddressesAllowed() {
+        return allowIpAddresses && (challengeTypes.contains("http-01") || challengeTypes.contains("tls-alpn-01"));
+    }
+
+    /** Whether TLS-ALPN-01 is one of the challenge types, so the TLS listener must answer acme-tls/1. */
+    boolean tlsAlpn01Enabled() {
+        return challengeTypes.contains("tls-alpn-01");
     }
 
     /** Creates one issuer when the manager is built: ACME issuers need the store and the challenge solvers. */

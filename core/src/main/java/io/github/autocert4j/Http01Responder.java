@@ -178,6 +178,30 @@ public final class Http01Responder implements ChallengeSolver {
         }
     }
 
+    /** A view that answers in this process only, publishing nothing to the store (dry runs). */
+    ChallengeSolver localOnly() {
+        Http01Responder self = this;
+        return new ChallengeSolver() {
+            @Override
+            public String challengeType() {
+                return self.challengeType();
+            }
+
+            @Override
+            public void present(Challenge challenge) {
+                if (!isWellFormedToken(challenge.token())) {
+                    throw new IllegalArgumentException("the CA sent an http-01 token that is not base64url: cannot serve it");
+                }
+                pending.put(challenge.token(), challenge.keyAuthorization());
+            }
+
+            @Override
+            public void cleanUp(Challenge challenge) {
+                pending.remove(challenge.token(), challenge.keyAuthorization());
+            }
+        };
+    }
+
     /** Stops the lookup threads (called by {@code AutoCert.close()}). */
     void close() {
         ExecutorService t = lookupThreads;

@@ -1,5 +1,6 @@
 package io.github.autocert4j;
 
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -28,6 +29,12 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * its chain and key; a swap in between must not hand it a mismatched pair. The previous generation
  * stays resolvable, so in-flight handshakes finish with the pair they chose. It also makes
  * alias-keyed caches (Netty's OpenSSL key material cache) safe: a new certificate is a new alias.
+ *
+ * <p>A client without SNI gets the IP-address certificate of the local address it connected to
+ * when that is known (an {@code SSLSocket}, or an engine marked with {@link LocalAddressHint}),
+ * else the default certificate. With TLS-ALPN-01 enabled, a handshake that negotiated
+ * {@code acme-tls/1} gets the pending challenge certificate for its SNI instead (JSSE negotiates
+ * ALPN before it asks for a key).
  *
  * <p>Lookups are lock-free map reads; installs touch only the names of one certificate, so holding
  * 100,000 certificates costs nothing per handshake.
@@ -82,6 +89,8 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
 
     /** Returned by a {@link MissHandler} to make the handshake fail (no alias: the TLS stack sends an alert). */
     static final Entry NO_CERTIFICATE = new Entry("none#0", "", null, new X509Certificate[0]);
+    /** Non-null when TLS-ALPN-01 is enabled: handshakes that negotiated acme-tls/1 get its challenge certificate. */
+    private volatile TlsAlpn01Responder tlsAlpn01;
 
     LiveKeyManager(String defaultCertId, CertBundle fallback) {
         this.defaultCertId = defaultCertId;
@@ -173,24 +182,78 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         return e != null ? e : defaultEntry();
     }
 
-    private String chooseAlias(String keyType, SSLSession handshake) {
-        String host = sniHost(handshake);
-        Entry e = find(host);
+    /**
+     * Selects the entry for a handshake whose SNI is {@code sniHost} (null: none) and which arrived
+     * at {@code localAddress} (null: unknown). Without SNI, an IP-address certificate for the local
+     * address wins over the default certificate: clients connecting to an IP address send no SNI.
+     */
+    Entry select(String sniHost, InetAddress localAddress) {
+        if (sniHost == null && localAddress != null) {
+            Entry e = byName.get(Names.normalize(localAddress.getHostAddress()));
+            if (e != null) {
+                return e;
+            }
+        }
+        return select(sniHost);
+    }
+
+    /** Serves TLS-ALPN-01 challenge certificates from {@code responder} to handshakes that negotiated acme-tls/1. */
+    void answerTlsAlpn01(TlsAlpn01Responder responder) {
+        this.tlsAlpn01 = responder;
+    }
+
+    private String chooseAlias(String keyType, SSLSession handshake, InetAddress localAddress) {
+        String sni = sniHost(handshake);
+        Entry e = find(sni);
         MissHandler handler = missHandler;
-        if (e == null && host != null && handler != null) {
-            e = handler.onMiss(host);
+        if (e == null && sni != null && handler != null) {
+            e = handler.onMiss(sni);
             if (e == NO_CERTIFICATE) {
                 return null;
             }
         }
         if (e == null) {
-            e = defaultEntry();
+            e = select(null, localAddress);
         }
         long now = System.nanoTime();
         if (now - e.lastUsedNanos > 1_000_000_000L) {
             e.lastUsedNanos = now; // at most one write a second: no cache-line ping-pong on busy certificates
         }
         return keyTypeMatches(keyType, e.key.getAlgorithm()) ? e.alias : null;
+    }
+
+    /**
+     * The challenge certificate's alias if this handshake negotiated acme-tls/1 (JSSE has selected
+     * ALPN before it asks for a key, in TLS 1.2 and 1.3), else null: not a validation handshake.
+     * A validation handshake for a name without a pending challenge gets no certificate at all.
+     */
+    private String challengeAlias(String keyType, String applicationProtocol, SSLSession handshake) {
+        TlsAlpn01Responder responder = tlsAlpn01;
+        if (responder == null || !TlsAlpn01Responder.ACME_TLS_1.equals(applicationProtocol)) {
+            return null;
+        }
+        TlsAlpn01Responder.Answer a = responder.answer(sniHost(handshake), true);
+        if (a == null || !keyTypeMatches(keyType, a.key.getAlgorithm())) {
+            return "";
+        }
+        responder.countServed();
+        return a.alias;
+    }
+
+    private static String handshakeProtocol(SSLEngine engine) {
+        try {
+            return engine.getHandshakeApplicationProtocol();
+        } catch (UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    private static String handshakeProtocol(SSLSocket socket) {
+        try {
+            return socket.getHandshakeApplicationProtocol();
+        } catch (UnsupportedOperationException e) {
+            return null;
+        }
     }
 
     static boolean keyTypeMatches(String keyType, String keyAlgorithm) {
@@ -205,7 +268,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         };
     }
 
-    private static String sniHost(SSLSession handshake) {
+    static String sniHost(SSLSession handshake) {
         if (handshake instanceof ExtendedSSLSession ext) {
             try {
                 for (SNIServerName name : ext.getRequestedServerNames()) {
@@ -230,25 +293,54 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-        return chooseAlias(keyType, engine == null ? null : engine.getHandshakeSession());
+        if (engine == null) {
+            return chooseAlias(keyType, null, null);
+        }
+        SSLSession handshake = engine.getHandshakeSession();
+        if (tlsAlpn01 != null) {
+            String challenge = challengeAlias(keyType, handshakeProtocol(engine), handshake);
+            if (challenge != null) {
+                return challenge.isEmpty() ? null : challenge;
+            }
+        }
+        return chooseAlias(keyType, handshake, sniHost(handshake) == null ? LocalAddressHint.of(engine) : null);
     }
 
     @Override
     public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
         SSLSession handshake = socket instanceof SSLSocket s ? s.getHandshakeSession() : null;
-        return chooseAlias(keyType, handshake);
+        if (tlsAlpn01 != null && socket instanceof SSLSocket s) {
+            String challenge = challengeAlias(keyType, handshakeProtocol(s), handshake);
+            if (challenge != null) {
+                return challenge.isEmpty() ? null : challenge;
+            }
+        }
+        return chooseAlias(keyType, handshake, socket == null ? null : socket.getLocalAddress());
     }
 
     @Override
     public X509Certificate[] getCertificateChain(String alias) {
         Entry e = alias == null ? null : byAlias.get(alias);
-        return e == null ? null : e.chain.clone();
+        if (e == null) {
+            TlsAlpn01Responder.Answer a = challengeAnswer(alias);
+            return a == null ? null : new X509Certificate[] {a.certificate};
+        }
+        return e.chain.clone();
     }
 
     @Override
     public PrivateKey getPrivateKey(String alias) {
         Entry e = alias == null ? null : byAlias.get(alias);
-        return e == null ? null : e.key;
+        if (e == null) {
+            TlsAlpn01Responder.Answer a = challengeAnswer(alias);
+            return a == null ? null : a.key;
+        }
+        return e.key;
+    }
+
+    private TlsAlpn01Responder.Answer challengeAnswer(String alias) {
+        TlsAlpn01Responder responder = tlsAlpn01;
+        return responder == null || alias == null || !alias.startsWith(TlsAlpn01Responder.ALIAS_PREFIX) ? null : responder.byAlias(alias);
     }
 
     @Override

@@ -65,6 +65,8 @@ final class ManagedCertificate {
     private Instant ariChosen;
     private Instant ariNextFetch;
     private boolean ariCrashLogged;
+    /** Per issuer id: not to be asked for this certificate before this instant (its Retry-After). */
+    private final java.util.Map<String, Instant> askedToWait = new java.util.HashMap<>();
     private final List<Runnable> afterUnlock = new ArrayList<>();
 
     private volatile View view = new View(null, null, null, null, null, 0, false, null);
@@ -464,13 +466,29 @@ final class ManagedCertificate {
         }
     }
 
-    /** Orders from each issuer in turn until one succeeds (failover); one fresh key for the attempt. */
+    /**
+     * Orders from each issuer in turn until one succeeds (failover); one fresh key for the attempt.
+     * An issuer that asked to wait (its Retry-After) is skipped for this certificate until then,
+     * so a rate-limited CA is not asked again early while another CA can issue.
+     */
     private Issued issue(CertBundle previous) throws IssuanceException, InterruptedException {
         KeyPair key = services.config().keyType().generate();
         byte[] csr = Csr.create(names, key);
-        List<IssuanceException> failed = new ArrayList<>();
         List<Issuer> issuers = services.issuers();
-        for (Issuer issuer : issuers) {
+        List<String> tried = new ArrayList<>();
+        List<IssuanceException> failed = new ArrayList<>();
+        Instant now = services.now();
+        for (int i = 0; i < issuers.size(); i++) {
+            Issuer issuer = issuers.get(i);
+            Instant waitUntil = askedToWait.get(issuer.id());
+            if (waitUntil != null && now.isBefore(waitUntil)) {
+                tried.add(issuer.id());
+                failed.add(new IssuanceException(issuer.id() + " asked not to be contacted before " + waitUntil + " (Retry-After); skipped",
+                        false, waitUntil, null, null, null));
+                LOG.info("autocert4j: not asking {} for {} before {}, as it asked", issuer.id(), id, waitUntil);
+                continue;
+            }
+            askedToWait.remove(issuer.id());
             // ARI's replaces names a certificate of the same CA only.
             X509Certificate replaces = previous != null && (liveIssuer == null || liveIssuer.equals(issuer.id())) ? previous.leaf() : null;
             Issuer.Request request = new Issuer.Request(names, key.getPublic(), csr, services.config().profile(),
@@ -479,12 +497,14 @@ final class ManagedCertificate {
                 Issuer.Result result = issuer.issue(request);
                 return new Issued(new CertBundle(key, result.chain()), result.profile(), issuer.id());
             } catch (IssuanceException e) {
+                tried.add(issuer.id());
                 failed.add(e);
-                if (issuers.size() > failed.size()) {
-                    LOG.warn("autocert4j: {} could not issue {} ({}); trying {}", issuer.id(), id, e.getMessage(),
-                            issuers.get(failed.size()).id());
+                e.retryAfter().ifPresent(t -> askedToWait.put(issuer.id(), t));
+                if (i + 1 < issuers.size()) {
+                    LOG.warn("autocert4j: {} could not issue {} ({}); trying {}", issuer.id(), id, e.getMessage(), issuers.get(i + 1).id());
                 }
             } catch (RuntimeException e) {
+                tried.add(issuer.id());
                 failed.add(IssuanceException.transientFailure(issuer.id() + " failed unexpectedly: " + e, e));
             }
         }
@@ -496,7 +516,7 @@ final class ManagedCertificate {
         boolean allAskedToWait = true;
         for (int i = 0; i < failed.size(); i++) {
             IssuanceException e = failed.get(i);
-            why.append(i == 0 ? " " : "; ").append(issuers.get(i).id()).append(": ").append(e.getMessage());
+            why.append(i == 0 ? " " : "; ").append(tried.get(i)).append(": ").append(e.getMessage());
             Instant r = e.retryAfter().orElse(null);
             allAskedToWait &= r != null;
             retry = r == null ? retry : retry == null || r.isBefore(retry) ? r : retry;

@@ -75,7 +75,7 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
      */
     CompletableFuture<Boolean> ready(String serverName) {
         String name = Names.normalize(serverName);
-        if (closed || name == null || Names.problem("sni", name, false, services.config().allowIpAddresses()) != null) {
+        if (closed || name == null || Names.problem("sni", name, false, services.config().ipAddressesAllowed()) != null) {
             return CompletableFuture.completedFuture(false);
         }
         if (services.keyManager().find(name) != null || configured.test(name)) {

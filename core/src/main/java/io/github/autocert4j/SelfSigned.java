@@ -34,7 +34,8 @@ final class SelfSigned {
             new SecureRandom().nextBytes(serial);
             JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, new BigInteger(1, serial),
                     Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(30))), subject, kp.getPublic());
-            GeneralName[] sans = names.stream().map(n -> new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new);
+            GeneralName[] sans = names.stream().map(n -> Names.isIpAddress(n) ? new GeneralName(GeneralName.iPAddress, n)
+                    : new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new);
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             X509Certificate cert = new JcaX509CertificateConverter()

@@ -17,6 +17,7 @@ import java.util.Locale;
  * certs/example.com/example.com.pem                  private key + chain, one atomic file
  * certs/example.com/example.com.properties           names, issuer, profile, issuedAt
  * challenges/http-01/{token}                          HTTP-01 key authorization while an order is pending
+ * challenges/tls-alpn-01/{identifier}                 TLS-ALPN-01 key authorization while an order is pending
  * </pre>
  */
 final class StoreLayout {
@@ -79,5 +80,13 @@ final class StoreLayout {
 
     static String http01Prefix() {
         return "challenges/http-01/";
+    }
+
+    /**
+     * Where a pending TLS-ALPN-01 key authorization for {@code identifier} is published for the other
+     * servers (IPv6 colons become underscores, so distinct addresses never share a key).
+     */
+    static String tlsAlpn01Challenge(String identifier) {
+        return "challenges/tls-alpn-01/" + sanitize(identifier.replace(':', '_'));
     }
 }

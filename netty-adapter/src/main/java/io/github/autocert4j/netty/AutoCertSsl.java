@@ -1,25 +1,16 @@
 package io.github.autocert4j.netty;
 
-import java.net.Socket;
 import java.security.KeyStore;
-import java.security.Principal;
-import java.security.PrivateKey;
-import java.security.cert.X509Certificate;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.ManagerFactoryParameters;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.OnDemand;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelHandler;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
-import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -72,119 +63,13 @@ public final class AutoCertSsl {
         return SslContextBuilder.forServer(factory).sslProvider(provider);
     }
 
-    /**
-     * The TLS handlers for an HTTPS pipeline, built once and shared by all connections: plain
-     * {@code SslHandler}s of {@link #serverContext}, or, with on-demand TLS enabled, an
-     * {@link OnDemandSniHandler} in front of them that obtains unknown names' certificates without
-     * blocking the event loop.
-     *
-     * <pre>{@code
-     * AutoCertSsl.Handlers tls = AutoCertSsl.handlers(autoCert);
-     * httpsBootstrap.childHandler(new ChannelInitializer<SocketChannel>() {
-     *     protected void initChannel(SocketChannel ch) {
-     *         ch.pipeline().addLast(tls.newHandler(ch.alloc()), new HttpServerCodec(), new MyApp());
-     *     }
-     * });
-     * }</pre>
-     */
-    public static Handlers handlers(AutoCert autoCert) throws SSLException {
-        return handlers(autoCert, contextBuilder(autoCert, defaultProvider()).build());
-    }
-
-    /** {@link #handlers(AutoCert)} around a live context the host built itself (ALPN, protocols, ciphers). */
-    public static Handlers handlers(AutoCert autoCert, SslContext live) throws SSLException {
-        return new Handlers(autoCert, live);
-    }
-
-    /** See {@link #handlers(AutoCert)}. */
-    public static final class Handlers {
-        private final AutoCert autoCert;
-        private final SslContext live;
-        private final SslContext refused;
-        private final long waitMillis;
-
-        private Handlers(AutoCert autoCert, SslContext live) throws SSLException {
-            this.autoCert = autoCert;
-            this.live = live;
-            OnDemand onDemand = autoCert.onDemand().orElse(null);
-            this.waitMillis = onDemand == null ? 0 : onDemand.handshakeWait().toMillis();
-            if (onDemand == null) {
-                this.refused = live;
-            } else {
-                // Never the live key manager here: on a miss it would wait for the certificate, on the event loop.
-                boolean fallback = onDemand.onTimeout() == OnDemand.OnTimeout.SERVE_FALLBACK;
-                SslProvider provider = live instanceof ReferenceCountedOpenSslContext ? SslProvider.OPENSSL : SslProvider.JDK;
-                this.refused = SslContextBuilder.forServer(factoryOf(new RefusingKeyManager(autoCert, fallback))).sslProvider(provider).build();
-            }
-        }
-
-        /** The live context (renewals apply to new connections). */
-        public SslContext context() {
-            return live;
-        }
-
-        /** The first TLS handler of a new connection. */
-        public ChannelHandler newHandler(ByteBufAllocator alloc) {
-            return autoCert.onDemand().isEmpty() ? live.newHandler(alloc) : new OnDemandSniHandler(autoCert, live, refused, waitMillis);
-        }
-    }
-
-    /**
-     * Serves the default certificate (fallback mode) or nothing (so the handshake ends with an
-     * alert) to names on-demand TLS refused or could not serve in time; keys and chains come from
-     * the live key manager by alias, which never waits.
-     */
-    private static final class RefusingKeyManager extends X509ExtendedKeyManager {
-        private final AutoCert autoCert;
-        private final boolean serveDefault;
-
-        RefusingKeyManager(AutoCert autoCert, boolean serveDefault) {
-            this.autoCert = autoCert;
-            this.serveDefault = serveDefault;
-        }
-
-        @Override
-        public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-            return chooseServerAlias(keyType, issuers, null);
-        }
-
-        @Override
-        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-            return serveDefault ? autoCert.servedCertificate(null).alias() : null;
-        }
-
-        @Override
-        public X509Certificate[] getCertificateChain(String alias) {
-            return autoCert.keyManager().getCertificateChain(alias);
-        }
-
-        @Override
-        public PrivateKey getPrivateKey(String alias) {
-            return autoCert.keyManager().getPrivateKey(alias);
-        }
-
-        @Override
-        public String[] getServerAliases(String keyType, Principal[] issuers) {
-            return null;
-        }
-
-        @Override
-        public String[] getClientAliases(String keyType, Principal[] issuers) {
-            return null;
-        }
-
-        @Override
-        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-            return null;
-        }
-    }
-
     /** A {@link KeyManagerFactory} handing out the AutoCert's live key manager. */
     public static KeyManagerFactory keyManagerFactory(AutoCert autoCert) {
         return factoryOf(autoCert.keyManager());
     }
 
-    private static KeyManagerFactory factoryOf(X509ExtendedKeyManager keyManager) {
+    /** A {@link KeyManagerFactory} handing out {@code keyManager}. */
+    static KeyManagerFactory factoryOf(X509ExtendedKeyManager keyManager) {
         KeyManager[] managers = {keyManager};
         return new SimpleKeyManagerFactory() {
             @Override

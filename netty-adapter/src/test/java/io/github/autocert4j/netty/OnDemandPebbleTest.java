@@ -59,7 +59,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * On-demand TLS end to end: real Pebble, a real Netty host whose HTTPS port runs on ONE event-loop
- * thread with {@link AutoCertSsl#handlers}, real TLS clients verifying the chain against Pebble's
+ * thread with {@link AutoCertTls}, real TLS clients verifying the chain against Pebble's
  * root. Allowed names get certificates at their first handshake, denied ones an alert and no
  * order, limits hold under a flood, a restart orders nothing and loads lazily, and a slow order
  * never stalls the event loop.
@@ -262,7 +262,7 @@ class OnDemandPebbleTest {
 
         Host(AutoCert autoCert, Duration slowFor, String slowPrefix) throws Exception {
             SslContext live = AutoCertSsl.contextBuilder(autoCert, SslProvider.JDK).build();
-            AutoCertSsl.Handlers tls = AutoCertSsl.handlers(autoCert, live);
+            AutoCertTls tls = AutoCertTls.forServer(autoCert, live);
             http = new ServerBootstrap().group(plainGroup).channel(NioServerSocketChannel.class)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
@@ -289,7 +289,7 @@ class OnDemandPebbleTest {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast(tls.newHandler(ch.alloc()), new HttpServerCodec(), new HttpObjectAggregator(65536),
+                            ch.pipeline().addLast(tls.newHandler(), new HttpServerCodec(), new HttpObjectAggregator(65536),
                                     new NettyTestHost.App("tls"));
                         }
                     }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();

@@ -137,8 +137,32 @@ public final class PebbleServer implements AutoCloseable {
         private Integer retryAfterOrder;
         private final Map<String, String> env = new LinkedHashMap<>();
         private InetSocketAddress dnsServer;
+        private boolean eabRequired;
+        private final Map<String, String> eabKeys = new LinkedHashMap<>();
 
         private Builder() {
+        }
+
+        /**
+         * Requires external account binding for new accounts ({@code externalAccountBindingRequired}) and
+         * accepts the given key ids with their base64url (unpadded) HMAC keys ({@code externalAccountMACKeys}).
+         * Without it Pebble requires no binding and knows no keys.
+         *
+         * @param macKeysById key id to base64url HMAC key, e.g. {@code Map.of("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")}
+         */
+        public Builder requireExternalAccountBinding(Map<String, String> macKeysById) {
+            Objects.requireNonNull(macKeysById, "macKeysById");
+            if (macKeysById.isEmpty()) {
+                throw new IllegalArgumentException("at least one key id with its HMAC key is needed");
+            }
+            macKeysById.forEach((k, v) -> {
+                if (k.isBlank() || !v.matches("[A-Za-z0-9_-]+")) {
+                    throw new IllegalArgumentException("key ids must be non-blank and keys unpadded base64url: " + k);
+                }
+            });
+            this.eabRequired = true;
+            this.eabKeys.putAll(macKeysById);
+            return this;
         }
 
         /** Port Pebble's validation authority dials for http-01 challenges (default 5002). */
@@ -464,7 +488,16 @@ public final class PebbleServer implements AutoCloseable {
             }
             j.append("    },\n");
         }
-        j.append("    \"externalAccountBindingRequired\": false\n");
+        if (!config.eabKeys.isEmpty()) {
+            j.append("    \"externalAccountMACKeys\": {\n");
+            int k = 0;
+            for (Map.Entry<String, String> e : config.eabKeys.entrySet()) {
+                j.append("      ").append(str(e.getKey())).append(": ").append(str(e.getValue()))
+                        .append(++k < config.eabKeys.size() ? ",\n" : "\n");
+            }
+            j.append("    },\n");
+        }
+        j.append("    \"externalAccountBindingRequired\": ").append(config.eabRequired).append("\n");
         j.append("  }\n}\n");
         return j.toString();
     }
@@ -509,6 +542,22 @@ public final class PebbleServer implements AutoCloseable {
             }
         }
         return issuanceRoot;
+    }
+
+    /**
+     * Root certificate {@code index} of Pebble's issuance hierarchies ({@code GET /roots/<index>} on the
+     * management API): 0 is {@link #issuanceRoot()}, 1..n the alternate roots Pebble creates with
+     * {@code env("PEBBLE_ALTERNATE_ROOTS", "n")}, whose chains it offers as alternates.
+     */
+    public X509Certificate issuanceRoot(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("root index must be >= 0: " + index);
+        }
+        List<X509Certificate> certs = TestCerts.parseCertificates(managementGet("/roots/" + index).getBytes(StandardCharsets.US_ASCII));
+        if (certs.isEmpty()) {
+            throw new IllegalStateException("Pebble /roots/" + index + " returned no certificate");
+        }
+        return certs.get(0);
     }
 
     /** {@link #issuanceRoot()} written as a PEM file in this instance's temporary directory. */

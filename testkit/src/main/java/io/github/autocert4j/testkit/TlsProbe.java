@@ -84,7 +84,8 @@ public final class TlsProbe {
 
     /**
      * Performs a TLS handshake with {@code addr}, sending SNI {@code sniHost}, trusting only {@code trustedRoot}
-     * and verifying that the served certificate is valid for {@code sniHost}.
+     * and verifying that the served certificate is valid for {@code sniHost}. An IP address as {@code sniHost}
+     * sends no SNI at all (as browsers connecting to an IP address) and checks the certificate's IP entries.
      *
      * @param addr        where to connect (for tests: a loopback address)
      * @param sniHost     host name sent as SNI and checked against the served certificate
@@ -148,9 +149,9 @@ public final class TlsProbe {
             SSLSocket ssl = (SSLSocket) ctx.getSocketFactory().createSocket(plain, sniHost, addr.getPort(), true);
             SSLParameters params = ssl.getSSLParameters();
             params.setEndpointIdentificationAlgorithm("HTTPS");
-            if (!TestCerts.isIpLiteral(sniHost)) {
-                params.setServerNames(List.of(new SNIHostName(sniHost)));
-            }
+            // An IP address is never sent as SNI (RFC 6066): such a probe is a handshake without SNI,
+            // and endpoint identification then checks the certificate's iPAddress entries.
+            params.setServerNames(TestCerts.isIpLiteral(sniHost) ? List.of() : List.of(new SNIHostName(sniHost)));
             ssl.setSSLParameters(params);
             ssl.setSoTimeout(millis);
             try {

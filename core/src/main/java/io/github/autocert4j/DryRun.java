@@ -1,0 +1,94 @@
+package io.github.autocert4j;
+
+import java.math.BigInteger;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import javax.net.ssl.SSLContext;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * certbot's {@code renew --dry-run}: orders every configured certificate from a test CA with a
+ * throw-away account kept in memory, answering the challenges through the running manager's own
+ * responders (so the host's real ports are what the test CA reaches), verifies what comes back,
+ * and discards it. The real store, the live certificates and the real accounts are never touched;
+ * the responders publish nothing to the store for it either.
+ */
+final class DryRun {
+    private static final Logger LOG = LoggerFactory.getLogger(DryRun.class);
+
+    private DryRun() {
+    }
+
+    /** Starts the dry run on its own thread (never the renewal executor: renewals must not wait for it). */
+    static CompletableFuture<DryRunResult> start(AcmeCa ca, Config config, List<List<String>> certificates,
+                                                 List<ChallengeSolver> solvers) {
+        List<String> problems = ca == null ? List.of("dryRun: no test CA. Fix: dryRun(AcmeCa.of(AutoCert.LETS_ENCRYPT_STAGING))")
+                : ca.problems("dryRun(" + ca.directory() + ")");
+        if (!problems.isEmpty()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(String.join("; ", problems)));
+        }
+        CompletableFuture<DryRunResult> result = new CompletableFuture<>();
+        SSLContext trust;
+        try {
+            trust = ca.serverTrust() == null ? null : AutoCertBuilder.trustFrom(ca.serverTrust());
+        } catch (Exception e) {
+            result.completeExceptionally(new IllegalArgumentException("dryRun: cannot use the trust file " + ca.serverTrust()
+                    + " (" + e.getMessage() + "). Fix: pass a readable PEM file with the test CA's certificate(s)", e));
+            return result;
+        }
+        AcmeIssuer issuer = new AcmeIssuer(ca, trust, new MemoryCertStore(), null, config.policy().httpTimeout(), solvers,
+                config.challengeTypes());
+        Thread t = new Thread(() -> {
+            try {
+                result.complete(run(issuer, ca, config, certificates));
+            } catch (InterruptedException e) {
+                result.completeExceptionally(e);
+            } catch (RuntimeException | Error e) {
+                result.completeExceptionally(e);
+            }
+        }, "autocert4j-dry-run");
+        t.setDaemon(true);
+        t.start();
+        return result;
+    }
+
+    private static DryRunResult run(AcmeIssuer issuer, AcmeCa ca, Config config, List<List<String>> certificates)
+            throws InterruptedException {
+        List<DryRunResult.Outcome> outcomes = new ArrayList<>();
+        for (List<String> names : certificates) {
+            long t0 = System.nanoTime();
+            BigInteger serial = null;
+            IssuanceException failure = null;
+            try {
+                KeyPair key = config.keyType().generate();
+                Issuer.Request request = new Issuer.Request(names, key.getPublic(), Csr.create(names, key), config.profile(), false,
+                        null, config.policy().orderTimeout());
+                Issuer.Result issued = issuer.issue(request);
+                CertBundle bundle = new CertBundle(key, issued.chain());
+                try {
+                    ChainVerifier.verify(bundle, names, config.clock().instant());
+                } catch (ChainVerifier.VerificationException e) {
+                    throw IssuanceException.transientFailure("the test certificate from " + issuer.id()
+                            + " failed verification: " + e.getMessage(), null);
+                }
+                serial = bundle.serial();
+                LOG.info("autocert4j: dry run for {} succeeded at {} (test certificate serial {}, discarded)", names, ca.directory(),
+                        serial.toString(16));
+            } catch (IssuanceException e) {
+                failure = e;
+                LOG.warn("autocert4j: dry run for {} at {} failed: {}", names, ca.directory(), e.getMessage());
+            } catch (RuntimeException e) {
+                failure = IssuanceException.transientFailure("the dry run failed unexpectedly: " + LogSafe.text(e.toString()), e);
+                LOG.warn("autocert4j: dry run for {} at {} failed unexpectedly", names, ca.directory(), e);
+            }
+            outcomes.add(new DryRunResult.Outcome(names, serial, failure, Duration.ofNanos(System.nanoTime() - t0)));
+        }
+        return new DryRunResult(ca.directory(), outcomes);
+    }
+}

@@ -1,0 +1,495 @@
+package io.github.autocert4j;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.X509ExtendedKeyManager;
+
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The TLS-ALPN-01 challenge solver (RFC 8737, and RFC 8738 for IP addresses): proves a name on the
+ * host's own TLS port, for hosts whose port 80 the CA cannot reach. A validation handshake offers
+ * the ALPN protocol {@value #ACME_TLS_1} only; it gets a self-signed certificate for the name being
+ * validated that carries the key authorization's SHA-256 in a critical {@code id-pe-acmeIdentifier}
+ * extension, negotiates {@value #ACME_TLS_1}, and is closed. Every other handshake is untouched.
+ *
+ * <p>How a TLS stack routes those handshakes here: {@code AutoCert.sslContext()} (JSSE: Jetty,
+ * Tomcat) selects {@value #ACME_TLS_1} when offered and its key manager serves this responder's
+ * certificate for such handshakes; the Netty adapter's {@code AutoCertTlsHandler} reads the
+ * ClientHello and hands such handshakes to a small TLS context built on {@link #keyManager()}.
+ * Enable it with {@code AutoCertBuilder.challengeTypes("tls-alpn-01")}.
+ *
+ * <p>In a cluster (servers sharing one {@link CertStore}) each pending key authorization is also
+ * published through the store, so whichever server the CA's validation connection reaches can
+ * answer it; store lookups are cached and bounded in rate, like {@link Http01Responder}'s.
+ *
+ * <pre>{@code
+ * AutoCert autoCert = AutoCert.builder()
+ *         .challengeTypes("tls-alpn-01")              // no port 80 needed
+ *         ...
+ *         .build();
+ * TlsAlpn01Responder alpn = autoCert.tlsAlpn01();
+ * boolean validating = alpn.isPending("example.com");
+ * }</pre>
+ */
+public final class TlsAlpn01Responder implements ChallengeSolver {
+    private static final Logger LOG = LoggerFactory.getLogger(TlsAlpn01Responder.class);
+
+    /** The ALPN protocol name a TLS-ALPN-01 validation offers (RFC 8737 §6.2). */
+    public static final String ACME_TLS_1 = "acme-tls/1";
+    /** The {@code id-pe-acmeIdentifier} extension (RFC 8737 §6.1). */
+    static final ASN1ObjectIdentifier ACME_IDENTIFIER = new ASN1ObjectIdentifier("1.3.6.1.5.5.7.1.31");
+    /** Key aliases of challenge certificates start with this, so a key manager can tell them apart. */
+    static final String ALIAS_PREFIX = "acme-tls-alpn-01#";
+
+    private static final int PEER_CACHE_ENTRIES = 256;
+    private static final long HIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(30);
+    private static final long MISS_TTL_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private static final int LOOKUPS_PER_SECOND = 50;
+    private static final int LOOKUP_THREADS = 2;
+
+    /** One challenge certificate with its key. Never prints the key. */
+    static final class Answer {
+        final String identifier;
+        final String keyAuthorization;
+        final String alias;
+        final PrivateKey key;
+        final X509Certificate certificate;
+
+        private Answer(String identifier, String keyAuthorization, String alias, PrivateKey key, X509Certificate certificate) {
+            this.identifier = identifier;
+            this.keyAuthorization = keyAuthorization;
+            this.alias = alias;
+            this.key = key;
+            this.certificate = certificate;
+        }
+
+        @Override
+        public String toString() {
+            return "Answer[" + identifier + ", " + alias + "]";
+        }
+    }
+
+    private record Cached(Answer answer, long expiresNanos) {
+    }
+
+    private final CertStore shared;
+    private final ConcurrentHashMap<String, Answer> pending = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Answer> byAlias = new ConcurrentHashMap<>();
+    private final Map<String, Cached> peers = new LinkedHashMap<>(64, 0.75f, true); // guarded by itself
+    private final AtomicLong aliases = new AtomicLong();
+    private final AtomicLong served = new AtomicLong();
+    private final X509ExtendedKeyManager keyManager = new ChallengeKeyManager();
+    private long windowStartNanos;   // guarded by peers
+    private int lookupsInWindow;     // guarded by peers
+    private volatile ExecutorService lookupThreads;
+
+    /** A responder answering only what it was given itself. {@code AutoCert} creates one for you: see {@code AutoCert#tlsAlpn01()}. */
+    public TlsAlpn01Responder() {
+        this(null);
+    }
+
+    /** A responder that also publishes through, and looks up in, {@code shared} (null: this process only). */
+    TlsAlpn01Responder(CertStore shared) {
+        this.shared = shared;
+    }
+
+    @Override
+    public String challengeType() {
+        return "tls-alpn-01";
+    }
+
+    /**
+     * Creates the challenge certificate for {@code challenge.identifier()} and serves it from now
+     * on, here and (in a cluster) on every server sharing the store.
+     *
+     * @throws UncheckedIOException if the shared store cannot be written (the order then fails and is retried)
+     */
+    @Override
+    public void present(Challenge challenge) {
+        Answer answer = create(Names.normalize(challenge.identifier()), challenge.keyAuthorization());
+        pending.put(answer.identifier, answer);
+        byAlias.put(answer.alias, answer);
+        if (shared != null) {
+            try {
+                shared.store(StoreLayout.tlsAlpn01Challenge(answer.identifier), challenge.keyAuthorization().getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                withdraw(answer.identifier, answer.keyAuthorization);
+                throw new UncheckedIOException("cannot publish the TLS-ALPN-01 challenge to the other servers through the store: "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Stops serving the challenge certificate of {@code challenge}, here and in the shared store. */
+    @Override
+    public void cleanUp(Challenge challenge) {
+        String identifier = Names.normalize(challenge.identifier());
+        withdraw(identifier, challenge.keyAuthorization());
+        if (shared != null) {
+            try {
+                shared.delete(StoreLayout.tlsAlpn01Challenge(identifier));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot withdraw the TLS-ALPN-01 challenge from the store: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Whether a validation handshake with SNI {@code serverName} would be answered from this
+     * server's memory right now (a pending challenge of this server, or one of a peer already
+     * looked up). Never blocks.
+     */
+    public boolean isPending(String serverName) {
+        return local(identifierFor(serverName)) != null;
+    }
+
+    /**
+     * Whether a validation handshake with SNI {@code serverName} can be answered, looking in the
+     * shared store too when this server has no such challenge. Never blocks the caller: completes
+     * at once from memory, else after a bounded store lookup on the responder's own threads. For
+     * event-loop servers that route validation handshakes themselves (the Netty adapter).
+     */
+    public CompletableFuture<Boolean> lookup(String serverName) {
+        String identifier = identifierFor(serverName);
+        if (identifier == null) {
+            return CompletableFuture.completedFuture(false);
+        }
+        if (local(identifier) != null || shared == null) {
+            return CompletableFuture.completedFuture(local(identifier) != null);
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> fromStore(identifier) != null, lookupThreads());
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(false);
+        }
+    }
+
+    /**
+     * A key manager that serves, for each handshake, the challenge certificate for the handshake's
+     * SNI (from memory: call {@link #lookup} first for a peer's challenge), and nothing for any other
+     * name. Meant for a TLS context that only ever sees validation handshakes.
+     */
+    public X509ExtendedKeyManager keyManager() {
+        return keyManager;
+    }
+
+    /** How many validation handshakes were given a challenge certificate since start. */
+    public long servedCount() {
+        return served.get();
+    }
+
+    /**
+     * The identifier a validation handshake with this SNI is about: the name itself, or for
+     * {@code in-addr.arpa} / {@code ip6.arpa} names the IP address (RFC 8738 §6); null if none.
+     */
+    static String identifierFor(String serverName) {
+        if (serverName == null || serverName.isEmpty()) {
+            return null;
+        }
+        String name = serverName.toLowerCase(Locale.ROOT);
+        if (name.endsWith(".")) {
+            name = name.substring(0, name.length() - 1);
+        }
+        try {
+            if (name.endsWith(".in-addr.arpa")) {
+                String[] octets = name.substring(0, name.length() - ".in-addr.arpa".length()).split("\\.");
+                if (octets.length != 4) {
+                    return null;
+                }
+                byte[] ip = new byte[4];
+                for (int i = 0; i < 4; i++) {
+                    int v = Integer.parseInt(octets[3 - i]);
+                    if (v < 0 || v > 255) {
+                        return null;
+                    }
+                    ip[i] = (byte) v;
+                }
+                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
+            }
+            if (name.endsWith(".ip6.arpa")) {
+                String[] nibbles = name.substring(0, name.length() - ".ip6.arpa".length()).split("\\.");
+                if (nibbles.length != 32) {
+                    return null;
+                }
+                byte[] ip = new byte[16];
+                for (int i = 0; i < 32; i++) {
+                    int v = Integer.parseInt(nibbles[31 - i], 16);
+                    ip[i / 2] |= (byte) (i % 2 == 0 ? v << 4 : v);
+                }
+                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
+            }
+        } catch (NumberFormatException | UnknownHostException e) {
+            return null;
+        }
+        return Names.normalize(name);
+    }
+
+    /** The answer for an SNI: memory first, then (if {@code mayBlock}) a bounded store lookup. */
+    Answer answer(String serverName, boolean mayBlock) {
+        String identifier = identifierFor(serverName);
+        if (identifier == null) {
+            return null;
+        }
+        Answer a = local(identifier);
+        if (a == null && mayBlock && shared != null) {
+            a = fromStore(identifier);
+        }
+        return a;
+    }
+
+    Answer byAlias(String alias) {
+        return alias == null ? null : byAlias.get(alias);
+    }
+
+    void countServed() {
+        served.incrementAndGet();
+    }
+
+    /** A view that answers in this process only, publishing nothing to the store (dry runs). */
+    ChallengeSolver localOnly() {
+        TlsAlpn01Responder self = this;
+        return new ChallengeSolver() {
+            @Override
+            public String challengeType() {
+                return self.challengeType();
+            }
+
+            @Override
+            public void present(Challenge challenge) {
+                Answer answer = create(Names.normalize(challenge.identifier()), challenge.keyAuthorization());
+                pending.put(answer.identifier, answer);
+                byAlias.put(answer.alias, answer);
+            }
+
+            @Override
+            public void cleanUp(Challenge challenge) {
+                withdraw(Names.normalize(challenge.identifier()), challenge.keyAuthorization());
+            }
+        };
+    }
+
+    /** Stops the lookup threads (called by {@code AutoCert.close()}). */
+    void close() {
+        ExecutorService t = lookupThreads;
+        if (t != null) {
+            t.shutdownNow();
+        }
+    }
+
+    private void withdraw(String identifier, String keyAuthorization) {
+        Answer a = pending.get(identifier);
+        if (a != null && a.keyAuthorization.equals(keyAuthorization) && pending.remove(identifier, a)) {
+            byAlias.remove(a.alias, a);
+        }
+        synchronized (peers) {
+            Cached c = peers.remove(identifier);
+            if (c != null && c.answer() != null) {
+                byAlias.remove(c.answer().alias, c.answer());
+            }
+        }
+    }
+
+    private Answer local(String identifier) {
+        if (identifier == null) {
+            return null;
+        }
+        Answer a = pending.get(identifier);
+        if (a != null) {
+            return a;
+        }
+        synchronized (peers) {
+            Cached c = peers.get(identifier);
+            return c != null && System.nanoTime() - c.expiresNanos() < 0 ? c.answer() : null;
+        }
+    }
+
+    private Answer fromStore(String identifier) {
+        synchronized (peers) {
+            Cached c = peers.get(identifier);
+            if (c != null && System.nanoTime() - c.expiresNanos() < 0) {
+                return c.answer();
+            }
+            long now = System.nanoTime();
+            if (now - windowStartNanos > TimeUnit.SECONDS.toNanos(1)) {
+                windowStartNanos = now;
+                lookupsInWindow = 0;
+            }
+            if (++lookupsInWindow > LOOKUPS_PER_SECOND) {
+                return null; // over the bound: no answer rather than queueing behind a flood
+            }
+        }
+        Answer answer = null;
+        try {
+            Optional<byte[]> value = shared.load(StoreLayout.tlsAlpn01Challenge(identifier));
+            if (value.isPresent()) {
+                answer = create(identifier, new String(value.get(), StandardCharsets.US_ASCII).trim());
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("autocert4j: cannot look up a TLS-ALPN-01 challenge in the shared store: {}", LogSafe.text(e.toString()));
+            return null;
+        }
+        synchronized (peers) {
+            peers.put(identifier, new Cached(answer, System.nanoTime() + (answer != null ? HIT_TTL_NANOS : MISS_TTL_NANOS)));
+            if (answer != null) {
+                byAlias.put(answer.alias, answer);
+            }
+            while (peers.size() > PEER_CACHE_ENTRIES) {
+                String eldest = peers.keySet().iterator().next();
+                Cached gone = peers.remove(eldest);
+                if (gone.answer() != null) {
+                    byAlias.remove(gone.answer().alias, gone.answer());
+                }
+            }
+        }
+        return answer;
+    }
+
+    private ExecutorService lookupThreads() {
+        ExecutorService t = lookupThreads;
+        if (t == null) {
+            synchronized (this) {
+                if (lookupThreads == null) {
+                    ThreadPoolExecutor pool = new ThreadPoolExecutor(LOOKUP_THREADS, LOOKUP_THREADS, 30, TimeUnit.SECONDS,
+                            new LinkedBlockingQueue<>(64), r -> {
+                                Thread th = new Thread(r, "autocert4j-tls-alpn-lookup");
+                                th.setDaemon(true);
+                                return th;
+                            }, new ThreadPoolExecutor.AbortPolicy());
+                    pool.allowCoreThreadTimeOut(true);
+                    lookupThreads = pool;
+                }
+                t = lookupThreads;
+            }
+        }
+        return t;
+    }
+
+    /** The challenge certificate of RFC 8737 §3: one subjectAltName, the critical acmeIdentifier extension. */
+    private Answer create(String identifier, String keyAuthorization) {
+        try {
+            KeyPair kp = KeyType.EC_P256.generate();
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(keyAuthorization.getBytes(StandardCharsets.US_ASCII));
+            X500Name subject = new X500Name("CN=ACME TLS-ALPN-01 challenge");
+            byte[] serial = new byte[16];
+            new SecureRandom().nextBytes(serial);
+            Instant now = Instant.now();
+            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, new BigInteger(1, serial),
+                    Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(7))), subject, kp.getPublic());
+            GeneralName san = Names.isIpAddress(identifier)
+                    ? new GeneralName(GeneralName.iPAddress, new DEROctetString(InetAddress.getByName(identifier).getAddress()))
+                    : new GeneralName(GeneralName.dNSName, identifier);
+            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
+            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+            b.addExtension(ACME_IDENTIFIER, true, new DEROctetString(digest));
+            X509Certificate cert = new JcaX509CertificateConverter()
+                    .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
+            return new Answer(identifier, keyAuthorization, ALIAS_PREFIX + aliases.incrementAndGet(), kp.getPrivate(), cert);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM has no SHA-256", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot create the TLS-ALPN-01 challenge certificate for " + identifier, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TlsAlpn01Responder[pending=" + pending.size() + (shared == null ? "" : ", shared") + "]";
+    }
+
+    /** Serves challenge certificates by SNI; for contexts that only see validation handshakes. */
+    private final class ChallengeKeyManager extends X509ExtendedKeyManager {
+        private String choose(String keyType, SSLSession handshake) {
+            Answer a = answer(LiveKeyManager.sniHost(handshake), false);
+            if (a == null || !LiveKeyManager.keyTypeMatches(keyType, a.key.getAlgorithm())) {
+                return null;
+            }
+            served.incrementAndGet();
+            return a.alias;
+        }
+
+        @Override
+        public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+            return choose(keyType, engine == null ? null : engine.getHandshakeSession());
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return choose(keyType, socket instanceof SSLSocket s ? s.getHandshakeSession() : null);
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            Answer a = byAlias(alias);
+            return a == null ? null : new X509Certificate[] {a.certificate};
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            Answer a = byAlias(alias);
+            return a == null ? null : a.key;
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return pending.values().stream().map(a -> a.alias).toArray(String[]::new);
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            return null;
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+            return null;
+        }
+    }
+}
