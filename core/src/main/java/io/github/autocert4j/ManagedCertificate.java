@@ -526,7 +526,9 @@ final class ManagedCertificate {
             return false;
         }
         CertBundle stored = found.get().bundle();
-        if (live != null && (stored.serial().equals(live.serial()) || !stored.notAfter().isAfter(live.notAfter()))) {
+        // Same expiry, other serial: a peer's renewal issued within the same second (CAs truncate
+        // notAfter to seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
+        if (live != null && (stored.serial().equals(live.serial()) || stored.notAfter().isBefore(live.notAfter()))) {
             return false;
         }
         if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {

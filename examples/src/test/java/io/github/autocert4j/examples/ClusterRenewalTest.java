@@ -1,0 +1,219 @@
+package io.github.autocert4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.github.autocert4j.testkit.LoadBalancer;
+
+/**
+ * A fleet of three node JVMs sharing one PostgreSQL, behind nginx where Pebble validates: one ACME order per
+ * renewal (counted at the CA), every validation succeeds whichever node the CA reached, and every node serves each
+ * new certificate within 10 s.
+ */
+@Timeout(value = 150, unit = TimeUnit.SECONDS)
+class ClusterRenewalTest {
+    static final Duration ADOPTION_BOUND = Duration.ofSeconds(10);
+
+    @TempDir
+    static Path work;
+    static ClusterHarness cluster;
+
+    @BeforeAll
+    static void startFleetParts() throws Exception {
+        cluster = new ClusterHarness(work, Duration.ofHours(1));
+    }
+
+    @AfterAll
+    static void stopFleetParts() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @AfterEach
+    void stopNodes() {
+        cluster.stopNodes();
+        cluster.freshStore();
+    }
+
+    @Test
+    void twentyRenewalsMakeTwentyOrdersAndEveryNodeServesEachWithinTenSeconds() throws Exception {
+        long ordersAtStart = cluster.orders();
+        long validAtStart = cluster.validAuthorizations();
+        int challengesAtStart = cluster.challengeRequests().size();
+        cluster.startAll(Map.of(), 1, 2, 3);
+
+        // first start: three nodes without a certificate try at once; one orders, two wait and adopt
+        BigInteger first = awaitOneIssuer(null).serial();
+        assertEquals(1, cluster.orders() - ordersAtStart, "one order for the first certificate" + cluster.diagnostics());
+        Map<Integer, List<Long>> adoptionMillis = new LinkedHashMap<>();
+        List<Integer> orderedBy = new ArrayList<>();
+        List<Instant[]> windows = new ArrayList<>();
+        BigInteger previous = first;
+        for (int round = 1; round <= 20; round++) {
+            long ordersBefore = cluster.orders();
+            Instant roundStart = Instant.now();
+            List<Integer> triggered = round % 2 == 1 ? List.of(((round / 2) % 3) + 1) : shuffled(1, 2, 3);
+            // odd rounds: renewNow on one node (the others adopt through LISTEN/NOTIFY);
+            // even rounds: renewNow on all three at the same moment (one orders, two find its certificate under the lock)
+            List<CompletableFuture<String>> answers = new ArrayList<>();
+            for (int k : triggered) {
+                answers.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return cluster.admin(k, "POST", "/renew");
+                    } catch (Exception e) {
+                        return "error " + e;
+                    }
+                }));
+            }
+            List<String> replies = new ArrayList<>();
+            for (CompletableFuture<String> a : answers) {
+                replies.add(a.get(60, TimeUnit.SECONDS));
+            }
+            String renewed = replies.get(0).replaceFirst("^200 serial=([0-9a-f]+) .*$", "$1");
+            for (String r : replies) {
+                assertTrue(r.startsWith("200 serial=" + renewed + " "), "round " + round + " replies " + replies + cluster.diagnostics());
+            }
+            BigInteger serial = new BigInteger(renewed, 16);
+            assertTrue(!serial.equals(previous), "round " + round + " renewed: " + replies);
+            ClusterHarness.CertLine issued = awaitOneIssuer(serial);
+            orderedBy.add(issued.node());
+            // every node serves it within 10 s of going live on the ordering node (a real TLS client per node)
+            for (int k = 1; k <= 3; k++) {
+                Instant servedAt = cluster.awaitServed(k, serial, ADOPTION_BOUND);
+                assertNotNull(servedAt, "round " + round + ": node " + k + " does not serve " + renewed + " within 10 s" + cluster.diagnostics());
+                if (k != issued.node()) {
+                    ClusterHarness.CertLine adopted = cluster.node(k).awaitCertificate(serial, Duration.ofSeconds(1));
+                    assertNotNull(adopted, "node " + k + " reported the adoption");
+                    assertTrue(!adopted.orderedHere(), "node " + k + " adopted, not ordered: " + adopted);
+                    adoptionMillis.computeIfAbsent(k, x -> new ArrayList<>()).add(Duration.between(issued.at(), adopted.at()).toMillis());
+                }
+                assertTrue(Duration.between(issued.at(), servedAt).compareTo(ADOPTION_BOUND) <= 0, "node " + k + " round " + round);
+            }
+            assertEquals(1, cluster.orders() - ordersBefore, "round " + round + " (renewNow on " + triggered + "): exactly one order"
+                    + cluster.diagnostics());
+            windows.add(new Instant[] {roundStart, Instant.now()});
+            previous = serial;
+        }
+
+        Thread.sleep(500); // a late second order would show up here
+        assertEquals(21, cluster.orders() - ordersAtStart, "21 orders at the CA: the first certificate and 20 renewals");
+        assertEquals(0, cluster.invalidAuthorizations(), "no validation failed, whichever node the CA reached");
+        assertEquals(21, cluster.validAuthorizations() - validAtStart);
+
+        // The CA fetched each token 3 times; nginx spread the fetches round-robin. Every fetch got 200, and the
+        // nodes that did not order answered most of them: from the store, since the token was never in their memory.
+        List<LoadBalancer.Request> fetches = cluster.challengeRequests().subList(challengesAtStart, cluster.challengeRequests().size());
+        assertEquals(63, fetches.size(), "3 validation fetches per order: " + fetches);
+        Map<Integer, Integer> answeredBy = new LinkedHashMap<>();
+        int byOthers = 0;
+        for (LoadBalancer.Request f : fetches) {
+            assertEquals(200, f.status(), "fetch answered: " + f);
+            int node = cluster.slotOf(f.answeredBy());
+            answeredBy.merge(node, 1, Integer::sum);
+            int round = roundOf(windows, f.at());
+            if (round >= 0 && node != orderedBy.get(round)) {
+                byOthers++;
+            }
+        }
+        for (int k = 1; k <= 3; k++) {
+            assertTrue(answeredBy.getOrDefault(k, 0) >= 10, "node " + k + " answered its share: " + answeredBy);
+        }
+        assertTrue(byOthers >= 20, "non-ordering nodes answered from the store: " + byOthers + " of 60");
+        long answeredTotal = 0;
+        for (int k = 1; k <= 3; k++) {
+            String status = cluster.admin(k, "GET", "/status");
+            answeredTotal += Long.parseLong(status.replaceFirst("^.* answered=(\\d+) .*$", "$1"));
+        }
+        assertEquals(63, answeredTotal, "the nodes' own counters agree with nginx's log");
+        System.out.println("[cluster] orders=" + (cluster.orders() - ordersAtStart) + " orderedBy=" + orderedBy
+                + " challenge answers per node=" + answeredBy + " answered by non-ordering nodes=" + byOthers
+                + " adoption ms per node=" + adoptionMillis);
+    }
+
+    @Test
+    void aNodeThatStartsWhileAnotherIsOrderingWaitsAndAdopts() throws Exception {
+        long ordersBefore = cluster.orders();
+        CaProxy.Gate finalize = cluster.ca.hold("/finalize-order/", 0);
+        cluster.start(1, Map.of());
+        assertTrue(finalize.awaitHeld(Duration.ofSeconds(30)), "node 1 reaches finalization" + cluster.diagnostics());
+        // node 1 holds the lock and its order is in flight; node 2 starts now and must not order
+        cluster.start(2, Map.of());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        String status = cluster.admin(2, "GET", "/status");
+        while (status.contains("lastAttempt=-") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            status = cluster.admin(2, "GET", "/status");
+        }
+        assertTrue(status.contains("state=PENDING") && !status.contains("lastAttempt=-"), "node 2 is waiting for the lock: " + status);
+        Thread.sleep(500);
+        finalize.release();
+        ClusterHarness.Line one = cluster.node(1).awaitLine(l -> l.contains("(ordered by this node)"), Duration.ofSeconds(30));
+        assertNotNull(one, "node 1 finished its order" + cluster.diagnostics());
+        BigInteger serial = ClusterHarness.CertLine.of(one).orElseThrow().serial();
+        ClusterHarness.CertLine adopted = cluster.node(2).awaitCertificate(serial, Duration.ofSeconds(10));
+        assertNotNull(adopted, "node 2 adopted node 1's certificate" + cluster.diagnostics());
+        assertTrue(!adopted.orderedHere());
+        assertNotNull(cluster.awaitServed(2, serial, Duration.ofSeconds(5)));
+        assertEquals(1, cluster.orders() - ordersBefore, "one order" + cluster.diagnostics());
+        assertEquals(0, cluster.node(2).errorLines(), "node 2 waited, it did not fail" + cluster.diagnostics());
+    }
+
+    /** Waits until exactly one node printed "ordered by this node" for a serial other than {@code previous}. */
+    private static ClusterHarness.CertLine awaitOneIssuer(BigInteger serial) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            for (int k = 1; k <= 3; k++) {
+                for (ClusterHarness.CertLine c : cluster.node(k).certificates()) {
+                    if (c.orderedHere() && (serial == null || c.serial().equals(serial))) {
+                        if (serial == null) {
+                            for (int j = 1; j <= 3; j++) {
+                                assertNotNull(cluster.awaitServed(j, c.serial(), ADOPTION_BOUND), "node " + j + " serves the first certificate"
+                                        + cluster.diagnostics());
+                            }
+                            return c;
+                        }
+                        return c;
+                    }
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no node ordered " + (serial == null ? "a certificate" : serial.toString(16)) + cluster.diagnostics());
+    }
+
+    private static int roundOf(List<Instant[]> windows, Instant at) {
+        for (int i = 0; i < windows.size(); i++) {
+            if (!at.isBefore(windows.get(i)[0]) && !at.isAfter(windows.get(i)[1])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static List<Integer> shuffled(Integer... ks) {
+        List<Integer> l = new ArrayList<>(List.of(ks));
+        Collections.shuffle(l);
+        return l;
+    }
+}
