@@ -53,7 +53,10 @@ import io.github.autocert4j.testkit.TlsProbe;
  */
 final class ClusterHarness implements AutoCloseable {
     static final String NAME = "app.cluster.test";
+    /** Pebble profile of the tests' certificates (1 hour: nothing renews unless a test asks). */
     static final String PROFILE = "cluster";
+    /** Pebble profile of short-lived certificates that renew by themselves. */
+    static final String SHORT = "short";
     static final Pattern CERT_LINE = Pattern.compile("^node=(\\d+) certificate: serial=([0-9a-f]+) notAfter=(\\S+) \\((.*)\\)$");
     private static final AtomicInteger PREFIXES = new AtomicInteger();
 
@@ -70,7 +73,7 @@ final class ClusterHarness implements AutoCloseable {
     private final List<Node> started = new CopyOnWriteArrayList<>();
     String prefix;
 
-    ClusterHarness(Path work, Duration certificateLifetime) throws Exception {
+    ClusterHarness(Path work, Duration shortLifetime) throws Exception {
         this.work = work;
         PostgresServer p = null;
         PebbleServer b = null;
@@ -79,7 +82,7 @@ final class ClusterHarness implements AutoCloseable {
         try {
             p = PostgresServer.startNew();
             int validationPort = FreePorts.loopback();
-            b = PebbleServer.builder().httpPort(validationPort).profile(PROFILE, certificateLifetime).start();
+            b = PebbleServer.builder().httpPort(validationPort).profile(PROFILE, Duration.ofHours(1)).profile(SHORT, shortLifetime).start();
             c = new CaProxy(b, work);
             for (int k = 1; k <= 3; k++) {
                 httpPorts[k] = FreePorts.loopback();
@@ -168,6 +171,33 @@ final class ClusterHarness implements AutoCloseable {
 
     Node node(int k) {
         return nodes[k];
+    }
+
+    /** Certificates Pebble issued, from its log. */
+    long issuedCertificates() throws IOException {
+        return pebbleLog().filter(l -> l.contains("Issued certificate serial")).count();
+    }
+
+    /** Starts nodes 1..3 with {@code settings} and waits until all three serve the first certificate; returns its serial. */
+    BigInteger startFleet(Map<String, String> settings) throws Exception {
+        startAll(settings, 1, 2, 3);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            for (int k = 1; k <= 3; k++) {
+                for (CertLine c : nodes[k].certificates()) {
+                    if (c.orderedHere()) {
+                        for (int j = 1; j <= 3; j++) {
+                            if (awaitServed(j, c.serial(), Duration.ofSeconds(10)) == null) {
+                                throw new AssertionError("node " + j + " does not serve the first certificate" + diagnostics());
+                            }
+                        }
+                        return c.serial();
+                    }
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no first certificate within 60 s" + diagnostics());
     }
 
     /** Orders the CA received (at the proxy in front of Pebble). */
@@ -394,6 +424,15 @@ final class ClusterHarness implements AutoCloseable {
 
         List<CertLine> certificates() {
             return lines.stream().map(CertLine::of).flatMap(Optional::stream).toList();
+        }
+
+        /** Whether the node's log (stderr) has a line containing {@code text}. */
+        boolean logged(String text) {
+            try {
+                return Files.readAllLines(log, StandardCharsets.UTF_8).stream().anyMatch(l -> l.contains(text));
+            } catch (IOException e) {
+                return false;
+            }
         }
 
         long errorLines() {

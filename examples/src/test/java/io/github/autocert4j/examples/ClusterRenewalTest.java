@@ -33,6 +33,7 @@ import io.github.autocert4j.testkit.LoadBalancer;
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class ClusterRenewalTest {
     static final Duration ADOPTION_BOUND = Duration.ofSeconds(10);
+    static final Duration SHORT_LIFETIME = Duration.ofSeconds(16);
 
     @TempDir
     static Path work;
@@ -40,7 +41,7 @@ class ClusterRenewalTest {
 
     @BeforeAll
     static void startFleetParts() throws Exception {
-        cluster = new ClusterHarness(work, Duration.ofHours(1));
+        cluster = new ClusterHarness(work, SHORT_LIFETIME);
     }
 
     @AfterAll
@@ -177,6 +178,45 @@ class ClusterRenewalTest {
         assertNotNull(cluster.awaitServed(2, serial, Duration.ofSeconds(5)));
         assertEquals(1, cluster.orders() - ordersBefore, "one order" + cluster.diagnostics());
         assertEquals(0, cluster.node(2).errorLines(), "node 2 waited, it did not fail" + cluster.diagnostics());
+    }
+
+    @Test
+    void shortLivedCertificatesRenewByThemselvesWithOneOrderForTheFleet() throws Exception {
+        long ordersAtStart = cluster.orders();
+        long invalidAtStart = cluster.invalidAuthorizations();
+        // 16-second certificates, no renewNow: each renews when half its lifetime remains, and all three nodes'
+        // checks come due at the same moment; one orders, two wait for the lock and find its certificate
+        BigInteger previous = cluster.startFleet(Map.of("PROFILE", ClusterHarness.SHORT));
+        List<BigInteger> seen = new ArrayList<>(List.of(previous));
+        for (int renewal = 1; renewal <= 2; renewal++) {
+            ClusterHarness.CertLine issued = awaitNewIssue(seen, Duration.ofSeconds(20));
+            for (int k = 1; k <= 3; k++) {
+                Instant servedAt = cluster.awaitServed(k, issued.serial(), ADOPTION_BOUND);
+                assertNotNull(servedAt, "renewal " + renewal + ": node " + k + " serves it within 10 s" + cluster.diagnostics());
+            }
+            seen.add(issued.serial());
+            assertEquals(1 + renewal, cluster.orders() - ordersAtStart, "one order per renewal" + cluster.diagnostics());
+        }
+        assertEquals(0, cluster.invalidAuthorizations() - invalidAtStart);
+        for (int k = 1; k <= 3; k++) {
+            assertEquals(0, cluster.node(k).errorLines(), "no node failed an attempt" + cluster.diagnostics());
+        }
+    }
+
+    /** The first "ordered by this node" line, on any node, for a serial not in {@code seen}. */
+    private static ClusterHarness.CertLine awaitNewIssue(List<BigInteger> seen, Duration max) throws Exception {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (int k = 1; k <= 3; k++) {
+                for (ClusterHarness.CertLine c : cluster.node(k).certificates()) {
+                    if (c.orderedHere() && !seen.contains(c.serial())) {
+                        return c;
+                    }
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no renewal within " + max + cluster.diagnostics());
     }
 
     /** Waits until exactly one node printed "ordered by this node" for a serial other than {@code previous}. */
