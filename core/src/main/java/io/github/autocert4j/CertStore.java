@@ -115,6 +115,14 @@ public interface CertStore {
      * may succeed later. {@code AutoCertBuilder#build()} does not fail on it (a fleet must start
      * while its database is down): the manager serves the self-signed fallback and reads the store
      * at its next attempts.
+     *
+     * <pre>{@code
+     * try {
+     *     store.checkAccess();
+     * } catch (CertStore.UnavailableException down) {
+     *     log.warn("certificate store unreachable, retrying later: {}", down.getMessage());
+     * }
+     * }</pre>
      */
     final class UnavailableException extends IOException {
         private static final long serialVersionUID = 1L;
