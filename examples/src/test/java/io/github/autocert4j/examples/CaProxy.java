@@ -176,6 +176,11 @@ final class CaProxy implements AutoCloseable {
         return seen.stream().filter(s -> s.method().equals("POST") && s.path().equals("/order-plz") && s.status() == 201).count();
     }
 
+    /** Requests with this method whose path starts with {@code prefix} that the CA answered with a 2xx status. */
+    long count(String method, String prefix) {
+        return seen.stream().filter(s -> s.method().equals(method) && s.path().startsWith(prefix) && s.status() / 100 == 2).count();
+    }
+
     /** Every request that reached the CA so far. */
     List<Seen> seen() {
         return List.copyOf(seen);

@@ -61,6 +61,7 @@ class ClusterRenewalTest {
     void twentyRenewalsMakeTwentyOrdersAndEveryNodeServesEachWithinTenSeconds() throws Exception {
         long ordersAtStart = cluster.orders();
         long validAtStart = cluster.validAuthorizations();
+        long triggeredAtStart = cluster.ca.count("POST", "/chalZ/");
         int challengesAtStart = cluster.challengeRequests().size();
         cluster.startAll(Map.of(), 1, 2, 3);
 
@@ -120,12 +121,17 @@ class ClusterRenewalTest {
         Thread.sleep(500); // a late second order would show up here
         assertEquals(21, cluster.orders() - ordersAtStart, "21 orders at the CA: the first certificate and 20 renewals");
         assertEquals(0, cluster.invalidAuthorizations(), "no validation failed, whichever node the CA reached");
-        assertEquals(21, cluster.validAuthorizations() - validAtStart);
+        // Pebble reuses a valid authorization about 1 % of the time even with PEBBLE_AUTHZREUSE=0 (it creates a new one
+        // only if rand.Intn(100) > 0): such an order needs no validation. Every challenge the nodes triggered was valid.
+        long triggered = cluster.ca.count("POST", "/chalZ/") - triggeredAtStart;
+        assertTrue(triggered >= 18 && triggered <= 21, "challenges triggered: " + triggered);
+        assertEquals(triggered, cluster.validAuthorizations() - validAtStart, "every triggered challenge ended valid");
 
         // The CA fetched each token 3 times; nginx spread the fetches round-robin. Every fetch got 200, and the
         // nodes that did not order answered most of them: from the store, since the token was never in their memory.
         List<LoadBalancer.Request> fetches = cluster.challengeRequests().subList(challengesAtStart, cluster.challengeRequests().size());
-        assertEquals(63, fetches.size(), "3 validation fetches per order: " + fetches);
+        int expectedFetches = (int) (3 * triggered);
+        assertEquals(expectedFetches, fetches.size(), "3 validation fetches per validated order: " + fetches);
         Map<Integer, Integer> answeredBy = new LinkedHashMap<>();
         int byOthers = 0;
         for (LoadBalancer.Request f : fetches) {
@@ -140,14 +146,14 @@ class ClusterRenewalTest {
         for (int k = 1; k <= 3; k++) {
             assertTrue(answeredBy.getOrDefault(k, 0) >= 10, "node " + k + " answered its share: " + answeredBy);
         }
-        assertTrue(byOthers >= 20, "non-ordering nodes answered from the store: " + byOthers + " of 60");
+        assertTrue(byOthers >= 20, "non-ordering nodes answered from the store: " + byOthers + " of " + expectedFetches);
         long answeredTotal = 0;
         for (int k = 1; k <= 3; k++) {
             String status = cluster.admin(k, "GET", "/status");
             answeredTotal += Long.parseLong(status.replaceFirst("^.* answered=(\\d+) .*$", "$1"));
         }
-        assertEquals(63, answeredTotal, "the nodes' own counters agree with nginx's log");
-        System.out.println("[cluster] orders=" + (cluster.orders() - ordersAtStart) + " orderedBy=" + orderedBy
+        assertEquals(expectedFetches, answeredTotal, "the nodes' own counters agree with nginx's log");
+        System.out.println("[cluster] orders=" + (cluster.orders() - ordersAtStart) + " validations=" + triggered + " orderedBy=" + orderedBy
                 + " challenge answers per node=" + answeredBy + " answered by non-ordering nodes=" + byOthers
                 + " adoption ms per node=" + adoptionMillis);
     }
