@@ -282,7 +282,7 @@ public final class AutoCertBuilder {
                 chosenStore.checkAccess();
             } catch (CertStore.UnavailableException e) {
                 // Down, not misconfigured: a server must start while its database is down. Every
-                // store operation later fails and is retried along the backoff schedule.
+                // store operation later fails and is retried at the first backoff step.
                 LOG.warn("autocert4j: the store {} cannot be reached now ({}); starting anyway: stored certificates are loaded, "
                         + "or new ones obtained, once it answers; the self-signed fallback is served meanwhile", chosenStore,
                         LogSafe.text(e.getMessage()));
