@@ -15,9 +15,9 @@ lib=benchmarks/target/lib
 started=$(date +%s)
 
 echo "== build"
-if ! mvn -q -o install -DskipTests -pl testkit,core,netty-adapter,benchmarks -am; then
+if ! mvn -q -o install -DskipTests -pl testkit,core,netty-adapter,postgres-store,benchmarks -am; then
   echo "offline build failed; retrying online"
-  mvn -q install -DskipTests -pl testkit,core,netty-adapter,benchmarks -am || { echo "build failed" >&2; exit 1; }
+  mvn -q install -DskipTests -pl testkit,core,netty-adapter,postgres-store,benchmarks -am || { echo "build failed" >&2; exit 1; }
 fi
 # Snapshot of the class path: copies, so concurrent installs into ~/.m2 cannot change jars mid-run.
 rm -rf "$lib" "$out"
@@ -30,6 +30,7 @@ cp=$(ls "$lib"/*.jar | tr '\n' ':')"$lib/bench-classes"
 
 echo "== pebble"
 bash scripts/get-pebble.sh || echo "get-pebble.sh failed; the issuance section will report the error"
+bash scripts/get-postgres.sh || echo "get-postgres.sh failed; the storeops section will report the error"
 
 {
   echo "nproc: $(nproc)"
@@ -60,6 +61,7 @@ run handshake 300 1g
 run swap 180 1g
 run issuance 150 1g
 run scale 510 6g
+run storeops 600 1g   # PostgreSQL store vs file store; 3 nodes starting with 10,000 certificates each from PostgreSQL
 
 elapsed=$(( $(date +%s) - started ))
 cat > "$out/meta.txt" <<META

@@ -3,7 +3,8 @@
 # Pebble (Let's Encrypt's ACME test server) is unpacked into .pebble/ by scripts/get-pebble.sh,
 # which uses apt-get download + dpkg -x and so needs root the first time (or run it once with sudo).
 # The Pebble integration tests never skip: a missing Pebble fails the build. Knot DNS (knotd, for the DNS-01
-# tests) is installed by scripts/get-dns.sh with apt-get when missing; a missing knotd fails them too.
+# tests) is installed by scripts/get-dns.sh with apt-get when missing; a missing knotd fails them too. The same goes for
+# PostgreSQL (scripts/get-postgres.sh) and nginx (scripts/get-lb.sh, the Cluster* tests' load balancer).
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v java >/dev/null || { echo "test.sh: install Java 17+ first: apt-get install -y openjdk-17-jdk-headless" >&2; exit 1; }
@@ -11,4 +12,5 @@ command -v mvn >/dev/null || { echo "test.sh: install Maven first: apt-get insta
 bash scripts/get-pebble.sh
 bash scripts/get-dns.sh
 bash scripts/get-postgres.sh   # PostgreSQL server binaries for the Postgres* tests (Debian's package; see docs/postgres.md)
+bash scripts/get-lb.sh         # nginx, the round-robin load balancer the Cluster* tests start in front of the nodes (docs/cluster.md)
 exec mvn -B verify "$@"

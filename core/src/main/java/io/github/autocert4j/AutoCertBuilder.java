@@ -21,6 +21,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Configures an {@link AutoCert}. {@link #build()} checks everything at once and fails with one
@@ -37,6 +39,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * }</pre>
  */
 public final class AutoCertBuilder {
+    private static final Logger LOG = LoggerFactory.getLogger(AutoCertBuilder.class);
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
     private static final Pattern PROFILE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
@@ -402,6 +405,12 @@ public final class AutoCertBuilder {
         if (chosenStore != null) {
             try {
                 chosenStore.checkAccess();
+            } catch (CertStore.UnavailableException e) {
+                // Down, not misconfigured: a server must start while its database is down. Every
+                // store operation later fails and is retried at the first backoff step.
+                LOG.warn("autocert4j: the store {} cannot be reached now ({}); starting anyway: stored certificates are loaded, "
+                        + "or new ones obtained, once it answers; the self-signed fallback is served meanwhile", chosenStore,
+                        LogSafe.text(e.getMessage()));
             } catch (IOException | RuntimeException e) {
                 errors.add("store: " + chosenStore + " cannot be written (" + LogSafe.text(e.getMessage()) + "). Fix: point storageDirectory() at a "
                         + "directory this process can write, or fix the store's permissions or connection");

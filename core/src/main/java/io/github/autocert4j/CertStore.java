@@ -67,7 +67,9 @@ public interface CertStore {
 
     /**
      * Checks that the store can be read and written now. Called by {@code AutoCertBuilder#build()}
-     * so that a misconfigured store fails at start-up rather than at the first renewal.
+     * so that a misconfigured store fails at start-up rather than at the first renewal. A store
+     * that is merely unreachable for now (its database down) throws {@link UnavailableException}:
+     * {@code build()} then starts the manager anyway.
      */
     default void checkAccess() throws IOException {
     }
@@ -104,6 +106,30 @@ public interface CertStore {
          */
         default long fencingToken() {
             return 0;
+        }
+    }
+
+    /**
+     * Thrown when the store cannot be reached right now (its database is down or restarting, the
+     * network is cut, a connection pool is exhausted) rather than being misconfigured: the same call
+     * may succeed later. {@code AutoCertBuilder#build()} does not fail on it (a fleet must start
+     * while its database is down): the manager serves the self-signed fallback and reads the store
+     * at its next attempts.
+     *
+     * <pre>{@code
+     * try {
+     *     store.checkAccess();
+     * } catch (CertStore.UnavailableException down) {
+     *     log.warn("certificate store unreachable, retrying later: {}", down.getMessage());
+     * }
+     * }</pre>
+     */
+    final class UnavailableException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        /** Creates one with a message saying what could not be reached and what to check. */
+        public UnavailableException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

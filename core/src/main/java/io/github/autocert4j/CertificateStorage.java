@@ -19,8 +19,12 @@ import java.util.Properties;
  */
 final class CertificateStorage {
 
-    /** A certificate as found in the store. */
-    record Stored(CertBundle bundle, String profile, String issuerId) {
+    /**
+     * A certificate as found in the store.
+     *
+     * @param issuedAt when the server that obtained it stored it (its clock), or null if unknown
+     */
+    record Stored(CertBundle bundle, String profile, String issuerId, Instant issuedAt) {
     }
 
     private final CertStore store;
@@ -41,7 +45,11 @@ final class CertificateStorage {
         }
         CertBundle bundle = Pem.decodeBundle(pem.get());
         Properties meta = meta(certId);
-        return Optional.of(new Stored(bundle, blankToNull(meta.getProperty("profile")), blankToNull(meta.getProperty("issuer"))));
+        // issuedAt only when the metadata is this bundle's (written just after it, under the same lock)
+        String metaSerial = blankToNull(meta.getProperty("serial"));
+        Instant issuedAt = metaSerial == null || metaSerial.equalsIgnoreCase(bundle.serial().toString(16))
+                ? instantOrNull(meta.getProperty("issuedAt")) : null;
+        return Optional.of(new Stored(bundle, blankToNull(meta.getProperty("profile")), blankToNull(meta.getProperty("issuer")), issuedAt));
     }
 
     /** Takes the store lock that every write of {@code certId} happens under. */
@@ -80,6 +88,14 @@ final class CertificateStorage {
             }
         }
         return p;
+    }
+
+    private static Instant instantOrNull(String s) {
+        try {
+            return s == null || s.isBlank() ? null : Instant.parse(s.trim());
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
     }
 
     private static String blankToNull(String s) {

@@ -75,6 +75,8 @@ final class ManagedCertificate {
     private final Object handles = new Object();
     private ScheduledFuture<?> scheduled;
     private CompletableFuture<CertificateStatus> renewal;
+    /** When the pending {@link #renewNow} was asked for: a peer's certificate stored since then satisfies it. */
+    private Instant renewalRequestedAt;
     private final List<CompletableFuture<CertificateStatus>> liveWaiters = new ArrayList<>();
     private Thread ordering;
     private volatile boolean stopped;
@@ -163,6 +165,7 @@ final class ManagedCertificate {
             }
             f = new CompletableFuture<>();
             renewal = f;
+            renewalRequestedAt = services.now();
         }
         if (!submit(Kind.FORCE, f)) {
             synchronized (handles) {
@@ -286,7 +289,7 @@ final class ManagedCertificate {
                             permanent = false;
                             yield attempt(true);
                         }
-                        case PEER -> new Outcome(adoptFromStore() ? Next.at(services.now()) : Next.UNCHANGED, null);
+                        case PEER -> new Outcome(adoptFromStore(null) ? Next.at(services.now()) : Next.UNCHANGED, null);
                     };
                     next = outcome.next();
                     failure = outcome.failure();
@@ -404,6 +407,10 @@ final class ManagedCertificate {
      * issuer in turn), verifies, stores (only while the lock is held) and swaps in.
      */
     private Outcome attempt(boolean forced) throws InterruptedException {
+        Instant requestedAt;
+        synchronized (handles) {
+            requestedAt = renewalRequestedAt;
+        }
         long t0 = System.nanoTime();
         lastAttempt = services.now();
         publish();
@@ -412,12 +419,17 @@ final class ManagedCertificate {
         try {
             storeLock = services.storage().lock(id);
         } catch (IOException e) {
+            // An unreachable store (database down) is asked again at the first backoff step every
+            // time: the CA was not contacted, and the fleet must pick up as soon as it is back.
             return failed(IssuanceException.transientFailure("cannot take the store lock of " + id + " (" + LogSafe.text(e.getMessage())
-                    + "); another server may be ordering it, or the store " + services.storage().store() + " is unavailable", e), t0);
+                    + "); another server may be ordering it, or the store " + services.storage().store() + " is unavailable", e), t0,
+                    e instanceof CertStore.UnavailableException);
         }
         setOrdering(true);
         try {
-            if (!forced && adoptFromStore()) {
+            // Forced: a certificate a peer stored since renewNow() was asked for is that renewal
+            // (renewNow broadcast to every node must still make one order).
+            if (forced ? requestedAt != null && adoptFromStore(requestedAt) : adoptFromStore(null)) {
                 return new Outcome(Next.at(services.now()), null);
             }
             ensureHeld(storeLock); // a holder that stalled past its lease must not place an order
@@ -553,10 +565,11 @@ final class ManagedCertificate {
     }
 
     /**
-     * Adopts a newer, valid, not yet due certificate that a server sharing the store put there.
-     * Returns whether it did.
+     * Adopts a newer, valid, not yet due certificate that a server sharing the store put there
+     * (if {@code storedSince} is not null: only one stored at or after that moment). Returns
+     * whether it did.
      */
-    private boolean adoptFromStore() {
+    private boolean adoptFromStore(Instant storedSince) {
         Optional<CertificateStorage.Stored> found;
         try {
             found = services.storage().load(id);
@@ -568,7 +581,12 @@ final class ManagedCertificate {
             return false;
         }
         CertBundle stored = found.get().bundle();
-        if (live != null && (stored.serial().equals(live.serial()) || !stored.notAfter().isAfter(live.notAfter()))) {
+        // Same expiry, other serial: a peer's renewal issued within the same second (CAs truncate
+        // notAfter to seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
+        if (live != null && (stored.serial().equals(live.serial()) || stored.notAfter().isBefore(live.notAfter()))) {
+            return false;
+        }
+        if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {
             return false;
         }
         Instant now = services.now();
@@ -659,6 +677,11 @@ final class ManagedCertificate {
     }
 
     private Outcome failed(IssuanceException e, long t0) {
+        return failed(e, t0, false);
+    }
+
+    /** @param storeUnreachable retry at the first backoff step instead of escalating */
+    private Outcome failed(IssuanceException e, long t0, boolean storeUnreachable) {
         if (stopped) {
             return new Outcome(Next.NEVER, e); // closing or removed: an interrupted order is not a failure to report
         }
@@ -667,7 +690,7 @@ final class ManagedCertificate {
         permanent = e.permanent();
         Instant now = services.now();
         Instant next = permanent ? null
-                : RenewalPlanner.retryAt(failures, e.retryAfter().orElse(null), now, services.policy(), ThreadLocalRandom.current());
+                : RenewalPlanner.retryAt(storeUnreachable ? 1 : failures, e.retryAfter().orElse(null), now, services.policy(), ThreadLocalRandom.current());
         nextCheck = next;
         String serving = live == null ? "the self-signed fallback is still served" : "the current certificate stays live";
         if (next != null) {

@@ -745,6 +745,90 @@ class RenewalSchedulerTest {
         assertEquals(peerSerial, served(self, APP));
     }
 
+    @Test
+    void renewNowOnEveryServerAtOnceMakesOneOrderAndTheOthersAdoptIt() throws Exception {
+        FakeIssuer peerIssuer = new FakeIssuer("fake-ca", sched.clock());
+        AutoCert peer = start(builder(peerIssuer));
+        AutoCert self = start();
+        BigInteger first = status(self).serial();
+        // an operator broadcasts "renew now" to the fleet: both requests are queued before either runs;
+        // the clock stands still, so the renewal expires in the same second as the first certificate
+        CompletableFuture<CertificateStatus> onPeer = peer.renewNow(APP);
+        CompletableFuture<CertificateStatus> onSelf = self.renewNow(APP);
+        sched.runDue();
+        BigInteger renewed = onPeer.get(1, TimeUnit.SECONDS).serial();
+        assertNotEquals(first, renewed);
+        assertEquals(renewed, onSelf.get(1, TimeUnit.SECONDS).serial(), "the second request is satisfied by the first one's order");
+        assertEquals(2, peerIssuer.issueCalls(), "initial order and the renewal");
+        assertEquals(0, issuer.issueCalls(), "no second order");
+        assertEquals(renewed, served(self, APP));
+        assertTrue(events(CertEvent.Loaded.class).stream().anyMatch(l -> l.serial().equals(renewed)), "adopted, reported as Loaded");
+    }
+
+    @Test
+    void renewNowStillOrdersWhenThePeersCertificateWasStoredBeforeTheRequest() throws Exception {
+        FakeIssuer peerIssuer = new FakeIssuer("fake-ca", sched.clock());
+        AutoCert peer = start(builder(peerIssuer));
+        AutoCert self = start();
+        sched.advance(DAY);
+        CompletableFuture<CertificateStatus> onPeer = peer.renewNow(APP);
+        sched.runDue();
+        BigInteger peers = onPeer.get(1, TimeUnit.SECONDS).serial();
+        sched.advance(MIN);
+        CompletableFuture<CertificateStatus> onSelf = self.renewNow(APP);
+        sched.runDue();
+        BigInteger own = onSelf.get(1, TimeUnit.SECONDS).serial();
+        assertEquals(1, issuer.issueCalls(), "renewNow() asked after the peer's renewal orders a new certificate");
+        assertNotEquals(peers, own);
+        assertEquals(own, served(self, APP));
+    }
+
+    @Test
+    void anUnreachableStoreIsAskedAgainAtTheFirstBackoffStepNotAlongTheEscalatingSchedule() {
+        AtomicInteger unreachable = new AtomicInteger(4);
+        List<Instant> lockCalls = new CopyOnWriteArrayList<>();
+        CertStore flaky = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Lock lock(String name) throws IOException {
+                lockCalls.add(sched.clock().instant());
+                if (unreachable.getAndDecrement() > 0) {
+                    throw new CertStore.UnavailableException("database down", null);
+                }
+                return super.lock(name);
+            }
+        };
+        AutoCert a = start(builder(issuer).store(flaky));
+        sched.advance(Duration.ofMinutes(10));
+        assertEquals(5, lockCalls.size(), "four refusals, then the lock: " + lockCalls);
+        for (int i = 0; i + 1 < lockCalls.size(); i++) {
+            Duration gap = Duration.between(lockCalls.get(i), lockCalls.get(i + 1));
+            assertTrue(gap.compareTo(MIN.multipliedBy(8).dividedBy(10)) >= 0 && gap.compareTo(MIN.multipliedBy(12).dividedBy(10)) <= 0,
+                    "gap " + (i + 1) + " = " + gap + " is the first backoff step (1 min ±20 %), not 10 or 100 min");
+        }
+        assertEquals(1, issuer.issueCalls(), "ordered once the store answered");
+        assertEquals(CertificateStatus.State.VALID, status(a).state());
+    }
+
+    @Test
+    void buildStartsWithAStoreThatIsDownButRefusesOneThatIsMisconfigured() {
+        CertStore down = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public void checkAccess() throws IOException {
+                throw new CertStore.UnavailableException("connection refused", null);
+            }
+        };
+        AutoCert a = builder(issuer).store(down).build();
+        opened.add(a);
+        CertStore broken = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public void checkAccess() throws IOException {
+                throw new IOException("password authentication failed");
+            }
+        };
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> builder(issuer).store(broken).build());
+        assertTrue(e.getMessage().contains("password authentication failed"), e.getMessage());
+    }
+
     /** A store that forwards everything, for tests that inject a fault into one call. */
     static class DelegatingStore implements CertStore {
         private final CertStore d;

@@ -31,7 +31,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 
 /**
  * Entry point of the benchmark harness: {@code java -cp ... io.github.autocert4j.benchmarks.Bench <section> <outDir>}
- * with section one of {@code handshake}, {@code swap}, {@code issuance}, {@code scale}, {@code report}.
+ * with section one of {@code handshake}, {@code swap}, {@code issuance}, {@code scale}, {@code storeops}, {@code report}.
  * Each section writes {@code <outDir>/<section>.md} (details) and {@code <outDir>/<section>.summary}
  * (tab-separated: metric, result, target, verdict); {@code report} assembles {@code RESULTS.md}.
  *
@@ -45,7 +45,7 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: Bench handshake|swap|issuance|scale|report <outDir> [args]");
+            System.err.println("usage: Bench handshake|swap|issuance|scale|storeops|report <outDir> [args]");
             System.exit(2);
         }
         Path out = Path.of(args[1]);
@@ -55,6 +55,7 @@ public final class Bench {
             case "swap" -> SwapBench.run(out);
             case "issuance" -> IssuanceBench.run(out);
             case "scale" -> ScaleBench.run(out);
+            case "storeops" -> StoreOpsBench.run(out);
             case "report" -> Report.run(out, Path.of(args[2]));
             default -> {
                 System.err.println("unknown section " + args[0]);

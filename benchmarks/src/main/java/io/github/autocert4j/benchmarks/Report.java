@@ -19,7 +19,7 @@ import io.netty.handler.ssl.OpenSsl;
  * }</pre>
  */
 final class Report {
-    static final String[] SECTIONS = {"handshake", "swap", "issuance", "scale"};
+    static final String[] SECTIONS = {"handshake", "swap", "issuance", "scale", "storeops"};
     static final String[] LIBS = {"autocert4j-core", "autocert4j-netty", "netty-handler", "netty-tcnative-boringssl-static", "acme4j-client",
         "bcprov-jdk18on", "bcpkix-jdk18on", "slf4j-api"};
 

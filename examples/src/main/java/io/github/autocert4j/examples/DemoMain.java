@@ -11,12 +11,17 @@ import io.github.autocert4j.testkit.PebbleServer;
  * The one-command demo: a local Pebble CA on loopback issuing short-lived certificates (2 minutes),
  * and an example server obtaining one and renewing it live, visibly, without restart.
  * Run by {@code ./demo.sh [netty|jetty|tomcat]} (Netty by default); stops Pebble on exit (Ctrl-C).
+ * {@code ./demo.sh cluster} runs {@link ClusterDemo} instead: three nodes on PostgreSQL behind nginx.
  */
 public final class DemoMain {
     private DemoMain() {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("cluster")) {
+            ClusterDemo.main(args);
+            return;
+        }
         int httpPort = Integer.parseInt(ExampleConfig.setting("http.port", "DEMO_HTTP_PORT", "5002"));
         int httpsPort = Integer.parseInt(ExampleConfig.setting("https.port", "DEMO_HTTPS_PORT", "8443"));
         Duration lifetime = Duration.ofSeconds(Long.parseLong(ExampleConfig.setting("demo.lifetime", "DEMO_LIFETIME_SECONDS", "120")));
@@ -33,7 +38,7 @@ public final class DemoMain {
             case "netty" -> NettyExample.start(config);
             case "jetty" -> JettyExample.start(config);
             case "tomcat" -> TomcatExample.start(config);
-            default -> throw new IllegalArgumentException("unknown server '" + host + "': use netty, jetty or tomcat");
+            default -> throw new IllegalArgumentException("unknown server '" + host + "': use netty, jetty, tomcat or cluster");
         };
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

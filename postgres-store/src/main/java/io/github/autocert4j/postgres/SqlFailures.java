@@ -6,6 +6,8 @@ import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLTransientConnectionException;
 import java.util.regex.Pattern;
 
+import io.github.autocert4j.CertStore;
+
 /**
  * Turns SQLExceptions into IOExceptions that say what failed and what to do, without credentials: the
  * driver's or pool's message is kept (it names the host, port and state) but anything that looks like a
@@ -27,11 +29,17 @@ final class SqlFailures {
     private SqlFailures() {
     }
 
-    /** Getting a connection from the DataSource failed. */
+    /**
+     * Getting a connection from the DataSource failed. Unreachable (refused, timed out, pool exhausted, server
+     * starting or stopping) is a {@link CertStore.UnavailableException}, so a node still starts while the database
+     * is down; rejected credentials, a missing database and the like stay plain IOExceptions.
+     */
     static IOException connect(String what, SQLException e) {
         String advice = specificAdvice(e, null, null);
-        return new IOException("PostgresCertStore could not get a connection from the DataSource to " + what + ": "
-                + describe(e) + ". " + (advice != null ? advice : REACH_ADVICE), masked(e));
+        String message = "PostgresCertStore could not get a connection from the DataSource to " + what + ": "
+                + describe(e) + ". " + (advice != null ? advice : REACH_ADVICE);
+        return advice == null || isServerStartingOrStopping(e) ? new CertStore.UnavailableException(message, masked(e))
+                : new IOException(message, masked(e));
     }
 
     /** A statement failed (connection already obtained). */
@@ -42,17 +50,25 @@ final class SqlFailures {
     /** A statement failed; {@code user} and {@code schema} (may be null) make privilege advice concrete. */
     static IOException statement(String what, SQLException e, String user, String schema) {
         String advice = specificAdvice(e, user, schema);
+        boolean lost = advice == null && isConnectionLoss(e) || isServerStartingOrStopping(e);
         if (advice == null) {
-            advice = isConnectionLoss(e) ? "The connection to PostgreSQL broke; nothing of this operation was committed. " + REACH_ADVICE
+            advice = lost ? "The connection to PostgreSQL broke; nothing of this operation was committed. " + REACH_ADVICE
                     : "See the PostgreSQL server log for details";
         }
-        return new IOException("PostgresCertStore failed to " + what + ": " + describe(e) + ". " + advice, masked(e));
+        String message = "PostgresCertStore failed to " + what + ": " + describe(e) + ". " + advice;
+        return lost ? new CertStore.UnavailableException(message, masked(e)) : new IOException(message, masked(e));
     }
 
     static boolean isConnectionLoss(SQLException e) {
         String state = e.getSQLState();
         return e instanceof SQLTransientConnectionException || e instanceof SQLNonTransientConnectionException
                 || (state != null && (state.startsWith("08") || state.startsWith("57P")));
+    }
+
+    /** 57P01..57P03: the server is shutting down or starting up; 53300: no free connection slot right now. */
+    private static boolean isServerStartingOrStopping(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.startsWith("57P") && !"57P04".equals(state) || "53300".equals(state));
     }
 
     /** Serialization failure or deadlock: the transaction may simply be run again. */

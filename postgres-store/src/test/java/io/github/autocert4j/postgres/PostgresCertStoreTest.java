@@ -33,6 +33,7 @@ import org.postgresql.ds.PGSimpleDataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 
+import io.github.autocert4j.CertStore;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PostgresServer;
 
@@ -293,6 +294,7 @@ class PostgresCertStoreTest {
         PostgresCertStore wrongPassword = PostgresCertStore.builder(pg.dataSource(pg.user(), "Wr0ng-pw")).build();
         IOException e = assertThrows(IOException.class, wrongPassword::checkAccess);
         assertTrue(e.getMessage().contains("rejected the DataSource's user or password"), e.getMessage());
+        assertFalse(e instanceof CertStore.UnavailableException, "a wrong password is a misconfiguration: build() must fail on it");
         assertFalse(e.getMessage().contains("Wr0ng-pw"), e.getMessage());
 
         PGSimpleDataSource noDb = (PGSimpleDataSource) pg.dataSource();
