@@ -26,7 +26,10 @@ public final class SpringDemoMain {
         Path store = Files.createTempDirectory("autocert4j-demo-store");
         PebbleServer pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST)
                 .profile("demo", lifetime).start();
-        Runtime.getRuntime().addShutdownHook(new Thread(pebble::close, "demo-pebble-stop"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            pebble.close();
+            deleteTree(store); // it holds private keys: nothing of the demo stays behind
+        }, "demo-stop"));
         System.out.println("pebble: " + pebble.directoryUri() + " (Pebble " + pebble.version() + ", certificates live "
                 + lifetime.toSeconds() + " s)");
         System.out.println("trust-root: " + pebble.issuanceRootPem().toAbsolutePath());
@@ -42,6 +45,15 @@ public final class SpringDemoMain {
                 "--autocert4j.storage-directory=" + store,
                 "--autocert4j.http-port=" + httpPort,
                 "--autocert4j.profile=demo");
+    }
+
+    /** Deletes {@code dir} and everything under it, deepest first; best effort (the demo is exiting). */
+    static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+            all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            System.err.println("demo: cannot delete the demo store " + dir + ": " + e.getMessage());
+        }
     }
 
     private static String setting(String env, String fallback) {
