@@ -143,9 +143,16 @@ final class ManagedCertificate {
         }
     }
 
-    /** Runs a check as soon as the executor can. */
+    /** Schedules a check for now (status shows it as the next check until it has run). */
     void kick() {
-        submit(Kind.CHECK, null);
+        lock.lock();
+        try {
+            if (!stopped) {
+                scheduleNext(Next.at(services.now()));
+            }
+        } finally {
+            unlockAndDrain();
+        }
     }
 
     /** Another server may have stored a new certificate: adopt it without ordering. */
