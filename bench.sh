@@ -75,13 +75,14 @@ jvm=(java -Dbench.quick=$quick -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Do
      -XX:+UseG1GC -cp "$cp")
 
 failed=()
-run() { # section timeout-seconds heap
+run() { # section timeout-seconds heap [extra JVM flags]
   local section=$1 limit=$2 heap=$3 t0=$(date +%s)
+  local extra=("${@:4}")
   if [ -n "${BENCH_SECTIONS:-}" ] && [[ " $BENCH_SECTIONS " != *" $section "* ]]; then
     return
   fi
   echo "== $section (limit ${limit}s)"
-  timeout --kill-after=10 "$limit" "${jvm[@]}" -Xmx"$heap" -Xms"$heap" io.github.autocert4j.benchmarks.Bench "$section" "$out" \
+  timeout --kill-after=10 "$limit" "${jvm[@]}" -Xmx"$heap" -Xms"$heap" "${extra[@]}" io.github.autocert4j.benchmarks.Bench "$section" "$out" \
     > "$out/$section.log" 2>&1
   local rc=$?
   grep '^\[bench' "$out/$section.log" | tail -n 40
@@ -94,7 +95,7 @@ run swap 150 1g
 run renewal 420 1g
 run issuance 150 1g
 run coldstart 300 1g
-run scale 660 6g
+run scale 660 3g -XX:+AlwaysPreTouch  # pre-touched heap: resident growth is native memory
 
 elapsed=$(( $(date +%s) - started ))
 cat > "$out/meta.properties" <<META

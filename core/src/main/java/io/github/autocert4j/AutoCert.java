@@ -81,7 +81,8 @@ public final class AutoCert implements AutoCloseable {
         solvers.addAll(config.extraSolvers());
         List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
         List<String> first = config.certificates().get(0);
-        LiveKeyManager keyManager = new LiveKeyManager(first.get(0), SelfSigned.create(first, config.clock().instant()));
+        java.time.Clock clock = config.clock();
+        LiveKeyManager keyManager = new LiveKeyManager(first.get(0), () -> SelfSigned.create(first, clock.instant()));
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;
         if (executor == null) {

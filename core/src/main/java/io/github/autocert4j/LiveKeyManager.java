@@ -66,13 +66,45 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     private final ArrayDeque<String> retired = new ArrayDeque<>();
     private static final int MAX_RETIRED = 1024;
     private volatile String defaultCertId;
-    private final Entry fallback;
+    private static final String FALLBACK_ALIAS = "fallback#0";
+    // Made on first need only: a start with valid stored certificates never needs it, and on a first
+    // start its key pair and BouncyCastle certificate builder would delay the first order.
+    private final String fallbackCertId;
+    private final java.util.function.Supplier<CertBundle> fallbackFactory;
+    private volatile Entry fallback;
 
     LiveKeyManager(String defaultCertId, CertBundle fallback) {
+        this(defaultCertId, () -> fallback);
+    }
+
+    LiveKeyManager(String defaultCertId, java.util.function.Supplier<CertBundle> fallbackFactory) {
         this.defaultCertId = defaultCertId;
-        this.fallback = new Entry("fallback#0", defaultCertId, fallback.keyPair().getPrivate(),
-                fallback.chain().toArray(new X509Certificate[0]));
-        byAlias.put(this.fallback.alias, this.fallback);
+        this.fallbackCertId = defaultCertId;
+        this.fallbackFactory = fallbackFactory;
+    }
+
+    private Entry fallback() {
+        Entry f = fallback;
+        if (f == null) {
+            synchronized (fallbackFactory) {
+                f = fallback;
+                if (f == null) {
+                    CertBundle b = fallbackFactory.get();
+                    f = new Entry(FALLBACK_ALIAS, fallbackCertId, b.keyPair().getPrivate(), b.chain().toArray(new X509Certificate[0]));
+                    byAlias.put(f.alias, f);
+                    fallback = f;
+                }
+            }
+        }
+        return f;
+    }
+
+    private Entry byAlias(String alias) {
+        if (alias == null) {
+            return null;
+        }
+        Entry e = byAlias.get(alias);
+        return e == null && alias.equals(FALLBACK_ALIAS) ? fallback() : e;
     }
 
     /** Makes {@code bundle} the certificate for {@code names}; new handshakes see it at once. */
@@ -145,7 +177,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
             }
         }
         Entry e = defaultCertId == null ? null : current.get(defaultCertId);
-        return e != null ? e : fallback;
+        return e != null ? e : fallback();
     }
 
     private String chooseAlias(String keyType, SSLSession handshake) {
@@ -201,13 +233,13 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public X509Certificate[] getCertificateChain(String alias) {
-        Entry e = alias == null ? null : byAlias.get(alias);
+        Entry e = byAlias(alias);
         return e == null ? null : e.chain.clone();
     }
 
     @Override
     public PrivateKey getPrivateKey(String alias) {
-        Entry e = alias == null ? null : byAlias.get(alias);
+        Entry e = byAlias(alias);
         return e == null ? null : e.key;
     }
 

@@ -63,21 +63,10 @@ public final class ColdStartChild {
      * first ACME request, each step timed separately in the order the library meets them.
      */
     private static void breakdown(Path store) throws Exception {
-        mark("bc-provider-start");
-        java.security.Security.addProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
-        mark("bc-provider-done");
         java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
         g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
         java.security.KeyPair kp = g.generateKeyPair();
         mark("ec-keygen-done");
-        // The fallback certificate: the same BouncyCastle builder calls as core's SelfSigned.
-        org.bouncycastle.asn1.x500.X500Name subject = new org.bouncycastle.asn1.x500.X500Name("CN=fallback");
-        java.time.Instant now = java.time.Instant.now();
-        org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder b = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(subject,
-                java.math.BigInteger.ONE, java.util.Date.from(now), java.util.Date.from(now.plusSeconds(86_400)), subject, kp.getPublic());
-        new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
-                b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
-        mark("self-signed-done");
         javax.net.ssl.SSLContext.getInstance("TLS").init(null, null, null);
         mark("jsse-init-done");
         AutoCert autoCert = AutoCert.builder().directory(URI.create("https://127.0.0.1:1/dir")).agreeToTermsOfService(true)
@@ -85,6 +74,12 @@ public final class ColdStartChild {
         mark("autocert-built");
         AcmeHttpListener http = AcmeHttpListener.bind(autoCert.http01(), new InetSocketAddress("127.0.0.1", 0));
         mark("listener-bound");
+        // Off the path to the first certificate now: the fallback is made when a handshake first needs it.
+        autoCert.servedCertificate("breakdown.autocert4j.test");
+        mark("fallback-made");
+        // Not done any more: what registering BouncyCastle's JCA provider cost build() before.
+        java.security.Security.addProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
+        mark("bc-provider-done");
         http.close();
         autoCert.close();
         System.out.flush();
