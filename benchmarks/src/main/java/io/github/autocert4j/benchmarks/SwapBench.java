@@ -62,10 +62,10 @@ final class SwapBench {
                 + "(new key, CSR, signing, `FileCertStore` write with fsync, swap), no ACME server (section 3 has real renewals). "
                 + "*Spanning* = handshakes whose certificate was selected before a swap and that completed after it (the alias chosen "
                 + "at selection differs from `autoCert.servedCertificate(name).alias()` at completion): they prove that swaps hit "
-                + "handshakes in flight. *Stale* = a connection was served a generation older than the one live when it started "
+                + "handshakes in flight (control: during the warm-up, without swaps, it must count 0, else the section fails). *Stale* = a connection was served a generation older than the one live when it started "
                 + "connecting.\n\n", CONCURRENCY, load.toSeconds()));
-        md.append("| provider | swaps | handshakes ok | handshake failures | requests ok | request failures | spanning handshakes | unmatched | stale | distinct serials seen |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| provider | swaps | handshakes ok | handshake failures | requests ok | request failures | spanning handshakes | unmatched | stale | distinct serials seen | control: spanning without swaps (warm-up) |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
 
         List<SslProvider> providers = new ArrayList<>(List.of(SslProvider.JDK));
         if (OpenSsl.isAvailable()) {
@@ -111,6 +111,11 @@ final class SwapBench {
             };
             try (TlsServer server = new TlsServer(ch -> live.newHandler(ch.alloc()), boss, workers, spans::completed)) {
                 new LoadClient(clients, client, server.address(), () -> NAME, true, null).run(CONCURRENCY, Duration.ofSeconds(quick ? 1 : 3));
+                // Control: without swaps no handshake may count as spanning (else the recorder would be wrong).
+                long controlHandshakes = spans.completed(), controlSpanning = spans.spanning();
+                if (controlSpanning != 0) {
+                    throw new IllegalStateException(controlSpanning + " of " + controlHandshakes + " handshakes counted as spanning without any swap");
+                }
                 long spanningBefore = spans.spanning();
                 AtomicLong done = new AtomicLong();
                 List<String> swapErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -134,8 +139,8 @@ final class SwapBench {
                 long swaps = done.get();
                 long spanning = spans.spanning() - spanningBefore;
                 long failures = r.handshakeFailures() + r.requestFailures() + wrong.get() + swapErrors.size();
-                md.append(f("| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n", provider, swaps, r.handshakesOk(), r.handshakeFailures(),
-                        r.requestsOk(), r.requestFailures(), spanning, spans.unmatched(), stale.get(), seen.size()));
+                md.append(f("| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d of %d |\n", provider, swaps, r.handshakesOk(), r.handshakeFailures(),
+                        r.requestsOk(), r.requestFailures(), spanning, spans.unmatched(), stale.get(), seen.size(), controlSpanning, controlHandshakes));
                 if (wrong.get() > 0) {
                     md.append(f("\n%s: %d connections were served a certificate not covering the name or not from this run\n", provider, wrong.get()));
                 }
