@@ -142,14 +142,23 @@ class CrashSafetyTest {
         assertTrue(points.size() >= 60, "every step and every request is a crash point: " + points.size() + " (" + dry.out + ")");
 
         List<String> failures = new CopyOnWriteArrayList<>();
+        List<Point> unreached = new CopyOnWriteArrayList<>();
         AtomicInteger restartsServing = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(3);
         List<Future<?>> runs = new ArrayList<>();
         for (Point p : points) {
             runs.add(pool.submit(() -> {
                 try {
-                    if (crashAndCheck(p)) {
+                    // How often the client polls an order depends on Pebble's timing, so a run can make fewer requests than
+                    // the dry run: a request number beyond this run's last one is tried again, then counted as unreached.
+                    Outcome o = Outcome.UNREACHED;
+                    for (int attempt = 1; attempt <= 3 && o == Outcome.UNREACHED; attempt++) {
+                        o = crashAndCheck(p, attempt);
+                    }
+                    if (o == Outcome.SERVED) {
                         restartsServing.incrementAndGet();
+                    } else if (o == Outcome.UNREACHED) {
+                        unreached.add(p);
                     }
                 } catch (Throwable t) {
                     failures.add(p + ": " + t);
@@ -163,12 +172,19 @@ class CrashSafetyTest {
         pool.shutdown();
         System.out.println("crash points: " + points.size() + " in " + Duration.ofNanos(System.nanoTime() - T0).toMillis() + " ms");
         assertTrue(failures.isEmpty(), failures.size() + " of " + points.size() + " crash points failed:\n" + String.join("\n", failures));
+        assertTrue(unreached.size() <= 2 && unreached.stream().allMatch(u -> u.kind.equals("post") && u.n > dry.posts - 3),
+                "only the last requests of the dry run may lie beyond what a run with fewer polls sends: " + unreached);
         assertTrue(restartsServing.get() >= 10, "many crash points leave a certificate that a restart serves: " + restartsServing);
     }
 
-    /** Returns whether a certificate was in the store after the kill (and was served by the restart). */
-    private boolean crashAndCheck(Point p) throws Exception {
-        Path store = work.resolve("store-" + p.kind + "-" + p.n);
+    enum Outcome { SERVED, ORDERED_AGAIN, UNREACHED }
+
+    /**
+     * SERVED: a certificate was in the store after the kill and the restart served it; ORDERED_AGAIN: none was, and the
+     * restart obtained one; UNREACHED: the child finished without sending request {@code p.n} (fewer polls than the dry run).
+     */
+    private Outcome crashAndCheck(Point p, int attempt) throws Exception {
+        Path store = work.resolve("store-" + p.kind + "-" + p.n + "-" + attempt);
         try (FaultProxy proxy = new FaultProxy(pebble, Files.createDirectories(store))) {
             long t0 = System.nanoTime();
             ChildRun run = runChild(proxy, store.resolve("s"), p.kind.equals("step") ? p.n : 0, p.kind.equals("post") ? p.n : 0, p.toString());
@@ -176,6 +192,9 @@ class CrashSafetyTest {
             if (p.kind.equals("step")) {
                 assertTrue(run.out.contains("HALT " + p.n) && run.exit != 0, "the child was killed at crash point " + p + ": " + run.out);
             } else {
+                if (run.exit == 0 && run.posts < p.n && run.out.stream().anyMatch(l -> l.startsWith("DONE "))) {
+                    return Outcome.UNREACHED;
+                }
                 assertTrue(run.posts >= p.n && run.exit != 0, "the child was killed at " + p + ": " + run.out);
             }
             boolean childCreatedAccount = proxy.requests("POST", "newAccount").stream().anyMatch(s -> s.status() == 201);
@@ -252,7 +271,7 @@ class CrashSafetyTest {
                 }
             }
             System.out.println("point " + p + ": child " + (t1 - t0) / 1_000_000 + " ms, restart check " + (System.nanoTime() - t1) / 1_000_000 + " ms");
-            return storedSerial != null;
+            return storedSerial != null ? Outcome.SERVED : Outcome.ORDERED_AGAIN;
         }
     }
 
