@@ -95,12 +95,16 @@ public final class AutoCert implements AutoCloseable {
         this.services = new Services(config, issuers, new CertificateStorage(config.store()), keyManager, executor,
                 new Events(config.listener()));
         boolean verbose = config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES;
+        List<ManagedCertificate> initial = new ArrayList<>(config.certificates().size());
         for (List<String> names : config.certificates()) {
             ManagedCertificate m = new ManagedCertificate(names, services, verbose);
-            certificates.add(m);
+            initial.add(m);
             names.forEach(n -> byName.put(n, m));
             byStoreKey.put(StoreLayout.certBundle(m.id), m);
         }
+        // One copy: adding one by one to the copy-on-write list copied it at every add (quadratic:
+        // about 5 s for 100,000 certificates).
+        certificates.addAll(initial);
     }
 
     /** Starts configuring a manager. */
