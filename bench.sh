@@ -57,7 +57,7 @@ cp=$(ls "$lib"/*.jar | tr '\n' ':')"$lib/bench-classes"
 
 echo "== pebble"
 bash scripts/get-pebble.sh || echo "get-pebble.sh failed; the sections that need Pebble will report the error"
-command -v uacme >/dev/null || { echo "uacme missing: installing it for the cold-start comparison"; apt-get install -y -qq uacme >/dev/null 2>&1 || echo "cannot install uacme"; }
+command -v uacme >/dev/null || { echo "uacme missing: installing it for the cold-start comparison"; { apt-get update -qq && apt-get install -y -qq uacme; } >/dev/null 2>&1 || echo "cannot install uacme; the cold-start section reports it"; }
 
 {
   echo "nproc: $(nproc)"
