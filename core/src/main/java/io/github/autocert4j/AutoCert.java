@@ -75,8 +75,9 @@ public final class AutoCert implements AutoCloseable {
         List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
         // Without configured certificates (on-demand only) the fallback names no real host.
         List<String> first = config.certificates().isEmpty() ? List.of("autocert4j.invalid") : config.certificates().get(0);
+        java.time.Clock clock = config.clock();
         LiveKeyManager keyManager = new LiveKeyManager(config.certificates().isEmpty() ? null : first.get(0),
-                SelfSigned.create(first, config.clock().instant()));
+                () -> SelfSigned.create(first, clock.instant())); // made on first need: off the path to the first certificate
         if (config.tlsAlpn01Enabled()) {
             keyManager.answerTlsAlpn01(tlsAlpn01);
         }
@@ -133,10 +134,8 @@ public final class AutoCert implements AutoCloseable {
             return this;
         }
         List<ManagedCertificate> all = List.copyOf(certificates.all());
-        // Many certificates load in parallel (file reads and parsing dominate); events are then
-        // reported in order from this thread, never concurrently.
-        List<CertEvent.Loaded> loaded = (all.size() > PARALLEL_LOAD_ABOVE ? all.parallelStream() : all.stream())
-                .map(ManagedCertificate::loadStored).toList();
+        // Many certificates load in parallel; events are then reported in order from this thread, never concurrently.
+        List<CertEvent.Loaded> loaded = CertificateSet.loadStored(all, PARALLEL_LOAD_ABOVE);
         loaded.stream().filter(e -> e != null).forEach(services.events()::emit);
         long live = all.stream().filter(ManagedCertificate::isLive).count();
         if (all.size() > MAX_PER_CERTIFICATE_LOG_LINES) {

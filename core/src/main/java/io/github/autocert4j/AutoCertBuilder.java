@@ -6,8 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
-import java.security.Provider;
-import java.security.Security;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -20,7 +18,6 @@ import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -419,7 +416,6 @@ public final class AutoCertBuilder {
         if (!errors.isEmpty()) {
             throw new InvalidConfigurationException("invalid autocert4j configuration:", errors);
         }
-        ensureBouncyCastle();
         List<Config.IssuerFactory> factories = new ArrayList<>();
         String contact = email;
         java.time.Duration httpTimeout = policy.httpTimeout();
@@ -489,13 +485,5 @@ public final class AutoCertBuilder {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, tmf.getTrustManagers(), null);
         return ctx;
-    }
-
-    /** acme4j's and the CSR code's key handling needs BouncyCastle registered; added once, at the end of the provider list. */
-    private static void ensureBouncyCastle() {
-        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
-            Provider bc = new BouncyCastleProvider();
-            Security.addProvider(bc);
-        }
     }
 }

@@ -51,11 +51,30 @@ public final class FileCertStore implements CertStore {
     private final Duration lockTimeout;
     // In-JVM half of each lock: FileLock is per process, so threads of one JVM queue here first.
     private final ConcurrentHashMap<String, ReentrantLock> jvmLocks = new ConcurrentHashMap<>();
+    private final StepObserver steps;
+
+    /**
+     * Test seam (crash tests): told after each step of a write or delete, so a test can kill the
+     * process exactly there. Steps of {@link #store}: {@code temp-created}, {@code temp-half-written},
+     * {@code temp-written}, {@code temp-synced}, {@code renamed}, {@code directory-synced}; of
+     * {@link #delete}: {@code deleted}, {@code directory-synced}.
+     */
+    interface StepObserver {
+        StepObserver NONE = (step, key) -> { };
+
+        void reached(String step, String key);
+    }
 
     private FileCertStore(Path root, Duration lockTimeout) {
+        this(root, lockTimeout, StepObserver.NONE);
+    }
+
+    /** For crash tests: a store that reports every step of its writes to {@code steps}. */
+    FileCertStore(Path root, Duration lockTimeout, StepObserver steps) {
         this.root = root.toAbsolutePath().normalize();
         this.lockTimeout = lockTimeout;
         this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
+        this.steps = steps;
     }
 
     /** A store rooted at {@code directory}; the directory is created (0700) on first write. */
@@ -74,7 +93,7 @@ public final class FileCertStore implements CertStore {
         if (lockTimeout == null || lockTimeout.isNegative() || lockTimeout.isZero()) {
             throw new IllegalArgumentException("lockTimeout must be a positive duration, e.g. Duration.ofMinutes(10)");
         }
-        return new FileCertStore(of(directory).root, lockTimeout);
+        return new FileCertStore(of(directory).root, lockTimeout, StepObserver.NONE);
     }
 
     /** The root directory of this store. */
@@ -99,11 +118,14 @@ public final class FileCertStore implements CertStore {
         Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().getId());
         Files.deleteIfExists(tmp);
         try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), fileAttributes(FILE_MODE))) {
-            ByteBuffer buf = ByteBuffer.wrap(value);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
+            steps.reached("temp-created", key);
+            // Two halves only so that a crash test can stop between them (a torn temp file).
+            writeFully(ch, ByteBuffer.wrap(value, 0, value.length / 2));
+            steps.reached("temp-half-written", key);
+            writeFully(ch, ByteBuffer.wrap(value, value.length / 2, value.length - value.length / 2));
+            steps.reached("temp-written", key);
             ch.force(true);
+            steps.reached("temp-synced", key);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
@@ -114,7 +136,15 @@ public final class FileCertStore implements CertStore {
             Files.deleteIfExists(tmp);
             throw new IOException("file system of " + root + " cannot rename atomically; choose a local directory for the store", e);
         }
+        steps.reached("renamed", key);
         fsyncDirectory(dir);
+        steps.reached("directory-synced", key);
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
+        }
     }
 
     @Override
@@ -138,7 +168,9 @@ public final class FileCertStore implements CertStore {
     public boolean delete(String key) throws IOException {
         boolean existed = Files.deleteIfExists(resolve(key));
         if (existed) {
+            steps.reached("deleted", key);
             fsyncDirectory(resolve(key).getParent());
+            steps.reached("directory-synced", key);
         }
         return existed;
     }

@@ -75,7 +75,12 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     private final ArrayDeque<String> retired = new ArrayDeque<>();
     private static final int MAX_RETIRED = 1024;
     private volatile String defaultCertId;
-    private final Entry fallback;
+    private static final String FALLBACK_ALIAS = "fallback#0";
+    // Made on first need only: a start with valid stored certificates never needs it, and on a first
+    // start its key pair and certificate builder would delay the first order.
+    private final String fallbackCertId;
+    private final java.util.function.Supplier<CertBundle> fallbackFactory;
+    private volatile Entry fallback;
     private volatile MissHandler missHandler;
 
     /**
@@ -93,10 +98,37 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     private volatile TlsAlpn01Responder tlsAlpn01;
 
     LiveKeyManager(String defaultCertId, CertBundle fallback) {
+        this(defaultCertId, () -> fallback);
+    }
+
+    LiveKeyManager(String defaultCertId, java.util.function.Supplier<CertBundle> fallbackFactory) {
         this.defaultCertId = defaultCertId;
-        this.fallback = new Entry("fallback#0", defaultCertId, fallback.keyPair().getPrivate(),
-                fallback.chain().toArray(new X509Certificate[0]));
-        byAlias.put(this.fallback.alias, this.fallback);
+        this.fallbackCertId = defaultCertId;
+        this.fallbackFactory = fallbackFactory;
+    }
+
+    private Entry fallback() {
+        Entry f = fallback;
+        if (f == null) {
+            synchronized (fallbackFactory) {
+                f = fallback;
+                if (f == null) {
+                    CertBundle b = fallbackFactory.get();
+                    f = new Entry(FALLBACK_ALIAS, fallbackCertId, b.keyPair().getPrivate(), b.chain().toArray(new X509Certificate[0]));
+                    byAlias.put(f.alias, f);
+                    fallback = f;
+                }
+            }
+        }
+        return f;
+    }
+
+    private Entry byAlias(String alias) {
+        if (alias == null) {
+            return null;
+        }
+        Entry e = byAlias.get(alias);
+        return e == null && alias.equals(FALLBACK_ALIAS) ? fallback() : e;
     }
 
     /** Makes {@code bundle} the certificate for {@code names}; new handshakes see it at once. */
@@ -162,7 +194,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     /** The certificate for clients without SNI or with a name nothing covers: the default certificate, else the fallback. */
     Entry defaultEntry() {
         Entry e = defaultCertId == null ? null : current.get(defaultCertId);
-        return e != null ? e : fallback;
+        return e != null ? e : fallback();
     }
 
     /** Makes {@code certId} the certificate for clients without SNI or with an unknown name. */
@@ -320,7 +352,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public X509Certificate[] getCertificateChain(String alias) {
-        Entry e = alias == null ? null : byAlias.get(alias);
+        Entry e = byAlias(alias);
         if (e == null) {
             TlsAlpn01Responder.Answer a = challengeAnswer(alias);
             return a == null ? null : new X509Certificate[] {a.certificate};
@@ -330,7 +362,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public PrivateKey getPrivateKey(String alias) {
-        Entry e = alias == null ? null : byAlias.get(alias);
+        Entry e = byAlias(alias);
         if (e == null) {
             TlsAlpn01Responder.Answer a = challengeAnswer(alias);
             return a == null ? null : a.key;

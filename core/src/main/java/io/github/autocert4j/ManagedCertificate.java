@@ -742,7 +742,10 @@ final class ManagedCertificate {
             nextCheck = null;
             return;
         }
-        long delay = Math.max(0, Duration.between(services.now(), next.at()).toMillis());
+        // Rounded up: a delay truncated to whole milliseconds wakes the check just before its moment,
+        // which then finds nothing due and reschedules itself at once, over and over until the moment passes.
+        Duration until = Duration.between(services.now(), next.at());
+        long delay = until.isNegative() || until.isZero() ? 0 : until.toMillis() + (until.toNanosPart() % 1_000_000 == 0 ? 0 : 1);
         try {
             ScheduledFuture<?> f = executor.schedule(() -> run(Kind.CHECK, null), delay, TimeUnit.MILLISECONDS);
             synchronized (handles) {

@@ -3,9 +3,8 @@ package io.github.autocert4j;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -14,18 +13,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The JVM that {@link CrashSafetyTest} kills. It obtains a certificate on an empty store (creating
- * the account), then renews it once, numbering every save step; with {@code haltAt > 0} it dies at that step
- * ({@code Runtime.halt}: no shutdown hooks, no finally blocks, like {@code kill -9}). The parent
- * also kills it from outside (SIGKILL) at ACME requests.
+ * the account), then renews it twice, numbering every crash point: each step of
+ * {@link FileCertStore}'s write sequence (temp file created, half written, written, fsynced,
+ * renamed, directory fsynced; deletes likewise) and each lock taken. With {@code haltAt > 0} it
+ * prints {@code HALT n} at that point and waits there until the parent SIGKILLs it. The parent
+ * also kills it at ACME requests (right after the CA answered).
  *
  * <p>Args: directory, acme-trust-pem, store-dir, name, haltAt.
  */
 public final class CrashChild {
     static final PrintStream OUT = System.out;
-    static final AtomicInteger STEP = new AtomicInteger();
-    static int haltAt;
+    final AtomicInteger step = new AtomicInteger();
+    final int haltAt;
 
-    private CrashChild() {
+    private CrashChild(int haltAt) {
+        this.haltAt = haltAt;
     }
 
     public static void main(String[] args) throws Exception {
@@ -33,14 +35,23 @@ public final class CrashChild {
         Path trust = Path.of(args[1]);
         Path storeDir = Path.of(args[2]);
         String name = args[3];
-        haltAt = Integer.parseInt(args[4]);
-        CertStore store = new HaltingStore(FileCertStore.of(storeDir));
+        new CrashChild(Integer.parseInt(args[4])).run(directory, trust, storeDir, name);
+    }
+
+    private void run(URI directory, Path trust, Path storeDir, String name) throws Exception {
+        FileCertStore files = new FileCertStore(storeDir, Duration.ofMinutes(1), (what, key) -> {
+            if (!key.startsWith(".")) { // the build()-time access probe is not part of the write path under test
+                step(what + " " + key);
+            }
+        });
+        CertStore store = new LockSteps(files);
         CompletableFuture<Void> issued = new CompletableFuture<>();
         try (AutoCert autoCert = AutoCert.builder().directory(directory).acmeServerTrust(trust).agreeToTermsOfService(true)
                 .certificate(name).store(store)
                 .listener(e -> {
                     if (e instanceof CertEvent.Issued i) {
-                        step("issued " + i.serial().toString(16));
+                        OUT.println("ISSUED " + i.serial().toString(16));
+                        OUT.flush();
                         issued.complete(null);
                     } else if (e instanceof CertEvent.Failed f) {
                         OUT.println("FAILED " + f.error());
@@ -50,28 +61,34 @@ public final class CrashChild {
             autoCert.start();
             issued.get(60, TimeUnit.SECONDS);
             autoCert.renewNow(name).get(60, TimeUnit.SECONDS);
+            autoCert.renewNow(name).get(60, TimeUnit.SECONDS);
         }
-        OUT.println("DONE " + STEP.get());
+        OUT.println("DONE " + step.get());
         OUT.flush();
         System.exit(0);
     }
 
-    static void step(String what) {
-        int n = STEP.incrementAndGet();
+    void step(String what) {
+        int n = step.incrementAndGet();
         OUT.println("STEP " + n + " " + what);
         OUT.flush();
         if (n == haltAt) {
             OUT.println("HALT " + n);
             OUT.flush();
+            try {
+                Thread.sleep(30_000); // the parent SIGKILLs us now; this is only the fallback
+            } catch (InterruptedException ignored) {
+                // halt anyway
+            }
             Runtime.getRuntime().halt(137);
         }
     }
 
-    /** A FileCertStore whose every write is three crash points: before, torn (half-written temp file), after. */
-    static final class HaltingStore implements CertStore {
+    /** The file store, plus a crash point whenever a lock has just been taken. */
+    final class LockSteps implements CertStore {
         private final FileCertStore delegate;
 
-        HaltingStore(FileCertStore delegate) {
+        LockSteps(FileCertStore delegate) {
             this.delegate = delegate;
         }
 
@@ -82,17 +99,7 @@ public final class CrashChild {
 
         @Override
         public void store(String key, byte[] value) throws IOException {
-            step("before store " + key);
-            if (STEP.get() + 1 == haltAt) {
-                // What a kill in the middle of FileCertStore's write leaves: a partial temp file next to the target.
-                Path target = delegate.directory().resolve(key);
-                Files.createDirectories(target.getParent());
-                Files.write(target.getParent().resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-1"),
-                        new String(value, StandardCharsets.ISO_8859_1).substring(0, value.length / 2).getBytes(StandardCharsets.ISO_8859_1));
-            }
-            step("torn write of " + key);
             delegate.store(key, value);
-            step("after store " + key);
         }
 
         @Override
@@ -102,10 +109,7 @@ public final class CrashChild {
 
         @Override
         public boolean delete(String key) throws IOException {
-            step("before delete " + key);
-            boolean existed = delegate.delete(key);
-            step("after delete " + key);
-            return existed;
+            return delegate.delete(key);
         }
 
         @Override

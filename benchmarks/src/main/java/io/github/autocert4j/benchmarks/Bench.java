@@ -31,12 +31,13 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 
 /**
  * Entry point of the benchmark harness: {@code java -cp ... io.github.autocert4j.benchmarks.Bench <section> <outDir>}
- * with section one of {@code handshake}, {@code swap}, {@code issuance}, {@code scale}, {@code storeops}, {@code report}.
- * Each section writes {@code <outDir>/<section>.md} (details) and {@code <outDir>/<section>.summary}
- * (tab-separated: metric, result, target, verdict); {@code report} assembles {@code RESULTS.md}.
+ * with section one of {@code handshake}, {@code swap}, {@code renewal}, {@code issuance}, {@code coldstart},
+ * {@code scale}, {@code storeops}; {@code report <outDir> <benchmarksDir>} merges them; {@code table <results.json>} prints
+ * the README table. Each section writes {@code <outDir>/<section>.md} (details) and
+ * {@code <outDir>/<section>.json} (its {@link Rows}).
  *
  * <pre>{@code
- * java -cp "$(cat benchmarks/target/classpath.txt):benchmarks/target/classes" io.github.autocert4j.benchmarks.Bench handshake benchmarks/target/results
+ * java -cp "benchmarks/target/lib/*:benchmarks/target/lib/bench-classes" io.github.autocert4j.benchmarks.Bench handshake benchmarks/target/results
  * }</pre>
  */
 public final class Bench {
@@ -45,15 +46,22 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: Bench handshake|swap|issuance|scale|storeops|report <outDir> [args]");
+            System.err.println("usage: Bench handshake|swap|renewal|issuance|coldstart|scale|storeops <outDir> | report <outDir> <benchmarksDir> "
+                    + "| table <results.json>");
             System.exit(2);
+        }
+        if (args[0].equals("table")) {
+            System.out.print(Report.table(Path.of(args[1])));
+            System.exit(0);
         }
         Path out = Path.of(args[1]);
         Files.createDirectories(out);
         switch (args[0]) {
             case "handshake" -> HandshakeBench.run(out);
             case "swap" -> SwapBench.run(out);
+            case "renewal" -> RenewalBench.run(out);
             case "issuance" -> IssuanceBench.run(out);
+            case "coldstart" -> ColdStartBench.run(out);
             case "scale" -> ScaleBench.run(out);
             case "storeops" -> StoreOpsBench.run(out);
             case "report" -> Report.run(out, Path.of(args[2]));
@@ -123,13 +131,25 @@ public final class Bench {
      * the served leaf is checked by the caller against the expected encoding instead.
      */
     static SslContext unverifiedClientContext() throws IOException {
-        return SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(InsecureTrustManagerFactory.INSTANCE)
-                .protocols("TLSv1.3").build();
+        return noResumption(SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(InsecureTrustManagerFactory.INSTANCE)
+                .protocols("TLSv1.3").build());
+    }
+
+    /**
+     * Turns the client's session cache off, so no handshake can be resumed even if an engine were
+     * created with a peer host and port (the callers also create engines without them, and count
+     * resumed handshakes to prove it).
+     */
+    static SslContext noResumption(SslContext client) {
+        if (client.sessionContext() instanceof io.netty.handler.ssl.OpenSslSessionContext s) {
+            s.setSessionCacheEnabled(false);
+        }
+        return client;
     }
 
     /** OpenSSL (BoringSSL) TLS 1.3 client trusting only {@code root}; the chain is verified by the JDK trust manager. */
     static SslContext clientContext(X509Certificate root) throws IOException {
-        return SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(root).protocols("TLSv1.3").build();
+        return noResumption(SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(root).protocols("TLSv1.3").build());
     }
 
     /** Renewal policy that never contacts the (dead) CA for valid stored certificates: no ARI, checks every 30 days. */
@@ -161,20 +181,29 @@ public final class Bench {
         return String.format(Locale.ROOT, fmt, args);
     }
 
-    static void write(Path out, String section, String markdown, List<String[]> summary) throws IOException {
+    static void write(Path out, String section, String markdown, Rows rows) throws IOException {
         markdown = markdown.stripTrailing() + "\n\nLoad average (1/5/15 min) at the start of this section: " + LOAD_AT_START
                 + "; at its end: " + loadAverage() + " (2 cores; other sessions may share the machine).\n\n";
         Files.writeString(out.resolve(section + ".md"), markdown, StandardCharsets.UTF_8);
-        StringBuilder s = new StringBuilder();
-        for (String[] row : summary) {
-            s.append(String.join("\t", row)).append('\n');
-        }
-        Files.writeString(out.resolve(section + ".summary"), s.toString(), StandardCharsets.UTF_8);
+        rows.write(out, section);
         System.out.println(markdown);
     }
 
-    static String verdict(boolean met) {
-        return met ? "met" : "**missed**";
+    /** Median of the per-round ratios {@code x_i / y_i}. */
+    static double medianRatio(List<Double> x, List<Double> y) {
+        return median(ratios(x, y));
+    }
+
+    static List<Double> ratios(List<Double> x, List<Double> y) {
+        List<Double> r = new ArrayList<>();
+        for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
+            r.add(x.get(i) / y.get(i));
+        }
+        return r;
+    }
+
+    static String list(List<Double> v) {
+        return String.join(", ", v.stream().map(d -> f("%.3f", d)).toList());
     }
 
     static void log(String msg) {

@@ -103,6 +103,27 @@ final class BenchCa {
         Files.writeString(dir.resolve("intermediate.pem"), pem(intermediate));
     }
 
+    /** Writes the public certificates and the intermediate's key pair (to extend a store later). */
+    void saveWithKeys(Path dir) throws IOException {
+        save(dir);
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
+            w.writeObject(new JcaPKCS8Generator(intermediateKey.getPrivate(), null));
+        }
+        Files.writeString(dir.resolve("intermediate.key.pem"), out.toString());
+    }
+
+    /** Reloads a CA written by {@link #saveWithKeys}: it can issue leaves again. */
+    static BenchCa loadWithKeys(Path dir) throws IOException {
+        X509Certificate root = readCert(dir.resolve("root.pem"));
+        X509Certificate inter = readCert(dir.resolve("intermediate.pem"));
+        try (PEMParser p = new PEMParser(new StringReader(Files.readString(dir.resolve("intermediate.key.pem"))))) {
+            org.bouncycastle.asn1.pkcs.PrivateKeyInfo info = (org.bouncycastle.asn1.pkcs.PrivateKeyInfo) p.readObject();
+            PrivateKey key = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter().getPrivateKey(info);
+            return new BenchCa(null, root, new KeyPair(inter.getPublicKey(), key), inter);
+        }
+    }
+
     static KeyPair ecKey() {
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
@@ -157,6 +178,16 @@ final class BenchCa {
         Files.writeString(pem, out.toString(), StandardCharsets.US_ASCII);
         String meta = "names=" + String.join(",", names) + "\nissuedAt=" + Instant.now().toString().replace(":", "\\:") + "\n";
         Files.writeString(storeDir.resolve("certs/" + certId + "/" + certId + ".properties"), meta, StandardCharsets.UTF_8);
+    }
+
+    /** Whether {@code leaf} has {@code host} among its DNS subject alternative names. */
+    static boolean covers(X509Certificate leaf, String host) {
+        try {
+            var sans = leaf.getSubjectAlternativeNames();
+            return sans != null && sans.stream().anyMatch(s -> Integer.valueOf(2).equals(s.get(0)) && host.equalsIgnoreCase((String) s.get(1)));
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     static String pem(X509Certificate c) throws IOException {

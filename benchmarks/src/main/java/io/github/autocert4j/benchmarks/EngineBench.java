@@ -28,8 +28,13 @@ import io.netty.util.ReferenceCountUtil;
  * than the socket benchmark, because nothing waits for or competes with other threads of the
  * benchmark and only CPU time of server calls is counted.
  *
+ * <p>No resumption: every client engine is created WITHOUT peer host and port (Netty's client
+ * session cache is keyed by them, so no session can be offered), the client context's session
+ * cache is off ({@link Bench#noResumption}), and every client engine is asked afterwards whether
+ * its session was reused; the count is returned (and must be 0).
+ *
  * <pre>{@code
- * Map<String, double[]> cpu = EngineBench.run(variants, clientCtx, "hs.bench.test", expectedLeaf, 10, 300);
+ * EngineBench.Result r = EngineBench.run(variants, clientCtx, "hs.bench.test", expectedLeaf, 7, 300);
  * }</pre>
  */
 final class EngineBench {
@@ -44,13 +49,18 @@ final class EngineBench {
      *                 lookup for the name, then {@code newEngine})
      * @return label -> per-round server CPU µs per handshake
      */
-    static Map<String, List<Double>> run(Map<String, Supplier<SSLEngine>> variants, SslContext client, String host, byte[] expectedLeaf,
-                                         int rounds, int perRound) throws SSLException {
+    /** Per-round server CPU µs per handshake per variant; handshakes done (warm-up included) and how many of them were resumed. */
+    record Result(Map<String, List<Double>> cpu, long handshakes, long resumed) {
+    }
+
+    static Result run(Map<String, Supplier<SSLEngine>> variants, SslContext client, String host, byte[] expectedLeaf,
+                      int rounds, int perRound) throws SSLException {
+        long[] count = new long[2]; // handshakes, resumed
         Map<String, List<Double>> out = new LinkedHashMap<>();
         for (var v : variants.entrySet()) {
             out.put(v.getKey(), new ArrayList<>());
             for (int i = 0; i < perRound; i++) { // warm-up, and check the served leaf
-                handshake(client, host, v.getValue(), i == 0 ? expectedLeaf : null);
+                handshake(client, host, v.getValue(), i == 0 ? expectedLeaf : null, count);
             }
         }
         List<String> labels = new ArrayList<>(variants.keySet());
@@ -62,20 +72,25 @@ final class EngineBench {
             for (String label : order) {
                 long cpu = 0;
                 for (int i = 0; i < perRound; i++) {
-                    cpu += handshake(client, host, variants.get(label), null);
+                    cpu += handshake(client, host, variants.get(label), null, count);
                 }
                 out.get(label).add(cpu / 1e3 / perRound);
             }
         }
-        return out;
+        return new Result(out, count[0], count[1]);
     }
 
     /** One full handshake; returns the server engine's CPU nanoseconds. */
-    static long handshake(SslContext clientCtx, String host, Supplier<SSLEngine> serverFactory, byte[] expectedLeaf) throws SSLException {
+    static long handshake(SslContext clientCtx, String host, Supplier<SSLEngine> serverFactory, byte[] expectedLeaf, long[] count)
+            throws SSLException {
         long t0 = MX.getCurrentThreadCpuTime();
         SSLEngine server = serverFactory.get();
         long serverCpu = MX.getCurrentThreadCpuTime() - t0;
-        SSLEngine client = clientCtx.newEngine(ByteBufAllocator.DEFAULT, host, 443);
+        // No peer host/port: nothing to look a cached session up by. SNI goes in through SSLParameters.
+        SSLEngine client = clientCtx.newEngine(ByteBufAllocator.DEFAULT);
+        javax.net.ssl.SSLParameters p = client.getSSLParameters();
+        p.setServerNames(List.of(new javax.net.ssl.SNIHostName(host)));
+        client.setSSLParameters(p);
         try {
             ByteBuffer c2s = ByteBuffer.allocate(1 << 17), s2c = ByteBuffer.allocate(1 << 17);
             ByteBuffer appC = ByteBuffer.allocate(1 << 17), appS = ByteBuffer.allocate(1 << 17);
@@ -85,6 +100,10 @@ final class EngineBench {
             serverCpu += MX.getCurrentThreadCpuTime() - t0;
             for (int step = 0; step < 50; step++) {
                 if (done(client) && done(server)) {
+                    count[0]++;
+                    if (LoadClient.isResumed(client)) {
+                        count[1]++;
+                    }
                     if (expectedLeaf != null) {
                         byte[] leaf;
                         try {
@@ -107,6 +126,33 @@ final class EngineBench {
             }
             throw new IllegalStateException(f("in-memory handshake did not finish: client %s, server %s",
                     client.getHandshakeStatus(), server.getHandshakeStatus()));
+        } finally {
+            ReferenceCountUtil.release(client);
+            ReferenceCountUtil.release(server);
+        }
+    }
+
+    /**
+     * The server side of one handshake, in memory: the client's ClientHello (SNI {@code host}) in,
+     * the server's first flight out (certificate selected, key material used, signature made);
+     * the client does not finish. Used to touch a certificate as a handshake does.
+     */
+    static void serverFlight(SslContext clientCtx, String host, Supplier<SSLEngine> serverFactory) throws SSLException {
+        SSLEngine server = serverFactory.get();
+        SSLEngine client = clientCtx.newEngine(ByteBufAllocator.DEFAULT);
+        try {
+            javax.net.ssl.SSLParameters p = client.getSSLParameters();
+            p.setServerNames(List.of(new javax.net.ssl.SNIHostName(host)));
+            client.setSSLParameters(p);
+            ByteBuffer c2s = ByteBuffer.allocate(1 << 16), s2c = ByteBuffer.allocate(1 << 16), app = ByteBuffer.allocate(1 << 16);
+            client.beginHandshake();
+            server.beginHandshake();
+            wrapAll(client, c2s);
+            unwrapAll(server, c2s, app);
+            wrapAll(server, s2c);
+            if (s2c.position() == 0) {
+                throw new IllegalStateException("the server produced no first flight for " + host);
+            }
         } finally {
             ReferenceCountUtil.release(client);
             ReferenceCountUtil.release(server);

@@ -199,8 +199,7 @@ final class LoadClient {
                 }
                 handshaken = true;
                 ok.incrementAndGet();
-                if (IS_SESSION_REUSED != null && IS_SESSION_REUSED.getDeclaringClass().isInstance(engine)
-                        && Boolean.TRUE.equals(IS_SESSION_REUSED.invoke(engine))) {
+                if (isResumed(engine)) {
                     resumed.incrementAndGet();
                 }
                 if (observer != null) {
@@ -229,6 +228,19 @@ final class LoadClient {
                 errors.add(error);
             }
             launch();
+        }
+    }
+
+    /** Whether this (BoringSSL) client engine's handshake resumed a session; fails loudly if that cannot be told. */
+    static boolean isResumed(SSLEngine engine) {
+        if (IS_SESSION_REUSED == null || !IS_SESSION_REUSED.getDeclaringClass().isInstance(engine)) {
+            throw new IllegalStateException("cannot tell whether " + engine.getClass().getName() + " resumed its session; "
+                    + "the benchmark clients must be Netty OpenSSL engines");
+        }
+        try {
+            return Boolean.TRUE.equals(IS_SESSION_REUSED.invoke(engine));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("isSessionReused() failed", e);
         }
     }
 

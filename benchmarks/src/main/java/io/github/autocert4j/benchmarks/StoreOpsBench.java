@@ -67,12 +67,12 @@ final class StoreOpsBench {
     static void run(Path out) throws Exception {
         boolean quick = Bench.quick();
         int rounds = quick ? 2 : 6;
-        Duration perRound = Duration.ofMillis(quick ? 300 : 1500);
+        Duration roundLength = Duration.ofMillis(quick ? 300 : 1500);
         int certificates = quick ? 1_000 : 10_000;
-        int startupRounds = quick ? 1 : 2;
+        int startupRounds = quick ? 1 : 3;
         Path work = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "autocert4j-bench-storeops-");
         StringBuilder md = new StringBuilder("## Store operations: PostgreSQL vs the file store; fleet start-up from PostgreSQL\n\n");
-        List<String[]> summary = new ArrayList<>();
+        Rows summary = new Rows();
         Map<String, Object> json = new LinkedHashMap<>();
         try (PostgresServer pg = PostgresServer.builder().setting("fsync", "on").setting("full_page_writes", "on")
                 .setting("synchronous_commit", "on").start()) {
@@ -100,6 +100,7 @@ final class StoreOpsBench {
             stores.put("postgres", pgStore);
             Map<String, List<Long>> latencies = new LinkedHashMap<>();
             Map<String, Long> nanos = new LinkedHashMap<>();
+            Map<String, List<Double>> perRound = new LinkedHashMap<>(); // ops/s of each round, per operation and store
             // warm-up (JIT, pool, server caches)
             for (Map.Entry<String, Op> op : ops.entrySet()) {
                 for (Map.Entry<String, CertStore> st : stores.entrySet()) {
@@ -115,8 +116,10 @@ final class StoreOpsBench {
                     for (String st : order) {
                         String k = op.getKey() + "|" + st;
                         List<Long> l = latencies.computeIfAbsent(k, x -> new ArrayList<>());
-                        long t = measure(stores.get(st), op.getValue(), perRound, l);
+                        int before = l.size();
+                        long t = measure(stores.get(st), op.getValue(), roundLength, l);
                         nanos.merge(k, t, Long::sum);
+                        perRound.computeIfAbsent(k, x -> new ArrayList<>()).add((l.size() - before) / (t / 1e9));
                     }
                 }
                 Bench.log("storeops: round " + (r + 1) + "/" + rounds + " done");
@@ -129,7 +132,7 @@ final class StoreOpsBench {
                     + "keys. PostgreSQL %s (testkit server, local disk, `fsync=on`, `synchronous_commit=on`, "
                     + "HikariCP pool of 4, loopback TCP); file store: `FileCertStore` (temporary file, fsync, rename, "
                     + "fsync of the directory per write; `flock` for locks) in `%s`.\n\n",
-                    rounds, perRound.toMillis() / 1000.0, VALUE_BYTES, KEYS, pg.binDirectory(), work));
+                    rounds, roundLength.toMillis() / 1000.0, VALUE_BYTES, KEYS, pg.binDirectory(), work));
             md.append("| operation | file: ops/s | file: median | file: p99 | PostgreSQL: ops/s | PostgreSQL: median | PostgreSQL: p99 "
                     + "| PostgreSQL / file (ops/s) |\n|---|---|---|---|---|---|---|---|\n");
             List<Map<String, Object>> rows = new ArrayList<>();
@@ -139,10 +142,18 @@ final class StoreOpsBench {
                 double ratio = post.opsPerSecond() / file.opsPerSecond();
                 md.append(f("| %s | %,.0f | %s | %s | %,.0f | %s | %s | %.3g |\n", op, file.opsPerSecond(), ms(file.median()),
                         ms(file.p99()), post.opsPerSecond(), ms(post.median()), ms(post.p99()), ratio));
-                summary.add(new String[] {"PostgreSQL vs file store: " + op,
-                        f("%,.0f vs %,.0f ops/s (x%.3g); median %s vs %s, p99 %s vs %s", post.opsPerSecond(), file.opsPerSecond(), ratio,
-                                ms(post.median()), ms(file.median()), ms(post.p99()), ms(file.p99())),
-                        "measured (no target)", "-"});
+                String id = op.replace(" + ", "_").replace(' ', '_');
+                List<Double> pgRounds = perRound.get(op + "|postgres");
+                List<Double> fileRounds = perRound.get(op + "|file");
+                summary.add("storeops_" + id + "_postgres_ops_per_s", Bench.median(pgRounds), "ops/s", "info", Rows.Spread.of(pgRounds),
+                        f("PostgreSQL %s: median of %d interleaved rounds; latency median %s, p99 %s", op, pgRounds.size(),
+                                ms(post.median()), ms(post.p99())));
+                summary.add("storeops_" + id + "_file_ops_per_s", Bench.median(fileRounds), "ops/s", "info", Rows.Spread.of(fileRounds),
+                        f("file store %s: median of %d interleaved rounds; latency median %s, p99 %s", op, fileRounds.size(),
+                                ms(file.median()), ms(file.p99())));
+                List<Double> ratios = Bench.ratios(pgRounds, fileRounds);
+                summary.add("storeops_" + id + "_ratio_postgres_to_file", Bench.median(ratios), "ratio", "info", Rows.Spread.of(ratios),
+                        "PostgreSQL ops/s divided by file-store ops/s, per round; median");
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("operation", op);
                 row.put("file_ops_per_s", file.opsPerSecond());
@@ -186,9 +197,9 @@ final class StoreOpsBench {
                     + "JVMs at once (`StoreStartupNode`: an `AutoCert` managing all %,d names on `PostgresCertStore` over HikariCP, "
                     + "pool 4, or on the file store; `start()` loads every stored certificate); a node reports when "
                     + "`servedCertificate(name)` returns the stored certificate for every name. Time = from launching the JVMs "
-                    + "to the last node reporting (JVM start-up included); %d rounds in alternating order, best and all runs:\n\n",
+                    + "to the last node reporting (JVM start-up included); %d rounds in alternating order, median and all runs:\n\n",
                     names.size(), seedSeconds, names.size(), startupRounds));
-            md.append("| variant | best (ms) | runs (ms) | per node: JVM start to all served, of which start() (ms) |\n|---|---|---|---|\n");
+            md.append("| variant | median (ms) | runs (ms) | per node: JVM start to all served, of which start() (ms) |\n|---|---|---|---|\n");
             String perNodeNote = f("\nThe three nodes share the machine's 2 cores with PostgreSQL (and with whatever else runs): three "
                     + "JVMs parse and verify %,d certificates each at the same moment, so each node's `start()` takes longer than "
                     + "one node's alone. Nodes on their own machines should come close to the 1-node time (not measured here).\n\n",
@@ -196,24 +207,24 @@ final class StoreOpsBench {
             List<Map<String, Object>> startRows = new ArrayList<>();
             for (String v : variants) {
                 List<Long> t = startup.get(v);
-                long best = Collections.min(t);
+                long best = (long) Bench.median(t);
                 md.append(f("| %s | %,d | %s | %s |\n", v, best, t, String.join("; ", details.get(v))));
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("variant", v);
                 row.put("certificates", names.size());
-                row.put("best_ms", best);
+                row.put("median_ms", best);
                 row.put("runs_ms", t);
                 startRows.add(row);
             }
             md.append(perNodeNote);
             json.put("startup", startRows);
-            long three = Collections.min(startup.get(variants.get(0)));
-            long onePg = Collections.min(startup.get(variants.get(1)));
-            long oneFile = Collections.min(startup.get(variants.get(2)));
-            summary.add(new String[] {f("start-up of 3 nodes with %,d certificates each from PostgreSQL", names.size()),
-                    f("%.1f s to all served on all 3 (1 node: %.1f s from PostgreSQL, %.1f s from files)", three / 1000.0, onePg / 1000.0,
-                            oneFile / 1000.0),
-                    "measured (no target)", "-"});
+            String[] ids = {"startup_3_nodes_from_postgres_s", "startup_1_node_from_postgres_s", "startup_1_node_from_files_s"};
+            for (int i = 0; i < variants.size(); i++) {
+                List<Double> seconds = startup.get(variants.get(i)).stream().map(ms -> ms / 1000.0).toList();
+                summary.add(ids[i], Bench.median(seconds), "s", "info", Rows.Spread.of(seconds),
+                        f("%s with %,d certificates each: JVM launch to every certificate served on every node; median of %d rounds",
+                                variants.get(i), names.size(), seconds.size()));
+            }
         } finally {
             deleteTree(work);
         }

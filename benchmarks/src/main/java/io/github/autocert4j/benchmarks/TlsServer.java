@@ -2,13 +2,17 @@ package io.github.autocert4j.benchmarks;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
 import java.util.function.Function;
+
+import javax.net.ssl.SSLEngine;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -24,11 +28,15 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 
 /**
- * A minimal Netty HTTPS server on 127.0.0.1 answering every request with {@code 200 ok}.
+ * A minimal Netty HTTPS server on 127.0.0.1 answering every request with {@code 200 ok}; keeps the
+ * connection open when the request asks for it (HTTP/1.1 without {@code Connection: close}).
+ * Optionally told about every completed server handshake (its engine), on the event loop.
  *
  * <pre>{@code
  * try (TlsServer s = new TlsServer(sslContext, boss, workers)) { s.address(); }
@@ -39,18 +47,34 @@ final class TlsServer implements AutoCloseable {
     private final Channel channel;
 
     TlsServer(SslContext ctx, EventLoopGroup boss, EventLoopGroup workers) throws InterruptedException {
-        this(ch -> ctx.newHandler(ch.alloc()), boss, workers);
+        this(ch -> ctx.newHandler(ch.alloc()), boss, workers, null);
     }
 
-    /** {@code tls} makes the first handler of each accepted channel (an SslHandler or an SniHandler). */
     TlsServer(Function<SocketChannel, ChannelHandler> tls, EventLoopGroup boss, EventLoopGroup workers) throws InterruptedException {
+        this(tls, boss, workers, null);
+    }
+
+    /**
+     * {@code tls} makes the first handler of each accepted channel (an SslHandler or an SniHandler);
+     * {@code handshaken}, if set, gets the engine of every successful handshake of an SslHandler made by {@code tls}.
+     */
+    TlsServer(Function<SocketChannel, ChannelHandler> tls, EventLoopGroup boss, EventLoopGroup workers, Consumer<SSLEngine> handshaken)
+            throws InterruptedException {
         channel = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(tls.apply(ch), new HttpServerCodec(), new HttpObjectAggregator(8192), new Ok());
+                        ChannelHandler h = tls.apply(ch);
+                        if (handshaken != null && h instanceof SslHandler ssl) {
+                            ssl.handshakeFuture().addListener(f -> {
+                                if (f.isSuccess()) {
+                                    handshaken.accept(ssl.engine());
+                                }
+                            });
+                        }
+                        ch.pipeline().addLast(h, new HttpServerCodec(), new HttpObjectAggregator(8192), new Ok());
                     }
                 })
                 .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
@@ -70,8 +94,15 @@ final class TlsServer implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
                     Unpooled.copiedBuffer(BODY, StandardCharsets.US_ASCII));
-            r.headers().set(HttpHeaderNames.CONTENT_LENGTH, BODY.length()).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            r.headers().set(HttpHeaderNames.CONTENT_LENGTH, BODY.length());
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            if (!keepAlive) {
+                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            ChannelFuture f = ctx.writeAndFlush(r);
+            if (!keepAlive) {
+                f.addListener(ChannelFutureListener.CLOSE);
+            }
         }
 
         @Override

@@ -2,6 +2,9 @@ package io.github.autocert4j.netty;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.Http01Responder;
 import io.netty.bootstrap.ServerBootstrap;
@@ -9,7 +12,9 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -24,12 +29,22 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.WriteTimeoutHandler;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * A minimal plain-HTTP listener that only answers ACME HTTP-01 challenges, for hosts with no
  * port-80 listener of their own: certbot's standalone mode, but in-process, so nothing else
  * competes for the port. Everything other than a challenge gets 404.
+ *
+ * <p>It is exposed to the internet, so it defends itself: every request must arrive complete
+ * (request line, headers and body) within the request deadline (default 10 s), counted from the
+ * connection's start or the end of the previous request, so an idle or slowly dripping
+ * ("slowloris") connection is closed at the deadline; a response that the client does not read
+ * within the deadline closes the connection too; request lines and headers are limited to 4 KB
+ * and 8 KB; HTTP versions other than 1.0 and 1.1 get {@code 505} (as HTTP/1.1; the request's
+ * version is never echoed).
  *
  * <pre>{@code
  * try (AcmeHttpListener port80 = AcmeHttpListener.bind(autoCert.http01(), new InetSocketAddress(80))) {
@@ -39,6 +54,9 @@ import io.netty.handler.timeout.ReadTimeoutHandler;
  * }</pre>
  */
 public final class AcmeHttpListener implements AutoCloseable {
+    /** How long a client may take to send a complete request (and to read the answer) by default. */
+    public static final Duration DEFAULT_REQUEST_DEADLINE = Duration.ofSeconds(10);
+
     private final EventLoopGroup group;
     private final Channel channel;
 
@@ -47,15 +65,37 @@ public final class AcmeHttpListener implements AutoCloseable {
         this.channel = channel;
     }
 
-    /** Binds {@code address} and starts answering; throws if the port cannot be bound. */
+    /** Binds {@code address} and starts answering, with the default request deadline; throws if the port cannot be bound. */
     public static AcmeHttpListener bind(Http01Responder responder, InetSocketAddress address) throws InterruptedException {
+        return bind(responder, address, DEFAULT_REQUEST_DEADLINE);
+    }
+
+    /**
+     * Binds {@code address} and starts answering; a connection that has not sent a complete request
+     * within {@code requestDeadline} (from its start, or from the end of its previous request) is
+     * closed. CAs send their validation request at once, so a few seconds are plenty.
+     */
+    public static AcmeHttpListener bind(Http01Responder responder, InetSocketAddress address, Duration requestDeadline)
+            throws InterruptedException {
+        if (responder == null) {
+            throw new IllegalArgumentException("responder is null: pass autoCert.http01()");
+        }
+        if (address == null) {
+            throw new IllegalArgumentException("address is null: pass e.g. new InetSocketAddress(80)");
+        }
+        if (requestDeadline == null || requestDeadline.isNegative() || requestDeadline.isZero()) {
+            throw new IllegalArgumentException("requestDeadline must be a positive duration, e.g. Duration.ofSeconds(10): " + requestDeadline);
+        }
+        long deadlineMillis = Math.max(1, requestDeadline.toMillis());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
             Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                    .option(ChannelOption.SO_BACKLOG, 1024)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
-                            c.pipeline().addLast(new ReadTimeoutHandler(30), new HttpServerCodec(),
+                            c.pipeline().addLast(new WriteTimeoutHandler(deadlineMillis, TimeUnit.MILLISECONDS),
+                                    new HttpServerCodec(4096, 8192, 8192), new RequestDeadline(deadlineMillis), new VersionGuard(),
                                     new AcmeChallengeHandler(responder), new NotFound());
                         }
                     }).bind(address).sync().channel();
@@ -74,19 +114,100 @@ public final class AcmeHttpListener implements AutoCloseable {
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** 404 for anything that is not a challenge; closes the connection. */
+    /**
+     * Closes the connection unless a complete request (up to its last content) arrives within the
+     * deadline, counted from the connection's start and again from the end of each request. Unlike
+     * a read timeout, a client dripping one byte at a time cannot extend it.
+     */
+    static final class RequestDeadline extends ChannelInboundHandlerAdapter {
+        private final long millis;
+        private ScheduledFuture<?> pending;
+
+        RequestDeadline(long millis) {
+            this.millis = millis;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            if (ctx.channel().isActive()) {
+                arm(ctx);
+            }
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            arm(ctx);
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof LastHttpContent) {
+                arm(ctx); // the next request on this connection gets its own deadline
+            }
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            cancel();
+            ctx.fireChannelInactive();
+        }
+
+        private void arm(ChannelHandlerContext ctx) {
+            cancel();
+            pending = ctx.executor().schedule((Runnable) ctx::close, millis, TimeUnit.MILLISECONDS);
+        }
+
+        private void cancel() {
+            if (pending != null) {
+                pending.cancel(false);
+                pending = null;
+            }
+        }
+    }
+
+    /** 505 for any HTTP version other than 1.0 and 1.1, answered as HTTP/1.1; closes the connection. */
+    static final class VersionGuard extends ChannelInboundHandlerAdapter {
+        private boolean rejected;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (rejected) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (msg instanceof HttpRequest r && !r.decoderResult().isFailure()) {
+                HttpVersion v = r.protocolVersion();
+                if (!HttpVersion.HTTP_1_1.equals(v) && !HttpVersion.HTTP_1_0.equals(v)) {
+                    rejected = true;
+                    ReferenceCountUtil.release(msg);
+                    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
+                            Unpooled.copiedBuffer("HTTP Version Not Supported\n", StandardCharsets.US_ASCII));
+                    res.headers().set(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
+                    res.headers().set(HttpHeaderNames.CONNECTION, "close");
+                    ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                    return;
+                }
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /** 404 for anything that is not a challenge (400 for what the codec could not decode); closes the connection. */
     private static final class NotFound extends SimpleChannelInboundHandler<HttpObject> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
-            if (msg instanceof HttpRequest) {
-                FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_FOUND,
-                        Unpooled.copiedBuffer("Not Found\n", StandardCharsets.US_ASCII));
-                r.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
-                r.headers().set(HttpHeaderNames.CONNECTION, "close");
-                ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            if (msg instanceof HttpRequest r) {
+                HttpResponseStatus status = r.decoderResult().isFailure() ? HttpResponseStatus.BAD_REQUEST : HttpResponseStatus.NOT_FOUND;
+                FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                        Unpooled.copiedBuffer(status.reasonPhrase() + "\n", StandardCharsets.US_ASCII));
+                res.headers().set(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
+                res.headers().set(HttpHeaderNames.CONNECTION, "close");
+                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
             }
         }
 

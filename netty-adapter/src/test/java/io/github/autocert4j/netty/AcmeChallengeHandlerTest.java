@@ -236,6 +236,27 @@ class AcmeChallengeHandlerTest {
     }
 
     @Test
+    void otherHttpVersionsAreAnsweredAsHttp11NeverEchoed() {
+        // Through the real codec, as in a host pipeline: "HTTP/2.0" parses as version 2.0.
+        for (String version : List.of("HTTP/2.0", "HTTP/1.2", "HTTP/9.9")) {
+            EmbeddedChannel raw = new EmbeddedChannel(new HttpServerCodec(), new AcmeChallengeHandler(responder));
+            try {
+                raw.writeInbound(Unpooled.copiedBuffer("GET " + PATH + " " + version + "\r\nHost: a\r\n\r\n", StandardCharsets.US_ASCII));
+                StringBuilder out = new StringBuilder();
+                for (Object o = raw.readOutbound(); o != null; o = raw.readOutbound()) {
+                    ByteBuf b = (ByteBuf) o;
+                    out.append(b.toString(StandardCharsets.US_ASCII));
+                    b.release();
+                }
+                assertTrue(out.toString().startsWith("HTTP/1.1 200 OK\r\n"), version + ": " + out);
+                assertFalse(out.toString().contains(version), "never echoed: " + out);
+            } finally {
+                raw.finishAndReleaseAll();
+            }
+        }
+    }
+
+    @Test
     void http10KeepAliveOnlyWhenAsked() {
         FullHttpResponse plain = exchange(new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, PATH));
         assertEquals(HttpVersion.HTTP_1_0, plain.protocolVersion());
