@@ -91,7 +91,7 @@ public final class AutoCert implements AutoCloseable {
             });
         }
         this.services = new Services(config, issuers, new CertificateStorage(config.store()), keyManager, executor,
-                new Events(config.listener()));
+                new Events(config.listener()), new java.util.Random());
         this.certificates = new CertificateSet(services, config.certificates(), config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES);
         this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services,
                 name -> certificates.byName(name) != null);

@@ -12,7 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -306,7 +305,7 @@ final class ManagedCertificate {
                 } catch (RuntimeException | Error e) {
                     // A bug or an unforeseen failure outside an order: never stop renewing silently.
                     LOG.error("autocert4j: unexpected error while working on certificate {}; checking again along the backoff schedule", id, e);
-                    next = Next.at(RenewalPlanner.retryAt(Math.max(1, failures), null, services.now(), services.policy(), ThreadLocalRandom.current()));
+                    next = Next.at(RenewalPlanner.retryAt(Math.max(1, failures), null, services.now(), services.policy(), services.random()));
                 }
                 scheduleNext(next);
             }
@@ -337,7 +336,7 @@ final class ManagedCertificate {
         }
         RenewalPlanner.Plan plan = renewReason != null ? new RenewalPlanner.Plan(true, now, renewReason)
                 : RenewalPlanner.plan(live == null ? null : live.notBefore(), live == null ? null : live.notAfter(),
-                        ariChosen, now, services.policy(), ThreadLocalRandom.current());
+                        ariChosen, now, services.policy(), services.random());
         Duration minAge = live == null ? MIN_ARI_RENEWAL_AGE : min(MIN_ARI_RENEWAL_AGE, live.lifetime().dividedBy(10));
         if (plan.renewNow() && plan.byAri() && liveSince != null && now.isBefore(liveSince.plus(minAge))) {
             Instant notBefore = liveSince.plus(minAge);
@@ -386,7 +385,7 @@ final class ManagedCertificate {
                 return;
             }
             if (ari == null || !ari.start().equals(w.start()) || !ari.end().equals(w.end())) {
-                ariChosen = RenewalPlanner.chooseInWindow(w.start(), w.end(), now, ThreadLocalRandom.current());
+                ariChosen = RenewalPlanner.chooseInWindow(w.start(), w.end(), now, services.random());
                 LOG.info("autocert4j: {} ARI window {} .. {}; renewal planned at {}{}", id, w.start(), w.end(), ariChosen,
                         w.explanationUrl() == null ? "" : " (CA explanation: " + w.explanationUrl() + ")");
             }
@@ -603,7 +602,7 @@ final class ManagedCertificate {
             return false;
         }
         if (!services.isConfigured(found.get().issuerId())
-                || RenewalPlanner.plan(stored.notBefore(), stored.notAfter(), null, now, services.policy(), ThreadLocalRandom.current()).renewNow()) {
+                || RenewalPlanner.plan(stored.notBefore(), stored.notAfter(), null, now, services.policy(), services.random()).renewNow()) {
             return false;
         }
         goLive(stored, found.get().profile(), found.get().issuerId(), true);
@@ -697,7 +696,7 @@ final class ManagedCertificate {
         permanent = e.permanent();
         Instant now = services.now();
         Instant next = permanent ? null
-                : RenewalPlanner.retryAt(storeUnreachable ? 1 : failures, e.retryAfter().orElse(null), now, services.policy(), ThreadLocalRandom.current());
+                : RenewalPlanner.retryAt(storeUnreachable ? 1 : failures, e.retryAfter().orElse(null), now, services.policy(), services.random());
         nextCheck = next;
         String serving = live == null ? "the self-signed fallback is still served" : "the current certificate stays live";
         if (next != null) {

@@ -8,9 +8,12 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * What every {@link ManagedCertificate} shares: the frozen configuration and the stateful parts
  * {@link AutoCert} built from it. Nothing here is per certificate.
+ *
+ * @param random jitter for schedules and the moment picked in an ARI window: one generator per
+ *        manager (java.util.Random is thread-safe and the draws are few), no thread-local state
  */
 record Services(Config config, List<Issuer> issuers, CertificateStorage storage, LiveKeyManager keyManager,
-                ScheduledExecutorService executor, Events events) {
+                ScheduledExecutorService executor, Events events, java.util.Random random) {
 
     Services {
         issuers = List.copyOf(issuers);
