@@ -3,22 +3,13 @@ package io.github.autocert4j;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP-01 challenge solver: holds the key authorizations of pending challenges so that the
@@ -42,30 +33,16 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class Http01Responder implements ChallengeSolver {
-    private static final Logger LOG = LoggerFactory.getLogger(Http01Responder.class);
 
     /** The path prefix the CA requests: {@code /.well-known/acme-challenge/}. */
     public static final String PATH_PREFIX = "/.well-known/acme-challenge/";
 
     // RFC 8555 §8.3: the token is base64url without padding. CAs use 43 chars; allow up to 256.
     private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_-]{1,256}");
-    private static final int CACHE_ENTRIES = 256;
-    private static final long HIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(30);
-    private static final long MISS_TTL_NANOS = TimeUnit.SECONDS.toNanos(2);
-    private static final int CONCURRENT_LOOKUPS = 4;
-    private static final int LOOKUPS_PER_SECOND = 50;
-
     private final Map<String, String> pending = new ConcurrentHashMap<>();
     private final CertStore shared;
-    private final Map<String, Cached> cache = new LinkedHashMap<>(64, 0.75f, true);
-    private final Semaphore inFlight = new Semaphore(CONCURRENT_LOOKUPS);
+    private final PeerChallenges<String> peers; // null without a shared store
     private final AtomicLong answered = new AtomicLong();
-    private long windowStartNanos;      // guarded by cache
-    private int lookupsInWindow;        // guarded by cache
-    private volatile ExecutorService lookupThreads;
-
-    private record Cached(String value, long expiresNanos) {
-    }
 
     /** Creates an empty responder answering only what it was given itself. {@code AutoCert} creates one for you: see {@code AutoCert#http01()}. */
     public Http01Responder() {
@@ -75,6 +52,45 @@ public final class Http01Responder implements ChallengeSolver {
     /** A responder that also publishes through, and looks up in, {@code shared} (null: this process only). */
     Http01Responder(CertStore shared) {
         this.shared = shared;
+        this.peers = shared == null ? null : new PeerChallenges<>(shared, StoreLayout::http01Challenge,
+                (token, bytes) -> new String(bytes, StandardCharsets.US_ASCII), v -> { }, v -> { }, "autocert4j-challenge-lookup");
+    }
+
+    /**
+     * The raw (undecoded) path of an HTTP request target in origin form ({@code /a?b}) or absolute
+     * form ({@code http://h/a}), without query or fragment; null if it is neither. Adapters match
+     * {@link #PATH_PREFIX} against it, so that encoded tricks stay visible (and get a 400).
+     */
+    public static String requestPath(String requestTarget) {
+        if (requestTarget == null || requestTarget.isEmpty()) {
+            return null;
+        }
+        String path = requestTarget;
+        if (!requestTarget.startsWith("/")) {
+            int scheme = requestTarget.indexOf("://");
+            if (scheme <= 0) {
+                return null;
+            }
+            // The authority ends at the first '/', '?' or '#'; only a '/' starts a path.
+            int end = scheme + 3;
+            while (end < requestTarget.length() && "/?#".indexOf(requestTarget.charAt(end)) < 0) {
+                end++;
+            }
+            if (end == requestTarget.length() || requestTarget.charAt(end) != '/') {
+                return "/";
+            }
+            path = requestTarget.substring(end);
+        }
+        int cut = path.length();
+        int q = path.indexOf('?');
+        if (q >= 0) {
+            cut = q;
+        }
+        int h = path.indexOf('#');
+        if (h >= 0 && h < cut) {
+            cut = h;
+        }
+        return path.substring(0, cut);
     }
 
     /** Whether {@code token} is syntactically a token (base64url, 1..256 chars); adapters answer 400 otherwise. */
@@ -92,14 +108,10 @@ public final class Http01Responder implements ChallengeSolver {
             return Optional.empty();
         }
         String local = pending.get(token);
-        if (local != null || shared == null) {
+        if (local != null || peers == null) {
             return counted(Optional.ofNullable(local));
         }
-        Optional<String> cached = cached(token);
-        if (cached != null) {
-            return counted(cached);
-        }
-        return counted(loadShared(token));
+        return counted(peers.load(token));
     }
 
     /**
@@ -112,18 +124,10 @@ public final class Http01Responder implements ChallengeSolver {
             return CompletableFuture.completedFuture(Optional.empty());
         }
         String local = pending.get(token);
-        if (local != null || shared == null) {
+        if (local != null || peers == null) {
             return CompletableFuture.completedFuture(counted(Optional.ofNullable(local)));
         }
-        Optional<String> cached = cached(token);
-        if (cached != null) {
-            return CompletableFuture.completedFuture(counted(cached));
-        }
-        try {
-            return CompletableFuture.supplyAsync(() -> counted(loadShared(token)), lookupThreads());
-        } catch (RejectedExecutionException e) {
-            return CompletableFuture.completedFuture(Optional.empty());
-        }
+        return peers.loadAsync(token).thenApply(this::counted);
     }
 
     /** How many challenges this process has pending right now. */
@@ -167,9 +171,7 @@ public final class Http01Responder implements ChallengeSolver {
     public void cleanUp(Challenge challenge) {
         pending.remove(challenge.token(), challenge.keyAuthorization());
         if (shared != null) {
-            synchronized (cache) {
-                cache.remove(challenge.token());
-            }
+            peers.forget(challenge.token());
             try {
                 shared.delete(StoreLayout.http01Challenge(challenge.token()));
             } catch (IOException e) {
@@ -204,9 +206,8 @@ public final class Http01Responder implements ChallengeSolver {
 
     /** Stops the lookup threads (called by {@code AutoCert.close()}). */
     void close() {
-        ExecutorService t = lookupThreads;
-        if (t != null) {
-            t.shutdownNow();
+        if (peers != null) {
+            peers.close();
         }
     }
 
@@ -215,75 +216,6 @@ public final class Http01Responder implements ChallengeSolver {
             answered.incrementAndGet();
         }
         return answer;
-    }
-
-    /** The cached answer, or null if the cache does not know (a cached miss is an empty Optional). */
-    private Optional<String> cached(String token) {
-        synchronized (cache) {
-            Cached c = cache.get(token);
-            if (c == null) {
-                return null;
-            }
-            if (System.nanoTime() - c.expiresNanos() > 0) {
-                cache.remove(token);
-                return null;
-            }
-            return Optional.ofNullable(c.value());
-        }
-    }
-
-    private Optional<String> loadShared(String token) {
-        if (!admit() || !inFlight.tryAcquire()) {
-            return Optional.empty(); // over the bound: answer 404 rather than queue behind a flood
-        }
-        try {
-            Optional<String> value = shared.load(StoreLayout.http01Challenge(token)).map(b -> new String(b, StandardCharsets.US_ASCII));
-            long now = System.nanoTime();
-            synchronized (cache) {
-                cache.put(token, new Cached(value.orElse(null), now + (value.isPresent() ? HIT_TTL_NANOS : MISS_TTL_NANOS)));
-                while (cache.size() > CACHE_ENTRIES) {
-                    cache.remove(cache.keySet().iterator().next());
-                }
-            }
-            return value;
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("autocert4j: cannot look up challenge token in the shared store: {}", LogSafe.text(e.toString()));
-            return Optional.empty();
-        } finally {
-            inFlight.release();
-        }
-    }
-
-    /** A fixed window of one second holding at most LOOKUPS_PER_SECOND store lookups. */
-    private boolean admit() {
-        long now = System.nanoTime();
-        synchronized (cache) {
-            if (now - windowStartNanos > TimeUnit.SECONDS.toNanos(1)) {
-                windowStartNanos = now;
-                lookupsInWindow = 0;
-            }
-            return ++lookupsInWindow <= LOOKUPS_PER_SECOND;
-        }
-    }
-
-    private ExecutorService lookupThreads() {
-        ExecutorService t = lookupThreads;
-        if (t == null) {
-            synchronized (this) {
-                if (lookupThreads == null) {
-                    ThreadPoolExecutor pool = new ThreadPoolExecutor(CONCURRENT_LOOKUPS, CONCURRENT_LOOKUPS, 30, TimeUnit.SECONDS,
-                            new LinkedBlockingQueue<>(64), r -> {
-                                Thread th = new Thread(r, "autocert4j-challenge-lookup");
-                                th.setDaemon(true);
-                                return th;
-                            }, new ThreadPoolExecutor.AbortPolicy());
-                    pool.allowCoreThreadTimeOut(true);
-                    lookupThreads = pool;
-                }
-                t = lookupThreads;
-            }
-        }
-        return t;
     }
 
     @Override

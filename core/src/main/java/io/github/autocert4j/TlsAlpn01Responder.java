@@ -17,17 +17,10 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import javax.net.ssl.SSLEngine;
@@ -84,11 +77,6 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** Key aliases of challenge certificates start with this, so a key manager can tell them apart. */
     static final String ALIAS_PREFIX = "acme-tls-alpn-01#";
 
-    private static final int PEER_CACHE_ENTRIES = 256;
-    private static final long HIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(30);
-    private static final long MISS_TTL_NANOS = TimeUnit.SECONDS.toNanos(2);
-    private static final int LOOKUPS_PER_SECOND = 50;
-    private static final int LOOKUP_THREADS = 2;
 
     /** One challenge certificate with its key. Never prints the key. */
     static final class Answer {
@@ -112,19 +100,13 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         }
     }
 
-    private record Cached(Answer answer, long expiresNanos) {
-    }
-
     private final CertStore shared;
     private final ConcurrentHashMap<String, Answer> pending = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Answer> byAlias = new ConcurrentHashMap<>();
-    private final Map<String, Cached> peers = new LinkedHashMap<>(64, 0.75f, true); // guarded by itself
+    private final PeerChallenges<Answer> peers; // null without a shared store
     private final AtomicLong aliases = new AtomicLong();
     private final AtomicLong served = new AtomicLong();
     private final X509ExtendedKeyManager keyManager = new ChallengeKeyManager();
-    private long windowStartNanos;   // guarded by peers
-    private int lookupsInWindow;     // guarded by peers
-    private volatile ExecutorService lookupThreads;
 
     /** A responder answering only what it was given itself. {@code AutoCert} creates one for you: see {@code AutoCert#tlsAlpn01()}. */
     public TlsAlpn01Responder() {
@@ -134,6 +116,10 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** A responder that also publishes through, and looks up in, {@code shared} (null: this process only). */
     TlsAlpn01Responder(CertStore shared) {
         this.shared = shared;
+        // A peer's challenge found in the store becomes a certificate of this server's, resolvable by its alias while cached.
+        this.peers = shared == null ? null : new PeerChallenges<>(shared, StoreLayout::tlsAlpn01Challenge,
+                (identifier, bytes) -> create(identifier, new String(bytes, StandardCharsets.US_ASCII).trim()),
+                a -> byAlias.put(a.alias, a), a -> byAlias.remove(a.alias, a), "autocert4j-tls-alpn-lookup");
     }
 
     @Override
@@ -197,14 +183,10 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         if (identifier == null) {
             return CompletableFuture.completedFuture(false);
         }
-        if (local(identifier) != null || shared == null) {
+        if (local(identifier) != null || peers == null) {
             return CompletableFuture.completedFuture(local(identifier) != null);
         }
-        try {
-            return CompletableFuture.supplyAsync(() -> fromStore(identifier) != null, lookupThreads());
-        } catch (RejectedExecutionException e) {
-            return CompletableFuture.completedFuture(false);
-        }
+        return peers.loadAsync(identifier).thenApply(Optional::isPresent);
     }
 
     /**
@@ -274,8 +256,8 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
             return null;
         }
         Answer a = local(identifier);
-        if (a == null && mayBlock && shared != null) {
-            a = fromStore(identifier);
+        if (a == null && mayBlock && peers != null) {
+            a = peers.load(identifier).orElse(null);
         }
         return a;
     }
@@ -313,9 +295,8 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
 
     /** Stops the lookup threads (called by {@code AutoCert.close()}). */
     void close() {
-        ExecutorService t = lookupThreads;
-        if (t != null) {
-            t.shutdownNow();
+        if (peers != null) {
+            peers.close();
         }
     }
 
@@ -324,11 +305,8 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         if (a != null && a.keyAuthorization.equals(keyAuthorization) && pending.remove(identifier, a)) {
             byAlias.remove(a.alias, a);
         }
-        synchronized (peers) {
-            Cached c = peers.remove(identifier);
-            if (c != null && c.answer() != null) {
-                byAlias.remove(c.answer().alias, c.answer());
-            }
+        if (peers != null) {
+            peers.forget(identifier);
         }
     }
 
@@ -337,74 +315,11 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
             return null;
         }
         Answer a = pending.get(identifier);
-        if (a != null) {
+        if (a != null || peers == null) {
             return a;
         }
-        synchronized (peers) {
-            Cached c = peers.get(identifier);
-            return c != null && System.nanoTime() - c.expiresNanos() < 0 ? c.answer() : null;
-        }
-    }
-
-    private Answer fromStore(String identifier) {
-        synchronized (peers) {
-            Cached c = peers.get(identifier);
-            if (c != null && System.nanoTime() - c.expiresNanos() < 0) {
-                return c.answer();
-            }
-            long now = System.nanoTime();
-            if (now - windowStartNanos > TimeUnit.SECONDS.toNanos(1)) {
-                windowStartNanos = now;
-                lookupsInWindow = 0;
-            }
-            if (++lookupsInWindow > LOOKUPS_PER_SECOND) {
-                return null; // over the bound: no answer rather than queueing behind a flood
-            }
-        }
-        Answer answer = null;
-        try {
-            Optional<byte[]> value = shared.load(StoreLayout.tlsAlpn01Challenge(identifier));
-            if (value.isPresent()) {
-                answer = create(identifier, new String(value.get(), StandardCharsets.US_ASCII).trim());
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("autocert4j: cannot look up a TLS-ALPN-01 challenge in the shared store: {}", LogSafe.text(e.toString()));
-            return null;
-        }
-        synchronized (peers) {
-            peers.put(identifier, new Cached(answer, System.nanoTime() + (answer != null ? HIT_TTL_NANOS : MISS_TTL_NANOS)));
-            if (answer != null) {
-                byAlias.put(answer.alias, answer);
-            }
-            while (peers.size() > PEER_CACHE_ENTRIES) {
-                String eldest = peers.keySet().iterator().next();
-                Cached gone = peers.remove(eldest);
-                if (gone.answer() != null) {
-                    byAlias.remove(gone.answer().alias, gone.answer());
-                }
-            }
-        }
-        return answer;
-    }
-
-    private ExecutorService lookupThreads() {
-        ExecutorService t = lookupThreads;
-        if (t == null) {
-            synchronized (this) {
-                if (lookupThreads == null) {
-                    ThreadPoolExecutor pool = new ThreadPoolExecutor(LOOKUP_THREADS, LOOKUP_THREADS, 30, TimeUnit.SECONDS,
-                            new LinkedBlockingQueue<>(64), r -> {
-                                Thread th = new Thread(r, "autocert4j-tls-alpn-lookup");
-                                th.setDaemon(true);
-                                return th;
-                            }, new ThreadPoolExecutor.AbortPolicy());
-                    pool.allowCoreThreadTimeOut(true);
-                    lookupThreads = pool;
-                }
-                t = lookupThreads;
-            }
-        }
-        return t;
+        Optional<Answer> cached = peers.cached(identifier);
+        return cached == null ? null : cached.orElse(null);
     }
 
     /** The challenge certificate of RFC 8737 §3: one subjectAltName, the critical acmeIdentifier extension. */

@@ -157,33 +157,6 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
 
     /** The raw path of an origin-form ({@code /a?b}) or absolute-form ({@code http://h/a}) target; null if neither. */
     static String pathOf(String uri) {
-        if (uri == null || uri.isEmpty()) {
-            return null;
-        }
-        String path = uri;
-        if (!uri.startsWith("/")) {
-            int scheme = uri.indexOf("://");
-            if (scheme <= 0) {
-                return null;
-            }
-            int end = scheme + 3;
-            while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
-                end++;
-            }
-            if (end == uri.length() || uri.charAt(end) != '/') {
-                return "/";
-            }
-            path = uri.substring(end);
-        }
-        int cut = path.length();
-        int q = path.indexOf('?');
-        if (q >= 0) {
-            cut = q;
-        }
-        int h = path.indexOf('#');
-        if (h >= 0 && h < cut) {
-            cut = h;
-        }
-        return path.substring(0, cut);
+        return Http01Responder.requestPath(uri);
     }
 }

@@ -1,0 +1,77 @@
+package io.github.autocert4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Challenges another server published, as the server the CA reached looks them up: from the store
+ * only when asked, hits and misses remembered, reads bounded per second, so a flood of random
+ * tokens cannot hammer the store. Counted by the store's own reads.
+ */
+class PeerChallengesTest {
+    @TempDir
+    Path dir;
+    final List<String> reads = new CopyOnWriteArrayList<>();
+
+    CertStore counting() {
+        return new RenewalSchedulerTest.DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                reads.add(key);
+                return super.load(key);
+            }
+        };
+    }
+
+    @Test
+    void aPeersTokenIsAnsweredAndHitsAndMissesAreRemembered() throws Exception {
+        CertStore store = counting();
+        store.store(StoreLayout.http01Challenge("tok1"), "tok1.thumb".getBytes(StandardCharsets.US_ASCII));
+        Http01Responder other = new Http01Responder(store);
+        assertEquals(Optional.of("tok1.thumb"), other.keyAuthorization("tok1"));
+        assertEquals(Optional.of("tok1.thumb"), other.lookup("tok1").get(5, TimeUnit.SECONDS));
+        assertEquals(1, reads.size(), "the second answer came from the cache: " + reads);
+        assertEquals(Optional.empty(), other.keyAuthorization("nope"));
+        assertEquals(Optional.empty(), other.keyAuthorization("nope"));
+        assertEquals(2, reads.size(), "a miss is remembered too");
+        assertEquals(Optional.empty(), other.keyAuthorization("bad/token"), "malformed tokens never reach the store");
+        assertEquals(2, reads.size());
+    }
+
+    @Test
+    void aFloodOfRandomTokensReadsTheStoreABoundedNumberOfTimes() {
+        Http01Responder responder = new Http01Responder(counting());
+        for (int i = 0; i < 1000; i++) {
+            responder.keyAuthorization("random" + i);
+        }
+        assertTrue(reads.size() <= 100, "at most 50 reads a second (the loop may span two windows): " + reads.size());
+    }
+
+    @Test
+    void forgettingDropsTheCachedAnswerAndTellsTheOwner() throws Exception {
+        CertStore store = counting();
+        store.store("peer/x", "v".getBytes(StandardCharsets.US_ASCII));
+        List<String> dropped = new CopyOnWriteArrayList<>();
+        PeerChallenges<String> peers = new PeerChallenges<>(store, id -> "peer/" + id, (id, b) -> id + "=" + new String(b, StandardCharsets.US_ASCII),
+                v -> { }, dropped::add, "test-lookup");
+        assertNull(peers.cached("x"), "unknown before the first read");
+        assertEquals(Optional.of("x=v"), peers.load("x"));
+        assertEquals(Optional.of("x=v"), peers.cached("x"));
+        peers.forget("x");
+        assertEquals(List.of("x=v"), dropped);
+        assertNull(peers.cached("x"));
+        peers.close();
+    }
+}
