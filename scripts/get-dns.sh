@@ -16,24 +16,6 @@ if have; then
   echo "get-dns: knotd present: $(command -v knotd 2>/dev/null || echo /usr/sbin/knotd)"
   exit 0
 fi
-[ "$(id -u)" -eq 0 ] || die "knotd (Debian package knot) is missing and this is not root: run 'sudo apt-get install -y knot' or re-run this script as root"
-command -v apt-get >/dev/null || die "apt-get not found: install Knot DNS 3.x (knotd) with your package manager"
-
-policy=/usr/sbin/policy-rc.d
-added_policy=0
-cleanup() { if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\n# get-dns.sh: no service starts while installing knot\nexit 101\n' > "$policy"
-  chmod 755 "$policy"
-  added_policy=1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y -q --no-install-recommends knot >/dev/null 2>&1; then
-  # a clean machine may have no package lists yet, or stale ones
-  apt-get update -q || die "apt-get update failed"
-  apt-get install -y -q --no-install-recommends knot || die "apt-get install knot failed"
-fi
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install-no-start.sh" get-dns knot
 have || die "knot installed but knotd not found at /usr/sbin/knotd"
 echo "get-dns: installed $(/usr/sbin/knotd --version 2>/dev/null | head -n1)"

@@ -23,24 +23,6 @@ if have; then
   echo "get-lb: nginx present: $(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)"
   exit 0
 fi
-[ "$(id -u)" -eq 0 ] || die "nginx (Debian package nginx) is missing and this is not root: run 'sudo apt-get install -y nginx' or re-run this script as root"
-command -v apt-get >/dev/null || die "apt-get not found: install nginx with your package manager, or set NGINX_BIN"
-
-policy=/usr/sbin/policy-rc.d
-added_policy=0
-cleanup() { if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\n# get-lb.sh: no service starts while installing nginx\nexit 101\n' > "$policy"
-  chmod 755 "$policy"
-  added_policy=1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y -q --no-install-recommends nginx >/dev/null 2>&1; then
-  # a clean machine may have no package lists yet, or stale ones
-  apt-get update -q || die "apt-get update failed"
-  apt-get install -y -q --no-install-recommends nginx || die "apt-get install nginx failed"
-fi
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install-no-start.sh" get-lb nginx
 have || die "nginx installed but no nginx binary found at /usr/sbin/nginx"
 echo "get-lb: installed $(/usr/sbin/nginx -v 2>&1 | head -n1)"
