@@ -87,7 +87,12 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
         if (existing != null) {
             return existing; // concurrent handshakes for one name share one resolution (and one order)
         }
-        created.whenComplete((ok, t) -> pending.remove(name, created));
+        created.whenComplete((ok, t) -> {
+            pending.remove(name, created);
+            if (!closed) {
+                evictIfFull(); // names pending during a burst could not be evicted then
+            }
+        });
         try {
             workers.execute(() -> resolve(name, created));
         } catch (RejectedExecutionException e) {
@@ -255,14 +260,21 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
                 return;
             }
             int target = Math.max(0, max - Math.max(1, max / 10));
-            List<Map.Entry<String, ManagedCertificate>> all = new ArrayList<>(loaded.entrySet());
-            all.sort(Comparator.comparingLong(e -> lastUsed(e.getKey())));
-            for (Map.Entry<String, ManagedCertificate> e : all) {
+            // Each last use is read once: handshakes keep updating them, and a sort whose keys change
+            // under it throws ("Comparison method violates its general contract").
+            record Candidate(String name, ManagedCertificate m, long lastUsed) {
+            }
+            List<Candidate> all = new ArrayList<>(loaded.size());
+            for (Map.Entry<String, ManagedCertificate> e : loaded.entrySet()) {
+                all.add(new Candidate(e.getKey(), e.getValue(), lastUsed(e.getKey())));
+            }
+            all.sort(Comparator.comparingLong(Candidate::lastUsed));
+            for (Candidate c : all) {
                 if (loaded.size() <= target) {
                     break;
                 }
-                if (!pending.containsKey(e.getKey()) && e.getValue().isLive()) {
-                    drop(e.getValue());
+                if (!pending.containsKey(c.name()) && c.m().isLive()) {
+                    drop(c.m());
                     evictions.incrementAndGet();
                 }
             }

@@ -197,6 +197,81 @@ class OnDemandCertificatesTest {
     }
 
     @Test
+    void evictingWhileHandshakesTouchTheCacheNeverRefusesALoad() throws Exception {
+        // Eviction sorts the cache by last use while handshakes keep updating it: the sort must see
+        // one consistent value per name, or it throws ("Comparison method violates its general
+        // contract") and the name whose load triggered the eviction is refused. Found by the
+        // on-demand benchmark (random SNI names over 10,000 cached certificates).
+        AutoCert a = AutoCert.builder().issuer(issuer).store(new MemoryCertStore())
+                .onDemand(allowing(n -> true).orderRate(100_000, 100_000).maxCertificatesInMemory(500).build()).build();
+        opened.add(a);
+        a.start();
+        LiveKeyManager km = (LiveKeyManager) a.keyManager();
+        List<String> names = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            names.add("t" + i + ".example.test");
+        }
+        assertEquals(0, loadAll(a, names), "refused while filling the cache");
+        // What a handshake does to the certificate it chose (LiveKeyManager.chooseAlias), as often as many of them would.
+        java.util.concurrent.atomic.AtomicBoolean touching = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread toucher = new Thread(() -> {
+            java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+            while (touching.get()) {
+                LiveKeyManager.Entry e = km.find(names.get(r.nextInt(names.size())));
+                if (e != null) {
+                    e.lastUsedNanos = System.nanoTime();
+                }
+            }
+        });
+        toucher.start();
+        int refused = 0;
+        try {
+            for (int batch = 0; batch < 100; batch++) {
+                List<String> more = new ArrayList<>();
+                for (int i = 0; i < 16; i++) {
+                    more.add("u" + batch + "-" + i + ".example.test");
+                }
+                refused += loadAll(a, more);
+                names.addAll(more);
+            }
+        } finally {
+            touching.set(false);
+            toucher.join();
+        }
+        assertEquals(0, refused, "names refused while the cache was evicting");
+        assertTrue(a.status().size() <= 500, "bounded: " + a.status().size());
+    }
+
+    @Test
+    void aBurstOfConcurrentNewNamesLeavesTheCacheBounded() throws Exception {
+        // While names are pending they cannot be evicted; once the burst is over the bound must hold again.
+        AutoCert a = AutoCert.builder().issuer(issuer).store(new MemoryCertStore())
+                .onDemand(allowing(n -> true).orderRate(100_000, 100_000).maxCertificatesInMemory(100).build()).build();
+        opened.add(a);
+        a.start();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            names.add("b" + i + ".example.test");
+        }
+        assertEquals(0, loadAll(a, names));
+        assertEquals(600, issuer.issueCalls());
+        assertTrue(a.status().size() <= 100, "bounded after the burst: " + a.status().size());
+    }
+
+    /** certificateReady for all of {@code names} at once; returns how many were refused. */
+    static int loadAll(AutoCert a, List<String> names) throws Exception {
+        List<CompletableFuture<Boolean>> all = new ArrayList<>();
+        for (String n : names) {
+            all.add(a.certificateReady(n));
+        }
+        int refused = 0;
+        for (CompletableFuture<Boolean> f : all) {
+            refused += f.get(T.toSeconds(), TimeUnit.SECONDS) ? 0 : 1;
+        }
+        return refused;
+    }
+
+    @Test
     void theSweepRenewsStoredCertificatesNobodyAskedForAndAsksTheApplicationAgain() throws Exception {
         issuer.lifetime = Duration.ofSeconds(8);
         issuer.backdate = Duration.ofSeconds(1); // renewal due 3.5 s after issuance (half of 9 s left)

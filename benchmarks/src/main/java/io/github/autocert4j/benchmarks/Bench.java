@@ -32,7 +32,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 /**
  * Entry point of the benchmark harness: {@code java -cp ... io.github.autocert4j.benchmarks.Bench <section> <outDir>}
  * with section one of {@code handshake}, {@code swap}, {@code renewal}, {@code issuance}, {@code coldstart},
- * {@code scale}, {@code storeops}; {@code report <outDir> <benchmarksDir>} merges them; {@code table <results.json>} prints
+ * {@code scale}, {@code storeops}, {@code ondemand}; {@code report <outDir> <benchmarksDir>} merges them; {@code table <results.json>} prints
  * the README table. Each section writes {@code <outDir>/<section>.md} (details) and
  * {@code <outDir>/<section>.json} (its {@link Rows}).
  *
@@ -46,7 +46,7 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: Bench handshake|swap|renewal|issuance|coldstart|scale|storeops <outDir> | report <outDir> <benchmarksDir> "
+            System.err.println("usage: Bench handshake|swap|renewal|issuance|coldstart|scale|storeops|ondemand <outDir> | report <outDir> <benchmarksDir> "
                     + "| table <results.json>");
             System.exit(2);
         }
@@ -64,6 +64,7 @@ public final class Bench {
             case "coldstart" -> ColdStartBench.run(out);
             case "scale" -> ScaleBench.run(out);
             case "storeops" -> StoreOpsBench.run(out);
+            case "ondemand" -> OnDemandBench.run(out);
             case "report" -> Report.run(out, Path.of(args[2]));
             default -> {
                 System.err.println("unknown section " + args[0]);

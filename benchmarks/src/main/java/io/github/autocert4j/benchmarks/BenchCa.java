@@ -180,6 +180,84 @@ final class BenchCa {
         Files.writeString(storeDir.resolve("certs/" + certId + "/" + certId + ".properties"), meta, StandardCharsets.UTF_8);
     }
 
+    /** The PKCS#8 PEM text of {@code key}, encoded once and reused by {@link #writeBundle(Path, String, List, String, List)}. */
+    static String keyPem(PrivateKey key) throws IOException {
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
+            w.writeObject(new JcaPKCS8Generator(key, null));
+        }
+        return out.toString();
+    }
+
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> FILE_MODE =
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> DIR_MODE =
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------");
+
+    /**
+     * The same store layout as {@link #writeBundle(Path, URI, String, List, PrivateKey, List)}
+     * ({@code certs/<id>/<id>.pem} = PKCS#8 key + leaf + intermediate, {@code .properties}), for
+     * writing very many bundles: the key arrives PEM-encoded (several certificates share one key
+     * pair), the leaf as DER ({@link #leafDer}), the intermediate as PEM; files are created 0600 in
+     * 0700 directories (the modes {@code FileCertStore} uses), without fsync.
+     */
+    static void writeBundle(Path storeDir, String certId, List<String> names, String keyPem, byte[] leafDer, String intermediatePem)
+            throws IOException {
+        Path dir = storeDir.resolve("certs").resolve(certId);
+        try {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(DIR_MODE));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // a re-run over a partly written store
+        }
+        String pem = keyPem + "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(leafDer)
+                + "\n-----END CERTIFICATE-----\n" + intermediatePem;
+        write(dir.resolve(certId + ".pem"), pem.getBytes(StandardCharsets.US_ASCII));
+        String meta = "names=" + String.join(",", names) + "\nissuedAt=" + Instant.now().toString().replace(":", "\\:") + "\n";
+        write(dir.resolve(certId + ".properties"), meta.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private final ThreadLocal<ContentSigner> signers = ThreadLocal.withInitial(this::intermediateSigner);
+
+    private ContentSigner intermediateSigner() {
+        try {
+            return signer(intermediateKey.getPrivate());
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot sign with the benchmark intermediate", e);
+        }
+    }
+
+    /**
+     * The DER encoding of a leaf like {@link #leaf}'s, made for bulk generation: a per-thread
+     * signer (reused: {@code getSignature()} resets it) and no parsed certificate object.
+     */
+    byte[] leafDer(java.security.PublicKey leafKey, List<String> names) {
+        try {
+            Instant now = Instant.now();
+            BigInteger serial = new BigInteger(127, java.util.concurrent.ThreadLocalRandom.current()).setBit(126);
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(intermediate, serial, Date.from(now.minus(Duration.ofHours(1))),
+                    Date.from(now.plus(Duration.ofDays(90))), new X500Name("CN=" + names.get(0)), leafKey);
+            GeneralName[] san = names.stream().map(n -> new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new);
+            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
+            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+            return b.build(signers.get()).getEncoded();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot issue a benchmark leaf", e);
+        }
+    }
+
+    private static void write(Path file, byte[] bytes) throws IOException {
+        try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file, java.util.Set.of(java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(FILE_MODE))) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+        }
+    }
+
     /** Whether {@code leaf} has {@code host} among its DNS subject alternative names. */
     static boolean covers(X509Certificate leaf, String host) {
         try {

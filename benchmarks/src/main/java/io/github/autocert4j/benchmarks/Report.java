@@ -27,7 +27,7 @@ import org.jose4j.json.JsonUtil;
  * }</pre>
  */
 final class Report {
-    static final String[] SECTIONS = {"handshake", "swap", "renewal", "issuance", "coldstart", "scale", "storeops"};
+    static final String[] SECTIONS = {"handshake", "swap", "renewal", "issuance", "coldstart", "scale", "storeops", "ondemand"};
     static final String[] LIBS = {"autocert4j-core", "autocert4j-netty", "netty-handler", "netty-tcnative-boringssl-static", "acme4j-client",
         "bcprov-jdk18on", "bcpkix-jdk18on", "slf4j-api"};
 
