@@ -38,6 +38,12 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
     private final OnDemandIndex index;
     private final OnDemandLimits limits;
     private final ScheduledExecutorService workers;
+    /** One writer for the renewal index, drained (not dropped) at close so no issued certificate misses its entry. */
+    private final java.util.concurrent.ExecutorService indexWrites = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "autocert4j-on-demand-index");
+        t.setDaemon(true);
+        return t;
+    });
     private final Map<String, ManagedCertificate> loaded = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<Boolean>> pending = new ConcurrentHashMap<>();
     private final Map<String, Decision> decisions = new ConcurrentHashMap<>();
@@ -133,17 +139,23 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
                 done.complete(false);
                 return;
             }
-            if (loadStored(name)) {
+            // One read of the store: a usable stored certificate goes live here, else the same
+            // state machine orders one.
+            ManagedCertificate m = admit(name);
+            CertEvent.Loaded loaded = m.loadStored();
+            if (loaded != null && m.isLive()) {
+                services.events().emit(loaded);
+                m.kick(); // its own schedule renews it from now on, while it stays in memory
                 done.complete(true);
                 return;
             }
             String refused = limits.tryStartOrder(name, services.now());
             if (refused != null) {
                 LOG.info("autocert4j: no on-demand order for {}: {}", name, refused);
+                drop(m);
                 done.complete(false);
                 return;
             }
-            ManagedCertificate m = admit(name);
             m.whenLive().whenComplete((status, failure) -> {
                 if (failure == null) {
                     limits.succeeded(name);
@@ -162,27 +174,6 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
             LOG.warn("autocert4j: on-demand resolution of {} failed unexpectedly", name, e);
             done.complete(false);
         }
-    }
-
-    /** Loads a usable stored certificate for {@code name} into memory; false if there is none. */
-    private boolean loadStored(String name) {
-        try {
-            if (services.storage().load(name).isEmpty()) {
-                return false;
-            }
-        } catch (IOException e) {
-            LOG.warn("autocert4j: cannot read the stored on-demand certificate {}: {}", name, LogSafe.text(e.getMessage()));
-            return false;
-        }
-        ManagedCertificate m = admit(name);
-        CertEvent.Loaded loaded = m.loadStored();
-        if (loaded == null || !m.isLive()) {
-            drop(m);
-            return false;
-        }
-        services.events().emit(loaded);
-        m.kick(); // its own schedule renews it from now on, while it stays in memory
-        return true;
     }
 
     private ManagedCertificate admit(String name) {
@@ -241,11 +232,19 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
 
     @Override
     public void renewed(ManagedCertificate m, CertBundle bundle) {
+        // Off the handshake's path: the index is only read by the renewal sweep, while the
+        // handshakes waiting for this certificate are released as soon as it is live.
         try {
-            index.put(m.id, bundle.notBefore(), bundle.notAfter());
-        } catch (IOException e) {
-            // The certificate is stored; only its renewal sweep entry is missing until the next issuance.
-            LOG.warn("autocert4j: cannot record {} in the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+            indexWrites.execute(() -> {
+                try {
+                    index.put(m.id, bundle.notBefore(), bundle.notAfter());
+                } catch (IOException e) {
+                    // The certificate is stored; only its renewal sweep entry is missing until the next issuance.
+                    LOG.warn("autocert4j: cannot record {} in the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            LOG.debug("autocert4j: closing, {} not recorded in the on-demand index", m.id);
         }
     }
 
@@ -363,6 +362,14 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
         loaded.values().forEach(m -> m.stop(why));
         pending.values().forEach(f -> f.complete(false));
         workers.shutdownNow();
+        indexWrites.shutdown();
+        try {
+            if (!indexWrites.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("autocert4j: on-demand index writes still pending at close; those certificates are renewed once a handshake loads them");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

@@ -72,8 +72,8 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
 
     /** The ALPN protocol name a TLS-ALPN-01 validation offers (RFC 8737 §6.2). */
     public static final String ACME_TLS_1 = "acme-tls/1";
-    /** The {@code id-pe-acmeIdentifier} extension (RFC 8737 §6.1). */
-    static final ASN1ObjectIdentifier ACME_IDENTIFIER = new ASN1ObjectIdentifier("1.3.6.1.5.5.7.1.31");
+    /** The id-pe-acmeIdentifier extension (RFC 8737 §6.1), as a string: BouncyCastle loads only when a challenge is created. */
+    static final String ACME_IDENTIFIER_OID = "1.3.6.1.5.5.7.1.31";
     /** Key aliases of challenge certificates start with this, so a key manager can tell them apart. */
     static final String ALIAS_PREFIX = "acme-tls-alpn-01#";
 
@@ -338,7 +338,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
                     : new GeneralName(GeneralName.dNSName, identifier);
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(ACME_IDENTIFIER, true, new DEROctetString(digest));
+            b.addExtension(new ASN1ObjectIdentifier(ACME_IDENTIFIER_OID), true, new DEROctetString(digest));
             X509Certificate cert = new JcaX509CertificateConverter()
                     .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
             return new Answer(identifier, keyAuthorization, ALIAS_PREFIX + aliases.incrementAndGet(), kp.getPrivate(), cert);
