@@ -1,6 +1,5 @@
 package io.github.autocert4j.netty;
 
-import io.github.autocert4j.testkit.KeepAliveTlsClient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -28,9 +27,10 @@ import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
-import io.github.autocert4j.testkit.HttpRequestLoop;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.internal.HttpRequestLoop;
+import io.github.autocert4j.testkit.internal.KeepAliveTlsClient;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
 import org.junit.jupiter.api.AfterAll;

@@ -27,7 +27,7 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
-import io.github.autocert4j.testkit.TlsTrafficLoop;
+import io.github.autocert4j.testkit.internal.TlsTrafficLoop;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;

@@ -13,7 +13,7 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
-import io.github.autocert4j.testkit.TlsTrafficLoop;
+import io.github.autocert4j.testkit.internal.TlsTrafficLoop;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
