@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# get-lb.sh - make sure nginx (Debian package `nginx`) is installed: the testkit's LoadBalancer starts it as a child
+# get-lb.sh - make sure nginx (Debian package `nginx`) is installed: the testkit's internal LoadBalancer (io.github.autocert4j.testkit.internal) starts it as a child
 # process on loopback, round-robin in front of the cluster nodes' plain-HTTP ports (the Cluster* tests, ./demo.sh cluster).
 #
 # Idempotent: does nothing when an nginx binary is already there. Otherwise needs root (apt-get) on Debian/Ubuntu.

@@ -24,9 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
-import org.junit.jupiter.api.AfterAll;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,6 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  * certificate downloads), and a restart must serve it without placing an order or creating a
  * second account.
  */
+// Validation is not what is tested here: the VA accepts every challenge, so several children can run at once.
+@WithPebble(env = "PEBBLE_VA_ALWAYS_VALID=1")
 class CrashSafetyTest {
     static final String NAME = "crash.autocert4j.test";
     static final long T0 = System.nanoTime();
@@ -51,9 +52,8 @@ class CrashSafetyTest {
     static Path work;
 
     @BeforeAll
-    static void start() throws IOException {
-        // Validation is not what is tested here: the VA accepts every challenge, so several children can run at once.
-        pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).env("PEBBLE_VA_ALWAYS_VALID", "1").start();
+    static void start(PebbleServer running) throws IOException {
+        pebble = running;
         Files.createDirectories(LOGS);
         childClassPath = snapshotClassPath();
     }
@@ -83,13 +83,6 @@ class CrashSafetyTest {
             }
         }
         return String.join(java.io.File.pathSeparator, entries);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pebble != null) {
-            pebble.close();
-        }
     }
 
     record Point(String kind, int n) {

@@ -18,11 +18,12 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.PebbleExtension;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -35,20 +36,22 @@ class EabPebbleTest {
     static final String KID = "kid-autocert4j";
     static final String HMAC = randomKey();
 
+    /** External account binding is a builder option {@code @WithPebble} does not offer. */
+    @RegisterExtension
+    static final PebbleExtension PEBBLE = PebbleExtension.configured(b -> b.requireExternalAccountBinding(Map.of(KID, HMAC)));
+
     static PebbleServer pebble;
     static FaultProxy.ChallengeListener challenges;
 
     @BeforeAll
-    static void start() throws Exception {
-        int port = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(port).requireExternalAccountBinding(Map.of(KID, HMAC)).start();
-        challenges = new FaultProxy.ChallengeListener(port);
+    static void start(PebbleServer running) throws Exception {
+        pebble = running;
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
     }
 
     @AfterAll
     static void stop() {
         challenges.close();
-        pebble.close();
     }
 
     static String randomKey() {

@@ -19,8 +19,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,11 +33,11 @@ import org.junit.jupiter.api.io.TempDir;
  * per attempt, not two (review defect 7). Against a real Pebble, through the fault proxy where a
  * fault is needed.
  */
+@WithPebble
 class FailureMessagesTest {
     static final String APP = "messages.autocert4j.test";
     static final Duration T = Duration.ofSeconds(20);
 
-    static PebbleServer pebble;
     static FaultProxy proxy;
     static FaultProxy.ChallengeListener challenges;
     @TempDir
@@ -46,10 +46,8 @@ class FailureMessagesTest {
     Path store;
 
     @BeforeAll
-    static void start() throws Exception {
-        int port = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(port).flavor(PebbleServer.Flavor.LATEST).start();
-        challenges = new FaultProxy.ChallengeListener(port);
+    static void start(PebbleServer pebble) throws Exception {
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
         proxy = new FaultProxy(pebble, work);
     }
 
@@ -57,7 +55,6 @@ class FailureMessagesTest {
     static void stop() {
         challenges.close();
         proxy.close();
-        pebble.close();
     }
 
     @BeforeEach

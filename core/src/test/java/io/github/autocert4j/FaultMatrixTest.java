@@ -34,6 +34,7 @@ import java.util.stream.Stream;
 
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,6 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  * old certificate stays live and in the store, that the failure reaches the listener and the
  * status with the CA's detail, and that the retry is scheduled as the fault demands.
  */
+// Only a 90-day profile, so every certificate has the same lifetime (the expiry-warning row depends on it).
+@WithPebble(profiles = @WithPebble.Profile(name = "default", seconds = 90 * 24 * 3600))
 class FaultMatrixTest {
     static final String APP = "app.autocert4j.test";
     static final Duration T = Duration.ofSeconds(20);
@@ -69,11 +72,9 @@ class FaultMatrixTest {
     AutoCert autoCert;
 
     @BeforeAll
-    static void issueTheOldCertificate() throws Exception {
-        int httpPort = FreePorts.loopback();
-        // Only a 90-day profile, so every certificate has the same lifetime (the expiry-warning row depends on it).
-        pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST).profile("default", Duration.ofDays(90)).start();
-        challenges = new FaultProxy.ChallengeListener(httpPort);
+    static void issueTheOldCertificate(PebbleServer running) throws Exception {
+        pebble = running;
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
         proxy = new FaultProxy(pebble, shared);
         seed = shared.resolve("seed");
         List<CertEvent> ev = new CopyOnWriteArrayList<>();
@@ -94,9 +95,6 @@ class FaultMatrixTest {
         }
         if (proxy != null) {
             proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
         }
     }
 

@@ -11,9 +11,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * connects to 127.0.0.1 without SNI (the key manager asks the socket for its local address), while
  * SNI clients keep getting their DNS certificate; and the build() rules for IP addresses.
  */
+@WithPebble
 class IpAddressPebbleTest {
     static final String DNS = "ip.autocert4j.test";
     static final String IP = "127.0.0.1";
@@ -34,16 +35,14 @@ class IpAddressPebbleTest {
     static FaultProxy.ChallengeListener challenges;
 
     @BeforeAll
-    static void start() throws Exception {
-        int port = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(port).start();
-        challenges = new FaultProxy.ChallengeListener(port);
+    static void start(PebbleServer running) throws Exception {
+        pebble = running;
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
     }
 
     @AfterAll
     static void stop() {
         challenges.close();
-        pebble.close();
     }
 
     @Test

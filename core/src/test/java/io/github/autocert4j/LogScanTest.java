@@ -19,8 +19,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (PKCS#8 base64 in 24-character pieces, the EC secret in hex) and for PEM key headers. The
  * logs of the other test classes and of the crash-test children are searched for PEM key headers.
  */
+@WithPebble
 class LogScanTest {
     static final String NAME = "logscan.autocert4j.test";
 
@@ -38,18 +39,16 @@ class LogScanTest {
     Path work;
 
     @Test
-    void noPrivateKeyMaterialInLogsOrToString() throws Exception {
+    void noPrivateKeyMaterialInLogsOrToString(PebbleServer pebble) throws Exception {
         PrintStream err = System.err;
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         List<String> texts = new ArrayList<>();
         List<KeyPair> keys = new ArrayList<>();
         Path store = work.resolve("store");
-        int port = FreePorts.loopback();
         System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
-        try (PebbleServer pebble = PebbleServer.builder().httpPort(port).start();
-             FaultProxy proxy = new FaultProxy(pebble, work);
-             FaultProxy.ChallengeListener l = new FaultProxy.ChallengeListener(port);
+        try (FaultProxy proxy = new FaultProxy(pebble, work);
+             FaultProxy.ChallengeListener l = new FaultProxy.ChallengeListener(pebble.httpPort());
              AutoCert a = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
                      .certificate(NAME).storageDirectory(store).listener(e -> {
                          events.add(e);

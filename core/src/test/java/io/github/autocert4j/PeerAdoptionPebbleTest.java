@@ -16,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * afterwards is B's. B runs on a {@link ManualScheduler} (virtual clock), so "B's certificate falls
  * due half an hour later" takes no time.
  */
+@WithPebble(profiles = {
+        @WithPebble.Profile(name = "default", seconds = 90 * 24 * 3600),
+        @WithPebble.Profile(name = "hour", seconds = 3600)})
 class PeerAdoptionPebbleTest {
     static final String NAME = "peer.autocert4j.test";
     static final Duration T = Duration.ofSeconds(30);
@@ -38,11 +41,8 @@ class PeerAdoptionPebbleTest {
     Path work;
 
     @Test
-    void aPeerRenewsAndTheOtherAdoptsWithoutAnOrder() throws Exception {
-        int httpPort = FreePorts.loopback();
-        try (PebbleServer pebble = PebbleServer.builder().httpPort(httpPort).profile("default", Duration.ofDays(90))
-                .profile("hour", Duration.ofHours(1)).start();
-             FaultProxy.ChallengeListener challenges = new FaultProxy.ChallengeListener(httpPort);
+    void aPeerRenewsAndTheOtherAdoptsWithoutAnOrder(PebbleServer pebble) throws Exception {
+        try (FaultProxy.ChallengeListener challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
              FaultProxy proxy = new FaultProxy(pebble, work)) {
             Path shared = work.resolve("shared-store");
             RenewalPolicy noAri = RenewalPolicy.defaults().withAri(false);

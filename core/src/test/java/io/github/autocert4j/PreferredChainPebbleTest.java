@@ -13,9 +13,9 @@ import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLHandshakeException;
 
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the chain a real TLS client is served verifies to the chosen alternate root and not to Pebble's
  * default root; an unknown name falls back to the default chain.
  */
+@WithPebble(env = "PEBBLE_ALTERNATE_ROOTS=2")
 class PreferredChainPebbleTest {
     static final String NAME = "chain.autocert4j.test";
     static final Duration T = Duration.ofSeconds(10);
@@ -34,16 +35,14 @@ class PreferredChainPebbleTest {
     static FaultProxy.ChallengeListener challenges;
 
     @BeforeAll
-    static void start() throws Exception {
-        int port = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(port).env("PEBBLE_ALTERNATE_ROOTS", "2").start();
-        challenges = new FaultProxy.ChallengeListener(port);
+    static void start(PebbleServer running) throws Exception {
+        pebble = running;
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
     }
 
     @AfterAll
     static void stop() {
         challenges.close();
-        pebble.close();
     }
 
     AutoCert issue(Path store, String preferred) throws Exception {

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Pebble 2.6 (no profiles): the profile is checked against meta.profiles, sent with the order,
  * persisted with the certificate, served in the status after a restart and kept on renewal.
  */
+@WithPebble(profiles = @WithPebble.Profile(name = "week", seconds = 7 * 24 * 3600))
 class ProfilePebbleTest {
     static final String NAME = "profile.autocert4j.test";
     static final Duration T = Duration.ofSeconds(20);
@@ -43,10 +45,9 @@ class ProfilePebbleTest {
     Path store;
 
     @BeforeAll
-    static void start() throws Exception {
-        int port = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(port).profile("week", Duration.ofDays(7)).start();
-        challenges = new FaultProxy.ChallengeListener(port);
+    static void start(PebbleServer running) throws Exception {
+        pebble = running;
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
         proxy = new FaultProxy(pebble, work);
     }
 
@@ -54,7 +55,6 @@ class ProfilePebbleTest {
     static void stop() {
         challenges.close();
         proxy.close();
-        pebble.close();
     }
 
     @BeforeEach

@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * store, and neither an order nor an account is created at the CA (counted at the proxy in
  * front of Pebble), however often the process restarts.
  */
+@WithPebble
 class RestartTest {
     static final String NAME = "restart.autocert4j.test";
     static final int RESTARTS = 100;
@@ -37,10 +38,9 @@ class RestartTest {
     static Path work;
 
     @BeforeAll
-    static void start() throws Exception {
-        int port = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(port).start();
-        challenges = new FaultProxy.ChallengeListener(port);
+    static void start(PebbleServer running) throws Exception {
+        pebble = running;
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
         proxy = new FaultProxy(pebble, work);
     }
 
@@ -51,9 +51,6 @@ class RestartTest {
         }
         if (proxy != null) {
             proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
         }
     }
 

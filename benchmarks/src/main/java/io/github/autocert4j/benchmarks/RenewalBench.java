@@ -23,8 +23,8 @@ import io.github.autocert4j.RenewalPolicy;
 import io.github.autocert4j.netty.AcmeHttpListener;
 import io.github.autocert4j.netty.AutoCertSsl;
 import io.github.autocert4j.testkit.FreePorts;
-import io.github.autocert4j.testkit.KeepAliveTlsClient;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.internal.KeepAliveTlsClient;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 

@@ -15,8 +15,8 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.dns.DnsTestSupport.Call;
 import io.github.autocert4j.dns.DnsTestSupport.RecordingProvider;
 import io.github.autocert4j.testkit.DnsServer;
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,15 +27,15 @@ import org.junit.jupiter.api.io.TempDir;
  * it, so Pebble marks the authorization invalid; AutoCert's clean-up must still delete the record.
  */
 @Timeout(120)
+@WithPebble // resolving through its own mock DNS: the split horizon
 class Dns01CleanupAfterFailedValidationTest {
 
     @TempDir
     Path store;
 
     @Test
-    void recordIsDeletedAfterTheCaFailedTheValidation() throws Exception {
-        try (DnsServer dns = DnsServer.start();
-                PebbleServer pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).start()) {
+    void recordIsDeletedAfterTheCaFailedTheValidation(PebbleServer pebble) throws Exception {
+        try (DnsServer dns = DnsServer.start()) {
             RecordingProvider recording = new RecordingProvider(provider(dns));
             Dns01Solver dns01 = Dns01Solver.builder().provider(recording).checkServers(dns.address())
                     .propagationTimeout(Duration.ofSeconds(20)).propagationPollInterval(Duration.ofMillis(100)).build();

@@ -24,11 +24,13 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.dns.DnsTestSupport.Call;
 import io.github.autocert4j.dns.DnsTestSupport.RecordingProvider;
 import io.github.autocert4j.testkit.DnsServer;
-import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.PebbleExtension;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -42,16 +44,28 @@ class WildcardPebbleTest {
 
     static final Duration T = Duration.ofSeconds(60);
 
+    /** The Knot server Pebble resolves through: started by the extension's configuration, since Pebble needs its address. */
+    static DnsServer dns;
+
+    @RegisterExtension
+    static final PebbleExtension PEBBLE = PebbleExtension.configured(pebble -> {
+        dns = DnsServer.start();
+        pebble.dnsServer(dns.address());
+    });
+
     @TempDir
     Path store;
 
+    @AfterAll
+    static void stopDns() {
+        if (dns != null) {
+            dns.close();
+        }
+    }
+
     @Test
-    void wildcardCertificateIsIssuedThroughDns01AndServedForAnySubdomain() throws Exception {
-        int httpPort = FreePorts.loopback();
-        try (DnsServer dns = DnsServer.start();
-                ChallengeHttpServer http = new ChallengeHttpServer(httpPort);
-                PebbleServer pebble = PebbleServer.builder().flavor(PebbleServer.Flavor.LATEST).httpPort(httpPort)
-                        .dnsServer(dns.address()).start()) {
+    void wildcardCertificateIsIssuedThroughDns01AndServedForAnySubdomain(PebbleServer pebble) throws Exception {
+        try (ChallengeHttpServer http = new ChallengeHttpServer(pebble.httpPort())) {
             RecordingProvider recording = new RecordingProvider(provider(dns));
             Dns01Solver dns01 = Dns01Solver.builder().provider(recording).checkServers(dns.address())
                     .propagationTimeout(Duration.ofSeconds(20)).propagationPollInterval(Duration.ofMillis(100)).build();

@@ -12,9 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import io.github.autocert4j.testkit.FreePorts;
-import io.github.autocert4j.testkit.LoadBalancer;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.PostgresServer;
+import io.github.autocert4j.testkit.internal.LoadBalancer;
 
 /**
  * {@code ./demo.sh cluster}: a throw-away PostgreSQL, a local Pebble CA issuing short-lived certificates, nginx

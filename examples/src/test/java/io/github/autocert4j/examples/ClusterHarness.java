@@ -38,10 +38,10 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 
 import io.github.autocert4j.testkit.FreePorts;
-import io.github.autocert4j.testkit.LoadBalancer;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.PostgresServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.internal.LoadBalancer;
 
 /**
  * A real fleet for the Cluster* tests: a real PostgreSQL (testkit {@link PostgresServer}), a real Pebble behind a

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.github.autocert4j.testkit.LoadBalancer;
+import io.github.autocert4j.testkit.internal.LoadBalancer;
 
 /**
  * A fleet of three node JVMs sharing one PostgreSQL, behind nginx where Pebble validates: one ACME order per

@@ -15,27 +15,23 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
-import org.junit.jupiter.api.AfterAll;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Each runnable example, started as the demo starts it, serves a Pebble-issued certificate that verifies against Pebble's root. */
+@WithPebble
 class ExamplesPebbleTest {
     static final String NAME = "app.autocert4j.test";
     static PebbleServer pebble;
     static int httpPort;
 
     @BeforeAll
-    static void startPebble() {
-        httpPort = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(httpPort).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        pebble.close();
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        httpPort = running.httpPort();
     }
 
     @ParameterizedTest

@@ -11,12 +11,11 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.WithPebble;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,25 +28,20 @@ import org.junit.jupiter.params.provider.EnumSource;
  * without SNI, chain and IP address verified; SNI clients keep their DNS certificate, which is
  * also the default certificate.
  */
+@WithPebble
 class IpAddressNettyPebbleTest {
     static final String DNS = "ip.netty.autocert4j.test";
     static final String IP = "127.0.0.1";
     static final Duration T = Duration.ofSeconds(10);
 
     static PebbleServer pebble;
+    /** Where Pebble validates tls-alpn-01: the host's TLS port. */
     static int tlsPort;
 
     @BeforeAll
-    static void startPebble() {
-        tlsPort = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).tlsPort(tlsPort).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        if (pebble != null) {
-            pebble.close();
-        }
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        tlsPort = running.tlsPort();
     }
 
     @ParameterizedTest

@@ -1,6 +1,5 @@
 package io.github.autocert4j.netty;
 
-import io.github.autocert4j.testkit.KeepAliveTlsClient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -27,13 +26,13 @@ import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
-import io.github.autocert4j.testkit.FreePorts;
-import io.github.autocert4j.testkit.HttpRequestLoop;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.WithPebble;
+import io.github.autocert4j.testkit.internal.HttpRequestLoop;
+import io.github.autocert4j.testkit.internal.KeepAliveTlsClient;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,6 +44,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * verified chains, SNI, forced renewal seen by new connections while old ones keep working, and
  * a restart that serves the stored certificate without a new order.
  */
+@WithPebble
 class NettyPebbleTest {
     static final String APP = "app.autocert4j.test";
     static final String WWW = "www.autocert4j.test";
@@ -52,19 +52,13 @@ class NettyPebbleTest {
     static final Duration T = Duration.ofSeconds(10);
 
     static PebbleServer pebble;
+    /** Where Pebble validates http-01: the host's own plain-HTTP port. */
     static int httpPort;
 
     @BeforeAll
-    static void startPebble() {
-        httpPort = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        if (pebble != null) {
-            pebble.close();
-        }
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        httpPort = running.httpPort();
     }
 
     static AutoCertBuilder builder(Path store, List<CertEvent> events) {

@@ -31,9 +31,9 @@ import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.OnDemand;
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.WithPebble;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -50,7 +50,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,6 +64,7 @@ import org.junit.jupiter.api.io.TempDir;
  * never stalls the event loop.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
+@WithPebble
 class OnDemandPebbleTest {
     static final Duration T = Duration.ofSeconds(60);
     static final String ZONE = ".shop.autocert4j.test";
@@ -78,14 +78,9 @@ class OnDemandPebbleTest {
     final List<AutoCloseable> open = new ArrayList<>();
 
     @BeforeAll
-    static void startPebble() {
-        httpPort = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        pebble.close();
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        httpPort = running.httpPort();
     }
 
     @AfterEach

@@ -24,15 +24,14 @@ import javax.net.ssl.X509TrustManager;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
-import io.github.autocert4j.testkit.TlsTrafficLoop;
+import io.github.autocert4j.testkit.WithPebble;
+import io.github.autocert4j.testkit.internal.TlsTrafficLoop;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -44,26 +43,20 @@ import org.junit.jupiter.api.io.TempDir;
  * port, and {@code challengeTypes("tls-alpn-01")} keeps http-01 out of the orders. Meanwhile the
  * same port serves ordinary HTTP/1.1 requests and negotiates h2 for clients offering it, unaffected.
  */
+@WithPebble
 class TlsAlpnNettyPebbleTest {
     static final String APP = "alpn.autocert4j.test";
     static final String WWW = "www.alpn.autocert4j.test";
     static final Duration T = Duration.ofSeconds(10);
 
     static PebbleServer pebble;
+    /** Where Pebble validates tls-alpn-01: the host's TLS port. */
     static int tlsPort;
 
     @BeforeAll
-    static void startPebble() {
-        tlsPort = FreePorts.loopback();
-        // http-01 port: nothing is bound there, so an http-01 validation could never pass.
-        pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).tlsPort(tlsPort).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        if (pebble != null) {
-            pebble.close();
-        }
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        tlsPort = running.tlsPort();
     }
 
     @ParameterizedTest

@@ -21,10 +21,9 @@ import javax.net.ssl.SSLHandshakeException;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.OnDemand;
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
-import org.junit.jupiter.api.AfterAll;
+import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * waits (bounded) inside autocert4j's key manager while the certificate is obtained from a real
  * Pebble; denied names get an alert and no order.
  */
+@WithPebble // one Pebble per container class (the annotation is inherited)
 abstract class OnDemandServletContract {
     static final Duration T = Duration.ofSeconds(30);
     static final String ZONE = ".tenant.autocert4j.test";
@@ -46,14 +46,9 @@ abstract class OnDemandServletContract {
     Path base;
 
     @BeforeAll
-    static void startPebble() {
-        httpPort = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        pebble.close();
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        httpPort = running.httpPort();
     }
 
     abstract ServletTestHost host(AutoCert autoCert, int httpPort, Path base) throws Exception;

@@ -1,6 +1,5 @@
 package io.github.autocert4j.servlet;
 
-import io.github.autocert4j.testkit.KeepAliveTlsClient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -20,11 +19,11 @@ import javax.net.ssl.SSLHandshakeException;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
-import io.github.autocert4j.testkit.FreePorts;
-import io.github.autocert4j.testkit.HttpRequestLoop;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
-import org.junit.jupiter.api.AfterAll;
+import io.github.autocert4j.testkit.WithPebble;
+import io.github.autocert4j.testkit.internal.HttpRequestLoop;
+import io.github.autocert4j.testkit.internal.KeepAliveTlsClient;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and a forced renewal seen by new TLS connections while an open keep-alive connection survives,
  * all without restarting the container.
  */
+@WithPebble // one Pebble per container class (the annotation is inherited)
 abstract class ServletPebbleContract {
     static final String APP = "app.autocert4j.test";
     static final String WWW = "www.autocert4j.test";
@@ -48,17 +48,9 @@ abstract class ServletPebbleContract {
     abstract ServletTestHost newHost(AutoCert autoCert, int httpPort, Path workDir) throws Exception;
 
     @BeforeAll
-    static void startPebble() {
-        httpPort = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.LATEST).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        if (pebble != null) {
-            pebble.close();
-            pebble = null;
-        }
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        httpPort = running.httpPort();
     }
 
     static AutoCert build(Path store, List<CertEvent> events) {

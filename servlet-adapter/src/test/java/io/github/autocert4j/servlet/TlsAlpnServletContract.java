@@ -10,11 +10,10 @@ import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
-import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
-import io.github.autocert4j.testkit.TlsTrafficLoop;
-import org.junit.jupiter.api.AfterAll;
+import io.github.autocert4j.testkit.WithPebble;
+import io.github.autocert4j.testkit.internal.TlsTrafficLoop;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,24 +25,19 @@ import org.junit.jupiter.api.io.TempDir;
  * challenge certificate. Nothing listens on Pebble's http-01 port. Ordinary HTTP/1.1 requests,
  * and h2 negotiation where the connector offers it, keep working throughout.
  */
+@WithPebble // one Pebble per container class (the annotation is inherited)
 abstract class TlsAlpnServletContract {
     static final String APP = "alpn.servlet.autocert4j.test";
     static final Duration T = Duration.ofSeconds(10);
 
     static PebbleServer pebble;
+    /** Where Pebble validates tls-alpn-01: the connector's port. */
     static int tlsPort;
 
     @BeforeAll
-    static void startPebble() {
-        tlsPort = FreePorts.loopback();
-        pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).tlsPort(tlsPort).start();
-    }
-
-    @AfterAll
-    static void stopPebble() {
-        if (pebble != null) {
-            pebble.close();
-        }
+    static void rememberPebble(PebbleServer running) {
+        pebble = running;
+        tlsPort = running.tlsPort();
     }
 
     /** The container, HTTPS on 127.0.0.1:{@code port} with the AutoCert's SSLContext, answering "tls <uri>". */

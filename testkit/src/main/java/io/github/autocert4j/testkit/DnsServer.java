@@ -40,11 +40,34 @@ import java.util.stream.Stream;
  * the system property {@code knotd.bin}, the environment variable {@code KNOTD_BIN}, {@code /usr/sbin/knotd} or on
  * the {@code PATH}; {@code scripts/get-dns.sh} installs it. A missing {@code knotd} is an error, never a skip.
  *
+ * <p>Part of the test kit's API, for your own tests of DNS-01 (wildcard certificates, a server without a
+ * reachable plain-HTTP port): start it before Pebble, point Pebble's validation authority at it, and let
+ * autocert4j's {@code Rfc2136Provider} (module {@code autocert4j-dns}) publish the TXT records in it. The names
+ * you order must lie in its zone.
+ *
  * <pre>{@code
- * try (DnsServer dns = DnsServer.start()) {
- *     InetSocketAddress addr = dns.address();          // 127.0.0.1:PORT, UDP and TCP
- *     String zone = dns.zone();                         // "autocert4j.test"
- *     // send a dynamic update signed with dns.tsigKeyName() / dns.tsigSecret() to addr ...
+ * try (DnsServer dns = DnsServer.start();                  // zone "autocert4j.test", 127.0.0.1:PORT (UDP and TCP)
+ *      PebbleServer pebble = PebbleServer.builder().httpPort(FreePorts.loopback())
+ *              .dnsServer(dns.address())                   // Pebble resolves and checks TXT records here
+ *              .start()) {
+ *     Dns01Solver dns01 = Dns01Solver.builder()
+ *             .provider(Rfc2136Provider.builder()
+ *                     .server(dns.address())
+ *                     .tsigKey(dns.tsigKeyName(), dns.tsigSecret())
+ *                     .build())
+ *             .checkServers(dns.address())                 // propagation check against this server
+ *             .build();
+ *     try (AutoCert autoCert = AutoCert.builder()
+ *             .directory(pebble.directoryUri())
+ *             .acmeServerTrust(pebble.acmeServerCaPem())
+ *             .agreeToTermsOfService(true)
+ *             .certificate("*.autocert4j.test")           // a wildcard: DNS-01 only
+ *             .challengeSolver(dns01)
+ *             .storageDirectory(Files.createTempDirectory("certs"))
+ *             .build()) {
+ *         autoCert.start();
+ *         // ... wait for the certificate, then check it with TlsProbe.handshake(..., pebble.issuanceRoot(), ...)
+ *     }
  * }
  * }</pre>
  */

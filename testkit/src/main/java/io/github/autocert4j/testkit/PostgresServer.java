@@ -48,10 +48,17 @@ import org.postgresql.ds.PGSimpleDataSource;
  * the current user. The server is tuned for tests ({@code fsync=off}: safe against a killed process, not
  * against a power cut; small shared buffers; no Unix socket) and every wait is bounded.
  *
+ * <p>Part of the test kit's API, for your own tests of a fleet that shares its certificates through
+ * autocert4j's {@code PostgresCertStore} (module {@code autocert4j-postgres}): several managers on one
+ * database, and what they do when the database goes away and comes back.
+ *
  * <pre>{@code
  * try (PostgresServer pg = PostgresServer.startNew()) {
  *     DataSource ds = pg.dataSource();            // the test database as the test user
  *     String url = pg.jdbcUrl();                  // jdbc:postgresql://127.0.0.1:PORT/autocert4j
+ *     PostgresCertStore store = PostgresCertStore.builder(ds).build();
+ *     store.checkAccess();                        // creates the tables
+ *     // ... AutoCert.builder().store(store) on each node of the fleet ...
  *     pg.kill();                                  // SIGKILL: connections die, nothing answers
  *     pg.start();                                 // crash recovery, same port, committed data kept
  * }

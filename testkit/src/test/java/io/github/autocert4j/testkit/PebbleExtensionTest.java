@@ -2,6 +2,7 @@ package io.github.autocert4j.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,8 +16,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 
 import io.github.autocert4j.testkit.ExtensionFixtures.ClassFixture;
+import io.github.autocert4j.testkit.ExtensionFixtures.ConfiguredClassFixture;
 import io.github.autocert4j.testkit.ExtensionFixtures.MethodFixture;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -28,11 +31,12 @@ import org.junit.platform.testkit.engine.Events;
 
 /**
  * {@link PebbleExtension} and {@link WithPebble}: how a user's test gets a running Pebble. The outer
- * class uses the annotation itself; the lifecycle (stopped after the class, one per method with an
- * instance field) is checked by running small fixture classes through JUnit's own engine.
+ * class uses the annotation itself; the lifecycle (stopped after the class, one per class with a static
+ * {@code configured(...)} field, one per method with an instance field) is checked by running small fixture
+ * classes through JUnit's own engine.
  */
 @Timeout(120)
-@WithPebble(profiles = @WithPebble.Profile(name = "short", seconds = 90))
+@WithPebble(profiles = @WithPebble.Profile(name = "short", seconds = 90), env = "PEBBLE_ALTERNATE_ROOTS=1")
 class PebbleExtensionTest {
     private static PebbleServer fromBeforeAll;
 
@@ -50,6 +54,8 @@ class PebbleExtensionTest {
         assertEquals(PebbleServer.Flavor.LATEST, pebble.flavor());
         assertEquals(pebble.issuanceRoot(), issuanceRoot, "an X509Certificate parameter is the issuance root");
         assertEquals(issuanceRoot.getSubjectX500Principal(), issuanceRoot.getIssuerX500Principal(), "a self-signed root");
+        // Pebble answers /roots/1 only when PEBBLE_ALTERNATE_ROOTS is set: the annotation's env reached the process.
+        assertNotEquals(issuanceRoot, pebble.issuanceRoot(1), "an alternate root from the annotation's env");
         assertTrue(pebble.httpPort() > 0 && pebble.tlsPort() > 0 && pebble.httpPort() != pebble.tlsPort());
     }
 
@@ -75,6 +81,21 @@ class PebbleExtensionTest {
         assertSame(ClassFixture.seen.get(0), ClassFixture.seen.get(1), "both tests of the class saw one Pebble");
         assertNotSame(fromBeforeAll, ClassFixture.seen.get(0), "another class gets its own Pebble");
         assertStopped(ClassFixture.seen.get(0));
+    }
+
+    @Test
+    void aStaticConfiguredExtensionGivesTheClassOnePebbleWithTheBuildersOptions() throws Exception {
+        ConfiguredClassFixture.seen.clear();
+        Events tests = EngineTestKit.engine("junit-jupiter").selectors(selectClass(ConfiguredClassFixture.class)).execute()
+                .testEvents();
+        tests.assertStatistics(s -> s.started(2).succeeded(2).failed(0));
+        List<PebbleServer> seen = ConfiguredClassFixture.seen;
+        assertEquals(3, seen.size(), "@BeforeAll and both tests got a server: " + seen);
+        assertSame(seen.get(0), seen.get(1), "the test methods get the @BeforeAll's server");
+        assertSame(seen.get(0), seen.get(2), "one Pebble for the class");
+        assertEquals(PebbleServer.Flavor.ARI, seen.get(0).flavor(), "configured() settings apply");
+        assertNotSame(fromBeforeAll, seen.get(0));
+        assertStopped(seen.get(0));
     }
 
     @Test

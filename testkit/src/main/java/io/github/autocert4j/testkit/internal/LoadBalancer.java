@@ -1,4 +1,4 @@
-package io.github.autocert4j.testkit;
+package io.github.autocert4j.testkit.internal;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -50,6 +50,9 @@ import java.util.stream.Stream;
  *             .count();
  * }
  * }</pre>
+ *
+ * <p><strong>Not API</strong>: a helper for autocert4j's own tests (see the {@linkplain io.github.autocert4j.testkit.internal
+ * package}); it may change without notice.
  */
 public final class LoadBalancer implements AutoCloseable {
 

@@ -1,4 +1,4 @@
-package io.github.autocert4j.testkit;
+package io.github.autocert4j.testkit.internal;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -28,6 +28,9 @@ import javax.net.ssl.TrustManagerFactory;
  *     open.get("/after");               // same connection, same session
  * }
  * }</pre>
+ *
+ * <p><strong>Not API</strong>: a helper for autocert4j's own tests (see the {@linkplain io.github.autocert4j.testkit.internal
+ * package}); it may change without notice.
  */
 public final class KeepAliveTlsClient implements AutoCloseable {
     private final SSLSocket socket;

@@ -1,4 +1,4 @@
-package io.github.autocert4j.testkit;
+package io.github.autocert4j.testkit.internal;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,6 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *     assertTrue(loop.failures().isEmpty());
  * }
  * }</pre>
+ *
+ * <p><strong>Not API</strong>: a helper for autocert4j's own tests (see the {@linkplain io.github.autocert4j.testkit.internal
+ * package}); it may change without notice.
  */
 public final class HttpRequestLoop implements AutoCloseable {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);

@@ -1,4 +1,4 @@
-package io.github.autocert4j.testkit;
+package io.github.autocert4j.testkit.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,6 +40,9 @@ import javax.net.ssl.X509TrustManager;
  *     assertTrue(traffic.failures().isEmpty(), traffic.failures().toString());
  * }
  * }</pre>
+ *
+ * <p><strong>Not API</strong>: a helper for autocert4j's own tests (see the {@linkplain io.github.autocert4j.testkit.internal
+ * package}); it may change without notice.
  */
 public final class TlsTrafficLoop implements AutoCloseable {
     private static final Duration MAX_RUN = Duration.ofMinutes(3);

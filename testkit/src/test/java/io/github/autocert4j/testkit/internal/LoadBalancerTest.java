@@ -1,4 +1,4 @@
-package io.github.autocert4j.testkit;
+package io.github.autocert4j.testkit.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import com.sun.net.httpserver.HttpServer;
+import io.github.autocert4j.testkit.FreePorts;
 
 /** The nginx harness itself: round-robin over real backends, the access log, a dead backend skipped, no stray process. */
 class LoadBalancerTest {
