@@ -509,6 +509,21 @@ class RenewalSchedulerTest {
     }
 
     @Test
+    void concurrentRenewNowCallsShareOneOrder() throws Exception {
+        AutoCert a = start();
+        CompletableFuture<CertificateStatus> f1 = a.renewNow(APP);
+        CompletableFuture<CertificateStatus> f2 = a.renewNow(APP);
+        assertSame(f1, f2, "the second call joins the first");
+        sched.runDue();
+        assertEquals(f1.get(1, TimeUnit.SECONDS).serial(), f2.get(1, TimeUnit.SECONDS).serial());
+        assertEquals(2, issuer.issueCalls(), "the first issuance and one renewal");
+        CompletableFuture<CertificateStatus> f3 = a.renewNow(APP);
+        assertNotEquals(f1, f3, "a call after the order finished starts a new one");
+        sched.runDue();
+        assertEquals(3, issuer.issueCalls());
+    }
+
+    @Test
     void renewNowBeforeStartIsRefused() {
         AutoCert a = builder(issuer).build();
         opened.add(a);
