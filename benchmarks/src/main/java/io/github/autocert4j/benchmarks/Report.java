@@ -1,6 +1,7 @@
 package io.github.autocert4j.benchmarks;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +49,13 @@ final class Report {
                 missing.add(s);
                 continue;
             }
-            all.addAll(Rows.read(Files.readString(p, StandardCharsets.UTF_8)));
+            try {
+                all.addAll(Rows.read(Files.readString(p, StandardCharsets.UTF_8)));
+            } catch (IOException | RuntimeException e) {
+                // one unreadable section must not lose the others: report it as missing, say why
+                System.err.println("report: " + p + " is not a rows file (" + e + "); section " + s + " counted as missing");
+                missing.add(s);
+            }
         }
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("commit", meta.getOrDefault("commit", "unknown"));

@@ -130,6 +130,9 @@ final class Rows {
         } catch (JoseException e) {
             throw new IOException("malformed rows: " + e.getMessage(), e);
         }
+        if (!(parsed instanceof List<?>)) {
+            throw new IOException("malformed rows: expected a JSON array of rows");
+        }
         List<Row> out = new ArrayList<>();
         for (Object o : (List<Object>) parsed) {
             out.add(fromMap((Map<String, Object>) o));

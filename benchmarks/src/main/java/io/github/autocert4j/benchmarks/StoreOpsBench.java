@@ -229,7 +229,8 @@ final class StoreOpsBench {
             deleteTree(work);
         }
         Bench.write(out, "storeops", md.toString(), summary);
-        Files.writeString(out.resolve("storeops.json"), toJson(json) + "\n", StandardCharsets.UTF_8);
+        // storeops.json holds the section's rows (read by the report); the per-operation detail goes beside it
+        Files.writeString(out.resolve("storeops-detail.json"), toJson(json) + "\n", StandardCharsets.UTF_8);
     }
 
     // ------------------------------------------------------------------ helpers
