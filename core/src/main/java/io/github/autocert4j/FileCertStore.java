@@ -42,6 +42,8 @@ import java.util.stream.Stream;
 public final class FileCertStore implements CertStore {
 
     private static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofMinutes(10);
+    /** Longest key segment: a file name holds 255 bytes, and the temporary file adds up to about 40. */
+    static final int MAX_SEGMENT = 200;
     private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._@-]+(/[A-Za-z0-9._@-]+)*");
     private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
     private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
@@ -103,8 +105,12 @@ public final class FileCertStore implements CertStore {
 
     @Override
     public Optional<byte[]> load(String key) throws IOException {
+        Path file = resolve(key);
+        if (tooLongForAFileName(key)) {
+            return Optional.empty(); // store() refuses such a key, so it cannot be there (e.g. a random 256-character token)
+        }
         try {
-            return Optional.of(Files.readAllBytes(resolve(key)));
+            return Optional.of(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
@@ -113,6 +119,10 @@ public final class FileCertStore implements CertStore {
     @Override
     public void store(String key, byte[] value) throws IOException {
         Path target = resolve(key);
+        if (tooLongForAFileName(key)) {
+            throw new IOException("store key '" + key + "' has a segment longer than " + MAX_SEGMENT + " characters, more than a file "
+                    + "name (255 bytes, with room for the temporary file's suffix) can hold; use a PostgresCertStore or shorter keys");
+        }
         Path dir = target.getParent();
         createDirectories(dir);
         Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().getId());
@@ -166,6 +176,10 @@ public final class FileCertStore implements CertStore {
 
     @Override
     public boolean delete(String key) throws IOException {
+        resolve(key);
+        if (tooLongForAFileName(key)) {
+            return false;
+        }
         boolean existed = Files.deleteIfExists(resolve(key));
         if (existed) {
             steps.reached("deleted", key);
@@ -256,6 +270,21 @@ public final class FileCertStore implements CertStore {
     @Override
     public String toString() {
         return "FileCertStore[" + root + "]";
+    }
+
+    /** Whether a segment of the key is too long to be a file name together with the temporary file's prefix and suffix. */
+    private static boolean tooLongForAFileName(String key) {
+        int start = 0;
+        for (int slash = key.indexOf('/'); ; slash = key.indexOf('/', start)) {
+            int end = slash < 0 ? key.length() : slash;
+            if (end - start > MAX_SEGMENT) {
+                return true;
+            }
+            if (slash < 0) {
+                return false;
+            }
+            start = slash + 1;
+        }
     }
 
     private Path resolve(String key) {

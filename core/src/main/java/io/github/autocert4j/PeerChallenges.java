@@ -45,6 +45,7 @@ final class PeerChallenges<V> {
     private final Consumer<V> cachedHit;
     private final Consumer<V> droppedHit;
     private final String threadName;
+    private final int cacheEntries;
     private final Map<String, Cached<V>> cache = new LinkedHashMap<>(64, 0.75f, true); // guarded by itself
     private final Semaphore inFlight = new Semaphore(CONCURRENT_LOOKUPS);
     private long windowStartNanos;   // guarded by cache
@@ -59,6 +60,13 @@ final class PeerChallenges<V> {
      */
     PeerChallenges(CertStore store, Function<String, String> storeKey, BiFunction<String, byte[], V> decode, Consumer<V> cachedHit,
                    Consumer<V> droppedHit, String threadName) {
+        this(store, storeKey, decode, cachedHit, droppedHit, threadName, CACHE_ENTRIES);
+    }
+
+    /** The same with another cache capacity (tests). */
+    PeerChallenges(CertStore store, Function<String, String> storeKey, BiFunction<String, byte[], V> decode, Consumer<V> cachedHit,
+                   Consumer<V> droppedHit, String threadName, int cacheEntries) {
+        this.cacheEntries = cacheEntries;
         this.store = store;
         this.storeKey = storeKey;
         this.decode = decode;
@@ -100,10 +108,11 @@ final class PeerChallenges<V> {
                 if (value != null) {
                     cachedHit.accept(value);
                 }
-                Iterator<String> eldest = cache.keySet().iterator();
-                while (cache.size() > CACHE_ENTRIES && eldest.hasNext()) {
-                    String gone = eldest.next();
-                    Cached<V> c = cache.get(gone);
+                // Through the entry iterator only: a get() on this access-ordered map is a structural
+                // change that would break the iteration (and leave the cache growing without bound).
+                Iterator<Map.Entry<String, Cached<V>>> eldest = cache.entrySet().iterator();
+                while (cache.size() > cacheEntries && eldest.hasNext()) {
+                    Cached<V> c = eldest.next().getValue();
                     eldest.remove();
                     if (c.value() != null) {
                         droppedHit.accept(c.value());
@@ -129,6 +138,13 @@ final class PeerChallenges<V> {
             return CompletableFuture.supplyAsync(() -> load(id), threads());
         } catch (RejectedExecutionException e) {
             return CompletableFuture.completedFuture(Optional.empty());
+        }
+    }
+
+    /** How many answers and misses are cached (tests). */
+    int cachedEntries() {
+        synchronized (cache) {
+            return cache.size();
         }
     }
 

@@ -56,6 +56,21 @@ class FileCertStoreTest {
     }
 
     @Test
+    void aKeySegmentTooLongForAFileNameIsRefusedOnStoreAndAbsentOnLoad() throws IOException {
+        FileCertStore store = FileCertStore.of(tmp.resolve("store"));
+        String longest = "challenges/http-01/" + "a".repeat(FileCertStore.MAX_SEGMENT);
+        store.store(longest, bytes("fits"));
+        assertArrayEquals(bytes("fits"), store.load(longest).orElseThrow());
+        String tooLong = "challenges/http-01/" + "a".repeat(256);
+        IOException e = assertThrows(IOException.class, () -> store.store(tooLong, bytes("x")));
+        assertTrue(e.getMessage().contains("longer than " + FileCertStore.MAX_SEGMENT), e.getMessage());
+        // A random over-long token from the network is a plain miss, not a file system error.
+        assertEquals(Optional.empty(), store.load(tooLong));
+        assertFalse(store.delete(tooLong));
+        assertTrue(store.delete(longest));
+    }
+
+    @Test
     void storeLoadListDeleteRoundTrip() throws IOException {
         FileCertStore store = FileCertStore.of(tmp.resolve("store"));
         assertEquals(Optional.empty(), store.load("a/b.pem").map(String::new));

@@ -74,4 +74,25 @@ class PeerChallengesTest {
         assertNull(peers.cached("x"));
         peers.close();
     }
+
+    @Test
+    void aFullCacheEvictsTheEldestAndStillAnswers() throws Exception {
+        CertStore store = counting();
+        for (int i = 0; i < 10; i++) {
+            store.store("peer/t" + i, ("v" + i).getBytes(StandardCharsets.US_ASCII));
+        }
+        List<String> cachedHits = new CopyOnWriteArrayList<>();
+        List<String> dropped = new CopyOnWriteArrayList<>();
+        PeerChallenges<String> peers = new PeerChallenges<>(store, id -> "peer/" + id, (id, b) -> new String(b, StandardCharsets.US_ASCII),
+                cachedHits::add, dropped::add, "test-lookup", 4);
+        for (int i = 0; i < 10; i++) {
+            assertEquals(Optional.of("v" + i), peers.load("t" + i), "found after the cache filled up (entry " + i + ")");
+            assertTrue(peers.cachedEntries() <= 4, "bounded: " + peers.cachedEntries());
+        }
+        assertEquals(10, cachedHits.size());
+        assertEquals(List.of("v0", "v1", "v2", "v3", "v4", "v5"), dropped, "the eldest left first, each reported once");
+        assertNull(peers.cached("t0"), "evicted");
+        assertEquals(Optional.of("v9"), peers.cached("t9"));
+        peers.close();
+    }
 }

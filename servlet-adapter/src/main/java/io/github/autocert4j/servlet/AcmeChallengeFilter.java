@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  *       authorization, or 404 for an unknown or empty token;</li>
  *   <li>a token that is not base64url (judged on the raw, undecoded request URI, so encoded
  *       slashes and dots are visible): 400;</li>
- *   <li>any other method on that path: 405 with {@code Allow: GET, HEAD};</li>
+ *   <li>any other method on that path: 405 with {@code Allow: GET, HEAD} (and
+ *       {@code Connection: close} when the request has a body, which is left unread);</li>
  *   <li>everything else: {@code chain.doFilter(request, response)}, untouched.</li>
  * </ul>
  *
@@ -165,6 +166,11 @@ public final class AcmeChallengeFilter implements Filter {
         boolean head = "HEAD".equals(method);
         if (!head && !"GET".equals(method)) {
             res.setHeader("Allow", "GET, HEAD");
+            if (req.getContentLengthLong() > 0 || req.getHeader("Transfer-Encoding") != null) {
+                // The body is left unread: close rather than leave the container to skip it on a
+                // kept-alive connection (where a body that is still arriving can desynchronize it).
+                res.setHeader("Connection", "close");
+            }
             send(res, HttpServletResponse.SC_METHOD_NOT_ALLOWED, null, false);
             return;
         }
