@@ -2,10 +2,10 @@
 # bench.sh - build the benchmarks module, run every benchmark section, write benchmarks/results.json
 # (machine-readable, with the commit) and benchmarks/RESULTS.md (tables and details of this run only).
 #
-#   ./bench.sh                   full run (about 18 minutes on 2 cores; the first run also writes a
+#   ./bench.sh                   full run (about 11 minutes on 2 cores; the first run also writes a
 #                                100,000-certificate store under benchmarks/target/scale-store and a
 #                                1,000,000-certificate on-demand store under benchmarks/target/ondemand-store
-#                                (about 13 minutes, 12 GB), both reused later)
+#                                (about 7 minutes more, 13 GB), both reused later)
 #   BENCH_QUICK=1 ./bench.sh     smoke run (short rounds, smaller N; figures not meaningful, marked so)
 #   BENCH_FORCE=1 ./bench.sh     run even with uncommitted changes (results.json then says "dirty": true)
 #   BENCH_SECTIONS="swap renewal" ./bench.sh   only these sections (the report lists the others as missing)
