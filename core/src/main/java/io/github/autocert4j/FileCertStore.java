@@ -176,14 +176,14 @@ public final class FileCertStore implements CertStore {
 
     @Override
     public boolean delete(String key) throws IOException {
-        resolve(key);
+        Path file = resolve(key);
         if (tooLongForAFileName(key)) {
             return false;
         }
-        boolean existed = Files.deleteIfExists(resolve(key));
+        boolean existed = Files.deleteIfExists(file);
         if (existed) {
             steps.reached("deleted", key);
-            fsyncDirectory(resolve(key).getParent());
+            fsyncDirectory(file.getParent());
             steps.reached("directory-synced", key);
         }
         return existed;
@@ -274,17 +274,15 @@ public final class FileCertStore implements CertStore {
 
     /** Whether a segment of the key is too long to be a file name together with the temporary file's prefix and suffix. */
     private static boolean tooLongForAFileName(String key) {
-        int start = 0;
-        for (int slash = key.indexOf('/'); ; slash = key.indexOf('/', start)) {
-            int end = slash < 0 ? key.length() : slash;
-            if (end - start > MAX_SEGMENT) {
+        if (key.length() <= MAX_SEGMENT) {
+            return false; // the common case: no segment can be longer than the whole key
+        }
+        for (String segment : key.split("/")) {
+            if (segment.length() > MAX_SEGMENT) {
                 return true;
             }
-            if (slash < 0) {
-                return false;
-            }
-            start = slash + 1;
         }
+        return false;
     }
 
     private Path resolve(String key) {
