@@ -74,6 +74,14 @@ public record AcmeCa(URI directory, Path serverTrust, String eabKeyId, String ea
 
     /** What is wrong with these settings, each with its fix; {@code field} names the builder method. */
     List<String> problems(String field) {
+        return problems(field, field, field + ": preferredChain");
+    }
+
+    /**
+     * The same, naming the external account binding's problems after {@code eabField} and starting
+     * the preferred chain's with {@code chainSubject} (the builder's own methods for the first CA).
+     */
+    List<String> problems(String field, String eabField, String chainSubject) {
         List<String> errors = new ArrayList<>();
         if (directory == null) {
             errors.add(field + ": no directory. Fix: AcmeCa.of(\"https://ca.example/directory\")");
@@ -83,17 +91,17 @@ public record AcmeCa(URI directory, Path serverTrust, String eabKeyId, String ea
         }
         if (hasExternalAccountBinding()) {
             if (eabKeyId == null || eabKeyId.isBlank()) {
-                errors.add(field + ": the external account binding has no key id. Fix: pass the key id (\"kid\") the CA gave you");
+                errors.add(eabField + ": the external account binding has no key id. Fix: pass the key id (\"kid\") the CA gave you");
             }
             if (eabHmacKey == null || eabHmacKey.isBlank()) {
-                errors.add(field + ": the external account binding has no HMAC key. Fix: pass the base64url HMAC key the CA gave you");
+                errors.add(eabField + ": the external account binding has no HMAC key. Fix: pass the base64url HMAC key the CA gave you");
             } else if (decodeHmacKey(eabHmacKey) == null) {
-                errors.add(field + ": the external account binding's HMAC key is not base64url. Fix: pass the key exactly as the CA "
+                errors.add(eabField + ": the external account binding's HMAC key is not base64url. Fix: pass the key exactly as the CA "
                         + "shows it (characters A-Z a-z 0-9 - _, no padding)");
             }
         }
         if (preferredChain != null && preferredChain.isBlank()) {
-            errors.add(field + ": preferredChain is blank. Fix: pass the common name of the root to prefer, e.g. \"ISRG Root X1\", or leave it out");
+            errors.add(chainSubject + " is blank. Fix: pass the common name of the root to prefer, e.g. \"ISRG Root X1\", or leave it out");
         }
         return errors;
     }

@@ -98,22 +98,22 @@ public final class AutoCert implements AutoCloseable {
         if (onDemand != null) {
             keyManager.setMissHandler(onDemand);
         }
-        this.storeWatch = new StoreWatch(services, this::byStoreKey, () -> {
-            List<ManagedCertificate> all = new ArrayList<>(certificates.all());
-            if (onDemand != null) {
-                all.addAll(onDemand.loaded());
-            }
-            return all;
-        });
+        this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
     }
 
     private ManagedCertificate byStoreKey(String key) {
         ManagedCertificate m = certificates.byStoreKey(key);
-        int from = StoreLayout.certsPrefix().length();
-        if (m == null && onDemand != null && key.endsWith(".pem") && key.indexOf('/', from) > 0) {
-            m = onDemand.loaded(key.substring(from, key.indexOf('/', from))).orElse(null);
+        String dir = m == null && onDemand != null ? StoreLayout.certDirOfBundle(key) : null;
+        return dir != null ? onDemand.loaded(dir).orElse(null) : m;
+    }
+
+    /** The configured certificates, in the order they were added, then the on-demand ones loaded in memory. */
+    private List<ManagedCertificate> inMemory() {
+        List<ManagedCertificate> all = new ArrayList<>(certificates.all());
+        if (onDemand != null) {
+            all.addAll(onDemand.loaded());
         }
-        return m;
+        return all;
     }
 
     /** Starts configuring a manager. */
@@ -341,10 +341,8 @@ public final class AutoCert implements AutoCloseable {
      */
     public List<CertificateStatus> status() {
         java.time.Instant now = services.now();
-        List<CertificateStatus> all = new ArrayList<>(certificates.all().stream().map(m -> m.status(now)).toList());
-        if (onDemand != null) {
-            onDemand.loaded().forEach(m -> all.add(m.status(now)));
-        }
+        List<CertificateStatus> all = new ArrayList<>();
+        inMemory().forEach(m -> all.add(m.status(now)));
         return all;
     }
 

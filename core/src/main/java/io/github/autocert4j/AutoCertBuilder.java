@@ -321,9 +321,7 @@ public final class AutoCertBuilder {
         if (directory != null) {
             primary = new AcmeCa(directory, acmeTrustPem, eabKeyId, eabHmacKey, preferredChain);
             // The first CA's settings come from separate builder methods: name those in the errors.
-            errors.addAll(primary.problems("directory").stream().map(p -> p.startsWith("directory: the external")
-                    ? "externalAccountBinding" + p.substring("directory".length())
-                    : p.startsWith("directory: preferredChain") ? p.substring("directory: ".length()) : p).toList());
+            errors.addAll(primary.problems("directory", "externalAccountBinding", "preferredChain"));
             if (eabSet && !primary.hasExternalAccountBinding()) {
                 errors.add("externalAccountBinding: no key id and no HMAC key. Fix: pass the key id and base64url HMAC key the CA gave you");
             }
@@ -337,10 +335,14 @@ public final class AutoCertBuilder {
         if (primary != null && primary.directory() != null && primary.directory().getHost() != null) {
             caIds.add(StoreLayout.caId(primary.directory()));
         }
-        boolean anyAcme = primary != null;
+        List<Object> ordered = new ArrayList<>(); // the issuers in failover order: the directory's CA first
+        if (primary != null) {
+            ordered.add(primary);
+        }
+        ordered.addAll(furtherIssuers);
+        boolean anyAcme = ordered.stream().anyMatch(AcmeCa.class::isInstance);
         for (Object further : furtherIssuers) {
             if (further instanceof AcmeCa ca) {
-                anyAcme = true;
                 List<String> caErrors = ca.problems("acmeCa(" + ca.directory() + ")");
                 errors.addAll(caErrors);
                 if (caErrors.isEmpty() && !caIds.add(StoreLayout.caId(ca.directory()))) {
@@ -379,13 +381,8 @@ public final class AutoCertBuilder {
             }
         }
         java.util.Map<AcmeCa, SSLContext> trusts = new java.util.IdentityHashMap<>();
-        List<AcmeCa> acmeCas = new ArrayList<>();
-        if (primary != null) {
-            acmeCas.add(primary);
-        }
-        furtherIssuers.stream().filter(AcmeCa.class::isInstance).map(AcmeCa.class::cast).forEach(acmeCas::add);
-        for (AcmeCa ca : acmeCas) {
-            if (ca.serverTrust() != null) {
+        for (Object source : ordered) {
+            if (source instanceof AcmeCa ca && ca.serverTrust() != null) {
                 try {
                     trusts.put(ca, trustFrom(ca.serverTrust()));
                 } catch (IOException | GeneralSecurityException | RuntimeException e) {
@@ -419,11 +416,6 @@ public final class AutoCertBuilder {
         List<Config.IssuerFactory> factories = new ArrayList<>();
         String contact = email;
         java.time.Duration httpTimeout = policy.httpTimeout();
-        List<Object> ordered = new ArrayList<>();
-        if (primary != null) {
-            ordered.add(primary);
-        }
-        ordered.addAll(furtherIssuers);
         for (Object source : ordered) {
             if (source instanceof AcmeCa ca) {
                 SSLContext acmeTrust = trusts.get(ca);

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SNIHostName;
@@ -76,10 +77,11 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     private static final int MAX_RETIRED = 1024;
     private volatile String defaultCertId;
     private static final String FALLBACK_ALIAS = "fallback#0";
+    private static final Supplier<InetAddress> NO_ADDRESS = () -> null;
     // Made on first need only: a start with valid stored certificates never needs it, and on a first
     // start its key pair and certificate builder would delay the first order.
     private final String fallbackCertId;
-    private final java.util.function.Supplier<CertBundle> fallbackFactory;
+    private final Supplier<CertBundle> fallbackFactory;
     private volatile Entry fallback;
     private volatile MissHandler missHandler;
 
@@ -101,7 +103,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         this(defaultCertId, () -> fallback);
     }
 
-    LiveKeyManager(String defaultCertId, java.util.function.Supplier<CertBundle> fallbackFactory) {
+    LiveKeyManager(String defaultCertId, Supplier<CertBundle> fallbackFactory) {
         this.defaultCertId = defaultCertId;
         this.fallbackCertId = defaultCertId;
         this.fallbackFactory = fallbackFactory;
@@ -234,8 +236,11 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         this.tlsAlpn01 = responder;
     }
 
-    private String chooseAlias(String keyType, SSLSession handshake, InetAddress localAddress) {
-        String sni = sniHost(handshake);
+    /**
+     * @param sni the handshake's SNI name, read once by the caller (null: none)
+     * @param localAddress asked only when no certificate matches the name: the address the client connected to
+     */
+    private String chooseAlias(String keyType, String sni, Supplier<InetAddress> localAddress) {
         Entry e = find(sni);
         MissHandler handler = missHandler;
         if (e == null && sni != null && handler != null) {
@@ -245,7 +250,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
             }
         }
         if (e == null) {
-            e = select(null, localAddress);
+            e = select(null, localAddress.get());
         }
         long now = System.nanoTime();
         if (now - e.lastUsedNanos > 1_000_000_000L) {
@@ -326,7 +331,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
         if (engine == null) {
-            return chooseAlias(keyType, null, null);
+            return chooseAlias(keyType, null, NO_ADDRESS);
         }
         SSLSession handshake = engine.getHandshakeSession();
         if (tlsAlpn01 != null) {
@@ -335,7 +340,8 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
                 return challenge.isEmpty() ? null : challenge;
             }
         }
-        return chooseAlias(keyType, handshake, sniHost(handshake) == null ? LocalAddressHint.of(engine) : null);
+        String sni = sniHost(handshake);
+        return chooseAlias(keyType, sni, sni == null ? () -> LocalAddressHint.of(engine) : NO_ADDRESS);
     }
 
     @Override
@@ -347,7 +353,7 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
                 return challenge.isEmpty() ? null : challenge;
             }
         }
-        return chooseAlias(keyType, handshake, socket == null ? null : socket.getLocalAddress());
+        return chooseAlias(keyType, sniHost(handshake), socket == null ? NO_ADDRESS : socket::getLocalAddress);
     }
 
     @Override

@@ -493,14 +493,12 @@ final class ManagedCertificate {
         KeyPair key = services.config().keyType().generate();
         byte[] csr = Csr.create(names, key);
         List<Issuer> issuers = services.issuers();
-        List<String> tried = new ArrayList<>();
-        List<IssuanceException> failed = new ArrayList<>();
+        List<IssuanceException> failed = new ArrayList<>(); // failed.get(i) is issuers.get(i)'s: every pass that does not return adds one
         Instant now = services.now();
         for (int i = 0; i < issuers.size(); i++) {
             Issuer issuer = issuers.get(i);
             Instant waitUntil = askedToWait.get(issuer.id());
             if (waitUntil != null && now.isBefore(waitUntil)) {
-                tried.add(issuer.id());
                 failed.add(new IssuanceException(issuer.id() + " asked not to be contacted before " + waitUntil + " (Retry-After); skipped",
                         false, waitUntil, null, null, null));
                 LOG.info("autocert4j: not asking {} for {} before {}, as it asked", issuer.id(), id, waitUntil);
@@ -515,14 +513,12 @@ final class ManagedCertificate {
                 Issuer.Result result = issuer.issue(request);
                 return new Issued(new CertBundle(key, result.chain()), result.profile(), issuer.id());
             } catch (IssuanceException e) {
-                tried.add(issuer.id());
                 failed.add(e);
                 e.retryAfter().ifPresent(t -> askedToWait.put(issuer.id(), t));
                 if (i + 1 < issuers.size()) {
                     LOG.warn("autocert4j: {} could not issue {} ({}); trying {}", issuer.id(), id, e.getMessage(), issuers.get(i + 1).id());
                 }
             } catch (RuntimeException e) {
-                tried.add(issuer.id());
                 failed.add(IssuanceException.transientFailure(issuer.id() + " failed unexpectedly: " + e, e));
             }
         }
@@ -534,7 +530,7 @@ final class ManagedCertificate {
         boolean allAskedToWait = true;
         for (int i = 0; i < failed.size(); i++) {
             IssuanceException e = failed.get(i);
-            why.append(i == 0 ? " " : "; ").append(tried.get(i)).append(": ").append(e.getMessage());
+            why.append(i == 0 ? " " : "; ").append(issuers.get(i).id()).append(": ").append(e.getMessage());
             Instant r = e.retryAfter().orElse(null);
             allAskedToWait &= r != null;
             retry = r == null ? retry : retry == null || r.isBefore(retry) ? r : retry;

@@ -59,6 +59,13 @@ final class StoreLayout {
         return certsPrefix() + id + "/" + id + ".pem";
     }
 
+    /** The directory name ({@code sanitize(certId)}) of a {@link #certBundle} key, or null if the key is not a bundle. */
+    static String certDirOfBundle(String key) {
+        String prefix = certsPrefix();
+        int slash = key.indexOf('/', prefix.length());
+        return key.startsWith(prefix) && key.endsWith(".pem") && slash > prefix.length() ? key.substring(prefix.length(), slash) : null;
+    }
+
     static String certMeta(String certId) {
         String id = sanitize(certId);
         return certsPrefix() + id + "/" + id + ".properties";

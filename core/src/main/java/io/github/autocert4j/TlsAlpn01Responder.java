@@ -183,8 +183,9 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         if (identifier == null) {
             return CompletableFuture.completedFuture(false);
         }
-        if (local(identifier) != null || peers == null) {
-            return CompletableFuture.completedFuture(local(identifier) != null);
+        boolean known = local(identifier) != null;
+        if (known || peers == null) {
+            return CompletableFuture.completedFuture(known);
         }
         return peers.loadAsync(identifier).thenApply(Optional::isPresent);
     }
