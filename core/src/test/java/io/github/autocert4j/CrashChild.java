@@ -5,8 +5,6 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -85,43 +83,16 @@ public final class CrashChild {
     }
 
     /** The file store, plus a crash point whenever a lock has just been taken. */
-    final class LockSteps implements CertStore {
-        private final FileCertStore delegate;
-
+    final class LockSteps extends DelegatingStore {
         LockSteps(FileCertStore delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public Optional<byte[]> load(String key) throws IOException {
-            return delegate.load(key);
-        }
-
-        @Override
-        public void store(String key, byte[] value) throws IOException {
-            delegate.store(key, value);
-        }
-
-        @Override
-        public List<String> list(String prefix) throws IOException {
-            return delegate.list(prefix);
-        }
-
-        @Override
-        public boolean delete(String key) throws IOException {
-            return delegate.delete(key);
+            super(delegate);
         }
 
         @Override
         public Lock lock(String name) throws IOException {
-            Lock lock = delegate.lock(name);
+            Lock lock = super.lock(name);
             step("holding lock " + name);
             return lock;
-        }
-
-        @Override
-        public void checkAccess() throws IOException {
-            delegate.checkAccess();
         }
     }
 }

@@ -42,7 +42,7 @@ class LazyLoadingTest {
         assertEquals(200, issuer.issueCalls());
 
         List<String> reads = new CopyOnWriteArrayList<>();
-        CertStore counting = new RenewalSchedulerTest.DelegatingStore(FileCertStore.of(dir)) {
+        CertStore counting = new DelegatingStore(FileCertStore.of(dir)) {
             @Override
             public Optional<byte[]> load(String key) throws IOException {
                 reads.add(key);

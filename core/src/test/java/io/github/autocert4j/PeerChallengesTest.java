@@ -26,7 +26,7 @@ class PeerChallengesTest {
     final List<String> reads = new CopyOnWriteArrayList<>();
 
     CertStore counting() {
-        return new RenewalSchedulerTest.DelegatingStore(FileCertStore.of(dir)) {
+        return new DelegatingStore(FileCertStore.of(dir)) {
             @Override
             public Optional<byte[]> load(String key) throws IOException {
                 reads.add(key);

@@ -845,44 +845,6 @@ class RenewalSchedulerTest {
     }
 
     /** A store that forwards everything, for tests that inject a fault into one call. */
-    static class DelegatingStore implements CertStore {
-        private final CertStore d;
-
-        DelegatingStore(CertStore d) {
-            this.d = d;
-        }
-
-        @Override
-        public Optional<byte[]> load(String key) throws IOException {
-            return d.load(key);
-        }
-
-        @Override
-        public void store(String key, byte[] value) throws IOException {
-            d.store(key, value);
-        }
-
-        @Override
-        public List<String> list(String prefix) throws IOException {
-            return d.list(prefix);
-        }
-
-        @Override
-        public boolean delete(String key) throws IOException {
-            return d.delete(key);
-        }
-
-        @Override
-        public Lock lock(String name) throws IOException {
-            return d.lock(name);
-        }
-
-        @Override
-        public void checkAccess() throws IOException {
-            d.checkAccess();
-        }
-    }
-
     static <T> Consumer<T> ignore() {
         return t -> { };
     }

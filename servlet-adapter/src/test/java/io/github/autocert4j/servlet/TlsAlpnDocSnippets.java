@@ -12,7 +12,7 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
-/** The Jetty snippet of docs/ca-features.md, compiled; {@link TlsAlpnJettyH2PebbleTest} runs the same set-up. */
+/** The Jetty snippet of docs/ca-features.md, compiled; {@link TlsAlpnJettyH2PebbleTest} runs it. */
 final class TlsAlpnDocSnippets {
     private TlsAlpnDocSnippets() {
     }
