@@ -2,7 +2,6 @@ package io.github.autocert4j.spring.boot;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Optional;
 
 import io.github.autocert4j.Http01Responder;
 import org.reactivestreams.Publisher;
@@ -98,7 +97,7 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
 
     private Publisher<Void> route(HttpServerRequest req, HttpServerResponse res, ReactorHttpHandlerAdapter app) {
         String uri = req.uri();
-        String path = pathOf(uri);
+        String path = Http01Responder.requestPath(uri);
         if (path != null && path.startsWith(PREFIX)) {
             return challenge(req, res, path.substring(PREFIX.length()));
         }
@@ -120,7 +119,6 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
         String method = req.method().name();
         boolean head = "HEAD".equals(method);
         int status;
-        String body = null;
         if (!head && !"GET".equals(method)) {
             status = 405;
             res.header("Allow", "GET, HEAD");
@@ -129,10 +127,15 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
         } else if (!Http01Responder.isWellFormedToken(token)) {
             status = 400;
         } else {
-            Optional<String> keyAuthorization = responder.keyAuthorization(token);
-            status = keyAuthorization.isPresent() ? 200 : 404;
-            body = keyAuthorization.orElse(null);
+            // This runs on the event loop: a token not pending here may need the shared store, which
+            // lookup() reads off the loop (keyAuthorization() would block it).
+            return Mono.fromFuture(responder.lookup(token))
+                    .flatMap(keyAuthorization -> answer(res, keyAuthorization.isPresent() ? 200 : 404, keyAuthorization.orElse(null), head));
         }
+        return answer(res, status, null, head);
+    }
+
+    private Mono<Void> answer(HttpServerResponse res, int status, String body, boolean head) {
         counts.record(status);
         return plain(res, status, body != null ? body : reason(status) + "\n", head);
     }
@@ -153,10 +156,5 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
             case 405 -> "Method Not Allowed";
             default -> String.valueOf(status);
         };
-    }
-
-    /** The raw path of an origin-form ({@code /a?b}) or absolute-form ({@code http://h/a}) target; null if neither. */
-    static String pathOf(String uri) {
-        return Http01Responder.requestPath(uri);
     }
 }
