@@ -89,7 +89,7 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
             discardingBody = false;
         }
         if (msg instanceof HttpRequest request) {
-            String path = ChallengePath.pathOf(request.uri());
+            String path = Http01Responder.requestPath(request.uri());
             if (path != null && path.startsWith(Http01Responder.PATH_PREFIX)) {
                 try {
                     answer(ctx, request, path.substring(Http01Responder.PATH_PREFIX.length()));

@@ -139,7 +139,9 @@ public final class AcmeHttpListener implements AutoCloseable {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            arm(ctx);
+            if (pending == null) {
+                arm(ctx); // not armed yet by handlerAdded (the handler was added before the channel was active)
+            }
             ctx.fireChannelActive();
         }
 
@@ -185,11 +187,7 @@ public final class AcmeHttpListener implements AutoCloseable {
                 if (!HttpVersion.HTTP_1_1.equals(v) && !HttpVersion.HTTP_1_0.equals(v)) {
                     rejected = true;
                     ReferenceCountUtil.release(msg);
-                    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
-                            Unpooled.copiedBuffer("HTTP Version Not Supported\n", StandardCharsets.US_ASCII));
-                    res.headers().set(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
-                    res.headers().set(HttpHeaderNames.CONNECTION, "close");
-                    ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                    closeWith(ctx, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED);
                     return;
                 }
             }
@@ -197,17 +195,21 @@ public final class AcmeHttpListener implements AutoCloseable {
         }
     }
 
+    /** Answers {@code status} with its reason phrase as the body and closes the connection. */
+    private static void closeWith(ChannelHandlerContext ctx, HttpResponseStatus status) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.copiedBuffer(status.reasonPhrase() + "\n", StandardCharsets.US_ASCII));
+        res.headers().set(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
+        res.headers().set(HttpHeaderNames.CONNECTION, "close");
+        ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+    }
+
     /** 404 for anything that is not a challenge (400 for what the codec could not decode); closes the connection. */
     private static final class NotFound extends SimpleChannelInboundHandler<HttpObject> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
             if (msg instanceof HttpRequest r) {
-                HttpResponseStatus status = r.decoderResult().isFailure() ? HttpResponseStatus.BAD_REQUEST : HttpResponseStatus.NOT_FOUND;
-                FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                        Unpooled.copiedBuffer(status.reasonPhrase() + "\n", StandardCharsets.US_ASCII));
-                res.headers().set(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
-                res.headers().set(HttpHeaderNames.CONNECTION, "close");
-                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                closeWith(ctx, r.decoderResult().isFailure() ? HttpResponseStatus.BAD_REQUEST : HttpResponseStatus.NOT_FOUND);
             }
         }
 

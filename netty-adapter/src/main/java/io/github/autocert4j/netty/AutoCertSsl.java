@@ -81,10 +81,11 @@ public final class AutoCertSsl {
      * }</pre>
      */
     public static int prepareKeyMaterial(SslContext context, AutoCert autoCert) {
-        if (!(context.sessionContext() instanceof OpenSslSessionContext session) || KeyMaterialAccess.FAILURE != null) {
-            if (KeyMaterialAccess.FAILURE != null) {
-                LOG.debug("autocert4j: cannot prepare OpenSSL key material ahead of handshakes: {}", KeyMaterialAccess.FAILURE);
-            }
+        if (KeyMaterialAccess.FAILURE != null) {
+            LOG.debug("autocert4j: cannot prepare OpenSSL key material ahead of handshakes: {}", KeyMaterialAccess.FAILURE);
+            return 0;
+        }
+        if (!(context.sessionContext() instanceof OpenSslSessionContext session)) {
             return 0;
         }
         Set<String> aliases = new HashSet<>();

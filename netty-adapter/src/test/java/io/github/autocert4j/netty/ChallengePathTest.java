@@ -3,12 +3,14 @@ package io.github.autocert4j.netty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.github.autocert4j.Http01Responder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/** {@link Http01Responder#requestPath}, which {@link AcmeChallengeHandler} matches the challenge prefix against. */
 class ChallengePathTest {
 
     @ParameterizedTest
@@ -36,26 +38,23 @@ class ChallengePathTest {
             "http://app.example.test/.well-known/acme-challenge/TOK?q => /.well-known/acme-challenge/TOK",
     })
     void pathOf(String uri, String path) {
-        assertEquals(path, ChallengePath.pathOf(uri));
+        assertEquals(path, Http01Responder.requestPath(uri));
     }
 
     @ParameterizedTest
     @NullAndEmptySource
     @ValueSource(strings = {"*", "h/a", "example.com:443", "://x/a", ".well-known/acme-challenge/t", "?x", "#x"})
     void notAPath(String uri) {
-        assertNull(ChallengePath.pathOf(uri));
+        assertNull(Http01Responder.requestPath(uri));
     }
 
     /**
-     * BUG ChallengePath.pathOf: for an absolute-form target without a path, the first '/' after
-     * "://" is searched in the whole rest, including the query: "http://h?x=/.well-known/acme-challenge/T"
-     * yields "/.well-known/acme-challenge/T" (so the handler answers the challenge for a request whose
-     * path is "/"). Fix: after the authority, stop at the first of '/', '?', '#': take
-     * min(indexOf('/'), indexOf('?'), indexOf('#')) from scheme+3; if that char is not '/', the path is "/".
+     * An absolute-form target without a path: the authority ends at the first of '/', '?', '#', so
+     * a challenge path in the query is not the request's path (an old bug answered it).
      */
     @Test
     void queryOfAnAbsoluteTargetIsNotItsPath() {
-        assertEquals("/", ChallengePath.pathOf("http://h?x=/.well-known/acme-challenge/T"));
-        assertEquals("/", ChallengePath.pathOf("http://h#/.well-known/acme-challenge/T"));
+        assertEquals("/", Http01Responder.requestPath("http://h?x=/.well-known/acme-challenge/T"));
+        assertEquals("/", Http01Responder.requestPath("http://h#/.well-known/acme-challenge/T"));
     }
 }

@@ -148,7 +148,7 @@ final class AutoCertFactory {
             problems.add("autocert4j.require-profile: true without autocert4j.profile. Fix: also set autocert4j.profile "
                     + "(e.g. shortlived) or drop autocert4j.require-profile");
         }
-        if (p.getHealth().getRenewalFailingStatus() == null || !hasText(p.getHealth().getRenewalFailingStatus())) {
+        if (!hasText(p.getHealth().getRenewalFailingStatus())) {
             problems.add("autocert4j.health.renewal-failing-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as WARNING");
         }
         return problems;

@@ -3,6 +3,8 @@ package io.github.autocert4j.spring.boot;
 import java.util.function.IntSupplier;
 import java.util.regex.Pattern;
 
+import org.springframework.core.env.Environment;
+
 /**
  * Where a request that arrived on the plain-HTTP port is redirected: the same host (from the
  * request's {@code Host}) on the HTTPS port, same path and query. A host that is not a DNS name or
@@ -18,6 +20,11 @@ final class HttpsRedirect {
     /** @param httpsPort the HTTPS port as bound (Boot's local.server.port), or -1 while unknown */
     HttpsRedirect(IntSupplier httpsPort) {
         this.httpsPort = httpsPort;
+    }
+
+    /** Redirects to the HTTPS port as bound: Boot publishes it as local.server.port once the server runs. */
+    static HttpsRedirect toLocalServerPort(Environment environment) {
+        return new HttpsRedirect(() -> environment.getProperty("local.server.port", Integer.class, -1));
     }
 
     /**

@@ -20,7 +20,7 @@ class ReactorNettyConfiguration {
             Environment environment, ObjectProvider<HttpHandler> application, ServerIntegrations integrations) {
         String address = environment.getProperty("server.address");
         return new ReactorNettyPlainHttp(autoCert.http01(), counts,
-                properties.isRedirectToHttps() ? ServletChallengeConfiguration.redirect(environment) : null,
+                properties.isRedirectToHttps() ? HttpsRedirect.toLocalServerPort(environment) : null,
                 application, properties.getHttpPort(), AutoCertFactory.hasText(address) ? address.trim() : null, integrations);
     }
 }

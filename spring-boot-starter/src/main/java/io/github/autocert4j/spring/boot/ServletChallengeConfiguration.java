@@ -16,11 +16,6 @@ class ServletChallengeConfiguration {
     @Bean
     ServletChallengeFilter autocert4jChallengeFilter(AutoCert autoCert, ChallengeRequests counts, AutoCertProperties properties,
             Environment environment) {
-        return new ServletChallengeFilter(autoCert.http01(), counts, properties.isRedirectToHttps() ? redirect(environment) : null);
-    }
-
-    /** Redirects to the HTTPS port as bound: Boot publishes it as local.server.port once the server runs. */
-    static HttpsRedirect redirect(Environment environment) {
-        return new HttpsRedirect(() -> environment.getProperty("local.server.port", Integer.class, -1));
+        return new ServletChallengeFilter(autoCert.http01(), counts, properties.isRedirectToHttps() ? HttpsRedirect.toLocalServerPort(environment) : null);
     }
 }
