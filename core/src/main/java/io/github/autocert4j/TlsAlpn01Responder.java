@@ -2,21 +2,18 @@ package io.github.autocert4j;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyPair;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.Principal;
 import java.security.PrivateKey;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Date;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -30,14 +27,6 @@ import javax.net.ssl.X509ExtendedKeyManager;
 
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DEROctetString;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -326,23 +315,11 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** The challenge certificate of RFC 8737 §3: one subjectAltName, the critical acmeIdentifier extension. */
     private Answer create(String identifier, String keyAuthorization) {
         try {
-            KeyPair kp = KeyType.EC_P256.generate();
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(keyAuthorization.getBytes(StandardCharsets.US_ASCII));
-            X500Name subject = new X500Name("CN=ACME TLS-ALPN-01 challenge");
-            byte[] serial = new byte[16];
-            new SecureRandom().nextBytes(serial);
-            Instant now = Instant.now();
-            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, new BigInteger(1, serial),
-                    Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(7))), subject, kp.getPublic());
-            GeneralName san = Names.isIpAddress(identifier)
-                    ? new GeneralName(GeneralName.iPAddress, new DEROctetString(InetAddress.getByName(identifier).getAddress()))
-                    : new GeneralName(GeneralName.dNSName, identifier);
-            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
-            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(new ASN1ObjectIdentifier(ACME_IDENTIFIER_OID), true, new DEROctetString(digest));
-            X509Certificate cert = new JcaX509CertificateConverter()
-                    .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
-            return new Answer(identifier, keyAuthorization, ALIAS_PREFIX + aliases.incrementAndGet(), kp.getPrivate(), cert);
+            CertBundle bundle = SelfSigned.build("CN=ACME TLS-ALPN-01 challenge", List.of(identifier), Instant.now(), Duration.ofDays(7),
+                    b -> b.addExtension(new ASN1ObjectIdentifier(ACME_IDENTIFIER_OID), true, new DEROctetString(digest)));
+            return new Answer(identifier, keyAuthorization, ALIAS_PREFIX + aliases.incrementAndGet(), bundle.keyPair().getPrivate(),
+                    bundle.leaf());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("this JVM has no SHA-256", e);
         } catch (Exception e) {
