@@ -152,11 +152,7 @@ public final class Http01Responder implements ChallengeSolver {
      */
     @Override
     public void present(Challenge challenge) {
-        if (!isWellFormedToken(challenge.token())) {
-            // A token we could never serve: fail the order now with a clear reason instead of a CA timeout.
-            throw new IllegalArgumentException("the CA sent an http-01 token that is not base64url: cannot serve it");
-        }
-        pending.put(challenge.token(), challenge.keyAuthorization());
+        presentHere(challenge);
         if (shared != null) {
             try {
                 shared.store(StoreLayout.http01Challenge(challenge.token()), challenge.keyAuthorization().getBytes(StandardCharsets.US_ASCII));
@@ -191,10 +187,7 @@ public final class Http01Responder implements ChallengeSolver {
 
             @Override
             public void present(Challenge challenge) {
-                if (!isWellFormedToken(challenge.token())) {
-                    throw new IllegalArgumentException("the CA sent an http-01 token that is not base64url: cannot serve it");
-                }
-                pending.put(challenge.token(), challenge.keyAuthorization());
+                presentHere(challenge);
             }
 
             @Override
@@ -202,6 +195,15 @@ public final class Http01Responder implements ChallengeSolver {
                 pending.remove(challenge.token(), challenge.keyAuthorization());
             }
         };
+    }
+
+    /** Makes {@code challenge} answerable from this process's memory. */
+    private void presentHere(Challenge challenge) {
+        if (!isWellFormedToken(challenge.token())) {
+            // A token we could never serve: fail the order now with a clear reason instead of a CA timeout.
+            throw new IllegalArgumentException("the CA sent an http-01 token that is not base64url: cannot serve it");
+        }
+        pending.put(challenge.token(), challenge.keyAuthorization());
     }
 
     /** Stops the lookup threads (called by {@code AutoCert.close()}). */

@@ -269,12 +269,8 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         if (responder == null || !TlsAlpn01Responder.ACME_TLS_1.equals(applicationProtocol)) {
             return null;
         }
-        TlsAlpn01Responder.Answer a = responder.answer(sniHost(handshake), true);
-        if (a == null || !keyTypeMatches(keyType, a.key.getAlgorithm())) {
-            return "";
-        }
-        responder.countServed();
-        return a.alias;
+        String alias = responder.chooseAlias(keyType, sniHost(handshake), true);
+        return alias == null ? "" : alias;
     }
 
     private static String handshakeProtocol(SSLEngine engine) {

@@ -124,9 +124,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
      */
     @Override
     public void present(Challenge challenge) {
-        Answer answer = create(Names.normalize(challenge.identifier()), challenge.keyAuthorization());
-        pending.put(answer.identifier, answer);
-        byAlias.put(answer.alias, answer);
+        Answer answer = presentHere(challenge);
         if (shared != null) {
             try {
                 shared.store(StoreLayout.tlsAlpn01Challenge(answer.identifier), challenge.keyAuthorization().getBytes(StandardCharsets.US_ASCII));
@@ -256,8 +254,19 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         return alias == null ? null : byAlias.get(alias);
     }
 
-    void countServed() {
+    /**
+     * The alias of the challenge certificate for a validation handshake with SNI {@code sni},
+     * counted as served; null if there is none or it is not of {@code keyType}.
+     *
+     * @param mayBlock whether a peer's challenge may be read from the store now (else memory only)
+     */
+    String chooseAlias(String keyType, String sni, boolean mayBlock) {
+        Answer a = answer(sni, mayBlock);
+        if (a == null || !LiveKeyManager.keyTypeMatches(keyType, a.key.getAlgorithm())) {
+            return null;
+        }
         served.incrementAndGet();
+        return a.alias;
     }
 
     /** A view that answers in this process only, publishing nothing to the store (dry runs). */
@@ -271,9 +280,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
 
             @Override
             public void present(Challenge challenge) {
-                Answer answer = create(Names.normalize(challenge.identifier()), challenge.keyAuthorization());
-                pending.put(answer.identifier, answer);
-                byAlias.put(answer.alias, answer);
+                presentHere(challenge);
             }
 
             @Override
@@ -281,6 +288,14 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
                 withdraw(Names.normalize(challenge.identifier()), challenge.keyAuthorization());
             }
         };
+    }
+
+    /** Creates the challenge certificate and serves it from this process's memory. */
+    private Answer presentHere(Challenge challenge) {
+        Answer answer = create(Names.normalize(challenge.identifier()), challenge.keyAuthorization());
+        pending.put(answer.identifier, answer);
+        byAlias.put(answer.alias, answer);
+        return answer;
     }
 
     /** Stops the lookup threads (called by {@code AutoCert.close()}). */
@@ -335,12 +350,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** Serves challenge certificates by SNI; for contexts that only see validation handshakes. */
     private final class ChallengeKeyManager extends X509ExtendedKeyManager {
         private String choose(String keyType, SSLSession handshake) {
-            Answer a = answer(LiveKeyManager.sniHost(handshake), false);
-            if (a == null || !LiveKeyManager.keyTypeMatches(keyType, a.key.getAlgorithm())) {
-                return null;
-            }
-            served.incrementAndGet();
-            return a.alias;
+            return chooseAlias(keyType, LiveKeyManager.sniHost(handshake), false);
         }
 
         @Override
