@@ -34,14 +34,13 @@ import java.util.stream.Stream;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.PostgresServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.internal.LoadBalancer;
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 
 /**
  * A real fleet for the Cluster* tests: a real PostgreSQL (testkit {@link PostgresServer}), a real Pebble behind a
@@ -258,21 +257,7 @@ final class ClusterHarness implements AutoCloseable {
 
     /** The leaf node {@code k} serves to a client that trusts anything (to see a self-signed fallback). */
     X509Certificate servedUnverified(int k) throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+        SSLContext ctx = UnverifiedTls.trustingAnything();
         try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket()) {
             s.connect(new InetSocketAddress("127.0.0.1", httpsPorts[k]), 3000);
             s.setSoTimeout(5000);

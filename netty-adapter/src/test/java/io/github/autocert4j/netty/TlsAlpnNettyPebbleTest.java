@@ -18,8 +18,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
@@ -28,6 +26,7 @@ import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import io.github.autocert4j.testkit.internal.TlsTrafficLoop;
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
@@ -144,21 +143,7 @@ class TlsAlpnNettyPebbleTest {
 
     /** What a TLS-ALPN-01 validator would get now: the leaf served to a handshake offering only acme-tls/1, or null if refused. */
     static X509Certificate acmeTlsHandshake(InetSocketAddress addr, String name) throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+        SSLContext ctx = UnverifiedTls.trustingAnything();
         try (Socket plain = new Socket()) {
             plain.connect(addr, 5000);
             plain.setSoTimeout(5000);

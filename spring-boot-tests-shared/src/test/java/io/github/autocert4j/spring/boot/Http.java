@@ -18,11 +18,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
+
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 
 /** Small real clients for the tests: raw plain HTTP, a TLS handshake that accepts any chain, bounded waits. */
 final class Http {
@@ -48,7 +47,7 @@ final class Http {
     static Response httpsTrustingAnything(InetSocketAddress address, String host, String target) throws Exception {
         try (Socket plain = new Socket()) {
             plain.connect(address, 5000);
-            try (SSLSocket ssl = (SSLSocket) trustingAnything().getSocketFactory().createSocket(plain, host, address.getPort(), true)) {
+            try (SSLSocket ssl = (SSLSocket) UnverifiedTls.trustingAnything().getSocketFactory().createSocket(plain, host, address.getPort(), true)) {
                 SSLParameters params = ssl.getSSLParameters();
                 params.setServerNames(List.of(new SNIHostName(host)));
                 ssl.setSSLParameters(params);
@@ -115,39 +114,9 @@ final class Http {
         return out.toString();
     }
 
-    private static SSLContext trustingAnything() throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
-        return ctx;
-    }
-
     /** The leaf a TLS server presents for SNI {@code sni}, trusting anything (to look at a self-signed fallback). */
     static X509Certificate servedLeafTrustingAnything(InetSocketAddress address, String sni) throws Exception {
-        SSLContext ctx = trustingAnything();
-        try (Socket plain = new Socket()) {
-            plain.connect(address, 5000);
-            plain.setSoTimeout(5000);
-            try (SSLSocket ssl = (SSLSocket) ctx.getSocketFactory().createSocket(plain, sni, address.getPort(), true)) {
-                SSLParameters params = ssl.getSSLParameters();
-                params.setServerNames(List.of(new SNIHostName(sni)));
-                ssl.setSSLParameters(params);
-                ssl.startHandshake();
-                return (X509Certificate) ssl.getSession().getPeerCertificates()[0];
-            }
-        }
+        return UnverifiedTls.servedLeaf(address, sni, 5000);
     }
 
     /** The first string or number value of {@code "key"} in a JSON text (enough for Actuator's small answers). */

@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -15,11 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 /**
  * Ordinary TLS traffic against a server port on a background thread, to prove that something
@@ -123,7 +119,7 @@ public final class TlsTrafficLoop implements AutoCloseable {
         Socket plain = new Socket();
         plain.connect(addr, TIMEOUT_MILLIS);
         plain.setSoTimeout(TIMEOUT_MILLIS);
-        SSLSocket ssl = (SSLSocket) trustAll().getSocketFactory().createSocket(plain, host, addr.getPort(), true);
+        SSLSocket ssl = (SSLSocket) UnverifiedTls.trustingAnything().getSocketFactory().createSocket(plain, host, addr.getPort(), true);
         SSLParameters p = ssl.getSSLParameters();
         p.setServerNames(List.of(new SNIHostName(host)));
         p.setApplicationProtocols(protocols);
@@ -161,29 +157,6 @@ public final class TlsTrafficLoop implements AutoCloseable {
                     .map(l -> Integer.parseInt(l.substring(l.indexOf(':') + 1).trim())).findFirst()
                     .orElseThrow(() -> new IOException("no Content-Length: " + headers));
             return new String(in.readNBytes(length), StandardCharsets.UTF_8);
-        }
-    }
-
-    private static SSLContext trustAll() {
-        try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, new TrustManager[] {new X509TrustManager() {
-                @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                @Override
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, null);
-            return ctx;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -5,7 +5,8 @@
  * <p>What they are for: {@link io.github.autocert4j.testkit.internal.HttpRequestLoop} and
  * {@link io.github.autocert4j.testkit.internal.TlsTrafficLoop} keep requests flowing while a certificate is
  * swapped, {@link io.github.autocert4j.testkit.internal.KeepAliveTlsClient} keeps one verified connection open
- * across a swap, and {@link io.github.autocert4j.testkit.internal.LoadBalancer} puts nginx in front of a
+ * across a swap, {@link io.github.autocert4j.testkit.internal.UnverifiedTls} looks at what a server presents
+ * without verifying it, and {@link io.github.autocert4j.testkit.internal.LoadBalancer} puts nginx in front of a
  * cluster's nodes. The supported test kit is the package {@code io.github.autocert4j.testkit}:
  * {@link io.github.autocert4j.testkit.WithPebble @WithPebble}, {@link io.github.autocert4j.testkit.PebbleExtension},
  * {@link io.github.autocert4j.testkit.PebbleServer}, {@link io.github.autocert4j.testkit.TlsProbe},
