@@ -100,6 +100,10 @@ class CrashSafetyTest {
             return out.stream().filter(l -> l.startsWith(prefix)).map(l -> l.substring(prefix.length())).findFirst().orElse("");
         }
 
+        long challengesWritten() {
+            return out.stream().filter(l -> l.startsWith("STEP ") && l.contains(" renamed challenges/")).count();
+        }
+
         int steps() {
             return out.stream().filter(l -> l.startsWith("DONE ")).map(l -> Integer.parseInt(l.substring(5).trim())).findFirst().orElse(-1);
         }
@@ -108,10 +112,15 @@ class CrashSafetyTest {
     @Test
     void killedAtAnyStepTheStoreHoldsAMatchingCertificateAndARestartPlacesNoOrder() throws Exception {
         Path dryStore = work.resolve("dry");
-        ChildRun dry;
-        try (FaultProxy proxy = new FaultProxy(pebble, work)) {
-            dry = runChild(proxy, dryStore, 0, 0, "dry");
+        ChildRun dryRun = null;
+        // The crash points are numbered after the dry run, so it must be the usual run: three orders, each validated
+        // (Pebble reuses an authorization for about 1 % of orders, and such an order writes no challenge token).
+        for (int attempt = 1; attempt <= 3 && (dryRun == null || dryRun.challengesWritten() < 3); attempt++) {
+            try (FaultProxy proxy = new FaultProxy(pebble, Files.createDirectories(work.resolve("dry-" + attempt)))) {
+                dryRun = runChild(proxy, dryStore.resolve(Integer.toString(attempt)), 0, 0, "dry");
+            }
         }
+        ChildRun dry = dryRun;
         assertEquals(0, dry.exit, "dry run completes: " + dry.out);
         System.out.println("crash dry run: " + dry.steps() + " save steps, " + dry.posts + " ACME POSTs: " + dry.out);
         int steps = dry.steps();
@@ -130,6 +139,7 @@ class CrashSafetyTest {
             points.add(new Point("post", i));
         }
         assertEquals(3, dry.issued.size(), "the dry run downloads three certificates (issuance, two renewals): " + dry.out);
+        assertEquals(3, dry.challengesWritten(), "the dry run validates each of its three orders: " + dry.out);
         assertTrue(dry.out.stream().filter(l -> l.contains("directory-synced certs/")).count() >= 6,
                 "the dry run writes PEM and properties of three certificates: " + dry.out);
         assertTrue(points.size() >= 60, "every step and every request is a crash point: " + points.size() + " (" + dry.out + ")");
@@ -146,7 +156,7 @@ class CrashSafetyTest {
                     // the dry run: a request number beyond this run's last one is tried again, then counted as unreached.
                     Outcome o = Outcome.UNREACHED;
                     for (int attempt = 1; attempt <= 3 && o == Outcome.UNREACHED; attempt++) {
-                        o = crashAndCheck(p, attempt);
+                        o = crashAndCheck(p, attempt, p.kind.equals("step") ? stepShape(dry.step(p.n)) : "");
                     }
                     if (o == Outcome.SERVED) {
                         restartsServing.incrementAndGet();
@@ -165,6 +175,7 @@ class CrashSafetyTest {
         pool.shutdown();
         System.out.println("crash points: " + points.size() + " in " + Duration.ofNanos(System.nanoTime() - T0).toMillis() + " ms");
         assertTrue(failures.isEmpty(), failures.size() + " of " + points.size() + " crash points failed:\n" + String.join("\n", failures));
+        // A store step is reached in one of three tries unless Pebble reused an authorization in all three (about 1 % each).
         assertTrue(unreached.size() <= 2 && unreached.stream().allMatch(u -> u.kind.equals("post") && u.n > dry.posts - 3),
                 "only the last requests of the dry run may lie beyond what a run with fewer polls sends: " + unreached);
         assertTrue(restartsServing.get() >= 10, "many crash points leave a certificate that a restart serves: " + restartsServing);
@@ -173,17 +184,34 @@ class CrashSafetyTest {
     enum Outcome { SERVED, ORDERED_AGAIN, UNREACHED }
 
     /**
-     * SERVED: a certificate was in the store after the kill and the restart served it; ORDERED_AGAIN: none was, and the
-     * restart obtained one; UNREACHED: the child finished without sending request {@code p.n} (fewer polls than the dry run).
+     * What a store step does, without what differs from run to run: the challenge token and the proxy's port in the
+     * account's path ("temp-written challenges/http-01/*", "renamed acme/#.#.#.#-#-dir/account/account.url").
      */
-    private Outcome crashAndCheck(Point p, int attempt) throws Exception {
+    static String stepShape(String step) {
+        return step.replaceAll("/http-01/\\S+", "/http-01/*").replaceAll("\\d+", "#");
+    }
+
+    /**
+     * SERVED: a certificate was in the store after the kill and the restart served it; ORDERED_AGAIN: none was, and the
+     * restart obtained one; UNREACHED: the child finished without sending request {@code p.n} (fewer polls than the dry run),
+     * or its step {@code p.n} was not the dry run's ({@code expectedStep}): Pebble reuses a valid authorization for about
+     * 1 % of orders even with {@code PEBBLE_AUTHZREUSE=0}, and such an order writes no challenge, so the later steps shift.
+     * The store is checked after such a kill all the same (it is a crash point too), and the intended one is tried again.
+     */
+    private Outcome crashAndCheck(Point p, int attempt, String expectedStep) throws Exception {
         Path store = work.resolve("store-" + p.kind + "-" + p.n + "-" + attempt);
         try (FaultProxy proxy = new FaultProxy(pebble, Files.createDirectories(store))) {
             long t0 = System.nanoTime();
             ChildRun run = runChild(proxy, store.resolve("s"), p.kind.equals("step") ? p.n : 0, p.kind.equals("post") ? p.n : 0, p.toString());
             long t1 = System.nanoTime();
+            boolean shifted = false;
             if (p.kind.equals("step")) {
+                if (run.exit == 0 && run.steps() >= 0 && run.steps() < p.n) {
+                    System.out.println("point " + p + " attempt " + attempt + ": the child finished after " + run.steps() + " steps");
+                    return Outcome.UNREACHED;
+                }
                 assertTrue(run.out.contains("HALT " + p.n) && run.exit != 0, "the child was killed at crash point " + p + ": " + run.out);
+                shifted = !stepShape(run.step(p.n)).equals(expectedStep);
             } else {
                 if (run.exit == 0 && run.posts < p.n && run.out.stream().anyMatch(l -> l.startsWith("DONE "))) {
                     return Outcome.UNREACHED;
@@ -264,6 +292,11 @@ class CrashSafetyTest {
                 }
             }
             System.out.println("point " + p + ": child " + (t1 - t0) / 1_000_000 + " ms, restart check " + (System.nanoTime() - t1) / 1_000_000 + " ms");
+            if (shifted) {
+                System.out.println("point " + p + " attempt " + attempt + ": killed at '" + run.step(p.n) + "', the dry run's step was '"
+                        + expectedStep + "'");
+                return Outcome.UNREACHED;
+            }
             return storedSerial != null ? Outcome.SERVED : Outcome.ORDERED_AGAIN;
         }
     }
