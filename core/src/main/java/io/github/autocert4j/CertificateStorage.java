@@ -39,17 +39,57 @@ final class CertificateStorage {
 
     /** The stored certificate of {@code certId}, or empty if there is none. Malformed content is an IOException. */
     Optional<Stored> load(String certId) throws IOException {
-        Optional<byte[]> pem = store.load(StoreLayout.certBundle(certId));
-        if (pem.isEmpty()) {
-            return Optional.empty();
+        return read(certId).decode();
+    }
+
+    /**
+     * A certificate's stored bytes, read but not yet decoded: a start-up load reads with many
+     * threads (the reads wait on the disk) and decodes with as many as there are cores (decoding
+     * only computes, and the JDK's certificate parser serializes on one global lock).
+     */
+    static final class Read {
+        private final byte[] pem;
+        private final byte[] meta;
+        private final Exception failure; // an IOException or RuntimeException of the store, thrown by decode()
+
+        private Read(byte[] pem, byte[] meta, Exception failure) {
+            this.pem = pem;
+            this.meta = meta;
+            this.failure = failure;
         }
-        CertBundle bundle = Pem.decodeBundle(pem.get());
-        Properties meta = meta(certId);
-        // issuedAt only when the metadata is this bundle's (written just after it, under the same lock)
-        String metaSerial = blankToNull(meta.getProperty("serial"));
-        Instant issuedAt = metaSerial == null || metaSerial.equalsIgnoreCase(bundle.serial().toString(16))
-                ? instantOrNull(meta.getProperty("issuedAt")) : null;
-        return Optional.of(new Stored(bundle, blankToNull(meta.getProperty("profile")), blankToNull(meta.getProperty("issuer")), issuedAt));
+
+        /** The stored certificate, or empty if there is none; a failed read or malformed content is an IOException. */
+        Optional<Stored> decode() throws IOException {
+            if (failure instanceof IOException e) {
+                throw e;
+            }
+            if (failure instanceof RuntimeException e) {
+                throw e;
+            }
+            if (pem == null) {
+                return Optional.empty();
+            }
+            CertBundle bundle = Pem.decodeBundle(pem);
+            Properties meta = parseMeta(this.meta);
+            // issuedAt only when the metadata is this bundle's (written just after it, under the same lock)
+            String metaSerial = blankToNull(meta.getProperty("serial"));
+            Instant issuedAt = metaSerial == null || metaSerial.equalsIgnoreCase(bundle.serial().toString(16))
+                    ? instantOrNull(meta.getProperty("issuedAt")) : null;
+            return Optional.of(new Stored(bundle, blankToNull(meta.getProperty("profile")), blankToNull(meta.getProperty("issuer")), issuedAt));
+        }
+    }
+
+    /** Reads what {@link Read#decode()} needs; never throws: a failed read is reported by {@code decode()}. */
+    Read read(String certId) {
+        try {
+            Optional<byte[]> pem = store.load(StoreLayout.certBundle(certId));
+            if (pem.isEmpty()) {
+                return new Read(null, null, null);
+            }
+            return new Read(pem.get(), store.load(StoreLayout.certMeta(certId)).orElse(null), null);
+        } catch (IOException | RuntimeException e) {
+            return new Read(null, null, e);
+        }
     }
 
     /** Takes the store lock that every write of {@code certId} happens under. */
@@ -76,13 +116,12 @@ final class CertificateStorage {
         store.store(StoreLayout.certMeta(certId), out.toString().getBytes(StandardCharsets.UTF_8), held);
     }
 
-    private Properties meta(String certId) throws IOException {
+    private static Properties parseMeta(byte[] bytes) {
         Properties p = new Properties();
-        Optional<byte[]> bytes = store.load(StoreLayout.certMeta(certId));
-        if (bytes.isPresent()) {
+        if (bytes != null) {
             try {
-                p.load(new StringReader(new String(bytes.get(), StandardCharsets.UTF_8)));
-            } catch (IllegalArgumentException e) {
+                p.load(new StringReader(new String(bytes, StandardCharsets.UTF_8)));
+            } catch (IOException | IllegalArgumentException e) {
                 // A damaged metadata file only loses the profile and issuer: the PEM decides usability.
                 return new Properties();
             }

@@ -134,12 +134,25 @@ final class ManagedCertificate {
      * to report (the caller emits, in order), or null.
      */
     CertEvent.Loaded loadStored() {
+        return loadStored(null);
+    }
+
+    /**
+     * Like {@link #loadStored()}, with the store's bytes already read ({@code read}, of this
+     * certificate; null: read them now). A start-up load reads many certificates ahead.
+     */
+    CertEvent.Loaded loadStored(CertificateStorage.Read read) {
         lock.lock();
         try {
-            return load();
+            return load(read);
         } finally {
             unlockAndDrain();
         }
+    }
+
+    /** Reads this certificate's stored bytes for {@link #loadStored(CertificateStorage.Read)}. */
+    CertificateStorage.Read readStored() {
+        return services.storage().read(id);
     }
 
     /** Schedules a check for now (status shows it as the next check until it has run). */
@@ -613,9 +626,9 @@ final class ManagedCertificate {
         return true;
     }
 
-    private CertEvent.Loaded load() {
+    private CertEvent.Loaded load(CertificateStorage.Read read) {
         try {
-            Optional<CertificateStorage.Stored> found = services.storage().load(id);
+            Optional<CertificateStorage.Stored> found = (read != null ? read : services.storage().read(id)).decode();
             if (found.isEmpty()) {
                 return null;
             }

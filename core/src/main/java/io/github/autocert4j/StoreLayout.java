@@ -36,10 +36,35 @@ final class StoreLayout {
         return sanitize(id);
     }
 
+    /**
+     * A store key segment for {@code s}: lower case, '*' spelled "wildcard_", every run of characters
+     * other than a-z, 0-9, '.', '_', '@' and '-' one '-', no leading or trailing '-', no "..". What
+     * {@code replaceAll("[^a-z0-9._@-]+", "-").replaceAll("^-+|-+$", "")} did, as a loop: start-up
+     * computes it for every certificate (StoreLayoutTest checks the two agree).
+     */
     static String sanitize(String s) {
         String lower = s.toLowerCase(Locale.ROOT).replace("*", "wildcard_");
-        String cleaned = lower.replaceAll("[^a-z0-9._@-]+", "-").replaceAll("^-+|-+$", "");
-        return cleaned.replace("..", "-");
+        StringBuilder b = new StringBuilder(lower.length());
+        boolean inRun = false;
+        for (int i = 0; i < lower.length(); i++) {
+            char c = lower.charAt(i);
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' || c == '-') {
+                b.append(c);
+                inRun = false;
+            } else if (!inRun) {
+                b.append('-');
+                inRun = true;
+            }
+        }
+        int from = 0;
+        int to = b.length();
+        while (from < to && b.charAt(from) == '-') {
+            from++;
+        }
+        while (to > from && b.charAt(to - 1) == '-') {
+            to--;
+        }
+        return b.substring(from, to).replace("..", "-");
     }
 
     String accountKey() {

@@ -12,11 +12,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -587,6 +590,48 @@ class RenewalSchedulerTest {
         assertEquals(100, loaded.get());
         assertEquals(1, maxInside.get(), "never two listener calls at once");
         assertEquals(Set.of(Thread.currentThread().getName()), threads, "start-up events come from the thread that called start()");
+    }
+
+    @Test
+    void aParallelLoadServesEveryGoodCertificateAndOrdersOnlyTheDamagedAndMissingOnes() throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            names.add("p" + i + ".sched.test");
+        }
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).storageDirectory(dir).executor(sched).clock(sched.clock());
+        names.forEach(b::certificate);
+        AutoCert first = b.build();
+        first.start();
+        sched.runDue();
+        Map<String, BigInteger> stored = new HashMap<>();
+        names.forEach(n -> stored.put(n, first.status(n).orElseThrow().serial()));
+        first.close();
+        FileCertStore files = FileCertStore.of(dir);
+        String damaged = names.get(70);
+        String missing = names.get(140);
+        String noMetadata = names.get(10);
+        files.store(StoreLayout.certBundle(damaged), "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.US_ASCII));
+        files.delete(StoreLayout.certBundle(missing));
+        files.delete(StoreLayout.certMeta(noMetadata));
+        int ordersBefore = issuer.issueCalls();
+
+        AutoCert second = b.build();
+        opened.add(second);
+        second.start();
+        for (String n : names) {
+            CertificateStatus st = second.status(n).orElseThrow();
+            if (n.equals(damaged) || n.equals(missing)) {
+                assertNotEquals(CertificateStatus.State.VALID, st.state(), n + " has no usable stored certificate: " + st);
+            } else {
+                assertEquals(CertificateStatus.State.VALID, st.state(), n + ": " + st);
+                assertEquals(stored.get(n), st.serial(), n + " serves what the store held");
+                assertEquals(stored.get(n), served(second, n), n);
+            }
+        }
+        sched.runDue();
+        assertEquals(ordersBefore + 2, issuer.issueCalls(), "only the damaged and the missing certificate are ordered");
+        assertEquals(CertificateStatus.State.VALID, second.status(damaged).orElseThrow().state());
+        assertEquals(CertificateStatus.State.VALID, second.status(missing).orElseThrow().state());
     }
 
     // ------------------------------------------------------------------ the certificate set at run time

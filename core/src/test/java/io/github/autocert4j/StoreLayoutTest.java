@@ -23,6 +23,29 @@ class StoreLayoutTest {
     @TempDir
     Path tmp;
 
+    /** The regular expressions sanitize() replaced: a store written by earlier versions must keep its key names. */
+    private static String sanitizeByRegex(String s) {
+        String lower = s.toLowerCase(java.util.Locale.ROOT).replace("*", "wildcard_");
+        return lower.replaceAll("[^a-z0-9._@-]+", "-").replaceAll("^-+|-+$", "").replace("..", "-");
+    }
+
+    @Test
+    void sanitizeGivesWhatTheRegularExpressionsGave() {
+        String alphabet = "aZz09._@-*-- ..:/\\\u00e9\u0130\u212a\ud83d\ude00\n\u2028%";
+        Random random = new Random(42);
+        for (int i = 0; i < 100_000; i++) {
+            StringBuilder b = new StringBuilder();
+            for (int n = random.nextInt(12); n > 0; n--) {
+                b.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            }
+            String s = b.toString();
+            assertEquals(sanitizeByRegex(s), StoreLayout.sanitize(s), "sanitize(\"" + s + "\")");
+        }
+        for (String s : List.of("", "-", "---", "*.example.com", "EXAMPLE.com", "a..b", "a...b", "-a-", "xn--bcher-kva.example", "127.0.0.1", "::1")) {
+            assertEquals(sanitizeByRegex(s), StoreLayout.sanitize(s), s);
+        }
+    }
+
     @Test
     void layoutForPebbleMatchesTheDocumentedShape() {
         StoreLayout l = new StoreLayout(PEBBLE);
