@@ -1,12 +1,14 @@
 package io.github.autocert4j.spring.boot;
 
 import io.github.autocert4j.AutoCert;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.tomcat.TomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /** Boot 4.0 + Tomcat (module spring-boot-tomcat): see {@link TomcatHttps}. */
 @Configuration(proxyBeanMethods = false)
@@ -16,11 +18,18 @@ class TomcatBoot4Configuration {
 
     @Bean
     WebServerFactoryCustomizer<TomcatWebServerFactory> autocert4jTomcatCustomizer(AutoCert autoCert, AutoCertProperties properties,
-            ServerIntegrations integrations) {
+            ServerIntegrations integrations, Environment environment,
+            ObjectProvider<ServletChallengeFilter> challengeFilter) {
         return factory -> {
             factory.addConnectorCustomizers(connector -> TomcatHttps.serveLiveCertificates(connector, autoCert));
             factory.addAdditionalConnectors(TomcatHttps.plainHttpConnector(properties.getHttpPort(),
                     factory.getAddress() == null ? null : factory.getAddress().getHostAddress(), factory.getPort()));
+            String contextPath = ServletChallengeConfiguration.contextPath(environment);
+            ServletChallengeFilter challenges = challengeFilter.getIfAvailable();
+            if (!contextPath.isEmpty() && challenges != null) {
+                // The CA asks at the root, outside the application's context: answer before context mapping.
+                factory.addEngineValves(new TomcatChallengeValve(challenges));
+            }
             integrations.applied(ServerIntegrations.TOMCAT);
         };
     }
