@@ -300,8 +300,8 @@ public final class AutoCertBuilder {
             errors.add("certificate: none configured. Fix: call .certificate(\"example.com\", \"www.example.com\"), or enable .onDemand(...)");
         }
         List<String> types = resolveChallengeTypes(errors);
-        boolean wildcards = types.contains("dns-01");
-        boolean ipValidatable = types.contains("http-01") || types.contains("tls-alpn-01");
+        boolean wildcards = Config.wildcardsAllowed(types);
+        boolean ipValidatable = Config.ipAddressesValidatable(types);
         Set<String> seen = new HashSet<>();
         for (List<String> names : certificates) {
             for (String name : names) {

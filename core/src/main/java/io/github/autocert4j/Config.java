@@ -45,12 +45,22 @@ record Config(
 
     /** Whether names may be wildcards: only dns-01 can prove them. */
     boolean wildcardsAllowed() {
-        return challengeTypes.contains("dns-01");
+        return wildcardsAllowed(challengeTypes);
     }
 
     /** Whether IP-address names may be ordered: allowed, and validatable by http-01 or tls-alpn-01 (RFC 8738). */
     boolean ipAddressesAllowed() {
-        return allowIpAddresses && (challengeTypes.contains("http-01") || challengeTypes.contains("tls-alpn-01"));
+        return allowIpAddresses && ipAddressesValidatable(challengeTypes);
+    }
+
+    /** The rule of {@link #wildcardsAllowed()}, for the builder, which checks names before a Config exists. */
+    static boolean wildcardsAllowed(List<String> challengeTypes) {
+        return challengeTypes.contains("dns-01");
+    }
+
+    /** Whether {@code challengeTypes} can prove an IP-address name (RFC 8738: http-01 or tls-alpn-01, never dns-01). */
+    static boolean ipAddressesValidatable(List<String> challengeTypes) {
+        return challengeTypes.contains("http-01") || challengeTypes.contains("tls-alpn-01");
     }
 
     /** Whether TLS-ALPN-01 is one of the challenge types, so the TLS listener must answer acme-tls/1. */
