@@ -19,9 +19,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
+
+import io.github.autocert4j.testkit.internal.Processes;
 import java.util.stream.Stream;
 
 /**
@@ -383,22 +384,6 @@ public final class DnsServer implements AutoCloseable {
         return "DnsServer[knotd, zone " + zone + ", 127.0.0.1:" + port + ", key " + KEY_NAME + "]";
     }
 
-    private void stopProcess() {
-        Process p = process;
-        if (p == null || !p.isAlive()) {
-            return;
-        }
-        p.destroy();
-        try {
-            if (!p.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly().waitFor(2, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
-    }
-
     static Path locateKnotd() {
         List<Path> tried = new ArrayList<>();
         String override = System.getProperty("knotd.bin");
@@ -429,5 +414,9 @@ public final class DnsServer implements AutoCloseable {
             }
         }
         throw new IllegalStateException("Knot DNS (knotd) not found at " + tried + ": " + GET_DNS_HINT);
+    }
+
+    private void stopProcess() {
+        Processes.stop(process, STOP_GRACE);
     }
 }

@@ -19,7 +19,6 @@ import java.nio.file.Paths;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -30,10 +29,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
 import javax.net.ssl.SSLContext;
+
+import io.github.autocert4j.testkit.internal.Processes;
 
 /**
  * A real <a href="https://github.com/letsencrypt/pebble">Pebble</a> ACME test server plus
@@ -652,7 +652,7 @@ public final class PebbleServer implements AutoCloseable {
             // JVM already shutting down, or start-up failed before the hook was added
         }
         if (tempDir != null) {
-            deleteRecursively(tempDir);
+            Processes.deleteTree(tempDir);
         }
     }
 
@@ -677,23 +677,8 @@ public final class PebbleServer implements AutoCloseable {
     }
 
     private void destroyProcesses() {
-        stop(pebble);
-        stop(challtestsrv);
-    }
-
-    private static void stop(Process p) {
-        if (p == null || !p.isAlive()) {
-            return;
-        }
-        p.destroy();
-        try {
-            if (!p.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly().waitFor(2, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
+        Processes.stop(pebble, STOP_GRACE);
+        Processes.stop(challtestsrv, STOP_GRACE);
     }
 
     private URI managementUri(String path) {
@@ -822,20 +807,6 @@ public final class PebbleServer implements AutoCloseable {
             return sb.toString();
         } catch (IOException | UncheckedIOException e) {
             return "(cannot read log: " + e + ")\n";
-        }
-    }
-
-    private static void deleteRecursively(Path dir) {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException | UncheckedIOException ignored) {
-            // best effort
         }
     }
 

@@ -28,6 +28,8 @@ import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
+import io.github.autocert4j.testkit.internal.Processes;
+
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
@@ -388,7 +390,7 @@ public final class PostgresServer implements AutoCloseable {
         } catch (IllegalStateException shuttingDown) {
             // the hook is running or about to
         }
-        deleteTree(base);
+        Processes.deleteTree(base);
     }
 
     @Override
@@ -632,16 +634,4 @@ public final class PostgresServer implements AutoCloseable {
                 + "(as root: apt-get install -y postgresql), or set -Dpostgres.bin=/path/to/bin");
     }
 
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // a leftover temp directory is not worth failing a test for
-        }
-    }
 }

@@ -13,14 +13,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * A real round-robin HTTP load balancer for tests: Debian's {@code nginx}, started as a child process with a
@@ -250,7 +247,7 @@ public final class LoadBalancer implements AutoCloseable {
         } catch (IllegalStateException shuttingDown) {
             // the hook runs anyway
         }
-        deleteTree(dir);
+        Processes.deleteTree(dir);
     }
 
     @Override
@@ -365,16 +362,7 @@ public final class LoadBalancer implements AutoCloseable {
             return;
         }
         List<ProcessHandle> workers = p.toHandle().descendants().toList();
-        p.destroy(); // SIGTERM: nginx's fast shutdown, which also stops its workers
-        try {
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                p.waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
+        Processes.stop(p, Duration.ofSeconds(5)); // SIGTERM: nginx's fast shutdown, which also stops its workers
         workers.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
     }
 
@@ -444,16 +432,4 @@ public final class LoadBalancer implements AutoCloseable {
         }
     }
 
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // a leftover temp directory is not worth failing a test for
-        }
-    }
 }
