@@ -80,8 +80,18 @@ final class CertificateSet {
             List<CompletableFuture<CertEvent.Loaded>> futures = new ArrayList<>(all.size());
             for (ManagedCertificate m : all) {
                 futures.add(CompletableFuture.supplyAsync(() -> {
-                    readAhead.acquireUninterruptibly();
-                    return m.readStored();
+                    try {
+                        readAhead.acquire(); // interruptible: an aborted load's shutdownNow() ends waiting readers
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.util.concurrent.CancellationException("the start-up load was aborted");
+                    }
+                    try {
+                        return m.readStored(); // never throws an exception; an Error must not keep the permit
+                    } catch (Error e) {
+                        readAhead.release();
+                        throw e;
+                    }
                 }, readers).thenApplyAsync(read -> {
                     try {
                         return m.loadStored(read);

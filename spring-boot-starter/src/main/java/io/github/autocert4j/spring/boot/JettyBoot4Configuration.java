@@ -7,7 +7,6 @@ import org.springframework.boot.jetty.ConfigurableJettyWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.env.Environment;
 
 /** Boot 4.0 + Jetty 12.1 (module spring-boot-jetty): see {@link JettyHttps}. */
 @Configuration(proxyBeanMethods = false)
@@ -17,15 +16,11 @@ class JettyBoot4Configuration {
 
     @Bean
     WebServerFactoryCustomizer<ConfigurableJettyWebServerFactory> autocert4jJettyCustomizer(AutoCert autoCert,
-            AutoCertProperties properties, ServerIntegrations integrations, Environment environment) {
+            AutoCertProperties properties, ServerIntegrations integrations) {
         return factory -> {
-            String contextPath = ServletChallengeConfiguration.contextPath(environment);
             factory.addServerCustomizers(server -> {
                 JettyHttps.serveLiveCertificates(server, autoCert, properties.getHttpPort());
-                if (!contextPath.isEmpty()) {
-                    // The CA asks at the root, outside the application's context: route it into the context's filter.
-                    server.setHandler(new JettyChallengeRouting(server.getHandler(), contextPath));
-                }
+                JettyChallengeRouting.installIfNeeded(server);
             });
             integrations.applied(ServerIntegrations.JETTY);
         };

@@ -5,6 +5,8 @@ import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.ContextHandler;
 import org.eclipse.jetty.util.Callback;
 
 /**
@@ -38,5 +40,18 @@ final class JettyChallengeRouting extends Handler.Wrapper {
                 return inContext;
             }
         }, response, callback);
+    }
+
+    /**
+     * Wraps {@code server}'s handler when the application's context is not the root one (Boot has
+     * set its context path by the time server customizers run); a root context needs nothing.
+     */
+    static void installIfNeeded(Server server) {
+        ContextHandler context = server.getDescendant(ContextHandler.class);
+        String path = context == null ? null : context.getContextPath();
+        if (path == null || path.isEmpty() || path.equals("/")) {
+            return;
+        }
+        server.setHandler(new JettyChallengeRouting(server.getHandler(), path.endsWith("/") ? path.substring(0, path.length() - 1) : path));
     }
 }

@@ -18,13 +18,4 @@ class ServletChallengeConfiguration {
             Environment environment) {
         return new ServletChallengeFilter(autoCert.http01(), counts, properties.isRedirectToHttps() ? HttpsRedirect.toLocalServerPort(environment) : null);
     }
-
-    /** {@code server.servlet.context-path}: "" for the root (unset or "/"), else without a trailing '/'. */
-    static String contextPath(Environment environment) {
-        String p = environment.getProperty("server.servlet.context-path", "").trim();
-        while (p.endsWith("/")) {
-            p = p.substring(0, p.length() - 1);
-        }
-        return p;
-    }
 }

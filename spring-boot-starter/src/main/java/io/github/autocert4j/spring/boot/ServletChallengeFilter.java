@@ -30,9 +30,18 @@ final class ServletChallengeFilter implements Filter, Ordered {
 
     /** @param redirect null to serve the application on the plain-HTTP port too */
     ServletChallengeFilter(Http01Responder responder, ChallengeRequests counts, HttpsRedirect redirect) {
-        this.challenges = new AcmeChallengeFilter(responder);
+        this(new AcmeChallengeFilter(responder), counts, redirect);
+    }
+
+    private ServletChallengeFilter(AcmeChallengeFilter challenges, ChallengeRequests counts, HttpsRedirect redirect) {
+        this.challenges = challenges;
         this.counts = counts;
         this.redirect = redirect;
+    }
+
+    /** The same answers and counts without the redirect: for requests outside the application's context. */
+    ServletChallengeFilter challengesOnly() {
+        return new ServletChallengeFilter(challenges, counts, null);
     }
 
     @Override

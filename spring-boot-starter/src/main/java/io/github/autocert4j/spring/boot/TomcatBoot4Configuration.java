@@ -8,7 +8,6 @@ import org.springframework.boot.tomcat.TomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.env.Environment;
 
 /** Boot 4.0 + Tomcat (module spring-boot-tomcat): see {@link TomcatHttps}. */
 @Configuration(proxyBeanMethods = false)
@@ -18,17 +17,16 @@ class TomcatBoot4Configuration {
 
     @Bean
     WebServerFactoryCustomizer<TomcatWebServerFactory> autocert4jTomcatCustomizer(AutoCert autoCert, AutoCertProperties properties,
-            ServerIntegrations integrations, Environment environment,
+            ServerIntegrations integrations,
             ObjectProvider<ServletChallengeFilter> challengeFilter) {
         return factory -> {
             factory.addConnectorCustomizers(connector -> TomcatHttps.serveLiveCertificates(connector, autoCert));
             factory.addAdditionalConnectors(TomcatHttps.plainHttpConnector(properties.getHttpPort(),
                     factory.getAddress() == null ? null : factory.getAddress().getHostAddress(), factory.getPort()));
-            String contextPath = ServletChallengeConfiguration.contextPath(environment);
             ServletChallengeFilter challenges = challengeFilter.getIfAvailable();
-            if (!contextPath.isEmpty() && challenges != null) {
-                // The CA asks at the root, outside the application's context: answer before context mapping.
-                factory.addEngineValves(new TomcatChallengeValve(challenges));
+            if (challenges != null) {
+                // With a context path the CA's request (at the root) maps to no context: answered at the engine.
+                factory.addEngineValves(new TomcatChallengeValve(challenges.challengesOnly()));
             }
             integrations.applied(ServerIntegrations.TOMCAT);
         };

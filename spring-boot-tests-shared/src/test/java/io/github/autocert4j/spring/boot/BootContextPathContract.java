@@ -58,6 +58,7 @@ abstract class BootContextPathContract {
             assertEquals(400, Http.plain(plain, "GET", name, "/.well-known/%61cme-challenge/unknownToken_123").status(),
                     "an encoded prefix is never a CA");
             assertEquals(405, Http.plain(plain, "DELETE", name, "/.well-known/acme-challenge/unknownToken_123").status());
+            assertEquals(404, Http.plain(plain, "GET", name, "/").status(), "outside the context: the server's 404, no redirect");
             Http.Response redirect = Http.plain(plain, "GET", name, "/app/page");
             assertEquals(301, redirect.status());
             assertEquals("https://" + name + ":" + app.httpsPort() + "/app/page", redirect.header("Location"));
