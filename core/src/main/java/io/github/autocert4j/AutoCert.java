@@ -84,11 +84,7 @@ public final class AutoCert implements AutoCloseable {
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;
         if (executor == null) {
-            executor = Executors.newScheduledThreadPool(1, r -> {
-                Thread t = new Thread(r, "autocert4j-renewal");
-                t.setDaemon(true);
-                return t;
-            });
+            executor = Executors.newScheduledThreadPool(1, DaemonThreads.named("autocert4j-renewal"));
         }
         this.services = new Services(config, issuers, new CertificateStorage(config.store()), keyManager, executor,
                 new Events(config.listener()), new java.util.Random());

@@ -73,8 +73,9 @@ final class CertificateSet {
         if (all.size() <= parallelAbove) {
             return all.stream().map(ManagedCertificate::loadStored).toList();
         }
-        ExecutorService readers = daemonPool(Math.min(READ_THREADS, all.size()), "autocert4j-load-read");
-        ExecutorService decoders = daemonPool(Math.min(Runtime.getRuntime().availableProcessors(), all.size()), "autocert4j-load");
+        ExecutorService readers = Executors.newFixedThreadPool(Math.min(READ_THREADS, all.size()), DaemonThreads.named("autocert4j-load-read"));
+        ExecutorService decoders = Executors.newFixedThreadPool(Math.min(Runtime.getRuntime().availableProcessors(), all.size()),
+                DaemonThreads.named("autocert4j-load"));
         Semaphore readAhead = new Semaphore(READ_AHEAD);
         try {
             List<CompletableFuture<CertEvent.Loaded>> futures = new ArrayList<>(all.size());
@@ -116,14 +117,6 @@ final class CertificateSet {
             readers.shutdownNow();
             decoders.shutdownNow();
         }
-    }
-
-    private static ExecutorService daemonPool(int threads, String name) {
-        return Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** Validates {@code names} like the builder does and adds a certificate for them; throws IllegalArgumentException naming the fix. */

@@ -44,7 +44,7 @@ final class DryRun {
         }
         AcmeIssuer issuer = new AcmeIssuer(ca, trust, new MemoryCertStore(), null, config.policy().httpTimeout(), solvers,
                 config.challengeTypes());
-        Thread t = new Thread(() -> {
+        DaemonThreads.named("autocert4j-dry-run").newThread(() -> {
             try {
                 result.complete(run(issuer, ca, config, certificates));
             } catch (InterruptedException e) {
@@ -52,9 +52,7 @@ final class DryRun {
             } catch (RuntimeException | Error e) {
                 result.completeExceptionally(e);
             }
-        }, "autocert4j-dry-run");
-        t.setDaemon(true);
-        t.start();
+        }).start();
         return result;
     }
 

@@ -39,11 +39,8 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
     private final OnDemandLimits limits;
     private final ScheduledExecutorService workers;
     /** One writer for the renewal index, drained (not dropped) at close so no issued certificate misses its entry. */
-    private final java.util.concurrent.ExecutorService indexWrites = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "autocert4j-on-demand-index");
-        t.setDaemon(true);
-        return t;
-    });
+    private final java.util.concurrent.ExecutorService indexWrites =
+            java.util.concurrent.Executors.newSingleThreadExecutor(DaemonThreads.named("autocert4j-on-demand-index"));
     private final Map<String, ManagedCertificate> loaded = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<Boolean>> pending = new ConcurrentHashMap<>();
     private final Map<String, Decision> decisions = new ConcurrentHashMap<>();
@@ -60,11 +57,7 @@ final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedC
         this.configured = configured;
         this.index = new OnDemandIndex(services.storage().store());
         this.limits = new OnDemandLimits(config);
-        ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(config.maxConcurrentOrders(), r -> {
-            Thread t = new Thread(r, "autocert4j-on-demand");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(config.maxConcurrentOrders(), DaemonThreads.named("autocert4j-on-demand"));
         pool.setRemoveOnCancelPolicy(true);
         this.workers = pool;
     }

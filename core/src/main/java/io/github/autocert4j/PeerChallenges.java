@@ -180,11 +180,7 @@ final class PeerChallenges<V> {
             synchronized (this) {
                 if (threads == null) {
                     ThreadPoolExecutor pool = new ThreadPoolExecutor(CONCURRENT_LOOKUPS, CONCURRENT_LOOKUPS, 30, TimeUnit.SECONDS,
-                            new LinkedBlockingQueue<>(64), r -> {
-                                Thread th = new Thread(r, threadName);
-                                th.setDaemon(true);
-                                return th;
-                            }, new ThreadPoolExecutor.AbortPolicy());
+                            new LinkedBlockingQueue<>(64), DaemonThreads.named(threadName), new ThreadPoolExecutor.AbortPolicy());
                     pool.allowCoreThreadTimeOut(true);
                     threads = pool;
                 }
