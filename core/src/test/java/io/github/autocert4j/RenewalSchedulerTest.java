@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -552,19 +552,31 @@ class RenewalSchedulerTest {
         assertEquals(live, served(a, APP));
     }
 
-    @Test
-    void theListenerIsCalledOneEventAtATimeEvenWhenManyCertificatesLoadInParallel() {
-        List<String> names = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            names.add("c" + i + ".sched.test");
-        }
+    /** A builder (fake issuer, manual clock and executor) for {@code count} certificates {prefix}0.sched.test ... in order. */
+    private AutoCertBuilder manyCertificates(String prefix, int count) {
         AutoCertBuilder b = AutoCert.builder().issuer(issuer).storageDirectory(dir).executor(sched).clock(sched.clock());
-        names.forEach(b::certificate);
+        for (int i = 0; i < count; i++) {
+            b.certificate(prefix + i + ".sched.test");
+        }
+        return b;
+    }
+
+    /** Issues every certificate of {@code b} into the store with a first manager, closed again; the serials by name, in order. */
+    private Map<String, BigInteger> issueAndStore(AutoCertBuilder b) {
         AutoCert first = b.build();
         first.start();
         sched.runDue();
-        assertEquals(100, issuer.issueCalls());
+        Map<String, BigInteger> serials = new LinkedHashMap<>();
+        first.status().forEach(st -> serials.put(st.names().get(0), st.serial()));
         first.close();
+        return serials;
+    }
+
+    @Test
+    void theListenerIsCalledOneEventAtATimeEvenWhenManyCertificatesLoadInParallel() {
+        AutoCertBuilder b = manyCertificates("c", 100);
+        issueAndStore(b);
+        assertEquals(100, issuer.issueCalls());
 
         AtomicInteger inside = new AtomicInteger();
         AtomicInteger maxInside = new AtomicInteger();
@@ -594,18 +606,9 @@ class RenewalSchedulerTest {
 
     @Test
     void aParallelLoadServesEveryGoodCertificateAndOrdersOnlyTheDamagedAndMissingOnes() throws Exception {
-        List<String> names = new ArrayList<>();
-        for (int i = 0; i < 150; i++) {
-            names.add("p" + i + ".sched.test");
-        }
-        AutoCertBuilder b = AutoCert.builder().issuer(issuer).storageDirectory(dir).executor(sched).clock(sched.clock());
-        names.forEach(b::certificate);
-        AutoCert first = b.build();
-        first.start();
-        sched.runDue();
-        Map<String, BigInteger> stored = new HashMap<>();
-        names.forEach(n -> stored.put(n, first.status(n).orElseThrow().serial()));
-        first.close();
+        AutoCertBuilder b = manyCertificates("p", 150);
+        Map<String, BigInteger> stored = issueAndStore(b);
+        List<String> names = new ArrayList<>(stored.keySet());
         FileCertStore files = FileCertStore.of(dir);
         String damaged = names.get(70);
         String missing = names.get(140);
