@@ -25,7 +25,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
-import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslClientHelloHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -108,7 +108,8 @@ public final class AutoCertTls {
             throw new IllegalArgumentException("AutoCertTls.forServer needs the AutoCert and the host's server SslContext. "
                     + "Fix: AutoCertTls.forServer(autoCert, AutoCertSsl.serverContext(autoCert))");
         }
-        SslProvider provider = hostContext instanceof ReferenceCountedOpenSslContext ? SslProvider.OPENSSL : SslProvider.JDK;
+        // JdkSslContext, not an OpenSSL class: without netty-tcnative on the class path those cannot be loaded.
+        SslProvider provider = hostContext instanceof JdkSslContext ? SslProvider.JDK : SslProvider.OPENSSL;
         // No key material cache for OpenSSL here: every challenge certificate has an alias of its
         // own, and validations are a handful of handshakes per order.
         SslContext challenge = SslContextBuilder.forServer(AutoCertSsl.factoryOf(autoCert.tlsAlpn01().keyManager())).sslProvider(provider)
