@@ -49,7 +49,7 @@ class UserBuildTest {
         assertTcnative(runtime);
 
         Path work = Files.createTempDirectory(target, "quickstart-");
-        try (PebbleServer pebble = PebbleServer.builder().start()) {
+        try (PebbleServer pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).start()) {   // builds run in parallel
             Path trustStore = trustStoreOf(pebble.acmeServerCaPem(), work.resolve("pebble-api.p12"));
             int httpPort = pebble.httpPort();
             int httpsPort = FreePorts.loopback();
