@@ -1,5 +1,6 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -47,6 +48,9 @@ class UserBuildTest {
         String cp = Files.readString(target.resolve("runtime.classpath")).trim();
         runtime.addAll(Arrays.asList(cp.split(File.pathSeparator)));
         assertTcnative(runtime);
+        assertBootServer(runtime);
+        // the test kit's optional PostgreSQL driver is absent here: PebbleServer and TlsProbe work without it
+        assertThrows(ClassNotFoundException.class, () -> Class.forName("org.postgresql.Driver"));
 
         Path work = Files.createTempDirectory(target, "quickstart-");
         try (PebbleServer pebble = PebbleServer.builder().httpPort(FreePorts.loopback()).start()) {   // builds run in parallel
@@ -97,6 +101,22 @@ class UserBuildTest {
         boolean expected = Boolean.getBoolean("quickstart.tcnative");
         boolean present = runtime.stream().anyMatch(e -> Path.of(e).getFileName().toString().startsWith("netty-tcnative"));
         assertEquals(expected, present, "netty-tcnative on the quickstart's class path: " + runtime);
+    }
+
+    /**
+     * Spring Boot: exactly the server of this build's starter is on the class path (the starter's other
+     * {@code provided} servers absent), and no Actuator nor micrometer-core (the starter's health indicator and endpoint are
+     * optional: the README's set does not list it).
+     */
+    private static void assertBootServer(List<String> runtime) {
+        String server = System.getProperty("quickstart.bootServer");
+        if (server == null || server.isEmpty()) {
+            return;
+        }
+        for (String jar : List.of("tomcat-embed-core", "jetty-server", "reactor-netty-http", "spring-boot-actuator", "micrometer-core")) {
+            boolean present = runtime.stream().anyMatch(e -> Path.of(e).getFileName().toString().startsWith(jar + "-"));
+            assertEquals(jar.equals(server), present, jar + " on the Spring Boot quickstart's class path: " + runtime);
+        }
     }
 
     private static TlsProbe.Result awaitIssued(Process server, InetSocketAddress https, X509Certificate root, Path log)
