@@ -77,6 +77,11 @@ class SecondCaCaddyTest {
     }
 
     static CertificateStatus awaitValid(AutoCert autoCert, String name) throws InterruptedException {
+        return awaitValidAt(caddy, autoCert, name);
+    }
+
+    /** Waits (at most {@link #ORDER_SECONDS}) until {@code name} has a CA-issued certificate; the failure shows Caddy's log. */
+    static CertificateStatus awaitValidAt(CaddyAcmeServer caddy, AutoCert autoCert, String name) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ORDER_SECONDS);
         while (System.nanoTime() < deadline) {
             CertificateStatus s = autoCert.status(name).orElseThrow();
@@ -109,6 +114,7 @@ class SecondCaCaddyTest {
     @Test
     void issuesRenewsWithHotSwapAndRestartsWithoutANewOrder(@TempDir Path store) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
+        long orders0 = caddy.requestCount("POST", "/new-order"); // one Caddy for the class: count this test's orders only
         BigInteger renewedSerial;
         try (AutoCert autoCert = builder(store, events).certificate(APP, WWW).build();
                 CaddyHost host = new CaddyHost(autoCert, caddy.validationAddress(), SslProvider.JDK, true)) {
@@ -139,6 +145,8 @@ class SecondCaCaddyTest {
         }
 
         // restart: a new AutoCert on the same store serves the stored certificate and orders nothing
+        long ordersBefore = caddy.requestCount("POST", "/new-order");
+        assertEquals(2, ordersBefore - orders0, "Caddy saw the first order and the renewal: " + caddy.requests());
         List<CertEvent> again = new CopyOnWriteArrayList<>();
         try (AutoCert autoCert = builder(store, again).certificate(APP, WWW).build();
                 CaddyHost host = new CaddyHost(autoCert, caddy.validationAddress(), SslProvider.JDK, true)) {
@@ -149,6 +157,7 @@ class SecondCaCaddyTest {
                     again.toString());
             assertTrue(again.stream().noneMatch(e -> e instanceof CertEvent.Issued), "no new order after a restart: " + again);
             assertEquals(0, autoCert.http01().answeredCount(), "no validation either");
+            assertEquals(ordersBefore, caddy.requestCount("POST", "/new-order"), "Caddy saw no new order: " + caddy.requests());
         }
     }
 

@@ -26,6 +26,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLContext;
 
@@ -304,7 +306,7 @@ public final class CaddyAcmeServer implements AutoCloseable {
                 + "  \"apps\": {\n"
                 + "    \"http\": {\"http_port\": " + FreePorts.loopback() + ", \"https_port\": " + port + ",\n"
                 + "      \"servers\": {\"acme\": {\"listen\": [\"127.0.0.1:" + port + "\"], \"protocols\": [\"h1\", \"h2\"],\n"
-                + "        \"automatic_https\": {\"disable\": true}, \"tls_connection_policies\": [{}],\n"
+                + "        \"automatic_https\": {\"disable\": true}, \"tls_connection_policies\": [{}], \"logs\": {},\n"
                 + "        \"routes\": [{\"handle\": [{\"handler\": \"acme_server\", \"ca\": \"" + CA_ID + "\"}]}]}}},\n"
                 + "    \"pki\": {\"certificate_authorities\": {\"" + CA_ID + "\": {\"name\": \"autocert4j testkit Caddy CA\","
                 + " \"install_trust\": false}}},\n"
@@ -344,6 +346,57 @@ public final class CaddyAcmeServer implements AutoCloseable {
         } catch (IOException | UncheckedIOException e) {
             return "(caddy log unreadable: " + e + ")";
         }
+    }
+
+    /**
+     * One request Caddy's ACME API answered, from its access log.
+     *
+     * @param method HTTP method, e.g. {@code "POST"}
+     * @param path   request path, e.g. {@code "/acme/local/new-account"}
+     * @param status HTTP status Caddy answered with
+     */
+    public record Request(String method, String path, int status) {
+    }
+
+    private static final Pattern ACCESS = Pattern.compile("\"logger\":\"http\\.log\\.access");
+    private static final Pattern METHOD = Pattern.compile("\"method\":\"([A-Z]+)\"");
+    private static final Pattern URI_FIELD = Pattern.compile("\"uri\":\"([^\"]*)\"");
+    private static final Pattern STATUS = Pattern.compile("\"status\":(\\d{3})");
+
+    /**
+     * Every request Caddy's ACME API answered since the first start (restarts included), oldest first, read from its
+     * access log: lets a test count what a client sent to the CA, e.g. orders ({@code new-order}) or registrations
+     * ({@code new-account}). Caddy writes each entry once the response is sent.
+     */
+    public List<Request> requests() {
+        List<Request> out = new ArrayList<>();
+        List<String> lines;
+        try {
+            lines = log == null || !Files.exists(log) ? List.of() : Files.readAllLines(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read Caddy's log " + log, e);
+        }
+        for (String line : lines) {
+            if (!ACCESS.matcher(line).find()) {
+                continue;
+            }
+            Matcher m = METHOD.matcher(line);
+            Matcher u = URI_FIELD.matcher(line);
+            Matcher st = STATUS.matcher(line);
+            int status = -1;
+            while (st.find()) {
+                status = Integer.parseInt(st.group(1)); // the last "status" is the top-level one
+            }
+            if (m.find() && u.find()) {
+                out.add(new Request(m.group(1), u.group(1), status));
+            }
+        }
+        return out;
+    }
+
+    /** How many {@link #requests()} had this method and a path ending in {@code pathSuffix}, e.g. {@code ("POST", "/new-order")}. */
+    public long requestCount(String method, String pathSuffix) {
+        return requests().stream().filter(r -> r.method().equals(method) && r.path().endsWith(pathSuffix)).count();
     }
 
     /** The ACME directory, {@code https://127.0.0.1:PORT/acme/local/directory}; the same across {@link #restart}. */
