@@ -27,18 +27,21 @@ import io.github.autocert4j.KeyType;
 import io.github.autocert4j.testkit.CaddyAcmeServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.internal.KeepAliveTlsClient;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The second ACME server: Caddy 2.6's built-in CA ({@code acme_server}, smallstep's ACME code), started by the test
  * kit as {@link CaddyAcmeServer}, against a real Netty host on Caddy's fixed validation ports 80 and 443 (at the
  * server's own loopback address). Every served chain is verified by a TLS client that trusts only Caddy's root.
  * Issuance, a forced renewal swapped in under an open connection, a restart that orders nothing, two names in one
- * certificate, an RSA key, an IP-address certificate, TLS-ALPN-01 alone, and a failed validation reported within
+ * certificate, an RSA key, an IP-address certificate (http-01 and tls-alpn-01), TLS-ALPN-01 alone, and a failed validation reported within
  * seconds with Caddy's problem type and detail (Caddy leaves the challenge {@code pending} with an {@code error}).
  */
 class SecondCaCaddyTest {
@@ -165,6 +168,7 @@ class SecondCaCaddyTest {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert autoCert = builder(store, events).certificate(RSA).keyType(KeyType.RSA_2048).build();
                 CaddyHost host = new CaddyHost(autoCert, caddy.validationAddress(), SslProvider.OPENSSL, true)) {
+            assertTrue(OpenSsl.isAvailable(), "netty-tcnative must load on this machine: " + OpenSsl.unavailabilityCause());
             autoCert.start();
             awaitValid(autoCert, RSA);
             TlsProbe.Result served = TlsProbe.handshake(host.httpsAddress(), RSA, caddy.rootCa(), T);
@@ -174,18 +178,21 @@ class SecondCaCaddyTest {
         }
     }
 
-    @Test
-    void ipAddressCertificateServedWithoutSni(@TempDir Path store) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"http-01", "tls-alpn-01"})
+    void ipAddressCertificateServedWithoutSni(String challengeType, @TempDir Path store) throws Exception {
         String ip = caddy.validationAddress().getHostAddress();
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert autoCert = builder(store, events).certificate(ip).allowIpAddresses(true).build();
-                CaddyHost host = new CaddyHost(autoCert, caddy.validationAddress(), SslProvider.JDK, true)) {
+        boolean http = challengeType.equals("http-01");
+        try (AutoCert autoCert = builder(store, events).certificate(ip).allowIpAddresses(true).challengeTypes(challengeType).build();
+                CaddyHost host = new CaddyHost(autoCert, caddy.validationAddress(), SslProvider.JDK, http)) {
             autoCert.start();
             CertificateStatus s = awaitValid(autoCert, ip);
             TlsProbe.Result served = TlsProbe.handshake(host.httpsAddress(), ip, caddy.rootCa(), T);
             assertEquals(s.serial(), served.serial(), "no SNI at " + ip + ": the IP certificate, IP SAN verified");
             assertIssuedByCaddy(served, ip);
-            assertTrue(autoCert.http01().answeredCount() >= 1, "validated by http-01 at " + ip + ":80");
+            assertTrue(http ? autoCert.http01().answeredCount() >= 1 : autoCert.tlsAlpn01().servedCount() >= 1,
+                    "validated by " + challengeType + " at " + ip);
         }
     }
 
