@@ -474,8 +474,9 @@ final class AcmeIssuer implements Issuer {
                 lastRegistration = now;
                 Login login = register(session, key);
                 storeLocation(login.getAccountLocation(), key);
-                LOG.warn("autocert4j: the CA {} no longer knows the ACME account {} ({}); registered the stored account key again, "
-                        + "now {}", directory, failed, reason, login.getAccountLocation());
+                boolean same = login.getAccountLocation().toExternalForm().equals(failed.toExternalForm());
+                LOG.warn("autocert4j: the CA {} no longer knows the ACME account {} ({}); registered the stored account key again: {}",
+                        directory, failed, reason, same ? "the CA answered with the same account URL" : "now " + login.getAccountLocation());
                 return login;
             }
         }
