@@ -715,6 +715,11 @@ final class AcmeIssuer implements Issuer {
             }
             lastState = state;
             wait = pollWait(retryAfter, delay);
+            if (errorSince != 0 && retryAfter.isEmpty()) {
+                // Look again when the grace ends, not up to one poll interval after.
+                Duration graceLeft = ERROR_GRACE.minusNanos(System.nanoTime() - errorSince).plusMillis(1);
+                wait = graceLeft.compareTo(wait) < 0 ? (graceLeft.isNegative() ? Duration.ZERO : graceLeft) : wait;
+            }
             delay = delay.multipliedBy(2).compareTo(MAX_POLL) > 0 ? MAX_POLL : delay.multipliedBy(2);
         }
         throw new TimeoutException(what + " still " + auth.getStatus() + lastErrorText(p, auth) + " after " + MAX_POLLS + " polls");
