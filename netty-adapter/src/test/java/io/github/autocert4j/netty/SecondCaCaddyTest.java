@@ -209,14 +209,15 @@ class SecondCaCaddyTest {
     }
 
     /**
-     * Nothing listens on port 80 where Caddy validates: Caddy records a connection error on the challenge and leaves it
-     * (and the authorization) {@code pending}. The failure must come back within seconds with Caddy's verdict, not
-     * after the order timeout.
+     * Nothing listens on port 80 (http-01) or 443 (tls-alpn-01) where Caddy validates: Caddy records a connection
+     * error on the challenge and leaves it (and the authorization) {@code pending}. The failure must come back within
+     * seconds with Caddy's verdict, not after the order timeout.
      */
-    @Test
-    void failedValidationIsReportedWithinSecondsWithTheCasProblem(@TempDir Path store) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"http-01", "tls-alpn-01"})
+    void failedValidationIsReportedWithinSecondsWithTheCasProblem(String challengeType, @TempDir Path store) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert autoCert = builder(store, events).certificate(DEAD).build()) {
+        try (AutoCert autoCert = builder(store, events).certificate(DEAD).challengeTypes(challengeType).build()) {
             long t0 = System.nanoTime();
             autoCert.start(); // orders at once: no certificate yet
             CertEvent.Failed failed = null;
@@ -229,14 +230,14 @@ class SecondCaCaddyTest {
             assertTrue(failed != null, "no failure reported within " + ORDER_SECONDS + " s: " + autoCert.status(DEAD)
                     + "\nrequests: " + caddy.requests());
             IssuanceException failure = failed.failure();
-            System.out.println("failed validation at Caddy reported after " + took.toMillis() + " ms: " + failure.getMessage());
+            System.out.println(challengeType + ": failed validation at Caddy reported after " + took.toMillis() + " ms: " + failure.getMessage());
             assertTrue(took.compareTo(Duration.ofSeconds(10)) < 0, "reported within seconds of Caddy's verdict, took " + took
                     + ": " + failure.getMessage());
             assertEquals("urn:ietf:params:acme:error:connection", failure.problemType().orElse(null), failure.getMessage());
             String detail = failure.detail().orElse("");
             assertTrue(detail.contains("connect"), "Caddy's detail: " + detail);
             assertTrue(failure.getMessage().contains(detail), "the message carries Caddy's detail: " + failure.getMessage());
-            assertTrue(failure.getMessage().contains(DEAD) && failure.getMessage().contains("http-01"),
+            assertTrue(failure.getMessage().contains(DEAD) && failure.getMessage().contains(challengeType),
                     "names the identifier and the challenge: " + failure.getMessage());
             assertEquals(failure, autoCert.status(DEAD).orElseThrow().lastFailure().orElse(null), "status() tells the same");
         }
