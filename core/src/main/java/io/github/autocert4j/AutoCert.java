@@ -227,6 +227,16 @@ public final class AutoCert implements AutoCloseable {
         return onDemand == null ? CompletableFuture.completedFuture(false) : onDemand.ready(serverName);
     }
 
+    /**
+     * The challenge types this manager answers, most preferred first (as given to
+     * {@code AutoCertBuilder.challengeTypes}, else {@code http-01}): adapters check that their
+     * server can answer them (a server that cannot negotiate {@code acme-tls/1} refuses a
+     * TLS-ALPN-01-only configuration at start instead of failing every order).
+     */
+    public List<String> challengeTypes() {
+        return config.challengeTypes();
+    }
+
     /** The on-demand configuration, if on-demand TLS is enabled. */
     public Optional<OnDemand> onDemand() {
         return Optional.ofNullable(config.onDemand());
