@@ -213,7 +213,8 @@ public final class AutoCert implements AutoCloseable {
 
     /**
      * Completes with true once the handshake for {@code serverName} can proceed with the live key
-     * material: at once for a configured name (its certificate, or the fallback until it is issued);
+     * material: at once for a name a configured certificate covers (exactly or by its wildcard; its
+     * certificate, or the self-signed fallback until it is issued, never an on-demand order);
      * for any other name (with {@link AutoCertBuilder#onDemand on-demand TLS}) after it was
      * loaded from the store or obtained, if the application allows it and the limits admit it.
      * Completes with false when none may or can be. Never blocks: event-loop servers (the Netty
@@ -221,10 +222,23 @@ public final class AutoCert implements AutoCloseable {
      * handshake thread waits inside {@link #keyManager()}, bounded by {@link OnDemand#handshakeWait()}).
      */
     public CompletableFuture<Boolean> certificateReady(String serverName) {
-        if (serverName == null || services.keyManager().find(serverName) != null) {
+        if (serverName == null || services.keyManager().find(serverName) != null || configuredCovers(serverName)) {
             return CompletableFuture.completedFuture(true);
         }
         return onDemand == null ? CompletableFuture.completedFuture(false) : onDemand.ready(serverName);
+    }
+
+    /**
+     * Whether a configured certificate covers {@code serverName} (exactly, or by its wildcard), issued
+     * or not: until it is issued, its handshakes get the self-signed fallback, never an on-demand order.
+     */
+    private boolean configuredCovers(String serverName) {
+        String name = serverName.toLowerCase(java.util.Locale.ROOT);
+        if (certificates.byName(name) != null) {
+            return true;
+        }
+        int dot = name.indexOf('.');
+        return dot > 0 && certificates.byName("*" + name.substring(dot)) != null;
     }
 
     /** The on-demand configuration, if on-demand TLS is enabled. */
