@@ -171,11 +171,12 @@ public final class AutoCert implements AutoCloseable {
     }
 
     /**
-     * Proves that renewal would work, without touching anything: orders a certificate for each
-     * configured certificate's names from the test CA {@code testCa} with a throw-away account and
-     * an in-memory store, answering the challenges through this manager's own responders (so the
-     * test CA reaches the host's real ports), verifies what it issues and discards it. The live
-     * certificates and the real store stay as they are. The future completes with one outcome per
+     * Proves that renewal would work, without touching anything live: orders a certificate for each
+     * configured certificate's names from the test CA {@code testCa}, answering the challenges
+     * through this manager's own responders (so the test CA reaches the host's real ports), verifies
+     * what it issues and discards it. The account at the test CA is created once and kept in the
+     * store under the test CA's id, so later dry runs reuse it; nothing else in the store changes and
+     * the live certificates stay as they are. The future completes with one outcome per
      * certificate, never exceptionally for a failed order (only for an unusable {@code testCa}).
      */
     public CompletableFuture<DryRunResult> dryRun(AcmeCa testCa) {
