@@ -59,6 +59,8 @@ public final class AutoCertBuilder {
     private boolean requireProfile;
     private boolean allowIpAddresses;
     private OnDemand onDemand;
+    private int failedValidationMax = FailedValidationBudget.DEFAULT_MAX;
+    private java.time.Duration failedValidationWindow = FailedValidationBudget.DEFAULT_WINDOW;
     private boolean eabSet;
     private String eabKeyId;
     private String eabHmacKey;
@@ -295,6 +297,20 @@ public final class AutoCertBuilder {
         return this;
     }
 
+    /**
+     * At most {@code max} failed validations of one hostname per issuer (ACME account) within any
+     * rolling {@code window}; an order for a name that used up its budget is not sent before the
+     * oldest failure leaves the window (the attempt fails at once with that time as its
+     * {@code retryAfter}, and another configured CA may be tried). Default: 5 per hour, Let's
+     * Encrypt's limit of failed authorizations per hostname per account, also applied to other CAs.
+     * See docs/rate-limits.md.
+     */
+    public AutoCertBuilder failedValidationLimit(int max, java.time.Duration window) {
+        this.failedValidationMax = max;
+        this.failedValidationWindow = window;
+        return this;
+    }
+
     /** Validates the configuration and creates the manager (not started yet: call {@link AutoCert#start()}). */
     public AutoCert build() {
         List<String> errors = new ArrayList<>(problems);
@@ -364,6 +380,10 @@ public final class AutoCertBuilder {
         if (listener == null) {
             errors.add("listener: null. Fix: pass an event listener or leave it out");
         }
+        String budgetProblem = FailedValidationBudget.problem(failedValidationMax, failedValidationWindow);
+        if (budgetProblem != null) {
+            errors.add(budgetProblem);
+        }
         if (clock == null) {
             errors.add("clock: null. Fix: leave it out to use the system clock");
         }
@@ -427,6 +447,11 @@ public final class AutoCertBuilder {
                 factories.add((s, solvers) -> issuer);
             }
         }
+        // Every issuer (one ACME account each) keeps each hostname's failed validations under the CA's hourly limit.
+        int maxFailed = failedValidationMax;
+        java.time.Duration failedWindow = failedValidationWindow;
+        Clock budgetClock = clock;
+        factories.replaceAll(f -> (s, solvers) -> new FailedValidationBudget(f.create(s, solvers), maxFailed, failedWindow, budgetClock));
         return new AutoCert(new Config(certificates, factories, extraSolvers, types, chosenStore, keyType, profile, requireProfile,
                 allowIpAddresses, policy, listener, executor, clock, onDemand));
     }
