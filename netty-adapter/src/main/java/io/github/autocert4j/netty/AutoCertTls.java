@@ -370,10 +370,16 @@ public final class AutoCertTls {
         private static final int MAX_NAMES = 10_000;
 
         private final long intervalNanos;
+        private final java.util.function.LongSupplier nanoTime;
         private final java.util.concurrent.ConcurrentHashMap<String, long[]> byName = new java.util.concurrent.ConcurrentHashMap<>();
 
         RefusalLog(java.time.Duration interval) {
+            this(interval, System::nanoTime);
+        }
+
+        RefusalLog(java.time.Duration interval, java.util.function.LongSupplier nanoTime) {
             this.intervalNanos = interval.toNanos();
+            this.nanoTime = nanoTime;
         }
 
         /** Counts a refused handshake for {@code name}; logs when the name's interval is over (or it is new). */
@@ -382,7 +388,7 @@ public final class AutoCertTls {
             if (byName.size() > MAX_NAMES) {
                 byName.clear();
             }
-            long now = System.nanoTime();
+            long now = nanoTime.getAsLong();
             long[] logged = new long[1];
             long[] state = byName.compute(key, (k, s) -> {
                 if (s == null) {
