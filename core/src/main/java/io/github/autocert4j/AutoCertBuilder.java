@@ -451,7 +451,7 @@ public final class AutoCertBuilder {
         int maxFailed = failedValidationMax;
         java.time.Duration failedWindow = failedValidationWindow;
         Clock budgetClock = clock;
-        factories.replaceAll(f -> (s, solvers) -> new FailedValidationBudget(f.create(s, solvers), maxFailed, failedWindow, budgetClock));
+        factories.replaceAll(f -> (s, solvers) -> new FailedValidationBudget(f.create(s, solvers), maxFailed, failedWindow, budgetClock, s));
         return new AutoCert(new Config(certificates, factories, extraSolvers, types, chosenStore, keyType, profile, requireProfile,
                 allowIpAddresses, policy, listener, executor, clock, onDemand));
     }

@@ -1,5 +1,6 @@
 package io.github.autocert4j;
 
+import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,8 +30,12 @@ import org.slf4j.LoggerFactory;
  * <p>A failed validation is an {@link IssuanceException} with one of the ACME validation problem
  * types (RFC 8555 §6.7: {@code connection}, {@code dns}, {@code incorrectResponse}, {@code tls},
  * {@code unauthorized}, {@code caa}). It is counted for every name of the order: an upper bound
- * (the CA counts only the names whose authorization failed), so the limit is never exceeded. The
- * budget is kept in memory per issuer: a restarted process starts with a fresh budget.
+ * (the CA counts only the names whose authorization failed), so the limit is never exceeded.
+ *
+ * <p>The failure times are kept in the store ({@code validation-failures/<issuer>/<name>}, one
+ * epoch-millisecond per line, only for names that failed), so a restarted process, and every
+ * server sharing the store (and so the account), sees them too; if the store cannot be read or
+ * written they are kept in memory meanwhile.
  */
 final class FailedValidationBudget implements Issuer {
     private static final Logger LOG = LoggerFactory.getLogger(FailedValidationBudget.class);
@@ -48,14 +53,72 @@ final class FailedValidationBudget implements Issuer {
     private final int max;
     private final Duration window;
     private final Clock clock;
-    /** Failure times per name, oldest first; guarded by this. */
+    private final CertStore store; // null: memory only
+    /** Failure times per name, oldest first, as last read or written; guarded by this. */
     private final Map<String, Deque<Instant>> failures = new HashMap<>();
 
-    FailedValidationBudget(Issuer delegate, int max, Duration window, Clock clock) {
+    FailedValidationBudget(Issuer delegate, int max, Duration window, Clock clock, CertStore store) {
         this.delegate = delegate;
         this.max = max;
         this.window = window;
         this.clock = clock;
+        this.store = store;
+    }
+
+    private String key(String name) {
+        return "validation-failures/" + StoreLayout.sanitize(delegate.id()) + "/" + StoreLayout.sanitize(name);
+    }
+
+    /** Refreshes {@code name}'s failures from the store (other servers, earlier runs); keeps memory if it cannot. Caller holds the lock. */
+    private void refresh(String name) {
+        if (store == null) {
+            return;
+        }
+        try {
+            java.util.Optional<byte[]> value = store.load(key(name));
+            Deque<Instant> times = new ArrayDeque<>();
+            if (value.isPresent()) {
+                for (String line : new String(value.get(), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
+                    if (!line.isBlank()) {
+                        times.addLast(Instant.ofEpochMilli(Long.parseLong(line.trim())));
+                    }
+                }
+            }
+            Deque<Instant> known = failures.get(name);
+            if (known != null) {
+                known.stream().filter(t -> !times.contains(t)).forEach(times::addLast); // failures the store missed
+            }
+            List<Instant> sorted = new ArrayList<>(times);
+            sorted.sort(null);
+            if (sorted.isEmpty()) {
+                failures.remove(name);
+            } else {
+                failures.put(name, new ArrayDeque<>(sorted));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot read the failed validations of {} from the store ({}); using what this process saw",
+                    name, LogSafe.text(e.toString()));
+        }
+    }
+
+    /** Writes {@code name}'s failures to the store (deletes the key when none are left). Caller holds the lock. */
+    private void save(String name) {
+        if (store == null) {
+            return;
+        }
+        Deque<Instant> times = failures.get(name);
+        try {
+            if (times == null || times.isEmpty()) {
+                store.delete(key(name));
+            } else {
+                StringBuilder sb = new StringBuilder();
+                times.forEach(t -> sb.append(t.toEpochMilli()).append('\n'));
+                store.store(key(name), sb.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot write the failed validations of {} to the store ({}); kept in memory", name,
+                    LogSafe.text(e.toString()));
+        }
     }
 
     /** The problem of {@code max}/{@code window} as a builder error with its fix, or null when they are usable. */
@@ -84,7 +147,13 @@ final class FailedValidationBudget implements Issuer {
                 }
             }
             for (String name : request.names()) {
-                if (expire(name, now) >= max) {
+                refresh(name);
+                int before = failures.containsKey(name) ? failures.get(name).size() : 0;
+                int left = expire(name, now);
+                if (left == 0 && before > 0) {
+                    save(name); // all expired: the key goes
+                }
+                if (left >= max) {
                     Instant free = failures.get(name).peekFirst().plus(window);
                     if (until == null || free.isAfter(until)) {
                         until = free;
@@ -108,9 +177,11 @@ final class FailedValidationBudget implements Issuer {
                 int worst = 0;
                 synchronized (this) {
                     for (String name : request.names()) {
+                        refresh(name);
                         Deque<Instant> times = failures.computeIfAbsent(name, n -> new ArrayDeque<>());
                         times.addLast(at);
                         worst = Math.max(worst, expire(name, at));
+                        save(name);
                     }
                 }
                 if (worst >= max) {

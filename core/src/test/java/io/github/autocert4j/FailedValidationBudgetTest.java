@@ -161,6 +161,30 @@ class FailedValidationBudgetTest {
     }
 
     @Test
+    void theBudgetIsKeptInTheStoreSoARestartOrAnotherServerDoesNotResetIt() throws Exception {
+        for (int i = 0; i < 100; i++) {
+            issuer.failNext(validationFailed(APP));
+        }
+        AutoCert first = start(builder(APP));
+        for (int i = 0; i < 6; i++) {
+            renewNowFails(first, APP);
+        }
+        assertEquals(5, issuer.issueCalls());
+        first.close();
+        java.nio.file.Path record = dir.resolve("validation-failures/fake-ca/" + APP);
+        assertTrue(java.nio.file.Files.exists(record), "kept in the store");
+        assertEquals(5, java.nio.file.Files.readAllLines(record).size());
+
+        // A restarted process (or a second server on the same store) starts with the same budget: used up.
+        AutoCert second = start(builder(APP));
+        renewNowFails(second, APP);
+        assertEquals(5, issuer.issueCalls(), "no order after the restart within the hour");
+
+        sched.advance(HOUR.plusSeconds(1));
+        assertTrue(issuer.issueCalls() >= 6, "after the hour it tries again: " + issuer.issueCalls());
+    }
+
+    @Test
     void theLimitIsConfigurableAndCheckedByBuild() throws Exception {
         for (int i = 0; i < 10; i++) {
             issuer.failNext(validationFailed(APP));
