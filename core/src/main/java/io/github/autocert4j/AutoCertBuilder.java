@@ -438,10 +438,11 @@ public final class AutoCertBuilder {
         List<Config.IssuerFactory> factories = new ArrayList<>();
         String contact = email;
         java.time.Duration httpTimeout = policy.httpTimeout();
+        Clock issuerClock = clock;
         for (Object source : ordered) {
             if (source instanceof AcmeCa ca) {
                 SSLContext acmeTrust = trusts.get(ca);
-                factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types));
+                factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types, issuerClock));
             } else {
                 Issuer issuer = (Issuer) source;
                 factories.add((s, solvers) -> issuer);
