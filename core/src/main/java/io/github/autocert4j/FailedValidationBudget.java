@@ -65,6 +65,11 @@ final class FailedValidationBudget implements Issuer {
         this.store = store;
     }
 
+    /** The issuer this budget guards. */
+    Issuer delegate() {
+        return delegate;
+    }
+
     private String key(String name) {
         return "validation-failures/" + StoreLayout.sanitize(delegate.id()) + "/" + StoreLayout.sanitize(name);
     }
