@@ -161,8 +161,10 @@ final class AcmeIssuer implements Issuer {
         AtomicReference<Instant> retryAfter = new AtomicReference<>();
         Session session = newSession(retryAfter);
         long deadline = System.nanoTime() + request.timeout().toNanos();
-        String step = "fetching the directory " + directory;
+        String step = "checking the challenge solvers before ordering";
         try {
+            preflight(request.names());
+            step = "fetching the directory " + directory;
             Metadata meta = session.getMetadata();
             String profile = chooseProfile(meta, request.profile(), request.profileRequired());
             step = "logging in to the ACME account";
@@ -486,6 +488,39 @@ final class AcmeIssuer implements Issuer {
     private void storeLocation(URL location, KeyPair key) throws IOException {
         store.store(layout.accountLocation(), (location.toExternalForm() + "\n").getBytes(StandardCharsets.UTF_8));
         account = new Account(location, key);
+    }
+
+    /**
+     * Lets each solver check its configuration for the names it will most likely answer (the first type in
+     * challengeTypes that can prove the name), before anything is sent to the CA: a wrong DNS key costs no order.
+     */
+    private void preflight(List<String> names) throws Exception {
+        java.util.Map<ChallengeSolver, List<String>> bySolver = new java.util.IdentityHashMap<>();
+        List<ChallengeSolver> order = new ArrayList<>();
+        for (String name : names) {
+            for (String type : challengeTypes) {
+                ChallengeSolver solver = solverFor(type);
+                if (solver != null && canProve(type, name)) {
+                    if (!bySolver.containsKey(solver)) {
+                        order.add(solver);
+                    }
+                    bySolver.computeIfAbsent(solver, s -> new ArrayList<>()).add(name);
+                    break;
+                }
+            }
+        }
+        for (ChallengeSolver solver : order) {
+            solver.preflight(List.copyOf(bySolver.get(solver)));
+        }
+    }
+
+    /** Whether a CA offers {@code type} for {@code name}: DNS-01 never for IP addresses, HTTP-01 and TLS-ALPN-01 never for wildcards. */
+    static boolean canProve(String type, String name) {
+        return switch (type) {
+            case "dns-01" -> !Names.isIpAddress(name);
+            case "http-01", "tls-alpn-01" -> !name.startsWith("*.");
+            default -> true;
+        };
     }
 
     private ChallengeSolver solverFor(String type) {

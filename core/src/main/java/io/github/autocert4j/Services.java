@@ -46,7 +46,8 @@ record Services(Config config, List<Issuer> issuers, CertificateStorage storage,
         List<Issuer> ready = new java.util.ArrayList<>(issuers.size());
         List<Issuer> resting = new java.util.ArrayList<>(0);
         for (Issuer i : issuers) {
-            (i instanceof AcmeIssuer a && a.restingUntil(now) != null ? resting : ready).add(i);
+            Issuer inner = i instanceof FailedValidationBudget budget ? budget.delegate() : i;
+            (inner instanceof AcmeIssuer a && a.restingUntil(now) != null ? resting : ready).add(i);
         }
         if (resting.isEmpty()) {
             return issuers;
