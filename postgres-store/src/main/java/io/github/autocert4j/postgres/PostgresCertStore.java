@@ -102,6 +102,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
     final String sqlRelease;
     final String sqlFence;
     final String sqlHolder;
+    final String sqlAge;
 
     private final Object schemaLock = new Object();
     private volatile boolean schemaReady;
@@ -144,6 +145,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
         this.sqlFence = "SELECT 1 FROM " + locks
                 + " WHERE name = ? AND holder = ? AND token = ? AND expires_at > clock_timestamp() FOR SHARE";
         this.sqlHolder = "SELECT holder, token, expires_at, clock_timestamp() FROM " + locks + " WHERE name = ?";
+        this.sqlAge = "SELECT (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM " + entries + " WHERE key = ?";
         this.heartbeats = new ScheduledThreadPoolExecutor(2, r -> {
             Thread t = new Thread(r, "autocert4j-pg-lease-heartbeat");
             t.setDaemon(true);
@@ -321,6 +323,20 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
                     }
                 }
                 return keys;
+            }
+        });
+    }
+
+    /** How long ago the row of {@code key} was written ({@code updated_at}), on the database's clock, so node clocks do not matter. */
+    @Override
+    public Optional<Duration> age(String key) throws IOException {
+        checkKey(key);
+        return run("read the age of '" + key + "'", c -> {
+            try (PreparedStatement ps = prepare(c, sqlAge)) {
+                ps.setString(1, key);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(Duration.ofMillis(Math.max(0, rs.getLong(1)))) : Optional.<Duration>empty();
+                }
             }
         });
     }
