@@ -97,7 +97,7 @@ public final class AutoCert implements AutoCloseable {
             keyManager.setMissHandler(onDemand);
         }
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
-        this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge, executor);
+        this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
     }
 
     private ManagedCertificate byStoreKey(String key) {

@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -17,9 +15,11 @@ import org.slf4j.LoggerFactory;
  * ({@link CertStore#removeLeftovers()}, e.g. the file store's temporary files) and challenge answers
  * ({@code challenges/...}) stored longer ago than the maximum age, which no order can still need: an
  * order's challenges are answered within its order timeout, and the maximum age is at least twice
- * that (1 hour by default). Runs once at start, off the caller's thread, then every half maximum age;
- * each run deletes at most {@value #MAX_DELETIONS} answers. The responders already refuse to answer
- * an expired challenge, so the sweep only reclaims the space.
+ * that (1 hour by default). Runs once at start, off the caller's thread, then every half maximum age,
+ * on a daemon thread of its own (not the renewal executor: a host's scheduler may be shared or
+ * manual, and a slow store must not delay renewals); each run deletes at most
+ * {@value #MAX_DELETIONS} answers. The responders already refuse to answer an expired challenge, so
+ * the sweep only reclaims the space.
  */
 final class LeftoverSweep implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LeftoverSweep.class);
@@ -30,14 +30,12 @@ final class LeftoverSweep implements AutoCloseable {
 
     private final CertStore store;
     private final Duration maxAge;
-    private final ScheduledExecutorService executor;
-    private volatile ScheduledFuture<?> schedule;
+    private ScheduledThreadPoolExecutor thread; // guarded by this
     private volatile boolean closed;
 
-    LeftoverSweep(CertStore store, Duration maxAge, ScheduledExecutorService executor) {
+    LeftoverSweep(CertStore store, Duration maxAge) {
         this.store = store;
         this.maxAge = maxAge;
-        this.executor = executor;
     }
 
     /** How old a stored challenge answer may get: 1 hour, or twice the order timeout if that is longer. */
@@ -46,14 +44,13 @@ final class LeftoverSweep implements AutoCloseable {
         return twice.compareTo(DEFAULT_CHALLENGE_MAX_AGE) > 0 ? twice : DEFAULT_CHALLENGE_MAX_AGE;
     }
 
-    /** Sweeps now (on the executor) and then every half maximum age. */
-    void start() {
-        long period = Math.max(1000, maxAge.toMillis() / 2);
-        try {
-            schedule = executor.scheduleWithFixedDelay(this::runQuietly, 0, period, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-            LOG.debug("autocert4j: executor refused the leftover sweep: {}", e.toString());
+    /** Sweeps now (on its own thread) and then every half maximum age. */
+    synchronized void start() {
+        if (closed || thread != null) {
+            return;
         }
+        thread = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("autocert4j-leftover-sweep"));
+        thread.scheduleWithFixedDelay(this::runQuietly, 0, Math.max(1000, maxAge.toMillis() / 2), TimeUnit.MILLISECONDS);
     }
 
     private void runQuietly() {
@@ -98,11 +95,10 @@ final class LeftoverSweep implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         closed = true;
-        ScheduledFuture<?> s = schedule;
-        if (s != null) {
-            s.cancel(false);
+        if (thread != null) {
+            thread.shutdownNow();
         }
     }
 }

@@ -71,7 +71,7 @@ class LeftoverSweepTest {
         Files.write(tmp, new byte[] {1});
         Files.setLastModifiedTime(tmp, store.beforeStart());
 
-        LeftoverSweep sweep = new LeftoverSweep(store, Duration.ofHours(1), null);
+        LeftoverSweep sweep = new LeftoverSweep(store, Duration.ofHours(1));
         assertEquals(new LeftoverSweep.Swept(1, 2), sweep.run());
         assertEquals(java.util.List.of(StoreLayout.http01Challenge("pending")), store.list("challenges/"),
                 "the abandoned answers are gone, the pending one stays");
