@@ -24,12 +24,12 @@ import java.util.regex.Pattern;
  * answer it. Tokens this server published are answered from memory; others are looked up in the
  * store, only for well-formed tokens, through a small cache that also remembers misses for a few
  * seconds, at most a few lookups at a time and a bounded number per second, so a flood of random
- * tokens cannot hammer the store.
+ * tokens cannot hammer the store (beyond the per-second bound, unknown tokens get 404).
  *
  * <p>A lookup has three outcomes, decided here and rendered alike by every adapter ({@link Answer}):
  * 200 with the key authorization; 404 when the token is not pending anywhere (the store said so);
  * 503 when this server cannot tell (the store failed, did not answer within
- * {@value #LOOKUP_TIMEOUT_MILLIS} ms, or the lookup bound was reached). A server cut off from a
+ * {@value #LOOKUP_TIMEOUT_MILLIS} ms, or lookups pile up behind a slow store). A server cut off from a
  * shared store thus never claims a peer's token is unknown: behind a load balancer that retries
  * another server on 503 (docs/cluster.md), the CA's request reaches one that knows. Challenge answers
  * stored longer ago than the maximum age (an abandoned order's) count as not pending.
@@ -97,8 +97,8 @@ public final class Http01Responder implements ChallengeSolver {
         /** No server has the token pending (or its answer expired): 404. */
         NOT_FOUND(404, "Not Found"),
         /**
-         * This server cannot tell (the shared store failed or was too slow, or the lookup bound was
-         * reached): 503, so that a load balancer retries another server.
+         * This server cannot tell (the shared store failed or was too slow): 503, so that a load
+         * balancer retries another server.
          */
         UNKNOWN(503, "Service Unavailable");
 

@@ -24,9 +24,10 @@ import org.slf4j.LoggerFactory;
  * Challenge answers that another server sharing the store published, for the server the CA's
  * validation reached instead: read from the store only when asked, through a small cache that
  * remembers hits (30 s) and misses (2 s), at most a few reads at a time and a bounded number per
- * second, so a flood of random tokens or names cannot hammer the store. A lookup has three outcomes
- * ({@link Result}): an answer, a definite "none" (the store said so), or "cannot tell" (the store
- * failed or timed out, or the bound was reached): a server that cannot reach the store must not
+ * second, so a flood of random tokens or names cannot hammer the store (beyond the per-second bound
+ * the answer is "none"). A lookup has three outcomes ({@link Result}): an answer, a definite "none"
+ * (the store said so), or "cannot tell" (the store failed, or lookups pile up behind a slow store):
+ * a server that cannot reach the store must not
  * claim a token is unknown, since the CA's validation would then fail on it while a peer could
  * have answered. An answer stored longer ago than the maximum age (an abandoned order's leftover)
  * counts as none. Shared by the HTTP-01 and TLS-ALPN-01 responders.
@@ -142,15 +143,20 @@ final class PeerChallenges<V> {
 
     /**
      * What the store says about {@code id}: cached, else read from the store (blocking, bounded);
-     * "cannot tell" if the store failed or the bound was reached.
+     * "none" beyond the per-second bound, "cannot tell" if the store failed or too many reads are in flight.
      */
     Result<V> decide(String id) {
         Optional<V> known = cached(id);
         if (known != null) {
             return Result.of(known.orElse(null));
         }
-        if (!admit() || !inFlight.tryAcquire()) {
-            return Result.unknown(); // over the bound: no answer rather than queueing behind a flood
+        if (!admit()) {
+            // Over the per-second bound: a flood of made-up tokens. "None" (404), as before: "cannot tell" (503)
+            // would make a load balancer replay the flood on every other server.
+            return Result.none();
+        }
+        if (!inFlight.tryAcquire()) {
+            return Result.unknown(); // lookups pile up behind a slow store: this server cannot tell in time
         }
         try {
             String key = storeKey.apply(id);
