@@ -160,7 +160,9 @@ public final class ClusterNode implements AutoCloseable {
         this.settings = s;
         ExampleConfig c = s.example();
         this.pool = pool(s);
-        this.store = PostgresCertStore.builder(pool).tablePrefix(s.tablePrefix()).leaseDuration(s.lease()).build();
+        this.store = PostgresCertStore.builder(pool).tablePrefix(s.tablePrefix()).leaseDuration(s.lease())
+                .listenDataSource(listenSession(s)) // LISTEN back within a second after an outage, not at the pool's backoff
+                .build();
         AutoCertBuilder builder = AutoCert.builder()
                 .directory(URI.create(c.directory()))
                 .agreeToTermsOfService(true)
@@ -249,6 +251,21 @@ public final class ClusterNode implements AutoCloseable {
         http.close().syncUninterruptibly();
         https.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /**
+     * The unpooled DataSource of the store's LISTEN session: one connection for as long as the node runs, so it need
+     * not take one of the pool's; after an outage it reconnects at the watch's one-second retry, where HikariCP's
+     * reconnect backoff would wait up to 5 s.
+     */
+    private static org.postgresql.ds.PGSimpleDataSource listenSession(Settings s) {
+        org.postgresql.ds.PGSimpleDataSource d = new org.postgresql.ds.PGSimpleDataSource();
+        d.setURL(s.jdbcUrl());
+        d.setUser(s.dbUser());
+        d.setPassword(s.dbPassword());
+        d.setConnectTimeout(2);
+        d.setApplicationName("autocert4j-node-" + s.nodeId() + "-listen");
+        return d;
     }
 
     private static HikariDataSource pool(Settings s) {

@@ -85,6 +85,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
     private static final int RETRIES = 3;
 
     private final DataSource dataSource;
+    private final DataSource listenDataSource;
     private final String prefix;
     private final Duration lease;
     private final long leaseNanos;
@@ -119,6 +120,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
 
     private PostgresCertStore(Builder b) {
         this.dataSource = b.dataSource;
+        this.listenDataSource = b.listenDataSource != null ? b.listenDataSource : b.dataSource;
         this.prefix = b.tablePrefix;
         this.lease = b.leaseDuration;
         this.leaseNanos = lease.toNanos();
@@ -174,6 +176,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
      */
     public static final class Builder {
         private final DataSource dataSource;
+        private DataSource listenDataSource;
         private String tablePrefix = "autocert4j_";
         private Duration leaseDuration = DEFAULT_LEASE;
         private Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
@@ -198,6 +201,19 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
          */
         public Builder leaseDuration(Duration lease) {
             this.leaseDuration = lease;
+            return this;
+        }
+
+        /**
+         * Where the {@linkplain PostgresCertStore#watch watch}'s {@code LISTEN} session connects (default: the store's
+         * DataSource). Give it an unpooled DataSource of the same database (e.g. pgjdbc's {@code PGSimpleDataSource},
+         * with a short {@code connectTimeout}) when the store's DataSource is a pool: the session then does not hold
+         * one of the pool's connections for good, and after an outage it reconnects at its own one-second retry
+         * instead of waiting for the pool's reconnect backoff (HikariCP's grows to 5 s), so the node hears of its
+         * peers' renewals again within about a second of the database answering.
+         */
+        public Builder listenDataSource(DataSource listen) {
+            this.listenDataSource = listen;
             return this;
         }
 
@@ -551,7 +567,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
         ensureOpen();
         ensureSchema();
         ChangeWatcher[] self = new ChangeWatcher[1];
-        self[0] = new ChangeWatcher(dataSource, channel, prefix, onChange, () -> watchers.remove(self[0]));
+        self[0] = new ChangeWatcher(listenDataSource, channel, prefix, onChange, () -> watchers.remove(self[0]));
         watchers.add(self[0]);
         return Optional.of(self[0]);
     }
