@@ -275,7 +275,10 @@ public final class ClusterNode implements AutoCloseable {
         config.setUsername(s.dbUser());
         config.setPassword(s.dbPassword());
         config.setMaximumPoolSize(s.poolSize());
-        config.setMinimumIdle(1);
+        // 0, not 1: a pool that keeps a minimum refills it in the background while the database is down, with a backoff
+        // that grows to 5 s (HikariCP), and a node would then catch up only that late after the database answers again;
+        // connecting on demand reconnects at the first operation. The store's operations are rare: nothing waits idle.
+        config.setMinimumIdle(0);
         config.setConnectionTimeout(s.poolTimeout().toMillis()); // bounded wait when exhausted or down
         config.setInitializationFailTimeout(-1);                   // start even while PostgreSQL is down
         config.addDataSourceProperty("connectTimeout", "3");       // seconds: a database that is down fails fast
