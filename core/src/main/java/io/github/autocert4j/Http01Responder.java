@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * if (path.startsWith(Http01Responder.PATH_PREFIX)) {
  *     String token = path.substring(Http01Responder.PATH_PREFIX.length());
  *     Http01Responder.Answer a = acme.answer(token);       // answerAsync(token) on an event loop
- *     reply(a.status(), a.keyAuthorization().orElse(""));   // 200, 404 or 503
+ *     reply(a.status(), a.body());                          // 200, 404 or 503
  * }
  * }</pre>
  */

@@ -27,9 +27,8 @@ import org.slf4j.LoggerFactory;
  * second, so a flood of random tokens or names cannot hammer the store (beyond the per-second bound
  * the answer is "none"). A lookup has three outcomes ({@link Result}): an answer, a definite "none"
  * (the store said so), or "cannot tell" (the store failed, or lookups pile up behind a slow store):
- * a server that cannot reach the store must not
- * claim a token is unknown, since the CA's validation would then fail on it while a peer could
- * have answered. An answer stored longer ago than the maximum age (an abandoned order's leftover)
+ * a server that cannot reach the store must not claim a token is unknown, since the CA's validation
+ * would then fail on it while a peer could have answered. An answer stored longer ago than the maximum age (an abandoned order's leftover)
  * counts as none. Shared by the HTTP-01 and TLS-ALPN-01 responders.
  *
  * @param <V> what a stored answer becomes (a key authorization, a challenge certificate)
@@ -207,7 +206,8 @@ final class PeerChallenges<V> {
             suppressed = failuresSinceWarn;
             failuresSinceWarn = 0;
         }
-        LOG.warn("autocert4j: cannot look up a challenge in the shared store, answering \"try another server\" (503) meanwhile: {}{}",
+        LOG.warn("autocert4j: cannot look up a challenge in the shared store; meanwhile such HTTP-01 requests get 503 so that a "
+                + "load balancer tries another server: {}{}",
                 LogSafe.text(e.toString()), suppressed > 0 ? " (" + suppressed + " more failed lookups in the last 10 s)" : "");
     }
 
