@@ -64,13 +64,15 @@ public final class AutoCert implements AutoCloseable {
     private final OnDemandCertificates onDemand;
     private final AtomicBoolean started = new AtomicBoolean();
     private final StoreWatch storeWatch;
+    private final LeftoverSweep leftovers;
     private volatile boolean closed;
     private volatile SSLContext sslContext;
 
     AutoCert(Config config) {
         this.config = config;
-        this.http01 = new Http01Responder(config.store());
-        this.tlsAlpn01 = new TlsAlpn01Responder(config.store());
+        java.time.Duration challengeMaxAge = LeftoverSweep.challengeMaxAge(config.policy());
+        this.http01 = new Http01Responder(config.store(), challengeMaxAge);
+        this.tlsAlpn01 = new TlsAlpn01Responder(config.store(), challengeMaxAge);
         List<ChallengeSolver> solvers = solvers(http01, tlsAlpn01);
         List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
         // Without configured certificates (on-demand only) the fallback names no real host.
@@ -95,6 +97,7 @@ public final class AutoCert implements AutoCloseable {
             keyManager.setMissHandler(onDemand);
         }
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
+        this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
     }
 
     private ManagedCertificate byStoreKey(String key) {
@@ -144,6 +147,7 @@ public final class AutoCert implements AutoCloseable {
                     all.size() - live > waiting.size() ? ", ..." : "");
         }
         storeWatch.start();
+        leftovers.start();
         all.forEach(ManagedCertificate::kick);
         if (onDemand != null) {
             onDemand.start();
@@ -387,6 +391,7 @@ public final class AutoCert implements AutoCloseable {
             onDemand.close();
         }
         storeWatch.close();
+        leftovers.close();
         http01.close();
         tlsAlpn01.close();
         if (ownsExecutor) {

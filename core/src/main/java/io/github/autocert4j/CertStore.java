@@ -1,6 +1,7 @@
 package io.github.autocert4j;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -57,6 +58,27 @@ public interface CertStore {
 
     /** Deletes {@code key}; returns whether it existed. */
     boolean delete(String key) throws IOException;
+
+    /**
+     * How long ago the value under {@code key} was last stored, measured by the store itself (the file
+     * store: now minus the file's modification time; PostgreSQL: on the database's clock), or empty if
+     * there is no such key or the store cannot tell. Challenge answers that an interrupted order left
+     * in the store expire by it: older than the maximum age they are neither answered nor kept. The
+     * default cannot tell (such answers then never expire; a custom store should implement it).
+     */
+    default Optional<Duration> age(String key) throws IOException {
+        return Optional.empty();
+    }
+
+    /**
+     * Removes what writes interrupted by a crash left behind that is not a key (the file store's
+     * temporary files of a process killed in the middle of a write), never anything a live write
+     * still uses. The manager calls it at start and then periodically; returns how many were removed.
+     * The default has nothing to remove.
+     */
+    default int removeLeftovers() throws IOException {
+        return 0;
+    }
 
     /**
      * Takes the exclusive lock called {@code name}, waiting for it if another thread or process

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -21,9 +22,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -31,6 +34,10 @@ import java.util.stream.Stream;
  * The default {@link CertStore}: plain PEM and JSON files under one directory, readable with
  * {@code openssl}, written atomically (temporary file, fsync, rename, fsync of the directory),
  * files 0600 and directories 0700.
+ *
+ * <p>A write killed halfway leaves a temporary file ({@code .<name>.tmp-<pid>-<thread>}) next to its
+ * target, never a torn value; {@link #removeLeftovers()} (run by the manager at start and then
+ * hourly) deletes those whose writer is gone.
  *
  * <p>Locks are {@code flock}-style file locks under {@code locks/}, so several JVMs on one host
  * (or on a shared file system that supports them), and several store instances in one JVM, coordinate.
@@ -47,6 +54,10 @@ public final class FileCertStore implements CertStore {
     private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._@-]+(/[A-Za-z0-9._@-]+)*");
     private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
     private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
+    /** A temporary file of {@link #store}: {@code .<name>.tmp-<pid>-<thread id>}. */
+    private static final Pattern TEMP_FILE = Pattern.compile("\\..+\\.tmp-(\\d+)-\\d+");
+    /** No write takes this long: a temporary file this old is a leftover whoever wrote it (another host, a reused pid). */
+    private static final Duration TEMP_FILE_MAX_AGE = Duration.ofMinutes(10);
 
     private final Path root;
     private final boolean posix;
@@ -54,6 +65,8 @@ public final class FileCertStore implements CertStore {
     // In-JVM half of each lock: FileLock is per process, so threads of one JVM queue here first.
     private final ConcurrentHashMap<String, ReentrantLock> jvmLocks = new ConcurrentHashMap<>();
     private final StepObserver steps;
+    /** When this process started: a temporary file older than that cannot be one of its own writes in progress. */
+    private final Instant processStart;
 
     /**
      * Test seam (crash tests): told after each step of a write or delete, so a test can kill the
@@ -77,6 +90,7 @@ public final class FileCertStore implements CertStore {
         this.lockTimeout = lockTimeout;
         this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
         this.steps = steps;
+        this.processStart = ProcessHandle.current().info().startInstant().orElseGet(Instant::now);
     }
 
     /** A store rooted at {@code directory}; the directory is created (0700) on first write. */
@@ -187,6 +201,75 @@ public final class FileCertStore implements CertStore {
             steps.reached("directory-synced", key);
         }
         return existed;
+    }
+
+    /** Now minus the file's modification time (the time of the rename that stored it); empty if there is no such key. */
+    @Override
+    public Optional<Duration> age(String key) throws IOException {
+        Path file = resolve(key);
+        if (tooLongForAFileName(key)) {
+            return Optional.empty();
+        }
+        try {
+            Duration age = Duration.between(Files.getLastModifiedTime(file).toInstant(), Instant.now());
+            return Optional.of(age.isNegative() ? Duration.ZERO : age);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Deletes the temporary files that writes killed halfway left: those of a process that is no longer
+     * running (or of this process's pid, reused after a restart) written before this process started,
+     * and any older than 10 minutes. A temporary file another live process may still be renaming is kept.
+     */
+    @Override
+    public int removeLeftovers() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return 0;
+        }
+        List<Path> leftovers = new ArrayList<>();
+        Instant tooOld = Instant.now().minus(TEMP_FILE_MAX_AGE);
+        long self = ProcessHandle.current().pid();
+        try (Stream<Path> files = Files.walk(root)) {
+            files.filter(Files::isRegularFile).forEach(p -> {
+                Matcher m = TEMP_FILE.matcher(p.getFileName().toString());
+                if (!m.matches()) {
+                    return;
+                }
+                Instant written;
+                try {
+                    written = Files.getLastModifiedTime(p).toInstant();
+                } catch (IOException gone) {
+                    return; // renamed or removed meanwhile
+                }
+                long pid = parsePid(m.group(1));
+                boolean writerGone = pid == self || pid < 0 || ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
+                if (written.isBefore(tooOld) || (writerGone && written.isBefore(processStart))) {
+                    leftovers.add(p);
+                }
+            });
+        }
+        int removed = 0;
+        for (Path p : leftovers) {
+            if (Files.deleteIfExists(p)) {
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    private static long parsePid(String digits) {
+        try {
+            return Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** For tests: a file time this store takes for "before this process started". */
+    FileTime beforeStart() {
+        return FileTime.from(processStart.minusSeconds(1));
     }
 
     @Override

@@ -3,10 +3,14 @@ package io.github.autocert4j;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
@@ -20,7 +24,15 @@ import java.util.regex.Pattern;
  * answer it. Tokens this server published are answered from memory; others are looked up in the
  * store, only for well-formed tokens, through a small cache that also remembers misses for a few
  * seconds, at most a few lookups at a time and a bounded number per second, so a flood of random
- * tokens cannot hammer the store (beyond the bound, unknown tokens get 404).
+ * tokens cannot hammer the store (beyond the per-second bound, unknown tokens get 404).
+ *
+ * <p>A lookup has three outcomes, decided here and rendered alike by every adapter ({@link Answer}):
+ * 200 with the key authorization; 404 when the token is not pending anywhere (the store said so);
+ * 503 when this server cannot tell (the store failed, did not answer within
+ * {@value #LOOKUP_TIMEOUT_MILLIS} ms, or lookups pile up behind a slow store). A server cut off from a
+ * shared store thus never claims a peer's token is unknown: behind a load balancer that retries
+ * another server on 503 (docs/cluster.md), the CA's request reaches one that knows. Challenge answers
+ * stored longer ago than the maximum age (an abandoned order's) count as not pending.
  *
  * <p>The Netty handler and the Servlet filter read from it; any other HTTP stack can too:
  *
@@ -28,7 +40,8 @@ import java.util.regex.Pattern;
  * Http01Responder acme = autoCert.http01();
  * if (path.startsWith(Http01Responder.PATH_PREFIX)) {
  *     String token = path.substring(Http01Responder.PATH_PREFIX.length());
- *     acme.keyAuthorization(token).ifPresentOrElse(body -> reply(200, body), () -> reply(404, ""));
+ *     Http01Responder.Answer a = acme.answer(token);       // answerAsync(token) on an event loop
+ *     reply(a.status(), a.body());                          // 200, 404 or 503
  * }
  * }</pre>
  */
@@ -36,6 +49,77 @@ public final class Http01Responder implements ChallengeSolver {
 
     /** The path prefix the CA requests: {@code /.well-known/acme-challenge/}. */
     public static final String PATH_PREFIX = "/.well-known/acme-challenge/";
+
+    /** How long a lookup in the shared store may take before the answer is 503 ("cannot tell"). */
+    public static final long LOOKUP_TIMEOUT_MILLIS = 2000;
+
+    /**
+     * What to answer for a challenge request: the outcome of one lookup, rendered by every adapter
+     * as {@link #status()} with {@link #body()}.
+     *
+     * @param outcome whether the token is pending, not pending, or cannot be told now
+     * @param keyAuthorization the key authorization when {@link Outcome#FOUND}, else null
+     */
+    public record Answer(Outcome outcome, String keyAuthorization) {
+        /** 404: no server has the token pending. */
+        public static final Answer NOT_FOUND = new Answer(Outcome.NOT_FOUND, null);
+        /** 503: this server cannot tell now. */
+        public static final Answer UNKNOWN = new Answer(Outcome.UNKNOWN, null);
+
+        /** Checks that a key authorization comes with FOUND and only with it. */
+        public Answer {
+            if (outcome == null || (outcome == Outcome.FOUND) != (keyAuthorization != null)) {
+                throw new IllegalArgumentException("an Answer carries a key authorization exactly when its outcome is FOUND: "
+                        + outcome);
+            }
+        }
+
+        /** The HTTP status to answer with: 200, 404 or 503. */
+        public int status() {
+            return outcome.status();
+        }
+
+        /** The response body: the key authorization for 200, else the status's reason phrase and a newline. */
+        public String body() {
+            return keyAuthorization != null ? keyAuthorization : outcome.reason() + "\n";
+        }
+
+        /** The key authorization, if the token is pending. */
+        public Optional<String> found() {
+            return Optional.ofNullable(keyAuthorization);
+        }
+    }
+
+    /** The three outcomes of a challenge lookup. */
+    public enum Outcome {
+        /** The token is pending here or on a server sharing the store: 200 with the key authorization. */
+        FOUND(200, "OK"),
+        /** No server has the token pending (or its answer expired): 404. */
+        NOT_FOUND(404, "Not Found"),
+        /**
+         * This server cannot tell (the shared store failed or was too slow): 503, so that a load
+         * balancer retries another server.
+         */
+        UNKNOWN(503, "Service Unavailable");
+
+        private final int status;
+        private final String reason;
+
+        Outcome(int status, String reason) {
+            this.status = status;
+            this.reason = reason;
+        }
+
+        /** The HTTP status of this outcome. */
+        public int status() {
+            return status;
+        }
+
+        /** The HTTP reason phrase of this outcome. */
+        public String reason() {
+            return reason;
+        }
+    }
 
     // RFC 8555 §8.3: the token is base64url without padding. CAs use 43 chars; allow up to 256.
     private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_-]{1,256}");
@@ -51,9 +135,15 @@ public final class Http01Responder implements ChallengeSolver {
 
     /** A responder that also publishes through, and looks up in, {@code shared} (null: this process only). */
     Http01Responder(CertStore shared) {
+        this(shared, null);
+    }
+
+    /** The same; answers stored longer ago than {@code maxAge} (null: no limit) are an abandoned order's and never served. */
+    Http01Responder(CertStore shared, Duration maxAge) {
         this.shared = shared;
         this.peers = shared == null ? null : new PeerChallenges<>(shared, StoreLayout::http01Challenge,
-                (token, bytes) -> new String(bytes, StandardCharsets.US_ASCII), v -> { }, v -> { }, "autocert4j-challenge-lookup");
+                (token, bytes) -> new String(bytes, StandardCharsets.US_ASCII), v -> { }, v -> { }, "autocert4j-challenge-lookup",
+                PeerChallenges.CACHE_ENTRIES, maxAge);
     }
 
     /**
@@ -100,18 +190,12 @@ public final class Http01Responder implements ChallengeSolver {
 
     /**
      * The key authorization to serve for {@code token}, if a challenge with that token is pending
-     * here or (in a cluster) on another server. May wait briefly for the shared store: call it
-     * from a worker thread, never from an event loop (use {@link #lookup} there).
+     * here or (in a cluster) on another server; empty also when this server cannot tell (use
+     * {@link #answer} to tell the two apart). May wait up to {@value #LOOKUP_TIMEOUT_MILLIS} ms
+     * for the shared store: call it from a worker thread, never from an event loop.
      */
     public Optional<String> keyAuthorization(String token) {
-        if (!isWellFormedToken(token)) {
-            return Optional.empty();
-        }
-        String local = pending.get(token);
-        if (local != null || peers == null) {
-            return counted(Optional.ofNullable(local));
-        }
-        return counted(peers.load(token));
+        return answer(token).found();
     }
 
     /**
@@ -120,14 +204,64 @@ public final class Http01Responder implements ChallengeSolver {
      * For event-loop servers (Netty).
      */
     public CompletableFuture<Optional<String>> lookup(String token) {
+        return answerAsync(token).thenApply(Answer::found);
+    }
+
+    /**
+     * What to answer for {@code token}: 200 with the key authorization, 404 if no server has it
+     * pending, 503 if this server cannot tell (see the class comment). Waits at most
+     * {@value #LOOKUP_TIMEOUT_MILLIS} ms for the shared store: call it from a worker thread, never
+     * from an event loop (use {@link #answerAsync} there). A malformed token is NOT_FOUND here;
+     * adapters answer 400 for it before asking.
+     */
+    public Answer answer(String token) {
+        CompletableFuture<Answer> a = answerAsync(token);
+        if (a.isDone()) {
+            return a.getNow(Answer.UNKNOWN);
+        }
+        try {
+            return a.get(LOOKUP_TIMEOUT_MILLIS + 100, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Answer.UNKNOWN;
+        } catch (ExecutionException | TimeoutException e) {
+            return Answer.UNKNOWN;
+        }
+    }
+
+    /**
+     * {@link #answer} without blocking the caller: completes at once when the answer is in memory,
+     * else after a store lookup on a small thread pool of the responder's, at the latest after
+     * {@value #LOOKUP_TIMEOUT_MILLIS} ms (then 503). For event-loop servers (Netty, Reactor Netty).
+     */
+    public CompletableFuture<Answer> answerAsync(String token) {
         if (!isWellFormedToken(token)) {
-            return CompletableFuture.completedFuture(Optional.empty());
+            return CompletableFuture.completedFuture(Answer.NOT_FOUND);
         }
         String local = pending.get(token);
-        if (local != null || peers == null) {
-            return CompletableFuture.completedFuture(counted(Optional.ofNullable(local)));
+        if (local != null) {
+            answered.incrementAndGet();
+            return CompletableFuture.completedFuture(new Answer(Outcome.FOUND, local));
         }
-        return peers.loadAsync(token).thenApply(this::counted);
+        if (peers == null) {
+            return CompletableFuture.completedFuture(Answer.NOT_FOUND);
+        }
+        CompletableFuture<PeerChallenges.Result<String>> lookup = peers.decideAsync(token);
+        if (!lookup.isDone()) {
+            // A store that does not answer (a cut network drops packets) must not hold the CA's request:
+            // answer 503 in time for the load balancer to try another server.
+            lookup = lookup.completeOnTimeout(PeerChallenges.Result.unknown(), LOOKUP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        }
+        return lookup.handle((r, failure) -> {
+            if (failure != null || !r.decided()) {
+                return Answer.UNKNOWN;
+            }
+            if (r.value() == null) {
+                return Answer.NOT_FOUND;
+            }
+            answered.incrementAndGet();
+            return new Answer(Outcome.FOUND, r.value());
+        });
     }
 
     /** How many challenges this process has pending right now. */
@@ -157,6 +291,7 @@ public final class Http01Responder implements ChallengeSolver {
             try {
                 shared.store(StoreLayout.http01Challenge(challenge.token()), challenge.keyAuthorization().getBytes(StandardCharsets.US_ASCII));
             } catch (IOException e) {
+                pending.remove(challenge.token(), challenge.keyAuthorization()); // present() that throws withdraws what it published
                 throw new UncheckedIOException("cannot publish the HTTP-01 challenge to the other servers through the store: " + e.getMessage(), e);
             }
         }
@@ -211,13 +346,6 @@ public final class Http01Responder implements ChallengeSolver {
         if (peers != null) {
             peers.close();
         }
-    }
-
-    private Optional<String> counted(Optional<String> answer) {
-        if (answer.isPresent()) {
-            answered.incrementAndGet();
-        }
-        return answer;
     }
 
     @Override

@@ -15,10 +15,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Servers sharing a store renew too: this tells a manager's certificates when the store says a
  * peer stored a new one, so they adopt it at once instead of at their next check. A store that
- * cannot watch, or is down at start-up, is asked again later (1 min, doubling to 1 h).
+ * cannot watch, or is down at start-up, is asked again later (1 min, doubling to 1 h). When the
+ * notification channel was lost and is back (the store asks for a re-read of everything), every
+ * certificate looks at the store as soon as reads succeed again, so a server cut from the store
+ * catches up on what it missed at once.
  */
 final class StoreWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StoreWatch.class);
+    /** How long a re-read after a lost notification channel waits for the store to answer reads. */
+    private static final Duration READABLE_WAIT = Duration.ofSeconds(30);
+    /** A key read to see whether the store answers (whether it exists does not matter). */
+    private static final String READ_PROBE = StoreLayout.certsPrefix() + "autocert4j-read-probe";
 
     private final Services services;
     private final Function<String, ManagedCertificate> byStoreKey;
@@ -63,12 +70,41 @@ final class StoreWatch implements AutoCloseable {
             return;
         }
         if (key.equals(StoreLayout.certsPrefix())) {
-            all.get().forEach(ManagedCertificate::peerChanged); // the channel was lost: look at everything
+            // The channel was lost and is back: look at everything, once the store answers reads again (a pool may
+            // still be reconnecting when the notification channel already is; a failed re-read is not retried).
+            awaitReadable();
+            all.get().forEach(ManagedCertificate::peerChanged);
             return;
         }
         ManagedCertificate m = byStoreKey.apply(key);
         if (m != null) {
             m.peerChanged();
+        }
+    }
+
+    /**
+     * Waits, on the store's notification thread, until a read from the store succeeds: every 100 ms for at most
+     * {@code READABLE_WAIT}; then the re-read goes ahead anyway (it fails like any read and the next check retries).
+     */
+    private void awaitReadable() {
+        long deadline = System.nanoTime() + READABLE_WAIT.toNanos();
+        while (!closed) {
+            try {
+                services.storage().store().load(READ_PROBE);
+                return;
+            } catch (IOException | RuntimeException e) {
+                if (System.nanoTime() - deadline > 0) {
+                    LOG.info("autocert4j: the store's notifications are back but reads still fail ({}); re-reading anyway",
+                            LogSafe.text(e.toString()));
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the watch is closing
+                return;
+            }
         }
     }
 

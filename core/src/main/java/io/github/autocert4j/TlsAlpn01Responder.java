@@ -104,11 +104,16 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
 
     /** A responder that also publishes through, and looks up in, {@code shared} (null: this process only). */
     TlsAlpn01Responder(CertStore shared) {
+        this(shared, null);
+    }
+
+    /** The same; answers stored longer ago than {@code maxAge} (null: no limit) are an abandoned order's and never served. */
+    TlsAlpn01Responder(CertStore shared, java.time.Duration maxAge) {
         this.shared = shared;
         // A peer's challenge found in the store becomes a certificate of this server's, resolvable by its alias while cached.
         this.peers = shared == null ? null : new PeerChallenges<>(shared, StoreLayout::tlsAlpn01Challenge,
                 (identifier, bytes) -> create(identifier, new String(bytes, StandardCharsets.US_ASCII).trim()),
-                a -> byAlias.put(a.alias, a), a -> byAlias.remove(a.alias, a), "autocert4j-tls-alpn-lookup");
+                a -> byAlias.put(a.alias, a), a -> byAlias.remove(a.alias, a), "autocert4j-tls-alpn-lookup", PeerChallenges.CACHE_ENTRIES, maxAge);
     }
 
     @Override

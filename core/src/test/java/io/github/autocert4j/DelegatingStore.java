@@ -1,11 +1,12 @@
 package io.github.autocert4j;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * A store that forwards the six store operations to another one: tests override the one they
+ * A store that forwards the six store operations (and {@code age}, {@code removeLeftovers}) to another one: tests override the one they
  * fault or count. The default methods ({@code store} with a held lock, {@code watch}) are not
  * forwarded, so a fenced store still goes through an overridden {@code store}.
  */
@@ -44,5 +45,15 @@ class DelegatingStore implements CertStore {
     @Override
     public void checkAccess() throws IOException {
         d.checkAccess();
+    }
+
+    @Override
+    public Optional<Duration> age(String key) throws IOException {
+        return d.age(key);
+    }
+
+    @Override
+    public int removeLeftovers() throws IOException {
+        return d.removeLeftovers();
     }
 }

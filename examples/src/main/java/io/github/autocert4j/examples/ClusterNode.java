@@ -160,7 +160,9 @@ public final class ClusterNode implements AutoCloseable {
         this.settings = s;
         ExampleConfig c = s.example();
         this.pool = pool(s);
-        this.store = PostgresCertStore.builder(pool).tablePrefix(s.tablePrefix()).leaseDuration(s.lease()).build();
+        this.store = PostgresCertStore.builder(pool).tablePrefix(s.tablePrefix()).leaseDuration(s.lease())
+                .listenDataSource(listenSession(s)) // LISTEN back within a second after an outage, not at the pool's backoff
+                .build();
         AutoCertBuilder builder = AutoCert.builder()
                 .directory(URI.create(c.directory()))
                 .agreeToTermsOfService(true)
@@ -251,6 +253,21 @@ public final class ClusterNode implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
+    /**
+     * The unpooled DataSource of the store's LISTEN session: one connection for as long as the node runs, so it need
+     * not take one of the pool's; after an outage it reconnects at the watch's one-second retry, where HikariCP's
+     * reconnect backoff would wait up to 5 s.
+     */
+    private static org.postgresql.ds.PGSimpleDataSource listenSession(Settings s) {
+        org.postgresql.ds.PGSimpleDataSource d = new org.postgresql.ds.PGSimpleDataSource();
+        d.setURL(s.jdbcUrl());
+        d.setUser(s.dbUser());
+        d.setPassword(s.dbPassword());
+        d.setConnectTimeout(2);
+        d.setApplicationName("autocert4j-node-" + s.nodeId() + "-listen");
+        return d;
+    }
+
     private static HikariDataSource pool(Settings s) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("autocert4j-node-" + s.nodeId());
@@ -258,7 +275,10 @@ public final class ClusterNode implements AutoCloseable {
         config.setUsername(s.dbUser());
         config.setPassword(s.dbPassword());
         config.setMaximumPoolSize(s.poolSize());
-        config.setMinimumIdle(1);
+        // 0, not 1: a pool that keeps a minimum refills it in the background while the database is down, with a backoff
+        // that grows to 5 s (HikariCP), and a node would then catch up only that late after the database answers again;
+        // connecting on demand reconnects at the first operation. The store's operations are rare: nothing waits idle.
+        config.setMinimumIdle(0);
         config.setConnectionTimeout(s.poolTimeout().toMillis()); // bounded wait when exhausted or down
         config.setInitializationFailTimeout(-1);                   // start even while PostgreSQL is down
         config.addDataSourceProperty("connectTimeout", "3");       // seconds: a database that is down fails fast

@@ -13,9 +13,21 @@ import org.junit.jupiter.api.Test;
 
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.PostgresServer;
+import io.github.autocert4j.testkit.internal.LoadBalancer;
 
-/** docs/cluster.md quotes a set-up snippet (and its imports) that compiles and starts against a real PostgreSQL. */
+/**
+ * docs/cluster.md quotes a set-up snippet (and its imports) that compiles and starts against a real PostgreSQL, and
+ * the nginx configuration that the cluster tests run.
+ */
 class ClusterDocsTest {
+
+    @Test
+    void theNginxConfigurationIsTheOneTheClusterTestsRun() throws Exception {
+        String text = Files.readString(Path.of(System.getProperty("autocert4j.repoRoot", ".."), "docs", "cluster.md"));
+        assertTrue(text.contains("```nginx\n" + LoadBalancer.CHALLENGE_LOCATION + "\n```"),
+                "docs/cluster.md must quote testkit LoadBalancer.CHALLENGE_LOCATION exactly, in a ```nginx block:\n"
+                        + LoadBalancer.CHALLENGE_LOCATION);
+    }
 
     @Test
     void theSetupSnippetIsQuotedFromCodeThatCompilesAndRuns() throws Exception {

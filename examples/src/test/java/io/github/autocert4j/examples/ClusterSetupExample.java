@@ -15,6 +15,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * The set-up snippet of docs/cluster.md ("Running a cluster"), compiled with the tests; {@link ClusterDocsTest}
@@ -35,14 +36,21 @@ final class ClusterSetupExample {
         config.setJdbcUrl(jdbcUrl);                      // e.g. "jdbc:postgresql://db.internal:5432/app?sslmode=verify-full"
         config.setUsername(user);
         config.setPassword(password);
-        config.setMaximumPoolSize(5);                    // the store: 1 per operation + 1 per lock heartbeat + 1 for the watch
+        config.setMaximumPoolSize(5);                    // the store: 1 per operation + 1 per lock heartbeat
+        config.setMinimumIdle(0);                        // connect on demand: no background refill backing off (up to 5 s)
         config.setConnectionTimeout(5_000);              // an exhausted pool fails an attempt within 5 s (it is retried)
         config.setInitializationFailTimeout(-1);         // start even while PostgreSQL is down
         config.addDataSourceProperty("connectTimeout", "3");  // seconds: a database that is down fails fast
         config.addDataSourceProperty("socketTimeout", "60");  // seconds: a dead network cannot hang a thread
         HikariDataSource pool = new HikariDataSource(config);
+        PGSimpleDataSource listen = new PGSimpleDataSource(); // the LISTEN session: a connection of its own, not the pool's
+        listen.setURL(jdbcUrl);
+        listen.setUser(user);
+        listen.setPassword(password);
+        listen.setConnectTimeout(3);
 
         PostgresCertStore store = PostgresCertStore.builder(pool)
+                .listenDataSource(listen)                // hears peers again within a second after an outage
                 .leaseDuration(Duration.ofSeconds(30))   // a dead node's renewal is taken over within 30 s
                 .build();
         AutoCert autoCert = AutoCert.builder()

@@ -2,7 +2,6 @@ package io.github.autocert4j.netty;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 import io.github.autocert4j.Http01Responder;
@@ -41,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <ul>
- *   <li>{@code GET|HEAD /.well-known/acme-challenge/{token}}: 200 with the key authorization, or 404 for an unknown token;</li>
+ *   <li>{@code GET|HEAD /.well-known/acme-challenge/{token}}: 200 with the key authorization, 404 for a token no
+ *       server has pending, or 503 when this server cannot tell (its shared store is unreachable or too slow:
+ *       a load balancer should try another server, see docs/cluster.md);</li>
  *   <li>a token that is not base64url (encoded slashes, dots, over-long): 400;</li>
  *   <li>any other method on that path: 405 with {@code Allow: GET, HEAD};</li>
  *   <li>anything else: passed on to the next handler.</li>
@@ -125,9 +126,9 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
             send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, head);
             return;
         }
-        CompletableFuture<Optional<String>> lookup = responder.lookup(token);
+        CompletableFuture<Http01Responder.Answer> lookup = responder.answerAsync(token);
         if (lookup.isDone()) {
-            reply(ctx, request, lookup.getNow(Optional.empty()), head);
+            reply(ctx, request, lookup.isCompletedExceptionally() ? null : lookup.getNow(null), head);
             return;
         }
         // Looked up in a shared store (a token another server published): never block the event
@@ -135,16 +136,17 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
         awaiting = true;
         lookup.whenComplete((found, failure) -> ctx.executor().execute(() -> {
             awaiting = false;
-            reply(ctx, request, failure == null ? found : Optional.empty(), head);
+            reply(ctx, request, failure == null ? found : null, head);
             replayHeldBack(ctx);
         }));
     }
 
-    private static void reply(ChannelHandlerContext ctx, HttpRequest request, Optional<String> keyAuthorization, boolean head) {
-        if (keyAuthorization.isPresent()) {
-            send(ctx, request, HttpResponseStatus.OK, keyAuthorization.get(), head);
+    /** Renders the responder's decision (null: the lookup itself failed, which is "cannot tell" too). */
+    private static void reply(ChannelHandlerContext ctx, HttpRequest request, Http01Responder.Answer answer, boolean head) {
+        if (answer == null) {
+            send(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE, null, head);
         } else {
-            send(ctx, request, HttpResponseStatus.NOT_FOUND, null, head);
+            send(ctx, request, HttpResponseStatus.valueOf(answer.status()), answer.found().orElse(null), head);
         }
     }
 
@@ -180,7 +182,8 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
         if (status == HttpResponseStatus.METHOD_NOT_ALLOWED) {
             response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
         }
-        boolean keepAlive = status.code() < 400 || status == HttpResponseStatus.NOT_FOUND || status == HttpResponseStatus.METHOD_NOT_ALLOWED;
+        boolean keepAlive = status.code() < 400 || status == HttpResponseStatus.NOT_FOUND || status == HttpResponseStatus.METHOD_NOT_ALLOWED
+                || status == HttpResponseStatus.SERVICE_UNAVAILABLE;
         keepAlive &= !request.decoderResult().isFailure() && HttpUtil.isKeepAlive(request);
         if (keepAlive) {
             if (version.equals(HttpVersion.HTTP_1_0)) {

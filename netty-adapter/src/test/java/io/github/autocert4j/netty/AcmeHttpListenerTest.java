@@ -15,7 +15,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
+import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.CertStore;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.Http01Responder;
 import org.junit.jupiter.api.AfterEach;
@@ -119,6 +122,76 @@ class AcmeHttpListenerTest {
         }
         assertEquals("HTTP/1.0 200 OK", firstLine(exchange("GET " + Http01Responder.PATH_PREFIX + TOKEN + " HTTP/1.0\r\n\r\n")));
         assertEquals("HTTP/1.1 404 Not Found", firstLine(exchange("GET /other HTTP/1.1\r\nHost: a\r\n\r\n")));
+    }
+
+    /**
+     * A node cut off from its shared store cannot tell whether a peer published a token: 503 (a load balancer then
+     * tries another node), never 404 (which fails the CA's validation); its own tokens are still answered from memory.
+     */
+    @Test
+    void aTokenTheUnreachableStoreCannotDecideIs503AndTheConnectionStaysUsable() throws Exception {
+        try (AutoCert cut = AutoCert.builder().directory("https://127.0.0.1:9/directory").agreeToTermsOfService(true)
+                .certificate("app.example.test").store(new UnreachableStore()).build()) { // never started: no CA contact
+            cut.http01().present(new ChallengeSolver.Challenge("http-01", "app.example.test", TOKEN, KEY_AUTH));
+            AcmeHttpListener cutListener = AcmeHttpListener.bind(cut.http01(), new InetSocketAddress("127.0.0.1", 0), DEADLINE);
+            try (Socket s = new Socket()) {
+                s.connect(cutListener.localAddress(), 5_000);
+                s.setSoTimeout(10_000);
+                for (int i = 0; i < 3; i++) {
+                    s.getOutputStream().write(("GET " + Http01Responder.PATH_PREFIX + "peersToken" + i + " HTTP/1.1\r\nHost: a\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    String r = readResponse(s.getInputStream(), "Service Unavailable\n");
+                    assertEquals("HTTP/1.1 503 Service Unavailable", firstLine(r), r);
+                    assertTrue(r.toLowerCase(java.util.Locale.ROOT).contains("cache-control: no-store"), r);
+                    assertFalse(r.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), "kept alive: " + r);
+                }
+                s.getOutputStream().write(("GET " + Http01Responder.PATH_PREFIX + TOKEN + " HTTP/1.1\r\nHost: a\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertTrue(readResponse(s.getInputStream(), KEY_AUTH).startsWith("HTTP/1.1 200 OK"), "its own token, from memory");
+            } finally {
+                cutListener.close();
+            }
+        }
+    }
+
+    /**
+     * A store whose database went away after this node published its own challenge: writes succeed (and are
+     * dropped), every other operation fails as {@link CertStore.UnavailableException}.
+     */
+    static final class UnreachableStore implements CertStore {
+        private static IOException down() {
+            return new CertStore.UnavailableException("connection refused (test: the store is cut off)", null);
+        }
+
+        @Override
+        public Optional<byte[]> load(String key) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public void store(String key, byte[] value) {
+            // published before the cut
+        }
+
+        @Override
+        public List<String> list(String prefix) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public boolean delete(String key) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public Lock lock(String name) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public void checkAccess() throws IOException {
+            throw down();
+        }
     }
 
     @Test

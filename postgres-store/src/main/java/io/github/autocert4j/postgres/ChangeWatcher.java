@@ -20,16 +20,22 @@ import org.slf4j.LoggerFactory;
  * transaction, so a notification arrives only for a committed change, within milliseconds.
  *
  * <p>When the connection breaks (server restarted, backend terminated, network cut, or a liveness check every
- * 15 s of silence fails), the watcher reconnects with backoff (250 ms doubling to 30 s) and, once it listens
+ * 15 s of silence fails), the watcher tries to listen again every {@value #RETRY_MILLIS} ms (after the first
+ * retry at 250 ms; one connection attempt each, bounded by the DataSource's own timeouts) and, once it listens
  * again, calls {@code onChange(prefix)}: notifications sent meanwhile are lost, so the consumer re-reads
- * everything under the prefix.
+ * everything under the prefix. A fixed short retry rather than a growing backoff: one node's attempts are one
+ * connection a second, and a node must catch up within about a second of the database answering again, not
+ * at the next step of a backoff that grew during a long outage (it reached 30 s).
  */
 final class ChangeWatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ChangeWatcher.class);
     private static final int POLL_MILLIS = 500;
     private static final long LIVENESS_CHECK_NANOS = TimeUnit.SECONDS.toNanos(15);
-    private static final long MAX_BACKOFF_MILLIS = 30_000;
+    /** Retry interval while the database cannot be reached: LISTEN is back within about this long after it answers. */
+    static final long RETRY_MILLIS = 1_000;
+    private static final long FIRST_RETRY_MILLIS = 250;
+    private static final int WARN_EVERY_FAILURES = 60;
 
     private final DataSource dataSource;
     private final String channel;
@@ -86,14 +92,16 @@ final class ChangeWatcher implements AutoCloseable {
 
     private void run(Connection initial) {
         Connection c = initial;
-        long backoff = 250;
+        long backoff = FIRST_RETRY_MILLIS;
         long lastTraffic = System.nanoTime();
+        int failures = 0;
         try {
             while (!closed) {
                 if (c == null) {
                     try {
                         c = listen();
-                        backoff = 250;
+                        backoff = FIRST_RETRY_MILLIS;
+                        failures = 0;
                         lastTraffic = System.nanoTime();
                         LOG.info("listening again on '{}'; asking for a re-read of '{}'", channel, prefix);
                         deliver(prefix);
@@ -101,9 +109,13 @@ final class ChangeWatcher implements AutoCloseable {
                         if (closed) {
                             break;
                         }
-                        LOG.warn("cannot listen on '{}' yet (retrying in {} ms): {}", channel, backoff, e.getMessage());
+                        failures++;
+                        if (failures <= 2 || failures % WARN_EVERY_FAILURES == 0) { // not a WARN a second through a long outage
+                            LOG.warn("cannot listen on '{}' yet (attempt {}, retrying every {} ms): {}", channel, failures, RETRY_MILLIS,
+                                    e.getMessage());
+                        }
                         pause(backoff);
-                        backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+                        backoff = RETRY_MILLIS;
                         continue;
                     }
                 }

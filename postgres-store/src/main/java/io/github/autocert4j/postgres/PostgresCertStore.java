@@ -85,6 +85,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
     private static final int RETRIES = 3;
 
     private final DataSource dataSource;
+    private final DataSource listenDataSource;
     private final String prefix;
     private final Duration lease;
     private final long leaseNanos;
@@ -102,6 +103,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
     final String sqlRelease;
     final String sqlFence;
     final String sqlHolder;
+    final String sqlAge;
 
     private final Object schemaLock = new Object();
     private volatile boolean schemaReady;
@@ -118,6 +120,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
 
     private PostgresCertStore(Builder b) {
         this.dataSource = b.dataSource;
+        this.listenDataSource = b.listenDataSource != null ? b.listenDataSource : b.dataSource;
         this.prefix = b.tablePrefix;
         this.lease = b.leaseDuration;
         this.leaseNanos = lease.toNanos();
@@ -144,6 +147,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
         this.sqlFence = "SELECT 1 FROM " + locks
                 + " WHERE name = ? AND holder = ? AND token = ? AND expires_at > clock_timestamp() FOR SHARE";
         this.sqlHolder = "SELECT holder, token, expires_at, clock_timestamp() FROM " + locks + " WHERE name = ?";
+        this.sqlAge = "SELECT (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM " + entries + " WHERE key = ?";
         this.heartbeats = new ScheduledThreadPoolExecutor(2, r -> {
             Thread t = new Thread(r, "autocert4j-pg-lease-heartbeat");
             t.setDaemon(true);
@@ -172,6 +176,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
      */
     public static final class Builder {
         private final DataSource dataSource;
+        private DataSource listenDataSource;
         private String tablePrefix = "autocert4j_";
         private Duration leaseDuration = DEFAULT_LEASE;
         private Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
@@ -196,6 +201,19 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
          */
         public Builder leaseDuration(Duration lease) {
             this.leaseDuration = lease;
+            return this;
+        }
+
+        /**
+         * Where the {@linkplain PostgresCertStore#watch watch}'s {@code LISTEN} session connects (default: the store's
+         * DataSource). Give it an unpooled DataSource of the same database (e.g. pgjdbc's {@code PGSimpleDataSource},
+         * with a short {@code connectTimeout}) when the store's DataSource is a pool: the session then does not hold
+         * one of the pool's connections for good, and after an outage it reconnects at its own one-second retry
+         * instead of waiting for the pool's reconnect backoff (HikariCP's grows to 5 s), so the node hears of its
+         * peers' renewals again within about a second of the database answering.
+         */
+        public Builder listenDataSource(DataSource listen) {
+            this.listenDataSource = listen;
             return this;
         }
 
@@ -321,6 +339,20 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
                     }
                 }
                 return keys;
+            }
+        });
+    }
+
+    /** How long ago the row of {@code key} was written ({@code updated_at}), on the database's clock, so node clocks do not matter. */
+    @Override
+    public Optional<Duration> age(String key) throws IOException {
+        checkKey(key);
+        return run("read the age of '" + key + "'", c -> {
+            try (PreparedStatement ps = prepare(c, sqlAge)) {
+                ps.setString(1, key);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(Duration.ofMillis(Math.max(0, rs.getLong(1)))) : Optional.<Duration>empty();
+                }
             }
         });
     }
@@ -535,7 +567,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
         ensureOpen();
         ensureSchema();
         ChangeWatcher[] self = new ChangeWatcher[1];
-        self[0] = new ChangeWatcher(dataSource, channel, prefix, onChange, () -> watchers.remove(self[0]));
+        self[0] = new ChangeWatcher(listenDataSource, channel, prefix, onChange, () -> watchers.remove(self[0]));
         watchers.add(self[0]);
         return Optional.of(self[0]);
     }

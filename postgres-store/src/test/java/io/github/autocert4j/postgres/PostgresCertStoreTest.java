@@ -330,6 +330,21 @@ class PostgresCertStoreTest {
     // ------------------------------------------------------------------ watch
 
     @Test
+    void aWatchOnItsOwnListenDataSourceHoldsNoneOfThePoolsConnections() throws Exception {
+        String prefix = PgSupport.freshPrefix("listends");
+        try (HikariDataSource pool = PgSupport.pool(pg, 2, Duration.ofSeconds(2))) {
+            PostgresCertStore store = PostgresCertStore.builder(pool).tablePrefix(prefix).listenDataSource(pg.dataSource()).build();
+            BlockingQueue<String> seen = new LinkedBlockingQueue<>();
+            try (AutoCloseable watch = store.watch("certs/", seen::add).orElseThrow()) {
+                assertEquals(0, pool.getHikariPoolMXBean().getActiveConnections(), "the LISTEN session is not one of the pool's");
+                store.store("certs/a", new byte[] {1});
+                assertEquals("certs/a", seen.poll(2, TimeUnit.SECONDS));
+            }
+            store.close();
+        }
+    }
+
+    @Test
     void watchTellsOtherNodesWithinASecondAndAsksForAReReadAfterItsConnectionWasCut() throws Exception {
         String prefix = PgSupport.freshPrefix("watch");
         try (HikariDataSource watcherPool = PgSupport.pool(pg, 2, Duration.ofSeconds(2))) {

@@ -134,4 +134,31 @@ class PostgresFaultTest {
         watching.close();
         writer.close();
     }
+
+    /**
+     * After an outage long enough for a growing backoff to reach many seconds (it went 0.25, 0.5, 1, 2, 4, 8, 16 s
+     * and so came back up to 16 s late), the watch listens again and asks for a re-read within 2 s of the database
+     * answering.
+     */
+    @Test
+    void aWatchListensAgainWithinTwoSecondsOfTheDatabaseAnsweringAfterALongOutage() throws Exception {
+        String prefix = PgSupport.freshPrefix("watchlong");
+        PostgresCertStore watching = node(prefix).build();
+        PostgresCertStore writer = node(prefix).build();
+        BlockingQueue<String> seen = new LinkedBlockingQueue<>();
+        try (AutoCloseable watch = watching.watch("certs/", seen::add).orElseThrow()) {
+            pg.stop();
+            Thread.sleep(12_000);
+            pg.start(); // returns once the server accepts connections
+            long up = System.nanoTime();
+            assertEquals("certs/", seen.poll(10, TimeUnit.SECONDS), "no re-read request after the outage");
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - up);
+            assertTrue(millis <= 2000, "LISTEN back " + millis + " ms after the database answered (at most 2 s)");
+            writer.store("certs/x", new byte[] {1});
+            assertEquals("certs/x", seen.poll(2, TimeUnit.SECONDS));
+            System.out.printf("long outage: LISTEN back %d ms after the database answered%n", millis);
+        }
+        watching.close();
+        writer.close();
+    }
 }

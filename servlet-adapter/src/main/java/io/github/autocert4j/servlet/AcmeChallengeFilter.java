@@ -37,7 +37,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code GET|HEAD /.well-known/acme-challenge/{token}}: 200 {@code text/plain} with the key
- *       authorization, or 404 for an unknown or empty token;</li>
+ *       authorization, 404 for an unknown or empty token, or 503 when a lookup in the shared store
+ *       cannot tell (store unreachable or slower than {@link Http01Responder#LOOKUP_TIMEOUT_MILLIS}:
+ *       a load balancer should try another server, see docs/cluster.md);</li>
  *   <li>a token that is not base64url (judged on the raw, undecoded request URI, so encoded
  *       slashes and dots are visible): 400;</li>
  *   <li>any other method on that path: 405 with {@code Allow: GET, HEAD} (and
@@ -187,12 +189,12 @@ public final class AcmeChallengeFilter implements Filter {
             return;
         }
         Http01Responder r = responder;
-        Optional<String> keyAuthorization = r == null ? Optional.empty() : r.keyAuthorization(token);
-        if (keyAuthorization.isPresent()) {
-            send(res, HttpServletResponse.SC_OK, keyAuthorization.get(), head);
-        } else {
+        if (r == null) {
             send(res, HttpServletResponse.SC_NOT_FOUND, null, head);
+            return;
         }
+        Http01Responder.Answer answer = r.answer(token); // 200, 404, or 503 when the shared store cannot tell
+        send(res, answer.status(), answer.found().orElse(null), head);
     }
 
     private static void send(HttpServletResponse res, int status, String body, boolean head) throws IOException {
@@ -212,6 +214,7 @@ public final class AcmeChallengeFilter implements Filter {
             case HttpServletResponse.SC_BAD_REQUEST -> "Bad Request";
             case HttpServletResponse.SC_NOT_FOUND -> "Not Found";
             case HttpServletResponse.SC_METHOD_NOT_ALLOWED -> "Method Not Allowed";
+            case HttpServletResponse.SC_SERVICE_UNAVAILABLE -> "Service Unavailable";
             default -> String.valueOf(status);
         };
     }

@@ -3,10 +3,14 @@ package io.github.autocert4j.servlet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.CertStore;
 import io.github.autocert4j.ChallengeSolver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,6 +93,69 @@ abstract class ChallengeFilterContract {
             // The token disappears once the CA is done with it.
             autoCert.http01().cleanUp(new ChallengeSolver.Challenge("http-01", "app.autocert4j.test", TOKEN, KEY_AUTHZ));
             assertEquals(404, RawHttp.send(http, "GET", PREFIX + TOKEN).status());
+        }
+    }
+
+    /**
+     * A server cut off from its shared store cannot tell whether a peer published a token: 503 (a load balancer
+     * then tries another server), never 404; its own tokens are still answered from memory.
+     */
+    @Test
+    void aTokenTheUnreachableStoreCannotDecideIs503() throws Exception {
+        try (AutoCert cut = AutoCert.builder().directory("https://127.0.0.1:9/directory").agreeToTermsOfService(true)
+                .certificate("app.autocert4j.test").store(new UnreachableStore()).build();
+             ServletTestHost host = newHost(cut, Registration.REGISTER, tmp.resolve("work"))) {
+            cut.http01().present(new ChallengeSolver.Challenge("http-01", "app.autocert4j.test", TOKEN, KEY_AUTHZ));
+            InetSocketAddress http = host.httpAddress();
+            RawHttp.Response unknown = RawHttp.send(http, "GET", PREFIX + "peersToken_1");
+            assertEquals(503, unknown.status(), unknown.toString());
+            assertEquals("Service Unavailable\n", unknown.body());
+            assertEquals("no-store", unknown.header("cache-control"), "answered by the filter, not the container");
+            assertEquals(503, RawHttp.send(http, "HEAD", PREFIX + "peersToken_2").status());
+            RawHttp.Response own = RawHttp.send(http, "GET", PREFIX + TOKEN);
+            assertEquals(200, own.status());
+            assertEquals(KEY_AUTHZ, own.body());
+            assertEquals(400, RawHttp.send(http, "GET", PREFIX + "a.b").status(), "malformed tokens never reach the store");
+        }
+    }
+
+    /**
+     * A store whose database went away after this node published its own challenge: writes succeed (and are
+     * dropped), every other operation fails as {@link CertStore.UnavailableException}.
+     */
+    static final class UnreachableStore implements CertStore {
+        private static IOException down() {
+            return new CertStore.UnavailableException("connection refused (test: the store is cut off)", null);
+        }
+
+        @Override
+        public Optional<byte[]> load(String key) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public void store(String key, byte[] value) {
+            // published before the cut
+        }
+
+        @Override
+        public List<String> list(String prefix) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public boolean delete(String key) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public Lock lock(String name) throws IOException {
+            throw down();
+        }
+
+        @Override
+        public void checkAccess() throws IOException {
+            throw down();
         }
     }
 

@@ -33,9 +33,9 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       certificates served without an order (at start, or renewed by a server sharing the store).</li>
  *   <li>{@code autocert4j.order.duration} (timer, tags {@code certificate}, {@code outcome}): from the
  *       start of an order to its {@code Issued} or {@code Failed} event.</li>
- *   <li>{@code autocert4j.challenge.requests} (counter, tag {@code status} = 200 | 400 | 404 | 405):
+ *   <li>{@code autocert4j.challenge.requests} (counter, tag {@code status} = 200 | 400 | 404 | 405 | 503):
  *       requests for {@code /.well-known/acme-challenge/} answered on the plain-HTTP port; 200 are
- *       the CA's validations.</li>
+ *       the CA's validations, 503 lookups the shared store could not answer.</li>
  * </ul>
  */
 final class AutoCertMetrics implements MeterBinder, CertEventListener {

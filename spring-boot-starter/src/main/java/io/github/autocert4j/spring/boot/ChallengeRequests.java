@@ -5,17 +5,19 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Counts the requests for {@code /.well-known/acme-challenge/} answered on the plain-HTTP port, by
- * the status they got: 200 (a pending token: the CA validating), 404 (unknown token), 400
- * (malformed), 405 (method). Kept free of Micrometer so that counting works without it.
+ * the status they got: 200 (a pending token: the CA validating), 404 (unknown token), 503 (the
+ * shared store could not tell: the load balancer should try another replica), 400 (malformed),
+ * 405 (method). Kept free of Micrometer so that counting works without it.
  */
 final class ChallengeRequests {
     /** The statuses a challenge request can get, in the order the metrics list them. */
-    static final List<Integer> STATUSES = List.of(200, 400, 404, 405);
+    static final List<Integer> STATUSES = List.of(200, 400, 404, 405, 503);
 
     private final LongAdder ok = new LongAdder();
     private final LongAdder badRequest = new LongAdder();
     private final LongAdder notFound = new LongAdder();
     private final LongAdder methodNotAllowed = new LongAdder();
+    private final LongAdder unavailable = new LongAdder();
 
     void record(int status) {
         LongAdder counter = counter(status);
@@ -36,6 +38,7 @@ final class ChallengeRequests {
             case 400 -> badRequest;
             case 404 -> notFound;
             case 405 -> methodNotAllowed;
+            case 503 -> unavailable;
             default -> null;
         };
     }
@@ -43,6 +46,6 @@ final class ChallengeRequests {
     @Override
     public String toString() {
         return "ChallengeRequests[200=" + ok.sum() + ", 400=" + badRequest.sum() + ", 404=" + notFound.sum() + ", 405="
-                + methodNotAllowed.sum() + "]";
+                + methodNotAllowed.sum() + ", 503=" + unavailable.sum() + "]";
     }
 }

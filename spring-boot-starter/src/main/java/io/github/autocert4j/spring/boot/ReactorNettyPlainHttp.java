@@ -21,7 +21,7 @@ import reactor.netty.http.server.HttpServerResponse;
  * The plain-HTTP port of the Reactor Netty integration. Boot's reactive server has one port, so a
  * second, small Reactor Netty {@code HttpServer} (same event loops) listens on
  * {@code autocert4j.http-port}: it answers {@code /.well-known/acme-challenge/{token}} like the other
- * adapters (200 / 404 / 400 / 405, judged on the raw request target), then redirects to HTTPS or,
+ * adapters (200 / 404 / 503 / 400 / 405, judged on the raw request target), then redirects to HTTPS or,
  * without {@code redirect-to-https}, hands the request to the application's own {@link HttpHandler}.
  * Started after Boot's server and before the AutoCert, stopped the other way round.
  */
@@ -129,8 +129,10 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
         } else {
             // This runs on the event loop: a token not pending here may need the shared store, which
             // lookup() reads off the loop (keyAuthorization() would block it).
-            return Mono.fromFuture(responder.lookup(token))
-                    .flatMap(keyAuthorization -> answer(res, keyAuthorization.isPresent() ? 200 : 404, keyAuthorization.orElse(null), head));
+            // answerAsync() decides 200 / 404 / 503 (the store cannot tell: a load balancer tries another replica).
+            return Mono.fromFuture(responder.answerAsync(token))
+                    .onErrorReturn(Http01Responder.Answer.UNKNOWN)
+                    .flatMap(a -> answer(res, a.status(), a.found().orElse(null), head));
         }
         return answer(res, status, null, head);
     }
@@ -154,6 +156,7 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
             case 400 -> "Bad Request";
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
+            case 503 -> "Service Unavailable";
             default -> String.valueOf(status);
         };
     }

@@ -37,6 +37,11 @@ final class BootApp implements AutoCloseable {
 
     /** Starts the application (HTTPS on a free loopback port) with {@code properties} as command-line arguments. */
     static BootApp start(Server server, Map<String, String> properties) {
+        return start(server, properties, new Class<?>[0]);
+    }
+
+    /** The same with the application's own configuration classes {@code extraSources} (beans such as a CertStore). */
+    static BootApp start(Server server, Map<String, String> properties, Class<?>... extraSources) {
         Map<String, String> all = new LinkedHashMap<>();
         all.put("server.address", "127.0.0.1"); // tests use loopback only
         all.put("server.port", "0");
@@ -49,6 +54,7 @@ final class BootApp implements AutoCloseable {
         all.forEach((k, v) -> args.add("--" + k + "=" + v));
         List<Class<?>> sources = new ArrayList<>(List.of(TestApplication.class));
         sources.addAll(List.of(BootLine.sources(server)));
+        sources.addAll(List.of(extraSources));
         ConfigurableApplicationContext context = new SpringApplicationBuilder(sources.toArray(Class<?>[]::new))
                 .web(server.webType)
                 .bannerMode(Banner.Mode.OFF)

@@ -101,6 +101,32 @@ class LoadBalancerTest {
         }
     }
 
+    /** A node that cannot tell (503) under the challenge path: nginx tries the next node. */
+    @Test
+    void aChallengeAnswered503IsRetriedOnTheNextBackend() throws Exception {
+        HttpServer cut = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        int cutPort = cut.getAddress().getPort();
+        cut.createContext("/", ex -> {
+            byte[] body = "Service Unavailable\n".getBytes(StandardCharsets.US_ASCII);
+            ex.sendResponseHeaders(503, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        cut.start();
+        backends.add(cut);
+        int healthy = backend();
+        try (LoadBalancer lb = LoadBalancer.builder().listenPort(FreePorts.loopback()).backends(List.of(cutPort, healthy)).start()) {
+            assertEquals("200 " + healthy, get(lb.port(), "/.well-known/acme-challenge/tok"));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (lb.requests().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            LoadBalancer.Request r = lb.requests().get(0);
+            assertEquals(List.of(cutPort, healthy), r.triedPorts(), r.toString());
+            assertEquals(List.of(503, 200), r.backendStatuses(), r.toString());
+        }
+    }
+
     @Test
     void closeStopsNginxAndItsWorkers() throws Exception {
         int port = FreePorts.loopback();
