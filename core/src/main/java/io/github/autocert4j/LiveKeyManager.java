@@ -84,6 +84,8 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     private final Supplier<CertBundle> fallbackFactory;
     private volatile Entry fallback;
     private volatile MissHandler missHandler;
+    /** Told after every install: resumable sessions may now hold a certificate that is no longer served. */
+    private volatile Runnable onInstall;
 
     /**
      * Consulted when a handshake names a host no live certificate covers (on-demand TLS). May wait
@@ -151,6 +153,19 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
                 byAlias.remove(older.alias);
             }
         }
+        Runnable listener = onInstall;
+        if (listener != null) {
+            listener.run();
+        }
+    }
+
+    void setOnInstall(Runnable listener) {
+        this.onInstall = listener;
+    }
+
+    /** The leaf of every live certificate (not the fallback). */
+    List<X509Certificate> servedLeaves() {
+        return current.values().stream().map(e -> e.chain[0]).toList();
     }
 
     /**
