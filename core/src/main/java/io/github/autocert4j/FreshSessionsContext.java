@@ -55,7 +55,10 @@ final class FreshSessionsContext {
         private TrustManager[] trustManagers; // guarded by this
         private SecureRandom random; // guarded by this
         private int lifetimeSeconds; // guarded by this; 0: the JDK's default
+        private int hostCacheSize = -1; // guarded by this; -1: the JDK's default
+        private int hostTimeoutSeconds = -1; // guarded by this; what the host set through getServerSessionContext(), -1: nothing
         private volatile SSLContext current;
+        private final SSLSessionContext serverSessions = new ServerSessions();
 
         Spi(TlsSessions sessions) {
             this.sessions = sessions;
@@ -79,7 +82,7 @@ final class FreshSessionsContext {
                 public void limitSessionLifetime(int seconds) {
                     synchronized (Spi.this) {
                         lifetimeSeconds = seconds;
-                        current.getServerSessionContext().setSessionTimeout(seconds);
+                        current.getServerSessionContext().setSessionTimeout(timeout());
                     }
                 }
             });
@@ -89,13 +92,28 @@ final class FreshSessionsContext {
             try {
                 SSLContext c = SSLContext.getInstance("TLS");
                 c.init(keyManagers, trustManagers, random);
-                if (lifetimeSeconds > 0) {
-                    c.getServerSessionContext().setSessionTimeout(lifetimeSeconds);
+                if (hostCacheSize >= 0) {
+                    c.getServerSessionContext().setSessionCacheSize(hostCacheSize);
+                }
+                int timeout = timeout();
+                if (timeout > 0) {
+                    c.getServerSessionContext().setSessionTimeout(timeout);
                 }
                 return c;
             } catch (NoSuchAlgorithmException e) {
                 throw new KeyManagementException("this JVM has no TLS SSLContext", e);
             }
+        }
+
+        /** The session timeout to apply: the host's (Tomcat sets 86,400 s), never above the lifetime TlsSessions allows. */
+        private int timeout() {
+            if (hostTimeoutSeconds < 0) {
+                return lifetimeSeconds;
+            }
+            if (lifetimeSeconds == 0) {
+                return hostTimeoutSeconds;
+            }
+            return hostTimeoutSeconds == 0 ? lifetimeSeconds : Math.min(hostTimeoutSeconds, lifetimeSeconds);
         }
 
         void renew() {
@@ -138,7 +156,54 @@ final class FreshSessionsContext {
 
         @Override
         protected SSLSessionContext engineGetServerSessionContext() {
-            return current().getServerSessionContext();
+            current();
+            return serverSessions;
+        }
+
+        /**
+         * The server session context as hosts see it: always the current JDK context's, and a
+         * timeout the host sets (Tomcat and Jetty set theirs at start) is capped by the lifetime
+         * TlsSessions allows, and kept across renewals.
+         */
+        private final class ServerSessions implements SSLSessionContext {
+            @Override
+            public javax.net.ssl.SSLSession getSession(byte[] sessionId) {
+                return current().getServerSessionContext().getSession(sessionId);
+            }
+
+            @Override
+            public java.util.Enumeration<byte[]> getIds() {
+                return current().getServerSessionContext().getIds();
+            }
+
+            @Override
+            public void setSessionTimeout(int seconds) {
+                if (seconds < 0) {
+                    throw new IllegalArgumentException("session timeout " + seconds + " < 0");
+                }
+                synchronized (Spi.this) {
+                    hostTimeoutSeconds = seconds;
+                    current().getServerSessionContext().setSessionTimeout(timeout());
+                }
+            }
+
+            @Override
+            public int getSessionTimeout() {
+                return current().getServerSessionContext().getSessionTimeout();
+            }
+
+            @Override
+            public void setSessionCacheSize(int size) {
+                synchronized (Spi.this) {
+                    current().getServerSessionContext().setSessionCacheSize(size);
+                    hostCacheSize = size;
+                }
+            }
+
+            @Override
+            public int getSessionCacheSize() {
+                return current().getServerSessionContext().getSessionCacheSize();
+            }
         }
 
         @Override
