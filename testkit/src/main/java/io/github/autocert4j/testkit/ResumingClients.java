@@ -132,17 +132,24 @@ public final class ResumingClients {
         }
         Path out = sessionFile.resolveSibling(sessionFile.getFileName() + ".out");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        try (OutputStream stdin = p.getOutputStream()) {
-            // TLS 1.3 tickets come after the handshake: a request makes s_client read them before it ends.
+        OutputStream stdin = p.getOutputStream();
+        try {
+            // TLS 1.3 tickets come after the handshake: s_client sends a request with "Connection: close"
+            // and keeps reading (tickets included) until the server closes; its stdin stays open till then.
             stdin.write(("GET / HTTP/1.1\r\nHost: " + sniHost + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             stdin.flush();
-            Thread.sleep(300);
         } catch (IOException e) {
             // s_client already ended (closed by the server): its output tells what happened
         }
-        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        boolean ended = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            stdin.close();
+        } catch (IOException e) {
+            // already gone
+        }
+        if (!ended) {
             p.destroyForcibly();
-            throw new IOException("openssl s_client to " + addr + " did not end within " + timeout);
+            throw new IOException("openssl s_client to " + addr + " did not end within " + timeout + " (the server did not close the connection after a request with Connection: close)");
         }
         String text = java.nio.file.Files.readString(out, StandardCharsets.ISO_8859_1);
         Matcher cert = SERVER_CERT.matcher(text);
