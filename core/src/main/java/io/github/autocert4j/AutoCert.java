@@ -97,7 +97,7 @@ public final class AutoCert implements AutoCloseable {
         }
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
         this.tlsSessions = new TlsSessions(clock, keyManager::servedLeaves, executor);
-        keyManager.setOnInstall(tlsSessions::certificateSwapped);
+        keyManager.setOnInstall(tlsSessions::certificateInstalled);
     }
 
     private ManagedCertificate byStoreKey(String key) {
@@ -374,6 +374,7 @@ public final class AutoCert implements AutoCloseable {
             onDemand.close();
         }
         storeWatch.close();
+        tlsSessions.close();
         http01.close();
         tlsAlpn01.close();
         if (ownsExecutor) {

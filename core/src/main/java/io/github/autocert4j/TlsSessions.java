@@ -65,6 +65,7 @@ public final class TlsSessions {
     private final ScheduledExecutorService executor;
     private final Map<Object, Host> hosts = Collections.synchronizedMap(new IdentityHashMap<>());
     private ScheduledFuture<?> refresh; // guarded by this
+    private boolean closed; // guarded by this
     private int lifetimeSeconds = (int) MAX_LIFETIME.toSeconds(); // guarded by this
     private Instant earliestNotAfter; // guarded by this: the earliest notAfter at the last refresh
     private final java.security.Provider jsseProvider = new FreshSessionsContext.JsseProvider(this);
@@ -134,7 +135,26 @@ public final class TlsSessions {
         return computeLifetime()[0];
     }
 
-    /** Called when a certificate went live: drop every listener's sessions, then re-apply the lifetime. */
+    /**
+     * Called when a certificate went live. If it replaced one that was served (a renewal, a store
+     * change, the self-signed fallback some client got), every listener's sessions are dropped;
+     * the lifetime is re-applied when that happened or the new certificate expires first.
+     */
+    void certificateInstalled(X509Certificate leaf, boolean replaced) {
+        if (replaced) {
+            certificateSwapped();
+            return;
+        }
+        boolean earlier;
+        synchronized (this) {
+            earlier = earliestNotAfter == null || leaf.getNotAfter().toInstant().isBefore(earliestNotAfter);
+        }
+        if (earlier && !hosts.isEmpty()) {
+            refreshLifetime(); // O(certificates): only when this certificate shortens the lifetime
+        }
+    }
+
+    /** Drops every listener's sessions, then re-applies the lifetime. */
     void certificateSwapped() {
         Host[] all = hosts();
         for (Host h : all) {
@@ -175,7 +195,7 @@ public final class TlsSessions {
         return new int[] {(int) lifetime, (int) delay, (int) earliest};
     }
 
-    private void refreshLifetime() {
+    void refreshLifetime() {
         int[] computed = computeLifetime();
         boolean expired;
         synchronized (this) {
@@ -189,9 +209,9 @@ public final class TlsSessions {
                 refresh.cancel(false);
             }
             try {
-                refresh = executor.schedule(this::refreshLifetime, computed[1], TimeUnit.SECONDS);
+                refresh = closed ? null : executor.schedule(this::refreshLifetime, computed[1], TimeUnit.SECONDS);
             } catch (RuntimeException e) {
-                refresh = null; // the AutoCert was closed: no more refreshes
+                refresh = null; // the executor was shut down: no more refreshes
             }
         }
         if (expired) {
@@ -210,6 +230,20 @@ public final class TlsSessions {
             } catch (RuntimeException e) {
                 LOG.warn("autocert4j: limiting the TLS session lifetime failed: {}", LogSafe.text(e.toString()));
             }
+        }
+    }
+
+    /** How many listeners are registered. */
+    int registered() {
+        return hosts.size();
+    }
+
+    /** Stops the refreshes (the AutoCert was closed); listeners keep the last lifetime applied. */
+    synchronized void close() {
+        closed = true;
+        if (refresh != null) {
+            refresh.cancel(false);
+            refresh = null;
         }
     }
 

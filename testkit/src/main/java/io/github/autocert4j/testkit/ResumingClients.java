@@ -134,22 +134,27 @@ public final class ResumingClients {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         OutputStream stdin = p.getOutputStream();
         try {
-            // TLS 1.3 tickets come after the handshake: s_client sends a request with "Connection: close"
-            // and keeps reading (tickets included) until the server closes; its stdin stays open till then.
+            // TLS 1.3 tickets come after the handshake: s_client sends a request and keeps reading
+            // (tickets included) until the answer is in; its stdin stays open till then.
             stdin.write(("GET / HTTP/1.1\r\nHost: " + sniHost + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             stdin.flush();
         } catch (IOException e) {
             // s_client already ended (closed by the server): its output tells what happened
         }
-        boolean ended = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        // Tickets precede the answer: once the answer's status line is in (or s_client ended), stdin may close.
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (p.isAlive() && System.nanoTime() < deadline
+                && !java.nio.file.Files.readString(out, StandardCharsets.ISO_8859_1).contains("HTTP/1.")) {
+            Thread.sleep(20);
+        }
         try {
             stdin.close();
         } catch (IOException e) {
             // already gone
         }
-        if (!ended) {
+        if (!p.waitFor(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS)) {
             p.destroyForcibly();
-            throw new IOException("openssl s_client to " + addr + " did not end within " + timeout + " (the server did not close the connection after a request with Connection: close)");
+            throw new IOException("openssl s_client to " + addr + " did not end within " + timeout + " (no HTTP answer to its request)");
         }
         String text = java.nio.file.Files.readString(out, StandardCharsets.ISO_8859_1);
         Matcher cert = SERVER_CERT.matcher(text);
