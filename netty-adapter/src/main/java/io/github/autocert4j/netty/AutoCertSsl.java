@@ -257,7 +257,11 @@ public final class AutoCertSsl {
 
     /**
      * A builder preset with the live key material and {@code provider}, for hosts that also set
-     * ALPN, protocols or ciphers before calling {@code build()}.
+     * ALPN, protocols or ciphers before calling {@code build()}. With the JDK provider its
+     * {@code sslContextProvider} is {@link io.github.autocert4j.TlsSessions#jsseProvider()} (keep
+     * it: the context then renews itself after every swap, so no client resumes into a replaced
+     * certificate); pass the built context to {@link AutoCertTls#forServer} or
+     * {@link #guardSessions}.
      */
     public static SslContextBuilder contextBuilder(AutoCert autoCert, SslProvider provider) {
         KeyManagerFactory factory = keyManagerFactory(autoCert);
