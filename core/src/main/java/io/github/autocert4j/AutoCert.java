@@ -67,6 +67,7 @@ public final class AutoCert implements AutoCloseable {
     private final LeftoverSweep leftovers;
     private volatile boolean closed;
     private volatile SSLContext sslContext;
+    private final TlsSessions tlsSessions;
 
     AutoCert(Config config) {
         this.config = config;
@@ -98,6 +99,8 @@ public final class AutoCert implements AutoCloseable {
         }
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
+        this.tlsSessions = new TlsSessions(clock, keyManager::servedLeaves, executor);
+        keyManager.setOnInstall(tlsSessions::certificateInstalled);
     }
 
     private ManagedCertificate byStoreKey(String key) {
@@ -208,6 +211,14 @@ public final class AutoCert implements AutoCloseable {
     }
 
     /**
+     * Where TLS listeners register so that no resumed session serves a replaced or expired
+     * certificate ({@link TlsSessions}); the adapters and {@link #sslContext()} register theirs.
+     */
+    public TlsSessions tlsSessions() {
+        return tlsSessions;
+    }
+
+    /**
      * The certificate a handshake with SNI {@code serverName} (null: no SNI) is served right now:
      * exact name, then wildcard, then the first configured certificate, then the self-signed fallback.
      */
@@ -271,7 +282,8 @@ public final class AutoCert implements AutoCloseable {
             synchronized (this) {
                 if (sslContext == null) {
                     try {
-                        SSLContext c = SSLContext.getInstance("TLS");
+                        // A new JDK context after every swap: no session or ticket resumes into a replaced certificate.
+                        SSLContext c = tlsSessions.newRenewingContext();
                         c.init(new KeyManager[] {keyManager()}, null, null);
                         // TLS-ALPN-01: JSSE must select acme-tls/1 for the key manager to see it.
                         sslContext = config.tlsAlpn01Enabled() ? AcmeTlsAlpnContext.wrap(c) : c;
@@ -392,6 +404,7 @@ public final class AutoCert implements AutoCloseable {
         }
         storeWatch.close();
         leftovers.close();
+        tlsSessions.close();
         http01.close();
         tlsAlpn01.close();
         if (ownsExecutor) {
