@@ -443,7 +443,9 @@ final class ManagedCertificate {
         }
         ari = new Issuer.Window(stored.start(), stored.end(), stored.explanationUrl(), null);
         ariChosen = stored.chosen();
-        ariNextFetch = stored.nextFetch();
+        // a record is written with at most a day's wait; a damaged or foreign one cannot silence ARI for longer
+        Instant latest = services.now().plus(RenewalPlanner.MAX_ARI_POLL);
+        ariNextFetch = stored.nextFetch().isAfter(latest) ? latest : stored.nextFetch();
     }
 
     private void fetchAri(Instant now, CertStore.Lock storeLock) throws InterruptedException {
