@@ -397,17 +397,22 @@ final class ManagedCertificate {
             return;
         }
         CertStore.Lock storeLock = null;
+        setOrdering(true); // stop() interrupts the wait for the lock and the fetch
         try {
-            storeLock = services.storage().lock(id);
-        } catch (IOException e) {
-            LOG.debug("autocert4j: cannot take the store lock of {} to share its ARI window ({}); fetching alone", id, e.toString());
-        }
-        try {
+            try {
+                storeLock = services.storage().lock(id);
+            } catch (IOException e) {
+                if (stopped) {
+                    throw new InterruptedException("stopped while waiting for the store lock of " + id);
+                }
+                LOG.debug("autocert4j: cannot take the store lock of {} to share its ARI window ({}); fetching alone", id, e.toString());
+            }
             if (storeLock != null && adoptStoredAri(services.now())) {
                 return; // a peer fetched it while this server waited for the lock
             }
             fetchAri(services.now(), storeLock);
         } finally {
+            setOrdering(false);
             if (storeLock != null) {
                 try {
                     storeLock.close();
