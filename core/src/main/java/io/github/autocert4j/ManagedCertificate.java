@@ -68,7 +68,6 @@ final class ManagedCertificate {
     private boolean ariWindowChanged;
     /** The renewal moment last logged as planned. */
     private Instant loggedPlan;
-    private int ariFetches;
     /** Per issuer id: not to be asked for this certificate before this instant (its Retry-After). */
     private final java.util.Map<String, Instant> askedToWait = new java.util.HashMap<>();
     private final List<Runnable> afterUnlock = new ArrayList<>();
@@ -455,7 +454,6 @@ final class ManagedCertificate {
 
     private void fetchAri(Instant now, CertStore.Lock storeLock) throws InterruptedException {
         try {
-            ariFetches++;
             Optional<Issuer.Window> window = services.issuerOrFirst(liveIssuer).renewalWindow(live.leaf());
             if (window.isEmpty()) {
                 ari = null;
@@ -525,11 +523,6 @@ final class ManagedCertificate {
             LOG.debug("autocert4j: {} renewal planned at {} ({})", id, at, plan.reason());
         }
         ariWindowChanged = false;
-    }
-
-    /** ARI fetches made by this server for this certificate (tests count the fleet's). */
-    int ariFetches() {
-        return ariFetches;
     }
 
     /** The moment picked in the CA's ARI window, or null (tests compare the fleet's picks). */
@@ -837,7 +830,7 @@ final class ManagedCertificate {
                 && next.isAfter(RenewalPlanner.retryDeadline(live.notBefore(), live.notAfter()))) {
             // Honoured (asking earlier is refused anyway), never exceeded; said once per failure.
             LOG.warn("autocert4j: the CA asked not to be contacted for {} before {} (Retry-After), which is past the last retry moment {} "
-                    + "before expiry at {}; retrying exactly then. Fix: configure a second CA (issuers) so renewal can fail over",
+                    + "before expiry at {}; retrying exactly then. Fix: add a second CA (builder acmeCa(...)) so renewal can fail over",
                     id, next, RenewalPlanner.retryDeadline(live.notBefore(), live.notAfter()), live.notAfter());
         }
         if (next != null) {
