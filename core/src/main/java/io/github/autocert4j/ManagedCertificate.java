@@ -68,6 +68,8 @@ final class ManagedCertificate {
     private boolean ariWindowChanged;
     /** The renewal moment last logged as planned. */
     private Instant loggedPlan;
+    /** False once the CA answered without a window (no ARI): later checks ask it without the store lock. */
+    private boolean ariOffered = true;
     /** Per issuer id: not to be asked for this certificate before this instant (its Retry-After). */
     private final java.util.Map<String, Instant> askedToWait = new java.util.HashMap<>();
     private final List<Runnable> afterUnlock = new ArrayList<>();
@@ -392,6 +394,10 @@ final class ManagedCertificate {
         if (ariNextFetch != null && now.isBefore(ariNextFetch)) {
             return;
         }
+        if (!ariOffered) {
+            fetchAri(now, null); // the CA had no window to share (no ARI): asked alone, no lock taken
+            return;
+        }
         if (adoptStoredAri(now)) {
             return;
         }
@@ -455,6 +461,7 @@ final class ManagedCertificate {
     private void fetchAri(Instant now, CertStore.Lock storeLock) throws InterruptedException {
         try {
             Optional<Issuer.Window> window = services.issuerOrFirst(liveIssuer).renewalWindow(live.leaf());
+            ariOffered = window.isPresent();
             if (window.isEmpty()) {
                 ari = null;
                 ariChosen = null;
