@@ -4,7 +4,8 @@
 # which uses apt-get download + dpkg -x and so needs root the first time (or run it once with sudo).
 # The Pebble integration tests never skip: a missing Pebble fails the build. Knot DNS (knotd, for the DNS-01
 # tests) is installed by scripts/get-dns.sh with apt-get when missing; a missing knotd fails them too. The same goes for
-# PostgreSQL (scripts/get-postgres.sh) and nginx (scripts/get-lb.sh, the Cluster* tests' load balancer).
+# PostgreSQL (scripts/get-postgres.sh), nginx (scripts/get-lb.sh, the Cluster* tests' load balancer) and Caddy
+# (scripts/get-caddy.sh, the second ACME server).
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v java >/dev/null || { echo "test.sh: install Java 17+ first: apt-get install -y openjdk-17-jdk-headless" >&2; exit 1; }
@@ -13,4 +14,5 @@ bash scripts/get-pebble.sh
 bash scripts/get-dns.sh
 bash scripts/get-postgres.sh   # PostgreSQL server binaries for the Postgres* tests (Debian's package; see docs/postgres.md)
 bash scripts/get-lb.sh         # nginx, the round-robin load balancer the Cluster* tests start in front of the nodes (docs/cluster.md)
+bash scripts/get-caddy.sh      # Caddy, whose built-in ACME server is the second CA of the SecondCa* and AccountRecoveryCaddy* tests
 exec mvn -B verify "$@"

@@ -84,9 +84,13 @@ final class AcmeHttpClient extends HttpClient {
             raw = future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
-            throw new HttpTimeoutException(request.method() + " " + request.uri() + " took longer than " + timeout + " (httpTimeout)");
+            throw new Unanswered(request.method() + " " + request.uri() + " took longer than " + timeout + " (httpTimeout)", null);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
+            if (cause instanceof HttpTimeoutException t) {
+                // The JDK's own connect timeout: the CA did not answer either.
+                throw new Unanswered(request.method() + " " + request.uri() + ": " + t.getMessage(), t);
+            }
             if (cause instanceof IOException io) {
                 throw io;
             }
@@ -142,6 +146,21 @@ final class AcmeHttpClient extends HttpClient {
             return subscriber.getBody().toCompletableFuture().get(5, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new IOException("cannot read the CA's response body", e);
+        }
+    }
+
+    /**
+     * The CA did not answer an exchange within its timeout (connect, headers or body). Its own
+     * type, so that only the CA's silence (not a challenge solver's HTTP call) makes the CA rest.
+     */
+    static final class Unanswered extends HttpTimeoutException {
+        private static final long serialVersionUID = 1L;
+
+        Unanswered(String message, Throwable cause) {
+            super(message);
+            if (cause != null) {
+                initCause(cause);
+            }
         }
     }
 

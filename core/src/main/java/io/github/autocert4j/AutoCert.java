@@ -171,11 +171,12 @@ public final class AutoCert implements AutoCloseable {
     }
 
     /**
-     * Proves that renewal would work, without touching anything: orders a certificate for each
-     * configured certificate's names from the test CA {@code testCa} with a throw-away account and
-     * an in-memory store, answering the challenges through this manager's own responders (so the
-     * test CA reaches the host's real ports), verifies what it issues and discards it. The live
-     * certificates and the real store stay as they are. The future completes with one outcome per
+     * Proves that renewal would work, without touching anything live: orders a certificate for each
+     * configured certificate's names from the test CA {@code testCa}, answering the challenges
+     * through this manager's own responders (so the test CA reaches the host's real ports), verifies
+     * what it issues and discards it. The account at the test CA is created once and kept in the
+     * store under the test CA's id, so later dry runs reuse it; nothing else in the store changes and
+     * the live certificates stay as they are. The future completes with one outcome per
      * certificate, never exceptionally for a failed order (only for an unusable {@code testCa}).
      */
     public CompletableFuture<DryRunResult> dryRun(AcmeCa testCa) {
@@ -213,7 +214,8 @@ public final class AutoCert implements AutoCloseable {
 
     /**
      * Completes with true once the handshake for {@code serverName} can proceed with the live key
-     * material: at once for a configured name (its certificate, or the fallback until it is issued);
+     * material: at once for a name a configured certificate covers (exactly or by its wildcard; its
+     * certificate, or the self-signed fallback until it is issued, never an on-demand order);
      * for any other name (with {@link AutoCertBuilder#onDemand on-demand TLS}) after it was
      * loaded from the store or obtained, if the application allows it and the limits admit it.
      * Completes with false when none may or can be. Never blocks: event-loop servers (the Netty
@@ -221,10 +223,33 @@ public final class AutoCert implements AutoCloseable {
      * handshake thread waits inside {@link #keyManager()}, bounded by {@link OnDemand#handshakeWait()}).
      */
     public CompletableFuture<Boolean> certificateReady(String serverName) {
-        if (serverName == null || services.keyManager().find(serverName) != null) {
+        if (serverName == null || services.keyManager().find(serverName) != null || configuredCovers(serverName)) {
             return CompletableFuture.completedFuture(true);
         }
         return onDemand == null ? CompletableFuture.completedFuture(false) : onDemand.ready(serverName);
+    }
+
+    /**
+     * The challenge types this manager answers, most preferred first (as given to
+     * {@code AutoCertBuilder.challengeTypes}, else derived from the configured solvers): adapters check that their
+     * server can answer them (a server that cannot negotiate {@code acme-tls/1} refuses a
+     * TLS-ALPN-01-only configuration at start instead of failing every order).
+     */
+    public List<String> challengeTypes() {
+        return config.challengeTypes();
+    }
+
+    /**
+     * Whether a configured certificate covers {@code serverName} (exactly, or by its wildcard), issued
+     * or not: until it is issued, its handshakes get the self-signed fallback, never an on-demand order.
+     */
+    private boolean configuredCovers(String serverName) {
+        String name = serverName.toLowerCase(java.util.Locale.ROOT);
+        if (certificates.byName(name) != null) {
+            return true;
+        }
+        int dot = name.indexOf('.');
+        return dot > 0 && certificates.byName("*" + name.substring(dot)) != null;
     }
 
     /** The on-demand configuration, if on-demand TLS is enabled. */

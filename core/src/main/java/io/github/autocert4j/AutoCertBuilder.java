@@ -59,6 +59,8 @@ public final class AutoCertBuilder {
     private boolean requireProfile;
     private boolean allowIpAddresses;
     private OnDemand onDemand;
+    private int failedValidationMax = FailedValidationBudget.DEFAULT_MAX;
+    private java.time.Duration failedValidationWindow = FailedValidationBudget.DEFAULT_WINDOW;
     private boolean eabSet;
     private String eabKeyId;
     private String eabHmacKey;
@@ -165,8 +167,10 @@ public final class AutoCertBuilder {
      * the CA offers is used. Built in are {@code "http-01"} (answered through {@link AutoCert#http01()}
      * on the host's port 80) and {@code "tls-alpn-01"} (answered on the host's TLS port: see
      * {@link TlsAlpn01Responder}); other types need a {@link #challengeSolver}. Default: http-01,
-     * then the types of the added solvers. A host without port 80 lists only
-     * {@code "tls-alpn-01"} or {@code "dns-01"}.
+     * then the types of the added solvers; with a {@code dns-01} solver added, dns-01 first (every
+     * DNS name is then proven by DNS-01, no port 80 needed), then the other added types, then
+     * http-01 (used only for IP addresses, which DNS-01 cannot prove). A host without port 80 that
+     * has no DNS solver lists only {@code "tls-alpn-01"}.
      *
      * <pre>{@code
      * .challengeTypes("tls-alpn-01")                 // port 443 only
@@ -250,8 +254,8 @@ public final class AutoCertBuilder {
 
     /**
      * Adds a challenge solver (e.g. dns-01 for wildcards); its type is used after http-01 unless
-     * {@link #challengeTypes} says otherwise. A solver of a built-in type (http-01, tls-alpn-01)
-     * replaces the built-in one.
+     * {@link #challengeTypes} says otherwise, except dns-01, which is then used first for every DNS
+     * name. A solver of a built-in type (http-01, tls-alpn-01) replaces the built-in one.
      */
     public AutoCertBuilder challengeSolver(ChallengeSolver solver) {
         if (solver == null) {
@@ -290,6 +294,20 @@ public final class AutoCertBuilder {
      */
     public AutoCertBuilder onDemand(OnDemand onDemand) {
         this.onDemand = onDemand;
+        return this;
+    }
+
+    /**
+     * At most {@code max} failed validations of one hostname per issuer (ACME account) within any
+     * rolling {@code window}; an order for a name that used up its budget is not sent before the
+     * oldest failure leaves the window (the attempt fails at once with that time as its
+     * {@code retryAfter}, and another configured CA may be tried). Default: 5 per hour, Let's
+     * Encrypt's limit of failed authorizations per hostname per account, also applied to other CAs.
+     * See docs/rate-limits.md.
+     */
+    public AutoCertBuilder failedValidationLimit(int max, java.time.Duration window) {
+        this.failedValidationMax = max;
+        this.failedValidationWindow = window;
         return this;
     }
 
@@ -362,6 +380,10 @@ public final class AutoCertBuilder {
         if (listener == null) {
             errors.add("listener: null. Fix: pass an event listener or leave it out");
         }
+        String budgetProblem = FailedValidationBudget.problem(failedValidationMax, failedValidationWindow);
+        if (budgetProblem != null) {
+            errors.add(budgetProblem);
+        }
         if (clock == null) {
             errors.add("clock: null. Fix: leave it out to use the system clock");
         }
@@ -416,29 +438,42 @@ public final class AutoCertBuilder {
         List<Config.IssuerFactory> factories = new ArrayList<>();
         String contact = email;
         java.time.Duration httpTimeout = policy.httpTimeout();
+        Clock issuerClock = clock;
         for (Object source : ordered) {
             if (source instanceof AcmeCa ca) {
                 SSLContext acmeTrust = trusts.get(ca);
-                factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types));
+                factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types, issuerClock));
             } else {
                 Issuer issuer = (Issuer) source;
                 factories.add((s, solvers) -> issuer);
             }
         }
+        // Every issuer (one ACME account each) keeps each hostname's failed validations under the CA's hourly limit.
+        int maxFailed = failedValidationMax;
+        java.time.Duration failedWindow = failedValidationWindow;
+        Clock budgetClock = clock;
+        factories.replaceAll(f -> (s, solvers) -> new FailedValidationBudget(f.create(s, solvers), maxFailed, failedWindow, budgetClock, s));
         return new AutoCert(new Config(certificates, factories, extraSolvers, types, chosenStore, keyType, profile, requireProfile,
                 allowIpAddresses, policy, listener, executor, clock, onDemand));
     }
 
     /**
      * The challenge types in preference order: as given to {@link #challengeTypes}, else http-01
-     * followed by the added solvers' types. Adds an error for an unknown, repeated or unanswerable type.
+     * followed by the added solvers' types (with a dns-01 solver: the solvers' types, dns-01 first, then http-01). Adds an error for an unknown, repeated or unanswerable type.
      */
     private List<String> resolveChallengeTypes(List<String> errors) {
         Set<String> solvable = new java.util.LinkedHashSet<>(Config.BUILT_IN_CHALLENGE_TYPES);
         extraSolvers.forEach(s -> solvable.add(s.challengeType()));
         if (challengeTypes == null) {
-            List<String> types = new ArrayList<>(List.of("http-01"));
+            // A dns-01 solver means DNS-01 for every DNS name (the CA offers it for all of them), so a
+            // host without port 80 works as configured; http-01 stays last, for IP addresses only.
+            List<String> types = new ArrayList<>();
+            boolean dns01 = extraSolvers.stream().anyMatch(s -> "dns-01".equals(s.challengeType()));
+            types.add(dns01 ? "dns-01" : "http-01");
             extraSolvers.stream().map(ChallengeSolver::challengeType).filter(t -> t != null && !types.contains(t)).forEach(types::add);
+            if (!types.contains("http-01")) {
+                types.add("http-01");
+            }
             return List.copyOf(types);
         }
         if (challengeTypes.isEmpty()) {

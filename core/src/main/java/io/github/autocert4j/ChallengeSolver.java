@@ -42,6 +42,17 @@ public interface ChallengeSolver {
     void cleanUp(Challenge challenge) throws Exception;
 
     /**
+     * Checks, before an order is placed at the CA, that this solver can answer for {@code identifiers} (the names of
+     * the order it is the preferred solver for, wildcards with their {@code *.}), changing nothing the CA could see:
+     * e.g. that a DNS server accepts the configured key. Throw an {@link IssuanceException} made with
+     * {@link IssuanceException#permanentFailure} for a configuration error: the order is then not placed, and not
+     * retried until {@code renewNow()} or a restart; anything else is a transient failure (retried with backoff, no
+     * order placed either). Default: nothing to check.
+     */
+    default void preflight(java.util.List<String> identifiers) throws Exception {
+    }
+
+    /**
      * One challenge to answer.
      *
      * @param type the challenge type

@@ -13,11 +13,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * certbot's {@code renew --dry-run}: orders every configured certificate from a test CA with a
- * throw-away account kept in memory, answering the challenges through the running manager's own
- * responders (so the host's real ports are what the test CA reaches), verifies what comes back,
- * and discards it. The real store, the live certificates and the real accounts are never touched;
- * the responders publish nothing to the store for it either.
+ * certbot's {@code renew --dry-run}: orders every configured certificate from a test CA with an
+ * account at that CA, answering the challenges through the running manager's own responders (so
+ * the host's real ports are what the test CA reaches), verifies what comes back, and discards it.
+ * The test CA's account is kept in the store under its own CA id ({@code acme/<test-ca-id>/account/}),
+ * so every dry run reuses it (Let's Encrypt limits new accounts per IP address, and staging is no
+ * exception); nothing else is written: the live certificates, their files and the real CAs'
+ * accounts are never touched, and the responders publish nothing to the store for it.
  */
 final class DryRun {
     private static final Logger LOG = LoggerFactory.getLogger(DryRun.class);
@@ -42,7 +44,8 @@ final class DryRun {
                     + " (" + e.getMessage() + "). Fix: pass a readable PEM file with the test CA's certificate(s)", e));
             return result;
         }
-        AcmeIssuer issuer = new AcmeIssuer(ca, trust, new MemoryCertStore(), null, config.policy().httpTimeout(), solvers,
+        // The store holds the test CA's account next to the real ones (its own CA id): one account, reused.
+        AcmeIssuer issuer = new AcmeIssuer(ca, trust, config.store(), null, config.policy().httpTimeout(), solvers,
                 config.challengeTypes());
         DaemonThreads.named("autocert4j-dry-run").newThread(() -> {
             try {

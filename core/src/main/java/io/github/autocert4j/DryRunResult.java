@@ -8,8 +8,8 @@ import java.util.Optional;
 
 /**
  * What a dry run ({@link AutoCert#dryRun()}) found: for each configured certificate, whether a
- * test CA issued it through this server's own challenge path, or why not. Nothing of it was kept:
- * the test certificate, its key and the throw-away account are discarded.
+ * test CA issued it through this server's own challenge path, or why not. The test certificate and
+ * its key are discarded; only the account at the test CA is kept in the store, for the next dry run.
  *
  * <pre>{@code
  * DryRunResult r = autoCert.dryRun().get(5, TimeUnit.MINUTES);

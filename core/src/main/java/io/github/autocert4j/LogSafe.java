@@ -3,8 +3,10 @@ package io.github.autocert4j;
 /**
  * Makes text that came from outside (a CA's problem detail, an exception message carrying a
  * server's bytes) safe to put in a log line, an event or a status: control characters are escaped
- * as {@code \\uXXXX} (so a NUL or a newline cannot forge or cut a log line) and the length is
- * bounded.
+ * as {@code \\uXXXX} (so a NUL or a newline cannot forge or cut a log line), and so are invisible
+ * format characters (Unicode category Cf: the bidi controls U+202A..U+202E, U+2066..U+2069,
+ * U+200E/F and U+061C, which reorder what a terminal or log viewer shows, zero-width characters,
+ * the BOM) and unpaired surrogates; the length is bounded.
  */
 final class LogSafe {
     static final int MAX_LENGTH = 2_000;
@@ -20,7 +22,8 @@ final class LogSafe {
         int n = Math.min(s.length(), MAX_LENGTH);
         for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
-            boolean unsafe = Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || Character.isSurrogate(c)
+            boolean unsafe = Character.isISOControl(c) || c == '\u2028' || c == '\u2029'
+                    || Character.getType(c) == Character.FORMAT || Character.isSurrogate(c)
                     && !(Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))
                     || Character.isLowSurrogate(c) && i > 0 && Character.isHighSurrogate(s.charAt(i - 1)));
             if (unsafe && sb == null) {

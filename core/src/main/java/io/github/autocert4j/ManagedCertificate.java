@@ -622,7 +622,7 @@ final class ManagedCertificate {
     private Issued issue(CertBundle previous) throws IssuanceException, InterruptedException {
         KeyPair key = services.config().keyType().generate();
         byte[] csr = Csr.create(names, key);
-        List<Issuer> issuers = services.issuers();
+        List<Issuer> issuers = services.issuersToAsk(); // a CA that did not answer lately comes last
         List<IssuanceException> failed = new ArrayList<>(); // failed.get(i) is issuers.get(i)'s: every pass that does not return adds one
         Instant now = services.now();
         for (int i = 0; i < issuers.size(); i++) {

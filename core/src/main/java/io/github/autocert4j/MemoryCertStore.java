@@ -6,8 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A store that lives in memory and dies with its owner: the throw-away store of a dry run, so
- * that its account and certificate never reach the real store.
+ * A store that lives in memory and dies with its owner (tests).
  */
 final class MemoryCertStore implements CertStore {
     private final ConcurrentHashMap<String, byte[]> values = new ConcurrentHashMap<>();

@@ -36,6 +36,26 @@ record Services(Config config, List<Issuer> issuers, CertificateStorage storage,
         return issuerId == null || issuers.stream().anyMatch(i -> i.id().equals(issuerId));
     }
 
+    /**
+     * The issuers in the order to ask them now: the configured order, except that an ACME CA that
+     * did not answer recently ({@link AcmeIssuer#restingUntil}) comes after the others until its rest
+     * ends. It stays in the list: with no other CA, or when all others fail, it is still asked.
+     */
+    List<Issuer> issuersToAsk() {
+        Instant now = now();
+        List<Issuer> ready = new java.util.ArrayList<>(issuers.size());
+        List<Issuer> resting = new java.util.ArrayList<>(0);
+        for (Issuer i : issuers) {
+            Issuer inner = i instanceof FailedValidationBudget budget ? budget.delegate() : i;
+            (inner instanceof AcmeIssuer a && a.restingUntil(now) != null ? resting : ready).add(i);
+        }
+        if (resting.isEmpty()) {
+            return issuers;
+        }
+        ready.addAll(resting);
+        return ready;
+    }
+
     /** The issuer with this id, else the first one (for ARI of certificates stored without an issuer). */
     Issuer issuerOrFirst(String issuerId) {
         return issuers.stream().filter(i -> i.id().equals(issuerId)).findFirst().orElse(issuers.get(0));

@@ -36,9 +36,26 @@ class ChallengeTypesTest {
     @Test
     void defaultIsHttp01ThenTheAddedSolversTypes() {
         try (AutoCert a = base().certificate("a.example.com").build();
-             AutoCert b = base().certificate("*.example.com").challengeSolver(solver("dns-01")).build()) {
+             AutoCert b = base().certificate("a.example.com").challengeSolver(solver("fancy-01")).build()) {
             assertEquals(List.of("http-01"), a.config().challengeTypes());
-            assertEquals(List.of("http-01", "dns-01"), b.config().challengeTypes());
+            assertEquals(List.of("http-01", "fancy-01"), b.config().challengeTypes());
+        }
+    }
+
+    @Test
+    void aDnsSolverMakesDns01TheDefaultForEveryDnsName() {
+        // Only a DNS solver configured: DNS-01 for every DNS name (no port 80 needed); http-01 stays
+        // last, for IP addresses, which the CA never offers DNS-01 for.
+        try (AutoCert a = base().certificate("*.example.com", "example.com").challengeSolver(solver("dns-01")).build();
+             AutoCert b = base().certificate("example.com").challengeSolver(solver("fancy-01"))
+                     .challengeSolver(solver("dns-01")).build()) {
+            assertEquals(List.of("dns-01", "http-01"), a.config().challengeTypes());
+            assertEquals(List.of("dns-01", "fancy-01", "http-01"), b.config().challengeTypes());
+        }
+        // An explicit list is used as given.
+        try (AutoCert c = base().certificate("*.example.com", "example.com").challengeSolver(solver("dns-01"))
+                .challengeTypes("http-01", "dns-01").build()) {
+            assertEquals(List.of("http-01", "dns-01"), c.config().challengeTypes());
         }
     }
 

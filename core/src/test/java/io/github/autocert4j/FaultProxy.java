@@ -100,14 +100,14 @@ final class FaultProxy implements AutoCloseable {
     static final Rule PASS = (req, fwd) -> fwd.call();
 
     final FaultPki pki = new FaultPki("autocert4j fault proxy CA");
-    final PebbleServer pebble;
+    volatile PebbleServer pebble;
     private final HttpsServer server;
     private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "fault-proxy");
         t.setDaemon(true);
         return t;
     });
-    private final HttpClient upstream;
+    private volatile HttpClient upstream;
     private final Path caPem;
     final List<Seen> seen = new CopyOnWriteArrayList<>();
     private volatile Rule rule = PASS;
@@ -118,8 +118,7 @@ final class FaultProxy implements AutoCloseable {
     FaultProxy(PebbleServer pebble, Path workDir) throws Exception {
         this.pebble = pebble;
         this.caPem = pki.writeCaPem(workDir.resolve("fault-proxy-ca.pem"));
-        this.upstream = HttpClient.newBuilder().sslContext(pebble.acmeServerSslContext()).version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).proxy(HttpClient.Builder.NO_PROXY).followRedirects(HttpClient.Redirect.NEVER).build();
+        this.upstream = upstreamClient(pebble);
         server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
         server.setHttpsConfigurator(new HttpsConfigurator(pki.serverContext()));
         server.setExecutor(pool);
@@ -134,6 +133,21 @@ final class FaultProxy implements AutoCloseable {
         if (!dir.containsKey("newOrder") || !d.body().contains(hostPort())) {
             throw new IllegalStateException("Pebble did not build its directory from the Host header: " + d.body());
         }
+    }
+
+    private static HttpClient upstreamClient(PebbleServer pebble) {
+        return HttpClient.newBuilder().sslContext(pebble.acmeServerSslContext()).version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).proxy(HttpClient.Builder.NO_PROXY).followRedirects(HttpClient.Redirect.NEVER).build();
+    }
+
+    /**
+     * From now on forwards to {@code next}, a Pebble with the same directory paths: to the client the
+     * same CA (same URLs, same API trust), which has lost every account and order, as a CA restored
+     * from an empty database does.
+     */
+    void forwardTo(PebbleServer next) {
+        upstream = upstreamClient(next);
+        pebble = next;
     }
 
     String hostPort() {

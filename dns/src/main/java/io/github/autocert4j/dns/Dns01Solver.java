@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 
 import io.github.autocert4j.ChallengeSolver;
+import io.github.autocert4j.IssuanceException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.ARecord;
@@ -97,16 +98,22 @@ public final class Dns01Solver implements ChallengeSolver {
     /**
      * Creates the TXT record through the provider and returns once every authoritative server serves it.
      *
-     * @throws TimeoutException if a server still does not serve it after the propagation timeout (the record is
-     *                          deleted again)
-     * @throws Exception        whatever the provider throws, or an {@link IOException} if the name servers cannot
-     *                          be found
+     * @throws TimeoutException    if a server still does not serve it after the propagation timeout (the record is
+     *                             deleted again)
+     * @throws IssuanceException   permanent, when the DNS server refused the change for a reason retrying cannot fix
+     *                             (a key it does not accept, a zone it does not serve, an update its policy refuses)
+     * @throws Exception           whatever else the provider throws, or an {@link IOException} if the name servers
+     *                             cannot be found
      */
     @Override
     public void present(Challenge challenge) throws Exception {
         String fqdn = challenge.dnsTxtName().toLowerCase(Locale.ROOT);
         String value = challenge.dnsTxtValue();
-        provider.createTxt(fqdn, value);
+        try {
+            provider.createTxt(fqdn, value);
+        } catch (DnsConfigurationException e) {
+            throw permanent(List.of(challenge.identifier()), "", e);
+        }
         try {
             awaitPropagation(fqdn, value);
         } catch (Exception | Error e) {
@@ -118,6 +125,36 @@ public final class Dns01Solver implements ChallengeSolver {
             }
             throw e;
         }
+    }
+
+    /**
+     * Before an order is placed: asks the provider to check, changing nothing that is served, that it can change the
+     * TXT records of these names ({@link DnsProvider#check}; for {@link Rfc2136Provider} a signed update that deletes
+     * a value nobody uses). A wrong TSIG key or secret, a zone the server does not serve, or an update its policy
+     * refuses is then a permanent {@link IssuanceException} naming the server and the fix, and no order is placed at
+     * the CA; a DNS server that does not answer is a transient one (retried on the backoff schedule).
+     */
+    @Override
+    public void preflight(List<String> identifiers) throws Exception {
+        List<String> fqdns = identifiers.stream().map(n -> n.startsWith("*.") ? n.substring(2) : n)
+                .map(n -> "_acme-challenge." + n.toLowerCase(Locale.ROOT)).distinct().toList();
+        for (String fqdn : fqdns) {
+            try {
+                provider.check(fqdn);
+            } catch (DnsConfigurationException e) {
+                throw permanent(identifiers, " (found before ordering: no order was placed)", e);
+            } catch (IssuanceException e) {
+                throw e;
+            } catch (IOException e) {
+                throw IssuanceException.transientFailure("DNS-01 for " + identifiers + ": checking " + fqdn
+                        + " through " + provider + " before ordering failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static IssuanceException permanent(List<String> identifiers, String when, DnsConfigurationException e) {
+        return new IssuanceException("DNS-01 for " + identifiers + " cannot work with this configuration" + when + ": "
+                + e.getMessage(), true, null, null, null, e);
     }
 
     /** Deletes the TXT record through the provider (also after a failed validation). */
@@ -155,6 +192,16 @@ public final class Dns01Solver implements ChallengeSolver {
                 StringBuilder sb = new StringBuilder();
                 waiting.forEach((t, why) -> sb.append(sb.length() == 0 ? "" : "; ").append(t.label()).append(": ")
                         .append(why));
+                List<String> silent = waiting.entrySet().stream().filter(e -> e.getValue().startsWith("no answer"))
+                        .map(e -> e.getKey().label()).toList();
+                if (!silent.isEmpty()) {
+                    throw new TimeoutException("DNS-01: the name server(s) " + silent + " did not answer the TXT query"
+                            + " for " + fqdn + " within " + propagationTimeout.toMillis() + " ms (" + round
+                            + " checks): " + sb + ". The record was created through " + provider + " and is deleted"
+                            + " again. Fix: check that these servers run and answer DNS queries on UDP port "
+                            + "53 (or the port given) from this host, that no firewall blocks them, or set"
+                            + " Dns01Solver.builder().checkServers(...) to servers this host can reach");
+                }
                 throw new TimeoutException("DNS-01: the TXT record " + fqdn + " (value " + value + ") was not served"
                         + " by every authoritative server within " + propagationTimeout.toSeconds() + " s ("
                         + round + " checks); still missing on " + sb + ". It was created through " + provider
@@ -189,7 +236,8 @@ public final class Dns01Solver implements ChallengeSolver {
                         : values.isEmpty() ? "answered without a TXT record"
                         : "answered " + values.size() + " other TXT value(s)");
             } catch (IOException e) {
-                answers.add("no answer from " + DnsLookup.text(a) + " (" + e.getMessage() + ")");
+                answers.add("no answer from " + DnsLookup.text(a) + " within " + timeout.toMillis() + " ms ("
+                        + DnsLookup.why(e) + ")");
             }
         }
         return String.join(", ", answers);

@@ -54,6 +54,27 @@ final class DnsLookup {
         return s.isEmpty() ? "." : s;
     }
 
+    /**
+     * What went wrong with a query or update that got no answer, for messages: the exception's message, or
+     * "timed out" for a timeout without one (dnsjava's {@code SocketTimeoutException} has none), never "null".
+     */
+    static String why(IOException e) {
+        String m = e.getMessage();
+        if (m != null && !m.isBlank()) {
+            return m;
+        }
+        return e instanceof java.net.SocketTimeoutException ? "timed out" : e.getClass().getSimpleName();
+    }
+
+    /** No server answered at all (timeouts, connection refused): the network or the server, not the configuration. */
+    static final class NoAnswerException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NoAnswerException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     static String text(InetSocketAddress a) {
         String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
@@ -96,20 +117,25 @@ final class DnsLookup {
     static Message queryAny(List<InetSocketAddress> servers, Name name, int type, boolean recursion, Duration cap,
             long deadlineNanos) throws IOException {
         IOException last = null;
+        boolean answered = false;
         for (InetSocketAddress s : servers) {
             try {
                 Message m = query(s, name, type, recursion, timeLeft(deadlineNanos, cap));
+                answered = true;
                 if (m.getRcode() != Rcode.SERVFAIL && m.getRcode() != Rcode.REFUSED) {
                     return m;
                 }
                 last = new IOException(text(s) + " answered " + Rcode.string(m.getRcode()) + " to " + text(name)
                         + " " + org.xbill.DNS.Type.string(type));
             } catch (IOException e) {
-                last = new IOException(text(s) + ": no answer to " + text(name) + " "
-                        + org.xbill.DNS.Type.string(type) + " (" + e.getMessage() + ")", e);
+                last = new IOException(text(s) + " did not answer " + text(name) + " "
+                        + org.xbill.DNS.Type.string(type) + " within " + cap.toMillis() + " ms (" + why(e) + ")", e);
             }
         }
-        throw last != null ? last : new IOException("no DNS server to ask");
+        if (last == null) {
+            throw new IOException("no DNS server to ask");
+        }
+        throw answered ? last : new NoAnswerException(last.getMessage(), last.getCause());
     }
 
     /**
@@ -124,6 +150,7 @@ final class DnsLookup {
     static Name findZone(Name name, List<InetSocketAddress> servers, boolean recursion, Duration cap,
             long deadlineNanos) throws IOException {
         List<String> seen = new ArrayList<>();
+        boolean answered = false;
         Name n = name;
         // bounded by the number of labels (at most 127) and by the deadline
         while (n.labels() > 1 && deadlineNanos - System.nanoTime() > 50_000_000L) {
@@ -131,10 +158,12 @@ final class DnsLookup {
             try {
                 m = queryAny(servers, n, org.xbill.DNS.Type.SOA, recursion, cap, deadlineNanos);
             } catch (IOException e) {
+                answered |= !(e instanceof NoAnswerException);
                 seen.add(e.getMessage());
                 n = new Name(n, 1);
                 continue;
             }
+            answered = true;
             int rcode = m.getRcode();
             if (rcode == Rcode.NOERROR) {
                 for (Record r : m.getSection(Section.ANSWER)) {
@@ -153,8 +182,9 @@ final class DnsLookup {
             seen.add(text(n) + " SOA: " + Rcode.string(rcode) + " without an SOA");
             n = new Name(n, 1);
         }
-        throw new IOException("cannot find the DNS zone of " + text(name) + " by SOA queries to "
-                + servers.stream().map(DnsLookup::text).toList() + ": " + String.join("; ", seen));
+        String what = "cannot find the DNS zone of " + text(name) + " by SOA queries to "
+                + servers.stream().map(DnsLookup::text).toList() + ": " + String.join("; ", seen);
+        throw answered ? new IOException(what) : new NoAnswerException(what, null);
     }
 
     /** The TXT values at {@code name} in the answer section, each the concatenation of its strings. */

@@ -74,4 +74,18 @@ public interface DnsProvider {
      * @throws Exception if the DNS host did not accept the change; the message says why and how to fix it
      */
     void deleteTxt(String fqdn, String value) throws Exception;
+
+    /**
+     * Checks, before an order is placed at the CA, that this provider will be able to change TXT records at
+     * {@code fqdn}, without changing what is served (e.g. a signed no-op update, or reading the zone through the
+     * API with the configured credentials). A wrong credential or an unknown zone found here costs no order at the
+     * CA. Throw an {@code IssuanceException} made with {@code IssuanceException.permanentFailure(...)} for a
+     * configuration error (it is then not retried until {@code renewNow()} or a restart), anything else for a
+     * failure that may pass (it is retried on the backoff schedule). Default: nothing is checked.
+     *
+     * @param fqdn absolute name without trailing dot, e.g. {@code "_acme-challenge.example.com"}
+     * @throws Exception if the provider cannot make changes there; the message says why and how to fix it
+     */
+    default void check(String fqdn) throws Exception {
+    }
 }

@@ -95,6 +95,26 @@ public final class Rfc2136Provider implements DnsProvider {
         LOG.debug("autocert4j: deleted TXT {} in zone {} on {}", fqdn, DnsLookup.text(z), DnsLookup.text(server));
     }
 
+    /** The TXT value the pre-flight check deletes: never a DNS-01 value (those are 43 base64url characters). */
+    static final String PROBE_VALUE = "autocert4j-preflight-probe";
+
+    /**
+     * Checks, changing nothing that is served, that this server takes signed updates of TXT records at {@code fqdn}:
+     * finds the zone, then sends a signed update that deletes a TXT value nobody uses (RFC 2136 §3.4.2.4: deleting
+     * an absent record is no change), so the key, the secret, the zone and the server's update policy are all
+     * exercised. A refusal is a {@code DnsConfigurationException} naming the server and the fix; a server that does
+     * not answer is a plain {@link IOException}.
+     */
+    @Override
+    public void check(String fqdn) throws IOException {
+        Name name = checkedName(fqdn);
+        Name z = zoneOf(name);
+        Update update = new Update(z);
+        update.delete(new TXTRecord(name, DClass.IN, 0, PROBE_VALUE));
+        send(update, "pre-flight check: delete an unused TXT value at " + fqdn, name, z);
+        LOG.debug("autocert4j: {} takes signed TXT updates at {} in zone {}", DnsLookup.text(server), fqdn, DnsLookup.text(z));
+    }
+
     private static Name checkedName(String fqdn) {
         if (!DnsLookup.isFqdn(fqdn == null ? null : fqdn.toLowerCase(Locale.ROOT))) {
             throw new IllegalArgumentException("fqdn: '" + fqdn + "' is not an absolute DNS name without trailing dot,"
@@ -114,7 +134,7 @@ public final class Rfc2136Provider implements DnsProvider {
     private Name zoneOf(Name name) throws IOException {
         if (zone != null) {
             if (!name.subdomain(zone)) {
-                throw new IOException("cannot update " + DnsLookup.text(name) + ": it is not in the configured zone "
+                throw new DnsConfigurationException("cannot update " + DnsLookup.text(name) + ": it is not in the configured zone "
                         + DnsLookup.text(zone) + ". Fix: set .zone() to the zone that contains it, or leave zone out"
                         + " to find it by SOA");
             }
@@ -123,8 +143,13 @@ public final class Rfc2136Provider implements DnsProvider {
         try {
             // the primary is authoritative for the zone: ask it, without recursion
             return DnsLookup.findZone(name, List.of(server), false, timeout, System.nanoTime() + timeout.toNanos());
+        } catch (DnsLookup.NoAnswerException e) {
+            throw new IOException("the DNS server " + DnsLookup.text(server) + " did not answer the SOA query for the"
+                    + " zone of " + DnsLookup.text(name) + " within " + timeout.toMillis() + " ms (" + DnsLookup.why(e)
+                    + "). Fix: check that the server runs and answers on port " + server.getPort() + " (UDP and TCP)"
+                    + " there, that no firewall blocks it, or raise Rfc2136Provider.builder().timeout(...)", e);
         } catch (IOException e) {
-            throw new IOException(e.getMessage() + ". Fix: check that " + DnsLookup.text(server)
+            throw new DnsConfigurationException(e.getMessage() + ". Fix: check that " + DnsLookup.text(server)
                     + " is the primary server of the zone of " + DnsLookup.text(name) + ", or set .zone(\"example.com\")",
                     e);
         }
@@ -140,8 +165,9 @@ public final class Rfc2136Provider implements DnsProvider {
             response = resolver.send(update);
         } catch (IOException e) {
             throw new IOException("the DNS server " + DnsLookup.text(server) + " did not answer the update (" + what
-                    + ") within " + timeout.toSeconds() + " s: " + e.getMessage() + ". Fix: check that it listens on"
-                    + " TCP there and that no firewall blocks it", e);
+                    + ") within " + timeout.toMillis() + " ms (" + DnsLookup.why(e) + "). Fix: check that it runs and"
+                    + " listens on TCP port " + server.getPort() + " there, that no firewall blocks it, or raise"
+                    + " Rfc2136Provider.builder().timeout(...)", e);
         }
         int rcode = response.getRcode();
         TSIGRecord signature = response.getTSIG();
@@ -149,18 +175,24 @@ public final class Rfc2136Provider implements DnsProvider {
         String prefix = "the DNS server " + DnsLookup.text(server) + " refused the update (" + what + " in zone "
                 + DnsLookup.text(z) + "): ";
         if (tsigError != Rcode.NOERROR || rcode == Rcode.NOTAUTH && signature != null) {
-            throw new IOException(prefix + tsigProblem(tsigError == Rcode.NOERROR ? rcode : tsigError));
+            int error = tsigError == Rcode.NOERROR ? rcode : tsigError;
+            // a clock skew (BADTIME) may be fixed by NTP on its own: retried; a key the server refuses is not
+            throw error == Rcode.BADTIME ? new IOException(prefix + tsigProblem(error))
+                    : new DnsConfigurationException(prefix + tsigProblem(error));
         }
         if (rcode == Rcode.NOERROR) {
             if (!response.isVerified()) {
-                throw new IOException("the DNS server " + DnsLookup.text(server) + " answered the update (" + what
+                throw new DnsConfigurationException("the DNS server " + DnsLookup.text(server) + " answered the update (" + what
                         + ") without a valid signature of TSIG key '" + keyText() + "', so its success cannot be"
                         + " trusted. Fix: check that the server has the same key secret and algorithm (" + algorithm
                         + ")");
             }
             return;
         }
-        throw new IOException(prefix + rcodeProblem(rcode, name, z));
+        boolean configuration = rcode == Rcode.REFUSED || rcode == Rcode.NOTAUTH || rcode == Rcode.NOTZONE
+                || rcode == Rcode.NOTIMP;
+        throw configuration ? new DnsConfigurationException(prefix + rcodeProblem(rcode, name, z))
+                : new IOException(prefix + rcodeProblem(rcode, name, z));
     }
 
     private String tsigProblem(int error) {

@@ -3,6 +3,7 @@ package io.github.autocert4j.dns;
 import static io.github.autocert4j.dns.DnsTestSupport.provider;
 import static io.github.autocert4j.dns.DnsTestSupport.txt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,7 +122,9 @@ class Dns01PropagationTest {
             java.util.concurrent.TimeoutException e = assertThrows(java.util.concurrent.TimeoutException.class,
                     () -> solver.present(c));
             assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(Duration.ofSeconds(5)) < 0);
-            assertTrue(e.getMessage().contains("no answer from " + DnsLookup.text(silentAddr)), e.getMessage());
+            assertTrue(e.getMessage().contains("no answer from " + DnsLookup.text(silentAddr) + " within "), e.getMessage());
+            assertTrue(e.getMessage().contains("Fix: check that these servers run and answer DNS queries"), e.getMessage());
+            assertFalse(e.getMessage().contains("null"), "says what happened, not (null): " + e.getMessage());
             assertEquals(List.of(), txt(primary, c.dnsTxtName()), "deleted again");
         }
     }

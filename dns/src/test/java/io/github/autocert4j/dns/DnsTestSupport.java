@@ -66,6 +66,8 @@ final class DnsTestSupport {
     static final class RecordingProvider implements DnsProvider {
         final DnsProvider delegate;
         final List<Call> calls = new CopyOnWriteArrayList<>();
+        /** The pre-flight checks, kept apart from {@link #calls} (they change nothing). */
+        final List<String> checks = new CopyOnWriteArrayList<>();
 
         RecordingProvider(DnsProvider delegate) {
             this.delegate = delegate;
@@ -81,6 +83,12 @@ final class DnsTestSupport {
         public void deleteTxt(String fqdn, String value) throws Exception {
             calls.add(new Call("delete", fqdn, value));
             delegate.deleteTxt(fqdn, value);
+        }
+
+        @Override
+        public void check(String fqdn) throws Exception {
+            checks.add(fqdn);
+            delegate.check(fqdn);
         }
 
         @Override

@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A wildcard certificate end to end: AutoCert orders {@code *.autocert4j.test} + {@code autocert4j.test} from a
  * real Pebble whose validation authority resolves through a real Knot server; the wildcard is proven by DNS-01
- * (RFC 2136 update, propagation check), the apex by HTTP-01 (the CA offers both, HTTP-01 is tried first); a real
+ * (RFC 2136 update, propagation check), the apex by HTTP-01 (the CA offers both, and {@code challengeTypes} lists
+ * HTTP-01 first; without it a DNS solver proves every name, see {@code FailureClassDnsOnlyTest}); a real
  * HTTPS listener then serves the certificate for any name under the zone, and the TXT record is gone.
  */
 @Timeout(120)
@@ -77,6 +78,7 @@ class WildcardPebbleTest {
                     .agreeToTermsOfService(true)
                     .certificate("*.autocert4j.test", "autocert4j.test")
                     .challengeSolver(dns01)
+                    .challengeTypes("http-01", "dns-01")                 // the apex by HTTP-01
                     .storageDirectory(store)
                     .listener(events::add)
                     .build()) {

@@ -1,14 +1,17 @@
 package io.github.autocert4j.examples;
 
+import java.math.BigInteger;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
+import io.github.autocert4j.CertificateStatus;
 
 /**
  * Settings shared by the Netty, Jetty and Tomcat examples, read from a system property or else an
@@ -79,11 +82,38 @@ public record ExampleConfig(String directory, Path trust, List<String> names, in
         return builder.build();
     }
 
-    /** Prints where to connect, in the lines the demo promises. */
-    void printEndpoints(int boundHttpsPort) {
-        System.out.println("https-url: https://" + names.get(0) + ":" + boundHttpsPort + "/");
-        System.out.println("connect-to: " + bind + ":" + boundHttpsPort);
-        System.out.flush();
+    /**
+     * Prints where to connect, in the lines the demo promises, once the first name's certificate is
+     * live (served to clients, not the self-signed fallback), so that a client following the URL at
+     * once gets a trusted certificate. Waits on a daemon thread, at most an hour (then prints nothing:
+     * the {@code certificate-error:} lines say why).
+     */
+    void printEndpoints(AutoCert autoCert, int boundHttpsPort) {
+        String name = names.get(0);
+        Thread announcer = new Thread(() -> {
+            long deadline = System.nanoTime() + TimeUnit.HOURS.toNanos(1);
+            try {
+                while (!live(autoCert, name)) {
+                    if (System.nanoTime() > deadline) {
+                        return;
+                    }
+                    Thread.sleep(20);
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            System.out.println("https-url: https://" + name + ":" + boundHttpsPort + "/");
+            System.out.println("connect-to: " + bind + ":" + boundHttpsPort);
+            System.out.flush();
+        }, "example-endpoints");
+        announcer.setDaemon(true);
+        announcer.start();
+    }
+
+    /** Whether handshakes for {@code name} get its issued certificate now (not the fallback). */
+    static boolean live(AutoCert autoCert, String name) {
+        BigInteger serial = autoCert.status(name).map(CertificateStatus::serial).orElse(null);
+        return serial != null && serial.equals(autoCert.servedCertificate(name).chain().get(0).getSerialNumber());
     }
 
     static void printEvent(CertEvent event) {

@@ -92,7 +92,7 @@ public final class JettyExample implements AutoCloseable {
         server.setHandler(context);
         server.start();
 
-        c.printEndpoints(https.getLocalPort());
+        c.printEndpoints(autoCert, https.getLocalPort());
         autoCert.start();
         return new JettyExample(autoCert, server, http, https);
     }

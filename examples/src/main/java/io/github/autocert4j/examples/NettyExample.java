@@ -79,7 +79,7 @@ public final class NettyExample implements AutoCloseable {
                                 new HttpObjectAggregator(65536), new HelloApp());
                     }
                 }).bind(new InetSocketAddress(c.bind(), c.httpsPort())).sync().channel();
-        c.printEndpoints(((InetSocketAddress) https.localAddress()).getPort());
+        c.printEndpoints(autoCert, ((InetSocketAddress) https.localAddress()).getPort());
         autoCert.start();
         return new NettyExample(autoCert, group, http, https);
     }

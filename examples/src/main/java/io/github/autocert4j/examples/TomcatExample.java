@@ -91,7 +91,7 @@ public final class TomcatExample implements AutoCloseable {
         context.addServletMappingDecoded("/", "site", false);
         tomcat.start();
 
-        c.printEndpoints(https.getLocalPort());
+        c.printEndpoints(autoCert, https.getLocalPort());
         autoCert.start();
         return new TomcatExample(autoCert, tomcat, http, https);
     }

@@ -3,7 +3,10 @@ package io.github.autocert4j.examples;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,12 +43,32 @@ class ExamplesPebbleTest {
         int httpsPort = FreePorts.loopback();
         ExampleConfig config = new ExampleConfig(pebble.directoryUri().toString(), pebble.acmeServerCaPem(), List.of(NAME),
                 httpPort, httpsPort, "127.0.0.1", store, null, null);
-        AutoCloseable server = switch (host) {
-            case "netty" -> NettyExample.start(config);
-            case "jetty" -> JettyExample.start(config);
-            default -> TomcatExample.start(config);
-        };
+        PrintStream out = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        AutoCloseable server;
+        try {
+            server = switch (host) {
+                case "netty" -> NettyExample.start(config);
+                case "jetty" -> JettyExample.start(config);
+                default -> TomcatExample.start(config);
+            };
+            // The demo's promise: once https-url: is printed, that URL serves a trusted certificate.
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!printed.toString(StandardCharsets.UTF_8).contains("https-url: ") && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+        } finally {
+            System.setOut(out);
+        }
         try (server) {
+            String lines = printed.toString(StandardCharsets.UTF_8);
+            assertTrue(lines.contains("https-url: https://" + NAME + ":" + httpsPort + "/\n")
+                    && lines.contains("connect-to: 127.0.0.1:" + httpsPort), host + ":\n" + lines);
+            // verified against Pebble's root (the self-signed fallback would fail here), the moment the URL is printed
+            TlsProbe.Result atOnce = TlsProbe.handshake(new InetSocketAddress("127.0.0.1", httpsPort), NAME, pebble.issuanceRoot(),
+                    Duration.ofSeconds(10));
+            assertTrue(atOnce.serial() != null, lines);
             AutoCert autoCert = switch (host) {
                 case "netty" -> ((NettyExample) server).autoCert();
                 case "jetty" -> ((JettyExample) server).autoCert();

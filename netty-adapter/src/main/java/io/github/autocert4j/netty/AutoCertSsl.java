@@ -1,23 +1,31 @@
 package io.github.autocert4j.netty;
 
-import java.lang.reflect.Field;
-import java.lang.reflect.Method;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.ManagerFactoryParameters;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.LocalAddressHint;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
-import io.netty.handler.ssl.OpenSslSessionContext;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -69,11 +77,15 @@ public final class AutoCertSsl {
     /**
      * Converts the key and chain of every certificate {@code autoCert} serves now into OpenSSL key
      * material held by {@code context}'s key material cache (a context built from
-     * {@link #contextBuilder} with the OpenSSL provider), so that no handshake pays the conversion;
-     * returns how many were prepared. Does nothing (returns 0) for the JDK provider, which keeps no
-     * per-certificate state, and where Netty's internals differ from the version this was built
-     * for (then handshakes convert on first use, as without this call). Call it once after
-     * {@code build()}; it takes about 0.1 ms per certificate and may run on any thread.
+     * {@link #contextBuilder} with the OpenSSL provider), so that no client's handshake pays the
+     * conversion; returns how many were prepared. Does nothing (returns 0) for the JDK provider,
+     * which keeps no per-certificate state. Call it once after {@code build()}; it may run on any
+     * thread.
+     *
+     * <p>How, with Netty's public API only: for each certificate the context's own engine reads an
+     * in-memory ClientHello naming it (SNI, or the local address for an IP-address certificate) and
+     * answers it, which makes Netty choose, convert and cache the key material exactly as a
+     * client's handshake would; the handshake is then dropped.
      *
      * <pre>{@code
      * SslContext tls = AutoCertSsl.contextBuilder(autoCert, SslProvider.OPENSSL).applicationProtocolConfig(alpn).build();
@@ -81,70 +93,98 @@ public final class AutoCertSsl {
      * }</pre>
      */
     public static int prepareKeyMaterial(SslContext context, AutoCert autoCert) {
-        if (KeyMaterialAccess.FAILURE != null) {
-            LOG.debug("autocert4j: cannot prepare OpenSSL key material ahead of handshakes: {}", KeyMaterialAccess.FAILURE);
+        if (context instanceof JdkSslContext || !context.isServer()) {
             return 0;
         }
-        if (!(context.sessionContext() instanceof OpenSslSessionContext session)) {
+        SSLContext client;
+        try {
+            client = SSLContext.getInstance("TLS");
+            client.init(null, null, null); // only writes a ClientHello: no server certificate is ever checked
+        } catch (GeneralSecurityException e) {
+            LOG.debug("autocert4j: cannot prepare OpenSSL key material ahead of handshakes: {}", e.toString());
             return 0;
         }
         Set<String> aliases = new HashSet<>();
         int prepared = 0;
-        try {
-            Object provider = KeyMaterialAccess.PROVIDER.get(session);
-            if (provider == null) {
-                return 0;
+        for (CertificateStatus status : autoCert.status()) {
+            String name = status.names().get(0);
+            if (!aliases.add(autoCert.servedCertificate(name).alias())) {
+                continue;
             }
-            for (CertificateStatus status : autoCert.status()) {
-                String alias = autoCert.servedCertificate(status.names().get(0)).alias();
-                if (!aliases.add(alias)) {
-                    continue;
-                }
-                Object material = KeyMaterialAccess.CHOOSE.invoke(provider, ByteBufAllocator.DEFAULT, alias);
-                if (material != null) {
-                    ReferenceCountUtil.release(material); // the cache keeps its own reference
+            try {
+                // A TLS 1.2 ClientHello first: it carries no key shares, so the client side costs
+                // next to nothing; TLS 1.3 if the context does not speak TLS 1.2.
+                if (answerClientHello(context, client, name, true) || answerClientHello(context, client, name, false)) {
                     prepared++;
                 }
+            } catch (SSLException | RuntimeException e) {
+                LOG.debug("autocert4j: preparing OpenSSL key material for {} failed (its first handshake converts it): {}",
+                        name, e.toString());
             }
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            LOG.debug("autocert4j: preparing OpenSSL key material stopped after {} certificates: {}", prepared, e.toString());
         }
         return prepared;
     }
 
-    private static final Logger LOG = LoggerFactory.getLogger(AutoCertSsl.class);
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
-    /**
-     * Netty has no public way to fill its key material cache, only package-private members
-     * (Netty 4.2: {@code OpenSslSessionContext.provider}, {@code OpenSslKeyMaterialProvider.chooseKeyMaterial});
-     * looked up once, and if they are missing the preparation is skipped, never the handshake.
-     */
-    private static final class KeyMaterialAccess {
-        static final Field PROVIDER;
-        static final Method CHOOSE;
-        static final String FAILURE;
-
-        static {
-            Field provider = null;
-            Method choose = null;
-            String failure = null;
-            try {
-                provider = OpenSslSessionContext.class.getDeclaredField("provider");
-                provider.setAccessible(true);
-                choose = Class.forName("io.netty.handler.ssl.OpenSslKeyMaterialProvider", false, OpenSslSessionContext.class.getClassLoader())
-                        .getDeclaredMethod("chooseKeyMaterial", ByteBufAllocator.class, String.class);
-                choose.setAccessible(true);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                failure = e.toString();
-            }
-            PROVIDER = provider;
-            CHOOSE = choose;
-            FAILURE = failure;
+    /** One in-memory ClientHello for {@code name} into a new engine of {@code context}; true if the server answered it. */
+    private static boolean answerClientHello(SslContext context, SSLContext client, String name, boolean tls12) throws SSLException {
+        InetAddress ip = ipLiteral(name);
+        SSLEngine hello = client.createSSLEngine();
+        hello.setUseClientMode(true);
+        SSLParameters params = hello.getSSLParameters();
+        if (tls12) {
+            params.setProtocols(new String[] {"TLSv1.2"});
         }
-
-        private KeyMaterialAccess() {
+        if (ip == null) {
+            params.setServerNames(List.of(new SNIHostName(name.startsWith("*.") ? "prepare" + name.substring(1) : name)));
+        }
+        hello.setSSLParameters(params);
+        ByteBuffer record = ByteBuffer.allocate(hello.getSession().getPacketBufferSize());
+        hello.wrap(EMPTY, record);
+        hello.closeOutbound();
+        record.flip();
+        SSLEngine server = context.newEngine(ByteBufAllocator.DEFAULT);
+        try {
+            if (ip != null) {
+                LocalAddressHint.apply(server, ip);
+            }
+            ByteBuffer app = ByteBuffer.allocate(server.getSession().getApplicationBufferSize());
+            ByteBuffer answer = ByteBuffer.allocate(server.getSession().getPacketBufferSize());
+            server.beginHandshake();
+            // At most a few steps: read the ClientHello, run delegated tasks (the certificate callback
+            // may be one), write the ServerHello flight, which means the certificate was chosen and converted.
+            for (int step = 0; step < 8 && answer.position() == 0; step++) {
+                switch (server.getHandshakeStatus()) {
+                    case NEED_TASK -> {
+                        for (Runnable task = server.getDelegatedTask(); task != null; task = server.getDelegatedTask()) {
+                            task.run();
+                        }
+                    }
+                    case NEED_WRAP -> server.wrap(EMPTY, answer);
+                    case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> server.unwrap(record, app);
+                    default -> step = 8;
+                }
+            }
+            return answer.position() > 0;
+        } finally {
+            server.closeOutbound();
+            ReferenceCountUtil.release(server);
         }
     }
+
+    private static InetAddress ipLiteral(String name) {
+        if (name.indexOf(':') < 0 && !name.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'))) {
+            return null;
+        }
+        try {
+            return InetAddress.getByName(name); // a literal: no lookup
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(AutoCertSsl.class);
 
     /**
      * A builder preset with the live key material and {@code provider}, for hosts that also set

@@ -25,7 +25,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
-import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslClientHelloHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -83,6 +83,7 @@ public final class AutoCertTls {
     private final SslContext challengeContext;
     private final SslContext refusedContext; // null without on-demand TLS
     private final long onDemandWaitMillis;
+    private final RefusalLog refusals = new RefusalLog(java.time.Duration.ofMinutes(1));
 
     private AutoCertTls(AutoCert autoCert, SslContext hostContext, SslContext challengeContext, SslContext refusedContext) {
         this.autoCert = autoCert;
@@ -108,7 +109,8 @@ public final class AutoCertTls {
             throw new IllegalArgumentException("AutoCertTls.forServer needs the AutoCert and the host's server SslContext. "
                     + "Fix: AutoCertTls.forServer(autoCert, AutoCertSsl.serverContext(autoCert))");
         }
-        SslProvider provider = hostContext instanceof ReferenceCountedOpenSslContext ? SslProvider.OPENSSL : SslProvider.JDK;
+        // JdkSslContext, not an OpenSSL class: without netty-tcnative on the class path those cannot be loaded.
+        SslProvider provider = hostContext instanceof JdkSslContext ? SslProvider.JDK : SslProvider.OPENSSL;
         // No key material cache for OpenSSL here: every challenge certificate has an alias of its
         // own, and validations are a handful of handshakes per order.
         SslContext challenge = SslContextBuilder.forServer(AutoCertSsl.factoryOf(autoCert.tlsAlpn01().keyManager())).sslProvider(provider)
@@ -241,6 +243,8 @@ public final class AutoCertTls {
         protected void onLookupComplete(ChannelHandlerContext ctx, Future<Route> future) {
             Route route = future.isSuccess() ? future.getNow() : Route.HOST;
             if (route == Route.REFUSED) {
+                String name = hello == null ? null : hello.serverName();
+                ctx.pipeline().addAfter(ctx.name(), null, new RefusedHandshake(name));
                 ctx.pipeline().replace(this, SslHandler.class.getName(), refusedContext.newHandler(ctx.alloc()));
                 return;
             }
@@ -312,6 +316,110 @@ public final class AutoCertTls {
         @Override
         public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
             return null;
+        }
+    }
+
+    /**
+     * Behind the SslHandler of a refused on-demand name: a failed handshake (the client got its alert)
+     * closes the connection and is logged once per name per interval by {@link RefusalLog}, instead of
+     * travelling to the host's handlers and, unhandled there, being logged by Netty's pipeline tail with
+     * its whole stack trace (about 40 lines per handshake). A successful handshake (fallback mode)
+     * removes this handler and goes on as usual.
+     */
+    private final class RefusedHandshake extends ChannelInboundHandlerAdapter {
+        private final String name;
+        private boolean failed;
+
+        RefusedHandshake(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent done) {
+                if (done.isSuccess()) {
+                    ctx.pipeline().remove(this);
+                } else {
+                    fail(ctx);
+                    return;
+                }
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            fail(ctx); // the handshake's failure: answered with an alert already
+        }
+
+        private void fail(ChannelHandlerContext ctx) {
+            if (!failed) {
+                failed = true;
+                refusals.refused(name);
+            }
+            ctx.close();
+        }
+    }
+
+    /**
+     * One log line per refused name per interval, saying how many handshakes for it were refused since
+     * its last line; bounded in memory (forgets everything beyond 10,000 names: a random-name flood then
+     * costs at most one line per name, never unbounded memory).
+     */
+    static final class RefusalLog {
+        private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AutoCertTls.class);
+        private static final int MAX_NAMES = 10_000;
+
+        private final long intervalNanos;
+        private final java.util.function.LongSupplier nanoTime;
+        private final java.util.concurrent.ConcurrentHashMap<String, long[]> byName = new java.util.concurrent.ConcurrentHashMap<>();
+
+        RefusalLog(java.time.Duration interval) {
+            this(interval, System::nanoTime);
+        }
+
+        RefusalLog(java.time.Duration interval, java.util.function.LongSupplier nanoTime) {
+            this.intervalNanos = interval.toNanos();
+            this.nanoTime = nanoTime;
+        }
+
+        /** Counts a refused handshake for {@code name}; logs when the name's interval is over (or it is new). */
+        void refused(String name) {
+            String key = safe(name);
+            if (byName.size() > MAX_NAMES) {
+                byName.clear();
+            }
+            long now = nanoTime.getAsLong();
+            long[] logged = new long[1];
+            long[] state = byName.compute(key, (k, s) -> {
+                if (s == null) {
+                    logged[0] = 1;
+                    return new long[] {now, 0};
+                }
+                if (now - s[0] >= intervalNanos) {
+                    logged[0] = s[1] + 1;
+                    return new long[] {now, 0};
+                }
+                return new long[] {s[0], s[1] + 1};
+            });
+            if (logged[0] > 0 && state != null) {
+                LOG.info("autocert4j: refused the TLS handshake for {} ({} refused since the last line for it; on-demand TLS: not allowed,"
+                        + " or its certificate not ready within handshakeWait); at most one line per name per {} s", key, logged[0],
+                        intervalNanos / 1_000_000_000L);
+            }
+        }
+
+        /** The SNI name for a log line: printable host-name characters only, bounded. */
+        static String safe(String name) {
+            if (name == null) {
+                return "(no SNI)";
+            }
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < name.length() && i < 255; i++) {
+                char c = name.charAt(i);
+                sb.append(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == '*' ? c : '?');
+            }
+            return sb.toString();
         }
     }
 

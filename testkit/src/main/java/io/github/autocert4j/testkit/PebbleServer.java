@@ -49,9 +49,12 @@ import io.github.autocert4j.testkit.internal.Processes;
  * the server under test must answer challenges on those loopback ports. With {@link Builder#dnsServer} it resolves
  * through a real DNS server instead (such as a {@link DnsServer}), which also serves the TXT records of dns-01.
  *
- * <p>Binaries come from {@code <repo>/.pebble/<suite>/usr/bin/} (populated by {@code scripts/get-pebble.sh}),
- * or from the system property {@code pebble.bin} / environment variable {@code PEBBLE_BIN} (path of the
- * {@code pebble} binary; {@code pebble-challtestsrv} must sit next to it).
+ * <p>Binaries are looked up, in this order: the system property {@code pebble.bin} or environment variable
+ * {@code PEBBLE_BIN} (path of the {@code pebble} binary; {@code pebble-challtestsrv} must sit next to it); inside the
+ * autocert4j repository {@code <repo>/.pebble/<suite>/usr/bin/} (populated by {@code scripts/get-pebble.sh}); then
+ * {@code pebble} on the {@code PATH}, e.g. from Debian's package ({@code apt-get install pebble}: 2.4.0 in Debian 12,
+ * 2.6.0 in 13, 2.10.0 in forky), if its version is at least the flavor's. Outside this repository, install the
+ * package or set {@code PEBBLE_BIN}.
  *
  * <pre>{@code
  * try (PebbleServer pebble = PebbleServer.builder()
@@ -271,6 +274,12 @@ public final class PebbleServer implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------------------
 
     static final String GET_PEBBLE_HINT = "run `scripts/get-pebble.sh`";
+    /** What a user outside this repository can do when no Pebble is found. */
+    static final String OUTSIDE_HINT = "Fix: install Pebble (Debian/Ubuntu: `apt-get install pebble`, which puts pebble and"
+            + " pebble-challtestsrv on the PATH; Debian 12 ships 2.4.0 = Flavor.DEBIAN_12, Debian 13 2.6.0 = Flavor.ARI,"
+            + " forky 2.10.0 = Flavor.LATEST), or set PEBBLE_BIN (or -Dpebble.bin) to a pebble binary with"
+            + " pebble-challtestsrv next to it (https://github.com/letsencrypt/pebble/releases); inside the autocert4j"
+            + " repository " + GET_PEBBLE_HINT + " (as root)";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(15);
     private static final Duration STOP_GRACE = Duration.ofSeconds(3);
 
@@ -849,6 +858,29 @@ public final class PebbleServer implements AutoCloseable {
          * @param repoRoot repository root, or null to use {@code autocert4j.repoRoot} or search upwards
          */
         static Binaries locate(Flavor flavor, String override, Path repoRoot) {
+            return locate(flavor, override, repoRoot, pathDirs());
+        }
+
+        /** The directories of the {@code PATH} environment variable. */
+        static List<Path> pathDirs() {
+            String path = System.getenv("PATH");
+            List<Path> dirs = new ArrayList<>();
+            if (path != null) {
+                for (String d : path.split(java.io.File.pathSeparator)) {
+                    if (!d.isBlank()) {
+                        try {
+                            dirs.add(Paths.get(d));
+                        } catch (RuntimeException ignored) {
+                            // an unusable PATH entry is skipped, as a shell does
+                        }
+                    }
+                }
+            }
+            return dirs;
+        }
+
+        /** As {@link #locate(Flavor, String, Path)}, searching {@code pathDirs} for {@code pebble} last. */
+        static Binaries locate(Flavor flavor, String override, Path repoRoot, List<Path> pathDirs) {
             List<Path> tried = new ArrayList<>();
             if (override != null) {
                 Path p = Paths.get(override).toAbsolutePath();
@@ -857,8 +889,10 @@ public final class PebbleServer implements AutoCloseable {
                     return b;
                 }
                 throw new IllegalStateException("pebble.bin/PEBBLE_BIN points to " + p
-                        + ", but that is not an executable pebble with an executable pebble-challtestsrv next to it; "
-                        + "unset it, or " + GET_PEBBLE_HINT + " and point it to <repo>/.pebble/<suite>/usr/bin/pebble");
+                        + ", but that is not an executable pebble with an executable pebble-challtestsrv next to it. "
+                        + "Fix: point it at the pebble binary (e.g. /usr/bin/pebble from `apt-get install pebble`), or "
+                        + "unset it; inside the autocert4j repository " + GET_PEBBLE_HINT
+                        + " and point it to <repo>/.pebble/<suite>/usr/bin/pebble");
             }
             Path root = repoRoot != null ? repoRoot : findRepoRoot();
             if (root != null) {
@@ -869,19 +903,73 @@ public final class PebbleServer implements AutoCloseable {
                     return b;
                 }
             }
-            if (flavor == Flavor.DEBIAN_12) {
-                Path p = Paths.get("/usr/bin/pebble");
-                tried.add(p);
+            List<String> tooOld = new ArrayList<>();
+            for (Path dir : pathDirs) {
+                Path p = dir.resolve("pebble").toAbsolutePath();
                 Binaries b = at(p);
-                if (b != null) {
-                    return b;
+                if (b == null) {
+                    continue;
+                }
+                tried.add(p);
+                String version = packagedVersion(p);
+                if (version == null || compareVersions(version, flavor.nominalVersion()) >= 0) {
+                    return b; // unknown version (not a Debian package): taken as it is
+                }
+                tooOld.add(p + " is " + version);
+            }
+            String found = tooOld.isEmpty() ? "" : "; on the PATH " + String.join(", ", tooOld) + ", older than Flavor."
+                    + flavor + " needs (" + flavor.nominalVersion() + (flavor.supportsProfiles() ? ", profiles"
+                    : flavor.supportsAri() ? ", ARI" : "") + "): use .flavor(PebbleServer.Flavor." + olderFlavorFor(tooOld)
+                    + ") with it, or install a newer one";
+            throw new IllegalStateException("Pebble " + flavor.nominalVersion() + " (Flavor." + flavor + ") not found"
+                    + (tried.isEmpty() ? "" : "; tried " + tried) + " (pebble.bin/PEBBLE_BIN not set"
+                    + (root == null ? ", not inside the autocert4j repository" : ", nothing in " + root + "/.pebble")
+                    + ", no suitable pebble on the PATH)" + found + ". " + OUTSIDE_HINT);
+        }
+
+        /** The Debian package version of a pebble binary (from its changelog), or null if it has none. */
+        static String packagedVersion(Path pebble) {
+            try {
+                Path real = pebble.toRealPath();
+                Path binDir = real.getParent();
+                Path changelog = binDir == null || binDir.getParent() == null ? null
+                        : binDir.getParent().resolve("share/doc/pebble/changelog.Debian.gz");
+                if (changelog == null || !Files.isRegularFile(changelog)) {
+                    return null;
+                }
+                try (InputStream in = new GZIPInputStream(Files.newInputStream(changelog));
+                        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                    Matcher m = Pattern.compile("^pebble \\((?:\\d+:)?(\\d+(?:\\.\\d+)+)").matcher(
+                            Objects.toString(r.readLine(), ""));
+                    return m.find() ? m.group(1) : null;
+                }
+            } catch (IOException e) {
+                return null;
+            }
+        }
+
+        /** The newest flavor whose version {@code tooOld}'s first entry ("path is x.y.z") satisfies. */
+        private static String olderFlavorFor(List<String> tooOld) {
+            String v = tooOld.get(0).substring(tooOld.get(0).lastIndexOf(' ') + 1);
+            for (Flavor f : Flavor.values()) {
+                if (compareVersions(v, f.nominalVersion()) >= 0) {
+                    return f.name();
                 }
             }
-            throw new IllegalStateException("Pebble " + flavor.nominalVersion() + " (Flavor." + flavor + ", Debian "
-                    + flavor.debianSuite() + ") not found" + (tried.isEmpty() ? "" : " at " + tried)
-                    + (root == null ? " (repository root not found; set -Dautocert4j.repoRoot)" : "")
-                    + ": " + GET_PEBBLE_HINT + " (as root) in the repository root"
-                    + (root == null ? "" : " " + root) + " to download it");
+            return Flavor.DEBIAN_12.name();
+        }
+
+        /** Compares dotted version numbers ("2.10.0" > "2.6.0"). */
+        static int compareVersions(String a, String b) {
+            String[] x = a.split("\\.");
+            String[] y = b.split("\\.");
+            for (int i = 0; i < Math.max(x.length, y.length); i++) {
+                int c = Integer.compare(i < x.length ? Integer.parseInt(x[i]) : 0, i < y.length ? Integer.parseInt(y[i]) : 0);
+                if (c != 0) {
+                    return c;
+                }
+            }
+            return 0;
         }
 
         private static Binaries at(Path pebble) {

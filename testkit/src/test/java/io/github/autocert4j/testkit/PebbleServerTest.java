@@ -129,16 +129,52 @@ class PebbleServerTest {
     }
 
     @Test
-    void missingBinaryTellsToRunScript(@TempDir Path emptyRepo) {
-        for (PebbleServer.Flavor f : List.of(PebbleServer.Flavor.LATEST, PebbleServer.Flavor.ARI)) {
+    void missingBinaryTellsWhatAUserOutsideThisRepositoryCanDo(@TempDir Path emptyRepo) {
+        for (PebbleServer.Flavor f : PebbleServer.Flavor.values()) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> PebbleServer.Binaries.locate(f, null, emptyRepo));
-            assertTrue(e.getMessage().contains("run `scripts/get-pebble.sh`"), e.getMessage());
+                    () -> PebbleServer.Binaries.locate(f, null, emptyRepo, List.of(emptyRepo)));
+            String m = e.getMessage();
+            assertTrue(m.contains("apt-get install pebble") && m.contains("PEBBLE_BIN") && m.contains("Fix:"), m);
+            assertTrue(m.contains("run `scripts/get-pebble.sh`") && m.contains("inside the autocert4j repository"), m);
         }
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> PebbleServer.Binaries.locate(PebbleServer.Flavor.LATEST,
-                        emptyRepo.resolve("nope/pebble").toString(), emptyRepo));
-        assertTrue(e.getMessage().contains("run `scripts/get-pebble.sh`"), e.getMessage());
+                        emptyRepo.resolve("nope/pebble").toString(), emptyRepo, List.of()));
+        assertTrue(e.getMessage().contains("PEBBLE_BIN points to") && e.getMessage().contains("apt-get install pebble"),
+                e.getMessage());
+    }
+
+    /** A directory standing for a PATH entry, with pebble and pebble-challtestsrv linked to the suite's binaries. */
+    static Path pathWith(Path dir, String suite) throws Exception {
+        Path bin = PebbleServer.Binaries.findRepoRoot().resolve(".pebble").resolve(suite).resolve("usr/bin").toRealPath();
+        Files.createSymbolicLink(dir.resolve("pebble"), bin.resolve("pebble"));
+        Files.createSymbolicLink(dir.resolve("pebble-challtestsrv"), bin.resolve("pebble-challtestsrv"));
+        return dir;
+    }
+
+    @Test
+    void pebbleOnThePathIsFoundWhenItsVersionIsEnough(@TempDir Path emptyRepo, @TempDir Path pathDir) throws Exception {
+        Path dir = pathWith(pathDir, "forky");                        // 2.10.0, as `apt-get install pebble` on forky
+        PebbleServer.Binaries b = PebbleServer.Binaries.locate(PebbleServer.Flavor.LATEST, null, emptyRepo,
+                List.of(emptyRepo.resolve("not-there"), dir));
+        assertEquals(dir.resolve("pebble").toAbsolutePath(), b.pebble());
+        assertEquals("2.10.0", PebbleServer.Binaries.packagedVersion(b.pebble()));
+        assertEquals(b, PebbleServer.Binaries.locate(PebbleServer.Flavor.DEBIAN_12, null, emptyRepo, List.of(dir)),
+                "a newer Pebble serves an older flavor too");
+    }
+
+    @Test
+    void anOlderPebbleOnThePathIsNamedWithTheFlavorThatFitsIt(@TempDir Path emptyRepo, @TempDir Path pathDir)
+            throws Exception {
+        Path dir = pathWith(pathDir, "bookworm");                     // 2.4.0, Debian 12's package
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> PebbleServer.Binaries.locate(PebbleServer.Flavor.LATEST, null, emptyRepo, List.of(dir)));
+        String m = e.getMessage();
+        assertTrue(m.contains(dir.resolve("pebble") + " is 2.4.0") && m.contains(".flavor(PebbleServer.Flavor.DEBIAN_12)")
+                && m.contains("apt-get install pebble") && m.contains("PEBBLE_BIN"), m);
+        assertEquals(dir.resolve("pebble").toAbsolutePath(),
+                PebbleServer.Binaries.locate(PebbleServer.Flavor.DEBIAN_12, null, emptyRepo, List.of(dir)).pebble());
+        assertTrue(PebbleServer.Binaries.compareVersions("2.10.0", "2.6.0") > 0);
     }
 
     @Test
