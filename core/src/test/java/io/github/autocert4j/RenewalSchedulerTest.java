@@ -853,7 +853,9 @@ class RenewalSchedulerTest {
         CertStore flaky = new DelegatingStore(FileCertStore.of(dir)) {
             @Override
             public Lock lock(String name) throws IOException {
-                lockCalls.add(sched.clock().instant());
+                if (issuer.issueCalls() == 0) { // later ones share the ARI window with peers
+                    lockCalls.add(sched.clock().instant());
+                }
                 if (unreachable.getAndDecrement() > 0) {
                     throw new CertStore.UnavailableException("database down", null);
                 }
