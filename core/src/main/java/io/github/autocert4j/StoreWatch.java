@@ -2,9 +2,13 @@ package io.github.autocert4j;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -16,6 +20,10 @@ import org.slf4j.LoggerFactory;
  * Servers sharing a store renew too: this tells a manager's certificates when the store says a
  * peer stored a new one, so they adopt it at once instead of at their next check. A store that
  * cannot watch, or is down at start-up, is asked again later (1 min, doubling to 1 h).
+ *
+ * <p>It also carries renewal requests an operator put in the store ({@link RenewalRequests}, the CLI's
+ * {@code renew}): watched under {@code renewals/} like the certificates, or, on a store that cannot
+ * watch (the file store), listed every {@link #REQUEST_POLL} — one small directory.
  */
 final class StoreWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StoreWatch.class);
@@ -25,6 +33,11 @@ final class StoreWatch implements AutoCloseable {
     private final Supplier<List<ManagedCertificate>> all;
     private final List<AutoCloseable> handles = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    /** Renewal requests already acted on, by key: each is acted on once per manager. */
+    private final Map<String, byte[]> handledRequests = new ConcurrentHashMap<>();
+
+    /** How often a store that cannot watch is listed for renewal requests. */
+    static final Duration REQUEST_POLL = Duration.ofSeconds(3);
 
     /**
      * @param byStoreKey the certificate whose bundle is stored under a key, or null
@@ -38,6 +51,74 @@ final class StoreWatch implements AutoCloseable {
 
     void start() {
         watch(Duration.ofMinutes(1));
+        watchRequests();
+    }
+
+    private void watchRequests() {
+        boolean watching = false;
+        try {
+            watching = services.storage().store().watch(RenewalRequests.prefix(), key -> {
+                if (!closed) {
+                    services.executor().execute(key.equals(RenewalRequests.prefix()) ? this::scanRequests : () -> request(key));
+                }
+            }).map(h -> handles.add(h)).orElse(false);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot watch the store for renewal requests ({}); listing it every {}", LogSafe.text(e.toString()),
+                    REQUEST_POLL);
+        }
+        try {
+            if (watching) {
+                services.executor().execute(this::scanRequests); // the ones stored while this server was down
+            } else {
+                ScheduledFuture<?> poll = services.executor().scheduleWithFixedDelay(this::scanRequests, 0, REQUEST_POLL.toMillis(),
+                        TimeUnit.MILLISECONDS);
+                handles.add(() -> poll.cancel(false));
+            }
+        } catch (RejectedExecutionException rejected) {
+            LOG.debug("autocert4j: executor refused the renewal request scan: {}", rejected.toString());
+        }
+    }
+
+    private void scanRequests() {
+        if (closed) {
+            return;
+        }
+        try {
+            for (String key : services.storage().store().list(RenewalRequests.prefix())) {
+                request(key);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot list renewal requests: {}", e.toString());
+        }
+    }
+
+    /** Acts on the renewal request stored under {@code key}, once per content. */
+    private void request(String key) {
+        if (closed || !key.startsWith(RenewalRequests.prefix())) {
+            return;
+        }
+        try {
+            byte[] bytes = services.storage().store().load(key).orElse(null);
+            if (bytes == null) {
+                handledRequests.remove(key);
+                return;
+            }
+            byte[] before = handledRequests.get(key);
+            if (before != null && Arrays.equals(before, bytes)) {
+                return;
+            }
+            RenewalRequests.Request r = RenewalRequests.decode(bytes).orElse(null);
+            ManagedCertificate m = r == null ? null : byStoreKey.apply(StoreLayout.certBundle(r.certificate()));
+            if (m == null) {
+                return; // not one of ours (another fleet's, or not configured here)
+            }
+            handledRequests.put(key, bytes);
+            LOG.info("autocert4j: renewal of {} requested through the store (by {} at {}, replacing serial {})", m.id,
+                    LogSafe.text(r.requestedBy()), r.requestedAt(), r.replaces() == null ? "-" : r.replaces().toString(16));
+            m.renewNow(r.replaces());
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot read renewal request {}: {}", key, e.toString());
+        }
     }
 
     private void watch(Duration retryIn) {
