@@ -66,6 +66,14 @@ public final class StoreAdmin {
         return new StoreAdmin(store);
     }
 
+    /**
+     * The store's id of the ACME CA at {@code directory}: host, non-default port and path, e.g.
+     * {@code acme-v02.api.letsencrypt.org-directory}; what {@link StoredCertificate#issuerId()} holds.
+     */
+    public static String caId(URI directory) {
+        return StoreLayout.caId(directory);
+    }
+
     /** The store. */
     public CertStore store() {
         return store;
@@ -332,5 +340,61 @@ public final class StoreAdmin {
         AcmeIssuer issuer = new AcmeIssuer(ca, trust, store, null, Duration.ofSeconds(30), List.of(), List.of());
         issuer.revoke(stored.bundle().leaf(), stored.bundle().keyPair(), r);
         return stored.bundle().serial();
+    }
+
+    /**
+     * certbot's {@code renew --dry-run} from outside the servers: orders a test certificate for each of
+     * {@code certificates} (lists of names) from {@code testCa} (Let's Encrypt staging, say) with a throw-away
+     * account kept in memory, answering http-01 through the store: the key authorization is published under
+     * {@code challenges/http-01/} where the running servers sharing this store find it (as they do for each
+     * other), so the test CA reaches the servers' real port 80. Verifies and discards what comes back; writes
+     * nothing else (the published challenges are removed). Waits at most {@code timeout} per certificate.
+     */
+    public DryRunResult dryRun(AcmeCa testCa, List<List<String>> certificates, Duration timeout) throws InterruptedException {
+        List<String> caProblems = testCa.problems("dryRun(" + testCa.directory() + ")");
+        if (!caProblems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", caProblems));
+        }
+        SSLContext trust = null;
+        if (testCa.serverTrust() != null) {
+            try {
+                trust = AutoCertBuilder.trustFrom(testCa.serverTrust());
+            } catch (IOException | GeneralSecurityException e) {
+                throw new IllegalArgumentException("cannot use the trust file " + testCa.serverTrust() + " (" + e.getMessage()
+                        + "). Fix: pass a readable PEM file with the test CA's certificate(s)", e);
+            }
+        }
+        Http01Responder published = new Http01Responder(store);
+        AcmeIssuer issuer = new AcmeIssuer(testCa, trust, new MemoryCertStore(), null, Duration.ofSeconds(30), List.of(published),
+                List.of("http-01"));
+        List<DryRunResult.Outcome> outcomes = new ArrayList<>();
+        try {
+            for (List<String> names : certificates) {
+                long t0 = System.nanoTime();
+                BigInteger serial = null;
+                IssuanceException failure = null;
+                try {
+                    KeyPair key = KeyType.EC_P256.generate();
+                    Issuer.Result issued = issuer.issue(new Issuer.Request(names, key.getPublic(), Csr.create(names, key), null, false, null,
+                            timeout));
+                    CertBundle bundle = new CertBundle(key, issued.chain());
+                    try {
+                        ChainVerifier.verify(bundle, names, Instant.now());
+                    } catch (ChainVerifier.VerificationException e) {
+                        throw IssuanceException.transientFailure("the test certificate from " + issuer.id() + " failed verification: "
+                                + e.getMessage(), null);
+                    }
+                    serial = bundle.serial();
+                } catch (IssuanceException e) {
+                    failure = e;
+                } catch (RuntimeException e) {
+                    failure = IssuanceException.transientFailure("the dry run failed unexpectedly: " + LogSafe.text(e.toString()), e);
+                }
+                outcomes.add(new DryRunResult.Outcome(names, serial, failure, Duration.ofNanos(System.nanoTime() - t0)));
+            }
+        } finally {
+            published.close();
+        }
+        return new DryRunResult(testCa.directory(), outcomes);
     }
 }
