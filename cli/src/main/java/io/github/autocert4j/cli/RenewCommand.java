@@ -25,7 +25,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code renew}: asks the running servers to renew, through the store (a renewal request each server sharing
  * the store notices; the fleet orders once), or with {@code --dry-run} proves renewal would work against a
  * test CA. Without {@code --force} only certificates in their renewal window (the last third of their
- * lifetime, the servers' default) are asked for.
+ * lifetime, the last half for short-lived ones: the servers' default) are asked for.
  */
 @Command(name = "renew", description = "Asks the running servers to renew certificates (through the store: a fleet renews once), "
         + "or with --dry-run orders test certificates from the staging CA through the servers' challenge path.")
@@ -77,7 +77,9 @@ final class RenewCommand implements Callable<Integer> {
             Instant now = main.clock.instant();
             Map<String, BigInteger> requested = new LinkedHashMap<>();
             for (StoreAdmin.StoredCertificate c : chosen) {
-                boolean due = !now.isBefore(c.notAfter().minus(Duration.between(c.notBefore(), c.notAfter()).dividedBy(3)));
+                // The servers' default rule: the last third of the lifetime, the last half for short-lived (<= 10 days) ones.
+                Duration lifetime = Duration.between(c.notBefore(), c.notAfter());
+                boolean due = !now.isBefore(c.notAfter().minus(lifetime.dividedBy(lifetime.compareTo(Duration.ofDays(10)) <= 0 ? 2 : 3)));
                 if (!force && !due) {
                     main.out.println(c.id() + ": not due yet (expires " + c.notAfter() + ", " + c.daysLeft(now)
                             + " days left); skipped. Use --force to renew anyway");
