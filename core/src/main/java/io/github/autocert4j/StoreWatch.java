@@ -8,7 +8,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -54,28 +55,33 @@ final class StoreWatch implements AutoCloseable {
         watchRequests();
     }
 
+    /**
+     * Renewal requests are read on a thread of the watch's own (one per manager, started here), never on the
+     * host's executor: the polling of a store that cannot watch runs in real time whatever clock the host
+     * gave the manager, and costs the executor nothing.
+     */
     private void watchRequests() {
+        ScheduledExecutorService own = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("autocert4j-renewal-requests"));
+        handles.add(own::shutdownNow);
         boolean watching = false;
         try {
             watching = services.storage().store().watch(RenewalRequests.prefix(), key -> {
                 if (!closed) {
-                    services.executor().execute(key.equals(RenewalRequests.prefix()) ? this::scanRequests : () -> request(key));
+                    try {
+                        own.execute(key.equals(RenewalRequests.prefix()) ? this::scanRequests : () -> request(key));
+                    } catch (RejectedExecutionException closedMeanwhile) {
+                        LOG.debug("autocert4j: renewal request {} arrived while closing", key);
+                    }
                 }
             }).map(h -> handles.add(h)).orElse(false);
         } catch (IOException | RuntimeException e) {
             LOG.debug("autocert4j: cannot watch the store for renewal requests ({}); listing it every {}", LogSafe.text(e.toString()),
                     REQUEST_POLL);
         }
-        try {
-            if (watching) {
-                services.executor().execute(this::scanRequests); // the ones stored while this server was down
-            } else {
-                ScheduledFuture<?> poll = services.executor().scheduleWithFixedDelay(this::scanRequests, 0, REQUEST_POLL.toMillis(),
-                        TimeUnit.MILLISECONDS);
-                handles.add(() -> poll.cancel(false));
-            }
-        } catch (RejectedExecutionException rejected) {
-            LOG.debug("autocert4j: executor refused the renewal request scan: {}", rejected.toString());
+        if (watching) {
+            own.execute(this::scanRequests); // the ones stored while this server was down
+        } else {
+            own.scheduleWithFixedDelay(this::scanRequests, 0, REQUEST_POLL.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
