@@ -52,6 +52,16 @@ class CliFleetTest {
             List<CertStore> stores = new java.util.ArrayList<>(List.of(s1, s2));
             fleetRenewsOnce(pebble, () -> stores.remove(0), Map.of("AUTOCERT4J_DB_PASSWORD", pg.password()),
                     List.of("--jdbc-url", pg.jdbcUrl(), "--db-user", pg.user()));
+
+            // exit codes on PostgreSQL: a wrong password or an unreachable database is a store failure (4), with the reason
+            CliTestSupport.Result wrong = cli(Map.of("AUTOCERT4J_DB_PASSWORD", "wrong"), "--jdbc-url", pg.jdbcUrl(), "--db-user", pg.user(),
+                    "certificates");
+            assertEquals(4, wrong.code(), wrong.toString());
+            int closedPort = io.github.autocert4j.testkit.FreePorts.loopback();
+            CliTestSupport.Result down = cli(Map.of(), "--jdbc-url", "jdbc:postgresql://127.0.0.1:" + closedPort + "/x", "certificates");
+            assertEquals(4, down.code(), down.toString());
+            assertEquals(2, cli(Map.of(), "--jdbc-url", "jdbc:mysql://127.0.0.1/x", "certificates").code(), "not PostgreSQL");
+            assertEquals(2, cli(Map.of(), "--jdbc-url", pg.jdbcUrl(), "--store", "/tmp", "certificates").code(), "two stores");
         }
     }
 
