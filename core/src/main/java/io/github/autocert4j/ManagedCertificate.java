@@ -470,7 +470,7 @@ final class ManagedCertificate {
             // A store renewal request names the serial it replaces: a peer's renewal stored since, or
             // one already live here, satisfies it whenever it was noticed.
             boolean replaced = forced && replaces != null
-                    && (adoptFromStore(null) || live != null && !live.serial().equals(replaces));
+                    && (adoptFromStore(null, replaces) || live != null && !live.serial().equals(replaces));
             if (replaced) {
                 renewReason = null;
             }
@@ -611,6 +611,15 @@ final class ManagedCertificate {
      * whether it did.
      */
     private boolean adoptFromStore(Instant storedSince) {
+        return adoptFromStore(storedSince, null);
+    }
+
+    /**
+     * Like {@link #adoptFromStore(Instant)}; with {@code replacing} (the serial a store renewal request
+     * replaces) any other valid stored certificate is that renewal, even one that expires sooner than
+     * the live one (a peer's renewal may have come with a shorter profile).
+     */
+    private boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) {
         Optional<CertificateStorage.Stored> found;
         try {
             found = services.storage().load(id);
@@ -624,7 +633,8 @@ final class ManagedCertificate {
         CertBundle stored = found.get().bundle();
         // Same expiry, other serial: a peer's renewal issued within the same second (CAs truncate
         // notAfter to seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
-        if (live != null && (stored.serial().equals(live.serial()) || stored.notAfter().isBefore(live.notAfter()))) {
+        boolean newer = replacing != null ? !stored.serial().equals(replacing) : !stored.notAfter().isBefore(live == null ? stored.notAfter() : live.notAfter());
+        if (live != null && (stored.serial().equals(live.serial()) || !newer)) {
             return false;
         }
         if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {

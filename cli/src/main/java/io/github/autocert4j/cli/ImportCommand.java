@@ -268,7 +268,7 @@ final class ImportCommand {
             }
             if (found == null) {
                 problems.add("account " + id + " (of " + server + "): no accounts/.../" + id + "/ in " + dir
-                        + ". Fix: copy certbot's accounts/ along, or import with the account left out is not possible: restore it");
+                        + ". Fix: copy certbot's accounts/ directory along with renewal/, live/ and archive/");
                 return null;
             }
             try {
