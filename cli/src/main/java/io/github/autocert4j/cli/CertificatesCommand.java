@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code certificates}: like {@code certbot certificates}, every stored certificate; {@code --json} for scripts. Never locks. */
-@Command(name = "certificates", description = "Lists every certificate in the store: names, serial, issuer, validity, days left, "
+@Command(mixinStandardHelpOptions = true, name = "certificates", description = "Lists every certificate in the store: names, serial, issuer, validity, days left, "
         + "profile, pending renewal request.")
 final class CertificatesCommand implements Callable<Integer> {
     @ParentCommand

@@ -23,7 +23,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code export NAME --format pem|pkcs12}: the chain (leaf first) for another tool; the private key only with
  * {@code --include-key} (then written to a file created 0600, never to a terminal unless {@code --out -}).
  */
-@Command(name = "export", description = "Writes a stored certificate's chain as PEM or PKCS#12; the private key only with --include-key.")
+@Command(mixinStandardHelpOptions = true, name = "export", description = "Writes a stored certificate's chain as PEM or PKCS#12; the private key only with --include-key.")
 final class ExportCommand implements Callable<Integer> {
     @ParentCommand
     Main main;

@@ -47,14 +47,14 @@ import picocli.CommandLine.ParentCommand;
  * what the store already holds refuses the whole import (exit 5) and the store stays as it was. A write that
  * fails half-way is rolled back to the bytes that were there before.
  */
-@Command(name = "import", description = "Imports certificates, keys and ACME accounts from another tool (today: certbot) into the store.",
+@Command(mixinStandardHelpOptions = true, name = "import", description = "Imports certificates, keys and ACME accounts from another tool (today: certbot) into the store.",
         subcommands = ImportCommand.Certbot.class)
 final class ImportCommand {
     @ParentCommand
     Main main;
 
     /** {@code import certbot [DIR]}. */
-    @Command(name = "certbot", description = "Imports certbot's live/, archive/ and accounts/ (default /etc/letsencrypt): each "
+    @Command(mixinStandardHelpOptions = true, name = "certbot", description = "Imports certbot's live/, archive/ and accounts/ (default /etc/letsencrypt): each "
             + "certificate with its key and CA, and each account (key + URL per CA), so the servers serve them at once and renew "
             + "them on schedule without a new order. All or nothing.")
     static final class Certbot implements Callable<Integer> {

@@ -40,20 +40,20 @@ import picocli.CommandLine.Option;
             "3:no such certificate", "4:the store cannot be read or written", "5:import refused; the store is unchanged"})
 public final class Main {
 
-    @Option(names = "--store", description = "Directory of a file store (env AUTOCERT4J_STORE).")
+    @Option(names = "--store", paramLabel = "DIR", description = "Directory of a file store (env AUTOCERT4J_STORE).")
     Path storeDir;
 
-    @Option(names = "--jdbc-url", description = "JDBC URL of a PostgreSQL store, e.g. jdbc:postgresql://db:5432/app (env AUTOCERT4J_JDBC_URL).")
+    @Option(names = "--jdbc-url", paramLabel = "URL", description = "JDBC URL of a PostgreSQL store, e.g. jdbc:postgresql://db:5432/app (env AUTOCERT4J_JDBC_URL).")
     String jdbcUrl;
 
-    @Option(names = "--db-user", description = "Database user (env AUTOCERT4J_DB_USER).")
+    @Option(names = "--db-user", paramLabel = "USER", description = "Database user (env AUTOCERT4J_DB_USER).")
     String dbUser;
 
     @Option(names = "--db-password-env", paramLabel = "VAR", defaultValue = "AUTOCERT4J_DB_PASSWORD",
             description = "Environment variable holding the database password (default ${DEFAULT-VALUE}); never an option, so it stays out of ps and shell history.")
     String dbPasswordEnv;
 
-    @Option(names = "--table-prefix", defaultValue = "autocert4j_", description = "Table prefix of the PostgreSQL store (default ${DEFAULT-VALUE}).")
+    @Option(names = "--table-prefix", paramLabel = "PREFIX", defaultValue = "autocert4j_", description = "Table prefix of the PostgreSQL store (default ${DEFAULT-VALUE}).")
     String tablePrefix;
 
     @Option(names = "--lock-timeout", defaultValue = "60", paramLabel = "SECONDS",

@@ -27,7 +27,7 @@ import picocli.CommandLine.ParentCommand;
  * test CA. Without {@code --force} only certificates in their renewal window (the last third of their
  * lifetime, the last half for short-lived ones: the servers' default) are asked for.
  */
-@Command(name = "renew", description = "Asks the running servers to renew certificates (through the store: a fleet renews once), "
+@Command(mixinStandardHelpOptions = true, name = "renew", description = "Asks the running servers to renew certificates (through the store: a fleet renews once), "
         + "or with --dry-run orders test certificates from the staging CA through the servers' challenge path.")
 final class RenewCommand implements Callable<Integer> {
     @ParentCommand

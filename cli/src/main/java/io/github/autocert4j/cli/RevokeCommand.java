@@ -19,7 +19,7 @@ import picocli.CommandLine.ParentCommand;
  * account for that CA (else the certificate's key). The certificate stays in the store; renew it afterwards
  * ({@code renew NAME --force}) so the servers stop serving the revoked one.
  */
-@Command(name = "revoke", description = "Revokes a stored certificate at its CA (the store's account signs). Then run: renew NAME --force")
+@Command(mixinStandardHelpOptions = true, name = "revoke", description = "Revokes a stored certificate at its CA (the store's account signs). Then run: renew NAME --force")
 final class RevokeCommand implements Callable<Integer> {
     @ParentCommand
     Main main;

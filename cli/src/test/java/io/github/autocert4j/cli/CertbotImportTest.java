@@ -51,12 +51,12 @@ import org.junit.jupiter.api.io.TempDir;
  * Moving off certbot with a REAL certbot directory: Debian's certbot (scripts/get-certbot.sh) obtains a
  * certificate from Pebble (standalone http-01 on Pebble's validation port, config/work/logs in a temp dir),
  * {@code import certbot DIR} stores it with its key and certbot's account, a real server serves it at once
- * with no new order at the CA, and renews it on schedule (Pebble issues 80-second certificates here, so the
- * schedule, half the lifetime for short-lived ones, comes after ~40 s) with certbot's account. Bad input
+ * with no new order at the CA, and renews it on schedule (Pebble issues 100-second certificates here, so the
+ * schedule, half the lifetime for short-lived ones, comes after ~50 s) with certbot's account. Bad input
  * (expired, a key of another certificate, a missing file, a conflict with the store) is refused with exit 5
  * and leaves the store byte for byte as it was.
  */
-@WithPebble(profiles = @WithPebble.Profile(name = "default", seconds = 80))
+@WithPebble(profiles = @WithPebble.Profile(name = "default", seconds = 100))
 class CertbotImportTest {
     static final String NAME = "certbot.cli.autocert4j.test";
     static final Duration T = Duration.ofSeconds(60);
@@ -100,7 +100,7 @@ class CertbotImportTest {
 
             badInputIsRefusedAndTheStoreUnchanged(certbot, pebble);
 
-            // renewed on schedule (half of the 80 s lifetime), by the server, with certbot's account
+            // renewed on schedule (half of the 100 s lifetime), by the server, with certbot's account
             Instant due = certbotLeaf.getNotAfter().toInstant().minus(Duration.between(certbotLeaf.getNotBefore().toInstant(),
                     certbotLeaf.getNotAfter().toInstant()).dividedBy(2));
             assertTrue(CliTestSupport.await(Duration.between(Instant.now(), due).plus(T),
