@@ -119,6 +119,10 @@ final class StoreWatch implements AutoCloseable {
                 return; // not one of ours (another fleet's, or not configured here)
             }
             handledRequests.put(key, bytes);
+            java.math.BigInteger serving = m.status(services.now()).serial();
+            if (r.replaces() != null && serving != null && !serving.equals(r.replaces())) {
+                return; // done already (by this server or a peer): an old request seen at start-up or again
+            }
             LOG.info("autocert4j: renewal of {} requested through the store (by {} at {}, replacing serial {})", m.id,
                     LogSafe.text(r.requestedBy()), r.requestedAt(), r.replaces() == null ? "-" : r.replaces().toString(16));
             m.renewNow(r.replaces());
