@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * cannot watch, or is down at start-up, is asked again later (1 min, doubling to 1 h).
  *
  * <p>It also carries renewal requests an operator put in the store ({@link RenewalRequests}, the CLI's
- * {@code renew}): watched under {@code renewals/} like the certificates, or, on a store that cannot
- * watch (the file store), listed every {@link #REQUEST_POLL} — one small directory.
+ * {@code renew}): one watch of the whole store serves both (on PostgreSQL one LISTEN connection), or, on
+ * a store that cannot watch (the file store), {@code renewals/} is listed every {@link #REQUEST_POLL}
+ * (one small directory) on a thread of the watch's own, never on the host's executor.
  */
 final class StoreWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StoreWatch.class);
@@ -34,6 +35,10 @@ final class StoreWatch implements AutoCloseable {
     private final Supplier<List<ManagedCertificate>> all;
     private final List<AutoCloseable> handles = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    /** Whether the store's watch is running (then renewal requests arrive through it, not by listing). */
+    private volatile boolean watching;
+    private volatile boolean scannedOnce;
+    private volatile ScheduledExecutorService requestThread;
     /** Renewal requests already acted on, by key: each is acted on once per manager. */
     private final Map<String, byte[]> handledRequests = new ConcurrentHashMap<>();
 
@@ -63,26 +68,15 @@ final class StoreWatch implements AutoCloseable {
     private void watchRequests() {
         ScheduledExecutorService own = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("autocert4j-renewal-requests"));
         handles.add(own::shutdownNow);
-        boolean watching = false;
-        try {
-            watching = services.storage().store().watch(RenewalRequests.prefix(), key -> {
-                if (!closed) {
-                    try {
-                        own.execute(key.equals(RenewalRequests.prefix()) ? this::scanRequests : () -> request(key));
-                    } catch (RejectedExecutionException closedMeanwhile) {
-                        LOG.debug("autocert4j: renewal request {} arrived while closing", key);
-                    }
-                }
-            }).map(h -> handles.add(h)).orElse(false);
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("autocert4j: cannot watch the store for renewal requests ({}); listing it every {}", LogSafe.text(e.toString()),
-                    REQUEST_POLL);
-        }
-        if (watching) {
-            own.execute(this::scanRequests); // the ones stored while this server was down
-        } else {
-            own.scheduleWithFixedDelay(this::scanRequests, 0, REQUEST_POLL.toMillis(), TimeUnit.MILLISECONDS);
-        }
+        requestThread = own;
+        // The first run reads the requests stored while this server was down; later ones only while the
+        // store is not being watched (a store that cannot watch, or one whose watch has not started yet).
+        own.scheduleWithFixedDelay(() -> {
+            if (!watching || !scannedOnce) {
+                scannedOnce = true;
+                scanRequests();
+            }
+        }, 0, REQUEST_POLL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void scanRequests() {
@@ -136,7 +130,11 @@ final class StoreWatch implements AutoCloseable {
             return;
         }
         try {
-            services.storage().store().watch(StoreLayout.certsPrefix(), this::changed).ifPresent(handles::add);
+            // One watch (on PostgreSQL: one LISTEN connection) for the certificates and the renewal requests.
+            services.storage().store().watch("", this::changedAny).ifPresent(h -> {
+                handles.add(h);
+                watching = true;
+            });
         } catch (IOException | RuntimeException e) {
             Duration next = retryIn.multipliedBy(2).compareTo(Duration.ofHours(1)) > 0 ? Duration.ofHours(1) : retryIn.multipliedBy(2);
             LOG.warn("autocert4j: cannot watch the store for renewals by other servers ({}); they are adopted at the next check, "
@@ -146,6 +144,32 @@ final class StoreWatch implements AutoCloseable {
             } catch (RejectedExecutionException rejected) {
                 LOG.debug("autocert4j: executor refused the watch retry: {}", rejected.toString());
             }
+        }
+    }
+
+    private void changedAny(String key) {
+        if (closed) {
+            return;
+        }
+        if (key.isEmpty()) {
+            changed(StoreLayout.certsPrefix()); // the channel was lost: look at everything
+            onRequestThread(this::scanRequests);
+        } else if (key.startsWith(StoreLayout.certsPrefix())) {
+            changed(key);
+        } else if (key.startsWith(RenewalRequests.prefix())) {
+            onRequestThread(() -> request(key));
+        }
+    }
+
+    private void onRequestThread(Runnable r) {
+        ScheduledExecutorService own = requestThread;
+        if (own == null) {
+            return; // not started yet: its first scan reads every request
+        }
+        try {
+            own.execute(r);
+        } catch (RejectedExecutionException closedMeanwhile) {
+            LOG.debug("autocert4j: a renewal request arrived while closing");
         }
     }
 
