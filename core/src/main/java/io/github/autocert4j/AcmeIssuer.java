@@ -361,6 +361,40 @@ final class AcmeIssuer implements Issuer {
         return c;
     }
 
+    /**
+     * Revokes {@code certificate} at this CA (RFC 8555 section 7.6): signed with the stored account of
+     * this CA if the store has one (key and location), else with the certificate's own key
+     * {@code certificateKey}. Registers nothing. The one place the ACME revocation call lives (the CLI's
+     * {@code revoke} and {@link StoreAdmin#revoke} use it).
+     *
+     * @param certificateKey the certificate's key pair, used when the store holds no account for this CA; may be null
+     */
+    void revoke(X509Certificate certificate, KeyPair certificateKey, org.shredzone.acme4j.RevocationReason reason)
+            throws IssuanceException {
+        Session session = newSession(new AtomicReference<>());
+        try {
+            Optional<byte[]> keyPem = store.load(layout.accountKey());
+            Optional<byte[]> location = store.load(layout.accountLocation());
+            if (keyPem.isPresent() && location.isPresent()) {
+                Login login = session.login(URI.create(new String(location.get(), StandardCharsets.UTF_8).trim()).toURL(),
+                        Pem.decodeKeyPair(keyPem.get()));
+                org.shredzone.acme4j.Certificate.revoke(login, certificate, reason);
+            } else if (certificateKey != null) {
+                org.shredzone.acme4j.Certificate.revoke(session, certificateKey, certificate, reason);
+            } else {
+                throw IssuanceException.permanentFailure("no account for " + directory + " in the store and no certificate key to sign "
+                        + "the revocation with. Fix: revoke from the store the certificate was issued into");
+            }
+        } catch (AcmeException e) {
+            throw IssuanceException.permanentFailure("the CA at " + directory + " refused to revoke serial "
+                    + certificate.getSerialNumber().toString(16) + ": " + LogSafe.text(e.getMessage())
+                    + ". Fix: check that this is the CA that issued it and that it is not revoked already");
+        } catch (IOException e) {
+            throw IssuanceException.transientFailure("cannot read the account of " + directory + " from the store: "
+                    + LogSafe.text(e.getMessage()), e);
+        }
+    }
+
     /** Logs in, creating the account only if the store has no account key with a known location. */
     private Login login(Session session) throws AcmeException, IOException, IssuanceException {
         synchronized (accountMonitor) {

@@ -66,6 +66,7 @@ public final class AutoCert implements AutoCloseable {
     private final StoreWatch storeWatch;
     private final LeftoverSweep leftovers;
     private volatile boolean closed;
+    private final List<javax.management.ObjectName> mbeans = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile SSLContext sslContext;
     private final TlsSessions tlsSessions;
 
@@ -390,6 +391,41 @@ public final class AutoCert implements AutoCloseable {
     }
 
     /**
+     * Registers this manager's {@link AutoCertMXBean} (status per certificate, {@code renewNow}, {@code dryRun}
+     * against Let's Encrypt staging) in the platform MBean server as
+     * {@code io.github.autocert4j:type=AutoCert,name=<first certificate id>}; {@link #close()} unregisters it.
+     * For servers without Spring Boot's Actuator. See {@link #registerMBean(String, AcmeCa)}.
+     */
+    public javax.management.ObjectName registerMBean() {
+        List<CertificateStatus> all = status();
+        return registerMBean(all.isEmpty() ? "on-demand" : all.get(0).certificate(), AcmeCa.of(LETS_ENCRYPT_STAGING));
+    }
+
+    /**
+     * Registers this manager's {@link AutoCertMXBean} as {@code io.github.autocert4j:type=AutoCert,name=<name>}
+     * (quoted if needed), with {@code dryRunCa} as the test CA of its {@code dryRun} operation. Give each
+     * manager of one JVM its own name: a taken name is an {@link IllegalStateException}. Returns the name.
+     */
+    public javax.management.ObjectName registerMBean(String name, AcmeCa dryRunCa) {
+        if (closed) {
+            throw new IllegalStateException("this AutoCert is closed");
+        }
+        try {
+            javax.management.ObjectName on = new javax.management.ObjectName("io.github.autocert4j", new java.util.Hashtable<>(
+                    java.util.Map.of("type", "AutoCert", "name", javax.management.ObjectName.quote(name))));
+            java.lang.management.ManagementFactory.getPlatformMBeanServer().registerMBean(
+                    new javax.management.StandardMBean(new AutoCertMBean(this, dryRunCa), AutoCertMXBean.class, true), on);
+            mbeans.add(on);
+            return on;
+        } catch (javax.management.InstanceAlreadyExistsException e) {
+            throw new IllegalStateException("an MBean named " + name + " is already registered. Fix: registerMBean(\"<unique name>\", ca)"
+                    + " for each manager of this JVM", e);
+        } catch (javax.management.JMException e) {
+            throw new IllegalStateException("cannot register the autocert4j MBean " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Stops the background work: pending {@code renewNow()} and {@code addCertificate()} futures
      * fail, an order in progress is interrupted. Certificates keep being served by TLS listeners
      * already set up.
@@ -405,6 +441,14 @@ public final class AutoCert implements AutoCloseable {
         storeWatch.close();
         leftovers.close();
         tlsSessions.close();
+        for (javax.management.ObjectName on : mbeans) {
+            try {
+                java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
+            } catch (javax.management.JMException e) {
+                LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
+            }
+        }
+        mbeans.clear();
         http01.close();
         tlsAlpn01.close();
         if (ownsExecutor) {

@@ -82,6 +82,8 @@ final class ManagedCertificate {
     private CompletableFuture<CertificateStatus> renewal;
     /** When the pending {@link #renewNow} was asked for: a peer's certificate stored since then satisfies it. */
     private Instant renewalRequestedAt;
+    /** Serial of the certificate a store renewal request ({@link RenewalRequests}) replaces: a stored one with another serial satisfies it. */
+    private java.math.BigInteger renewalReplaces;
     private final List<CompletableFuture<CertificateStatus>> liveWaiters = new ArrayList<>();
     private Thread ordering;
     private volatile boolean stopped;
@@ -180,7 +182,21 @@ final class ManagedCertificate {
 
     /** Orders now whatever the schedule says; concurrent calls share one order. */
     CompletableFuture<CertificateStatus> renewNow() {
+        return renewNow(null);
+    }
+
+    /**
+     * Like {@link #renewNow()}, for a renewal request found in the store: {@code replaces} (if not
+     * null) is the serial it asks to replace, so a certificate with another serial (live here, or
+     * stored by a peer by the time the store lock is ours) satisfies it without an order. Every node
+     * of a fleet sees the request; one orders.
+     */
+    CompletableFuture<CertificateStatus> renewNow(java.math.BigInteger replaces) {
         CompletableFuture<CertificateStatus> f;
+        CertBundle shown = view.live();
+        if (replaces != null && shown != null && !shown.serial().equals(replaces)) {
+            return CompletableFuture.completedFuture(status(services.now())); // already replaced
+        }
         synchronized (handles) {
             if (stopped) {
                 return CompletableFuture.failedFuture(new IllegalStateException("certificate " + id + " is no longer managed (closed or removed)"));
@@ -191,6 +207,7 @@ final class ManagedCertificate {
             f = new CompletableFuture<>();
             renewal = f;
             renewalRequestedAt = services.now();
+            renewalReplaces = replaces;
         }
         if (!submit(Kind.FORCE, f)) {
             synchronized (handles) {
@@ -544,8 +561,10 @@ final class ManagedCertificate {
      */
     private Outcome attempt(boolean forced) throws InterruptedException {
         Instant requestedAt;
+        java.math.BigInteger replaces;
         synchronized (handles) {
             requestedAt = renewalRequestedAt;
+            replaces = renewalReplaces;
         }
         long t0 = System.nanoTime();
         lastAttempt = services.now();
@@ -565,7 +584,14 @@ final class ManagedCertificate {
         try {
             // Forced: a certificate a peer stored since renewNow() was asked for is that renewal
             // (renewNow broadcast to every node must still make one order).
-            if (forced ? requestedAt != null && adoptFromStore(requestedAt) : adoptFromStore(null)) {
+            // A store renewal request names the serial it replaces: a peer's renewal stored since, or
+            // one already live here, satisfies it whenever it was noticed.
+            boolean replaced = forced && replaces != null
+                    && (adoptFromStore(null, replaces) || live != null && !live.serial().equals(replaces));
+            if (replaced) {
+                renewReason = null;
+            }
+            if (replaced || (forced ? requestedAt != null && adoptFromStore(requestedAt) : adoptFromStore(null))) {
                 return new Outcome(Next.at(services.now()), null);
             }
             ensureHeld(storeLock); // a holder that stalled past its lease must not place an order
@@ -702,6 +728,15 @@ final class ManagedCertificate {
      * whether it did.
      */
     private boolean adoptFromStore(Instant storedSince) {
+        return adoptFromStore(storedSince, null);
+    }
+
+    /**
+     * Like {@link #adoptFromStore(Instant)}; with {@code replacing} (the serial a store renewal request
+     * replaces) any other valid stored certificate is that renewal, even one that expires sooner than
+     * the live one (a peer's renewal may have come with a shorter profile).
+     */
+    private boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) {
         Optional<CertificateStorage.Stored> found;
         try {
             found = services.storage().load(id);
@@ -715,7 +750,8 @@ final class ManagedCertificate {
         CertBundle stored = found.get().bundle();
         // Same expiry, other serial: a peer's renewal issued within the same second (CAs truncate
         // notAfter to seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
-        if (live != null && (stored.serial().equals(live.serial()) || stored.notAfter().isBefore(live.notAfter()))) {
+        boolean newer = replacing != null ? !stored.serial().equals(replacing) : !stored.notAfter().isBefore(live == null ? stored.notAfter() : live.notAfter());
+        if (live != null && (stored.serial().equals(live.serial()) || !newer)) {
             return false;
         }
         if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {
