@@ -151,6 +151,9 @@ final class AutoCertFactory {
         if (!hasText(p.getHealth().getRenewalFailingStatus())) {
             problems.add("autocert4j.health.renewal-failing-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as WARNING");
         }
+        if (!hasText(p.getHealth().getFallbackStatus())) {
+            problems.add("autocert4j.health.fallback-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as UP or WARNING");
+        }
         return problems;
     }
 

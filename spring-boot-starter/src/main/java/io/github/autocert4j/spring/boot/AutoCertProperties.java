@@ -302,6 +302,22 @@ public class AutoCertProperties {
          */
         private String renewalFailingStatus = "OUT_OF_SERVICE";
 
+        /**
+         * Health status reported while a configured name is served with the self-signed fallback
+         * (no certificate obtained yet, or the store holding it not readable yet). UP keeps such an
+         * instance in a load balancer; a custom code must be added to
+         * management.endpoint.health.status.order.
+         */
+        private String fallbackStatus = "OUT_OF_SERVICE";
+
+        public String getFallbackStatus() {
+            return fallbackStatus;
+        }
+
+        public void setFallbackStatus(String fallbackStatus) {
+            this.fallbackStatus = fallbackStatus;
+        }
+
         public String getRenewalFailingStatus() {
             return renewalFailingStatus;
         }
