@@ -35,12 +35,16 @@ final class AutoCertFactory {
             Map.entry("requireProfile", "autocert4j.require-profile"),
             Map.entry("store", "autocert4j.storage-directory"),
             Map.entry("storageDirectory", "autocert4j.storage-directory"),
-            Map.entry("renewal", "autocert4j.renewal"));
+            Map.entry("renewal", "autocert4j.renewal"),
+            Map.entry("challengeTypes", "autocert4j.challenge-types"));
 
     /** Builder-call wording in the core's fixes -> the same advice in property terms (left as is if the core words it otherwise). */
     private static final List<Map.Entry<String, String>> FIX_IN_PROPERTY_TERMS = List.of(
             Map.entry(".email(\"ops@example.com\") or leave it out", "autocert4j.email=ops@example.com, or leave it out"),
             Map.entry("add .challengeSolver(yourDns01Solver)", "define a dns-01 ChallengeSolver bean"),
+            Map.entry("add .challengeSolver(new Dns01Solver(yourDnsProvider)) (module autocert4j-dns)",
+                    "define a ChallengeSolver bean, e.g. new Dns01Solver(yourDnsProvider) (module autocert4j-dns)"),
+            Map.entry(".challengeTypes(\"http-01\") or .challengeTypes(\"tls-alpn-01\")", "autocert4j.challenge-types=http-01 or tls-alpn-01"),
             Map.entry("point storageDirectory() at", "point autocert4j.storage-directory at"),
             Map.entry("List.of(Duration.ofMinutes(1), Duration.ofDays(1))", "1m,1d"),
             Map.entry("Duration.ofHours(12)", "12h"),
@@ -83,6 +87,9 @@ final class AutoCertFactory {
             builder.profile(p.getProfile().trim());
         }
         builder.requireProfile(p.isRequireProfile());
+        if (p.getChallengeTypes() != null && !p.getChallengeTypes().isEmpty()) {
+            builder.challengeTypes(p.getChallengeTypes().stream().map(String::trim).toArray(String[]::new));
+        }
         if (store != null) {
             builder.store(store);
         } else if (p.getStorageDirectory() != null) {
@@ -151,10 +158,20 @@ final class AutoCertFactory {
         if (!hasText(p.getHealth().getRenewalFailingStatus())) {
             problems.add("autocert4j.health.renewal-failing-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as WARNING");
         }
+        if (p.getStore().getType() == AutoCertProperties.StoreType.POSTGRES && !postgresStoreAvailable()) {
+            problems.add("autocert4j.store.type: postgres, but autocert4j-postgres is not on the class path. Fix: add the dependency "
+                    + "io.github.autocert4j:autocert4j-postgres (and spring-boot-starter-jdbc with spring.datasource.url), or remove "
+                    + "autocert4j.store.type");
+        }
         if (!hasText(p.getHealth().getFallbackStatus())) {
             problems.add("autocert4j.health.fallback-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as UP or WARNING");
         }
         return problems;
+    }
+
+    /** Whether autocert4j-postgres is on the class path (without loading a class that needs it). */
+    private static boolean postgresStoreAvailable() {
+        return org.springframework.util.ClassUtils.isPresent(PostgresStoreConfiguration.STORE_CLASS, AutoCertFactory.class.getClassLoader());
     }
 
     /** The directory URI for a shorthand or an https URL; null if it is neither. */

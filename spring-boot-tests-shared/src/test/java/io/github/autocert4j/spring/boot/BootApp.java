@@ -23,6 +23,11 @@ final class BootApp implements AutoCloseable {
         this.server = server;
     }
 
+    /** DataSource auto-configuration on Boot 3.5 and on Boot 4.0 (a class name absent on a line is ignored). */
+    static final List<String> DATA_SOURCE_AUTO_CONFIGURATIONS = List.of(
+            "org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration",
+            "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration");
+
     /** The properties that point the starter at {@code pebble}, for a certificate for {@code name}. */
     static Map<String, String> pebbleProperties(PebbleServer pebble, String name, Path store) {
         Map<String, String> p = new LinkedHashMap<>();
@@ -37,6 +42,11 @@ final class BootApp implements AutoCloseable {
 
     /** Starts the application (HTTPS on a free loopback port) with {@code properties} as command-line arguments. */
     static BootApp start(Server server, Map<String, String> properties) {
+        return start(server, properties, new Class<?>[0]);
+    }
+
+    /** Like {@link #start(Server, Map)}, with the application's own configuration classes {@code extra} (e.g. its own beans). */
+    static BootApp start(Server server, Map<String, String> properties, Class<?>... extra) {
         Map<String, String> all = new LinkedHashMap<>();
         all.put("server.address", "127.0.0.1"); // tests use loopback only
         all.put("server.port", "0");
@@ -44,11 +54,16 @@ final class BootApp implements AutoCloseable {
         all.put("management.endpoint.health.show-details", "always");
         all.put("spring.reactor.netty.shutdown-quiet-period", "0s"); // Reactor's 2 s event-loop quiet period, per application
         all.putAll(BootLine.properties(server));
+        if (!properties.containsKey("spring.datasource.url")) {
+            // spring-boot-starter-jdbc is on the test class path for the PostgreSQL store: without a database, no DataSource
+            all.put("spring.autoconfigure.exclude", String.join(",", DATA_SOURCE_AUTO_CONFIGURATIONS));
+        }
         all.putAll(properties);
         List<String> args = new ArrayList<>();
         all.forEach((k, v) -> args.add("--" + k + "=" + v));
         List<Class<?>> sources = new ArrayList<>(List.of(TestApplication.class));
         sources.addAll(List.of(BootLine.sources(server)));
+        sources.addAll(List.of(extra));
         ConfigurableApplicationContext context = new SpringApplicationBuilder(sources.toArray(Class<?>[]::new))
                 .web(server.webType)
                 .bannerMode(Banner.Mode.OFF)

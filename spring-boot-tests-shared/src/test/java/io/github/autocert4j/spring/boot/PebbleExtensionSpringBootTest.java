@@ -31,7 +31,10 @@ import org.springframework.test.context.DynamicPropertySource;
 @WithPebble
 @SpringBootTest(classes = TestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "server.address=127.0.0.1", "autocert4j.domains=" + PebbleExtensionSpringBootTest.NAME,
-        "autocert4j.agree-terms-of-service=true"})
+        "autocert4j.agree-terms-of-service=true",
+        // no database here (spring-boot-starter-jdbc is on the class path for the PostgreSQL store tests): see BootApp
+        "spring.autoconfigure.exclude=org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration,"
+                + "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration"})
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PebbleExtensionSpringBootTest {
     static final String NAME = "boot-test.autocert4j.test";
