@@ -70,9 +70,9 @@ public class AutoCertAutoConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean(AutoCert.class)
     public AutoCert autoCert(AutoCertProperties properties, Environment environment, ObjectProvider<CertEventListener> listeners,
-            ObjectProvider<CertStore> store, ObjectProvider<ChallengeSolver> solvers) {
+            ObjectProvider<CertStore> store, ObjectProvider<ChallengeSolver> solvers, ApplicationContext context) {
         return AutoCertFactory.build(properties, environment, new CompositeListener(listeners.orderedStream().toList()),
-                store.getIfUnique(), solvers.orderedStream().toList());
+                store.getIfUnique(), solvers.orderedStream().toList(), context.getClassLoader());
     }
 
     @Bean

@@ -63,7 +63,13 @@ final class AutoCertFactory {
      */
     static AutoCert build(AutoCertProperties p, Environment env, CertEventListener listener, CertStore store,
             List<ChallengeSolver> solvers) {
-        List<String> problems = check(p, env);
+        return build(p, env, listener, store, solvers, AutoCertFactory.class.getClassLoader());
+    }
+
+    /** Like {@link #build(AutoCertProperties, Environment, CertEventListener, CertStore, List)}, optional modules looked up in {@code classLoader}. */
+    static AutoCert build(AutoCertProperties p, Environment env, CertEventListener listener, CertStore store,
+            List<ChallengeSolver> solvers, ClassLoader classLoader) {
+        List<String> problems = check(p, env, classLoader);
         if (!problems.isEmpty()) {
             throw new AutoCertConfigurationException(problems);
         }
@@ -107,6 +113,11 @@ final class AutoCertFactory {
 
     /** The problems the starter can name in property terms; empty if none. */
     static List<String> check(AutoCertProperties p, Environment env) {
+        return check(p, env, AutoCertFactory.class.getClassLoader());
+    }
+
+    /** Like {@link #check(AutoCertProperties, Environment)}, optional modules (autocert4j-postgres) looked up in {@code classLoader}. */
+    static List<String> check(AutoCertProperties p, Environment env, ClassLoader classLoader) {
         List<String> problems = new ArrayList<>();
         if (p.getDomains() == null || p.getDomains().stream().noneMatch(AutoCertFactory::hasText)) {
             problems.add("autocert4j.domains: not set. Fix: list the names this server answers for, e.g. "
@@ -158,7 +169,7 @@ final class AutoCertFactory {
         if (!hasText(p.getHealth().getRenewalFailingStatus())) {
             problems.add("autocert4j.health.renewal-failing-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as WARNING");
         }
-        if (p.getStore().getType() == AutoCertProperties.StoreType.POSTGRES && !postgresStoreAvailable()) {
+        if (p.getStore().getType() == AutoCertProperties.StoreType.POSTGRES && !postgresStoreAvailable(classLoader)) {
             problems.add("autocert4j.store.type: postgres, but autocert4j-postgres is not on the class path. Fix: add the dependency "
                     + "io.github.autocert4j:autocert4j-postgres (and spring-boot-starter-jdbc with spring.datasource.url), or remove "
                     + "autocert4j.store.type");
@@ -170,8 +181,8 @@ final class AutoCertFactory {
     }
 
     /** Whether autocert4j-postgres is on the class path (without loading a class that needs it). */
-    private static boolean postgresStoreAvailable() {
-        return org.springframework.util.ClassUtils.isPresent(PostgresStoreConfiguration.STORE_CLASS, AutoCertFactory.class.getClassLoader());
+    private static boolean postgresStoreAvailable(ClassLoader classLoader) {
+        return org.springframework.util.ClassUtils.isPresent(PostgresStoreConfiguration.STORE_CLASS, classLoader);
     }
 
     /** The directory URI for a shorthand or an https URL; null if it is neither. */

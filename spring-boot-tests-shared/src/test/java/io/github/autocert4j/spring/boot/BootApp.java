@@ -12,6 +12,7 @@ import io.github.autocert4j.testkit.PebbleServer;
 import org.springframework.boot.Banner;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.io.DefaultResourceLoader;
 
 /** A real Boot application with the starter, on one server, for one test; closed by the test. */
 final class BootApp implements AutoCloseable {
@@ -47,6 +48,11 @@ final class BootApp implements AutoCloseable {
 
     /** Like {@link #start(Server, Map)}, with the application's own configuration classes {@code extra} (e.g. its own beans). */
     static BootApp start(Server server, Map<String, String> properties, Class<?>... extra) {
+        return start(server, properties, null, extra);
+    }
+
+    /** Like {@link #start(Server, Map, Class[])}, loading the application's classes through {@code classLoader} (null: the default). */
+    static BootApp start(Server server, Map<String, String> properties, ClassLoader classLoader, Class<?>... extra) {
         Map<String, String> all = new LinkedHashMap<>();
         all.put("server.address", "127.0.0.1"); // tests use loopback only
         all.put("server.port", "0");
@@ -64,7 +70,11 @@ final class BootApp implements AutoCloseable {
         List<Class<?>> sources = new ArrayList<>(List.of(TestApplication.class));
         sources.addAll(List.of(BootLine.sources(server)));
         sources.addAll(List.of(extra));
-        ConfigurableApplicationContext context = new SpringApplicationBuilder(sources.toArray(Class<?>[]::new))
+        SpringApplicationBuilder builder = new SpringApplicationBuilder(sources.toArray(Class<?>[]::new));
+        if (classLoader != null) {
+            builder.resourceLoader(new DefaultResourceLoader(classLoader));
+        }
+        ConfigurableApplicationContext context = builder
                 .web(server.webType)
                 .bannerMode(Banner.Mode.OFF)
                 .run(args.toArray(String[]::new));
