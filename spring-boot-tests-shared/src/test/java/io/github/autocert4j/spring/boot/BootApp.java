@@ -62,7 +62,8 @@ final class BootApp implements AutoCloseable {
         all.putAll(BootLine.properties(server));
         if (!properties.containsKey("spring.datasource.url")) {
             // spring-boot-starter-jdbc is on the test class path for the PostgreSQL store: without a database, no DataSource
-            all.put("spring.autoconfigure.exclude", String.join(",", DATA_SOURCE_AUTO_CONFIGURATIONS));
+            // (added to the Boot line's own exclusions: on Boot 4.0 they pick the server)
+            all.merge("spring.autoconfigure.exclude", String.join(",", DATA_SOURCE_AUTO_CONFIGURATIONS), (line, ds) -> line + "," + ds);
         }
         all.putAll(properties);
         List<String> args = new ArrayList<>();
