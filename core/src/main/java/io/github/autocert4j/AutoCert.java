@@ -65,7 +65,7 @@ public final class AutoCert implements AutoCloseable {
     private final AtomicBoolean started = new AtomicBoolean();
     private final StoreWatch storeWatch;
     private final StartupLoad startupLoad;
-    /** The builder's {@code checkAccess()} of the store; still running at {@link #start()}: the store hangs. */
+    /** The builder's {@code checkAccess()} of the store; still running or failed at {@link #start()}: the store is down. */
     private volatile CompletableFuture<Void> storeProbe;
     private volatile boolean closed;
     private volatile SSLContext sslContext;
@@ -140,7 +140,8 @@ public final class AutoCert implements AutoCloseable {
         // Watching the store may wait on it (a database that is down): never on the caller's thread.
         DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start).start();
         CompletableFuture<Void> probe = storeProbe;
-        startupLoad.run(all, probe != null && !probe.isDone());
+        // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
+        startupLoad.run(all, probe != null && (!probe.isDone() || probe.isCompletedExceptionally()));
         if (onDemand != null) {
             onDemand.start();
         }

@@ -62,7 +62,7 @@ final class StartupLoad implements AutoCloseable {
      * as the store was unavailable or silent for {@link #STORE_SILENCE}. Returns whether the first
      * round finished.
      *
-     * @param storeHangs the store has not answered the builder's probe yet: return at once
+     * @param storeHangs the store has not answered the builder's probe yet, or answered that it is unavailable: return at once
      */
     boolean run(List<ManagedCertificate> all, boolean storeHangs) {
         lastAnswer.set(System.nanoTime());
@@ -93,7 +93,7 @@ final class StartupLoad implements AutoCloseable {
                     LOG.warn("autocert4j: the store {} {}; serving the self-signed fallback for {} certificate(s) meanwhile. "
                             + "Their stored certificates are loaded (nothing is ordered for them) once it answers; "
                             + "start-up does not wait for it", store, unavailableSeen ? "cannot be reached now"
-                            : storeHangs ? "has not answered since it was built" : "has not answered for " + STORE_SILENCE.toSeconds() + " s",
+                            : storeHangs ? "did not answer when it was built" : "has not answered for " + STORE_SILENCE.toSeconds() + " s",
                             all.size());
                     return false;
                 }
