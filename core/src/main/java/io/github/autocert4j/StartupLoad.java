@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * with HikariCP's defaults) lets {@code start()} return at once: the self-signed fallback is served
  * and the load goes on in the background. A certificate the store could not be asked about is
  * neither "stored" nor "missing": it is not checked (so nothing is ordered for it) but read again
- * after 0.5 s, doubling to {@link #RETRY_MAX}, until the store answers; then it is served (or, if
+ * after 0.5 s, doubling to {@link #RETRY_MAX} (2 s), until the store answers; then it is served (or, if
  * the store has none, checked and ordered) at once.
  */
 final class StartupLoad implements AutoCloseable {
@@ -35,7 +35,7 @@ final class StartupLoad implements AutoCloseable {
     static final Duration STORE_SILENCE = Duration.ofSeconds(2);
     static final Duration RETRY_MIN = Duration.ofMillis(500);
     /** The longest pause between two attempts to read from a store that was unavailable. */
-    static final Duration RETRY_MAX = Duration.ofSeconds(5);
+    static final Duration RETRY_MAX = Duration.ofSeconds(2);
 
     /** What happens to a round's results (reporting the events, logging, checking the loaded certificates). */
     interface Sink {

@@ -144,7 +144,7 @@ class StoreDownAtStartTest {
         store.up.countDown();
         await(() -> serial.equals(a.servedCertificate(APP).chain().get(0).getSerialNumber()) ? Boolean.TRUE : null, Duration.ofSeconds(10));
         long servedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upAt);
-        // a refusing store is read again after at most StartupLoad.RETRY_MAX (5 s); a hanging one answers the waiting read
+        // a refusing store is read again after at most StartupLoad.RETRY_MAX (2 s); a hanging one answers the waiting read
         assertTrue(servedMillis < StartupLoad.RETRY_MAX.toMillis() + 1000, "served " + servedMillis + " ms after the store answered");
         assertEquals(CertificateStatus.State.VALID, a.status(APP).orElseThrow().state());
         Thread.sleep(500);

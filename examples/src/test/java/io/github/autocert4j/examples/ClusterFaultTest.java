@@ -68,7 +68,7 @@ class ClusterFaultTest {
         for (int k = 1; k <= 3; k++) {
             // a node that just started has nothing in memory and cannot read the store: start() returned without waiting
             // for it, it serves the self-signed fallback (HTTPS works, clients that verify refuse it) and reads the store
-            // again (0.5 s doubling to 5 s) without checking or ordering: an unreachable store is not an empty one
+            // again (0.5 s doubling to 2 s) without checking or ordering: an unreachable store is not an empty one
             X509Certificate fallback = cluster.servedUnverified(k);
             assertEquals(fallback.getSubjectX500Principal(), fallback.getIssuerX500Principal(), "self-signed: " + fallback);
             assertNotEquals(stored, fallback.getSerialNumber());

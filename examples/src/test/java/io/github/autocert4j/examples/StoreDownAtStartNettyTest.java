@@ -97,7 +97,7 @@ class StoreDownAtStartNettyTest {
                 }
                 long servedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upAt);
                 assertEquals(stored, served, "the stored certificate is served once the database answers: " + node.autoCert.status(NAME));
-                // the read that waited when PostgreSQL came back fails with the pool's error, the next one (≤ 5 s later) works
+                // the read that waited when PostgreSQL came back fails with the pool's error, the next one (≤ 2 s later) works
                 assertTrue(servedMillis < 10_000, "served " + servedMillis + " ms after the database answered");
                 Thread.sleep(1000);
                 assertEquals(issuedBefore, issued(pebble), "no certificate was ordered: the outage was not taken for an empty store");
