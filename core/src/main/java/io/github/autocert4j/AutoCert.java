@@ -138,10 +138,19 @@ public final class AutoCert implements AutoCloseable {
         }
         List<ManagedCertificate> all = List.copyOf(certificates.all());
         // Watching the store may wait on it (a database that is down): never on the caller's thread.
-        DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start).start();
+        Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
+        watchStart.start();
         CompletableFuture<Void> probe = storeProbe;
         // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
-        startupLoad.run(all, probe != null && (!probe.isDone() || probe.isCompletedExceptionally()));
+        boolean storeAnswered = startupLoad.run(all, probe != null && (!probe.isDone() || probe.isCompletedExceptionally()));
+        if (storeAnswered) {
+            // A store that answers is watched when start() returns, as before (bounded: it could fail just now).
+            try {
+                watchStart.join(StartupLoad.STORE_SILENCE.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (onDemand != null) {
             onDemand.start();
         }
