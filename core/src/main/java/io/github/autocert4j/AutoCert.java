@@ -65,6 +65,9 @@ public final class AutoCert implements AutoCloseable {
     private final AtomicBoolean started = new AtomicBoolean();
     private final StoreWatch storeWatch;
     private final LeftoverSweep leftovers;
+    private final StartupLoad startupLoad;
+    /** The builder's {@code checkAccess()} of the store; still running or failed at {@link #start()}: the store is down. */
+    private volatile CompletableFuture<Void> storeProbe;
     private volatile boolean closed;
     private final List<javax.management.ObjectName> mbeans = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile SSLContext sslContext;
@@ -102,6 +105,7 @@ public final class AutoCert implements AutoCloseable {
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
         this.tlsSessions = new TlsSessions(clock, keyManager::servedLeaves, executor);
         keyManager.setOnInstall(tlsSessions::certificateInstalled);
+        this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);
     }
 
     private ManagedCertificate byStoreKey(String key) {
@@ -127,7 +131,10 @@ public final class AutoCert implements AutoCloseable {
     /**
      * Serves every valid stored certificate at once (no CA contact), then checks each certificate
      * in the background: missing or due certificates are ordered. Returns without waiting for the
-     * CA. Calling it again does nothing.
+     * CA, and without waiting for a store that is down or does not answer (a database outage): the
+     * self-signed fallback is served meanwhile and the stored certificates are loaded within
+     * seconds of the store answering, without an order (see {@code StartupLoad}). Calling it again
+     * does nothing.
      */
     public AutoCert start() {
         if (closed) {
@@ -137,26 +144,57 @@ public final class AutoCert implements AutoCloseable {
             return this;
         }
         List<ManagedCertificate> all = List.copyOf(certificates.all());
-        // Many certificates load in parallel; events are then reported in order from this thread, never concurrently.
-        List<CertEvent.Loaded> loaded = CertificateSet.loadStored(all, PARALLEL_LOAD_ABOVE);
-        loaded.stream().filter(e -> e != null).forEach(services.events()::emit);
-        long live = all.stream().filter(ManagedCertificate::isLive).count();
-        if (all.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
-            LOG.info("autocert4j: serving {} of {} certificates from the store", live, all.size());
+        // Watching the store may wait on it (a database that is down): never on the caller's thread.
+        Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
+        watchStart.start();
+        CompletableFuture<Void> probe = storeProbe;
+        // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
+        boolean storeAnswered = startupLoad.run(all, probe != null && (!probe.isDone() || probe.isCompletedExceptionally()));
+        if (storeAnswered) {
+            // A store that answers is watched when start() returns, as before (bounded: it could fail just now).
+            try {
+                watchStart.join(StartupLoad.STORE_SILENCE.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
-        if (live < all.size()) {
-            List<String> waiting = all.stream().filter(m -> !m.isLive()).map(m -> m.id).limit(5).toList();
-            LOG.info("autocert4j: serving a self-signed fallback for {} certificate(s) ({}{}) until the CA issues them; "
-                    + "clients see an untrusted certificate meanwhile", all.size() - live, String.join(", ", waiting),
-                    all.size() - live > waiting.size() ? ", ..." : "");
-        }
-        storeWatch.start();
         leftovers.start();
-        all.forEach(ManagedCertificate::kick);
         if (onDemand != null) {
             onDemand.start();
         }
         return this;
+    }
+
+    /**
+     * Reports a start-up load round (in order, from the load's one thread, never concurrently) and
+     * checks the certificates the store answered about; those it could not be asked about are
+     * read again by the load, not checked (a check could order what is stored).
+     */
+    private void loaded(List<ManagedCertificate> round, List<CertificateSet.LoadResult> results, boolean first) {
+        List<ManagedCertificate> answered = new ArrayList<>(round.size());
+        for (int i = 0; i < round.size(); i++) {
+            CertificateSet.LoadResult r = results.get(i);
+            if (r.loaded() != null) {
+                services.events().emit(r.loaded());
+            }
+            if (!r.unavailable()) {
+                answered.add(round.get(i));
+            }
+        }
+        if (first) {
+            long live = round.stream().filter(ManagedCertificate::isLive).count();
+            if (round.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
+                LOG.info("autocert4j: serving {} of {} certificates from the store", live, round.size());
+            }
+            if (live < round.size()) {
+                List<String> waiting = round.stream().filter(m -> !m.isLive()).map(m -> m.id).limit(5).toList();
+                LOG.info("autocert4j: serving a self-signed fallback for {} certificate(s) ({}{}) until {}; "
+                        + "clients see an untrusted certificate meanwhile", round.size() - live, String.join(", ", waiting),
+                        round.size() - live > waiting.size() ? ", ..." : "",
+                        answered.size() < round.size() ? "the store answers or the CA issues them" : "the CA issues them");
+            }
+        }
+        answered.forEach(ManagedCertificate::kick);
     }
 
     /** The responder the host's plain-HTTP listener consults for {@code /.well-known/acme-challenge/}. */
@@ -438,6 +476,7 @@ public final class AutoCert implements AutoCloseable {
         if (onDemand != null) {
             onDemand.close();
         }
+        startupLoad.close();
         storeWatch.close();
         leftovers.close();
         tlsSessions.close();
@@ -464,6 +503,11 @@ public final class AutoCert implements AutoCloseable {
     @Override
     public String toString() {
         return "AutoCert" + certificates.all().stream().map(m -> m.names).toList() + (onDemand == null ? "" : " + " + onDemand);
+    }
+
+    /** The builder's store probe (null: none ran). */
+    void storeProbe(CompletableFuture<Void> probe) {
+        this.storeProbe = probe;
     }
 
     /** The frozen configuration, for tests in this package. */

@@ -74,6 +74,11 @@ final class CertificateStorage {
             this.failure = failure;
         }
 
+        /** Whether the store could not be reached (down, not "nothing stored" and not malformed content). */
+        boolean unavailable() {
+            return failure instanceof CertStore.UnavailableException;
+        }
+
         /** The stored certificate, or empty if there is none; a failed read or malformed content is an IOException. */
         Optional<Stored> decode() throws IOException {
             if (failure instanceof IOException e) {

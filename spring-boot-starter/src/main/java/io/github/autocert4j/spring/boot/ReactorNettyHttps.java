@@ -14,6 +14,9 @@ import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslServerSessionContext;
 import io.netty.handler.ssl.OpenSslSessionTicketKey;
 import io.netty.handler.ssl.SslContext;
+import io.github.autocert4j.TlsAlpn01Responder;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslProvider;
 import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.server.HttpServer;
@@ -29,18 +32,30 @@ import reactor.netty.http.server.HttpServer;
  * {@code SSLContext} comes from {@code TlsSessions.jsseProvider()} and is a new JDK context after
  * every swap; with OpenSSL the context's session ID context and ticket keys are renewed. Either way
  * no client resumes into a replaced certificate.
+ *
+ * <p>TLS-ALPN-01 ({@code autocert4j.challenge-types=tls-alpn-01}, or an own AutoCert bean with
+ * {@code challengeTypes("tls-alpn-01")}): Netty, not the AutoCert's SSLContext, negotiates ALPN here,
+ * so the context offers {@code acme-tls/1} besides {@code http/1.1} (JDK provider, whose engine the
+ * live key manager asks which protocol was selected). Without it the CA's validation failed with
+ * "Cannot negotiate ALPN protocol acme-tls/1". Clients that offer neither get no ALPN, as before.
  */
 final class ReactorNettyHttps {
     private ReactorNettyHttps() {
     }
 
     static HttpServer serveLiveCertificates(HttpServer server, AutoCert autoCert) {
-        // Netty's own default (OpenSSL when tcnative is present), set here so that the JDK case can be told apart.
-        SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+        // Netty's own default (OpenSSL when tcnative is present), set here so that the JDK case can be told apart;
+        // TLS-ALPN-01 needs the JDK provider, whose engine tells the live key manager the selected protocol.
+        boolean tlsAlpn01 = autoCert.challengeTypes().contains("tls-alpn-01");
+        SslProvider provider = OpenSsl.isAvailable() && !tlsAlpn01 ? SslProvider.OPENSSL : SslProvider.JDK;
         Http11SslContextSpec spec = Http11SslContextSpec.forServer(new LiveKeyManagerFactory(autoCert)).configure(b -> {
             b.sslProvider(provider);
             if (provider == SslProvider.JDK) {
                 b.sslContextProvider(autoCert.tlsSessions().jsseProvider());
+                b.applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN, ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1,
+                        TlsAlpn01Responder.ACME_TLS_1));
             }
         });
         SslContext context;
