@@ -1,0 +1,58 @@
+package io.github.autocert4j.micronaut;
+
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+
+import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.testkit.FreePorts;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+
+/** One real Micronaut application: Netty server with a plain port (the CA's) and an HTTPS port. */
+final class MicronautHost implements AutoCloseable {
+    final ApplicationContext context;
+    final EmbeddedServer server;
+    final int plainPort;
+    final int httpsPort;
+
+    private MicronautHost(ApplicationContext context, EmbeddedServer server, int plainPort, int httpsPort) {
+        this.context = context;
+        this.server = server;
+        this.plainPort = plainPort;
+        this.httpsPort = httpsPort;
+    }
+
+    /** Starts a server with {@code autocert4j} properties; plain HTTP on {@code plainPort}, HTTPS on a free port. */
+    static MicronautHost start(int plainPort, Map<String, Object> autocert4j, Object... singletons) {
+        int httpsPort = FreePorts.loopback();
+        Map<String, Object> props = new HashMap<>(autocert4j);
+        props.put("micronaut.server.host", "127.0.0.1");
+        props.put("micronaut.server.port", plainPort);
+        props.put("micronaut.server.dual-protocol", true);
+        props.put("micronaut.server.http-to-https-redirect", true);
+        props.put("micronaut.server.ssl.enabled", true);
+        props.put("micronaut.server.ssl.port", httpsPort);
+        ApplicationContext context = ApplicationContext.builder().properties(props).singletons(singletons).start();
+        try {
+            EmbeddedServer server = context.getBean(EmbeddedServer.class).start();
+            return new MicronautHost(context, server, plainPort, httpsPort);
+        } catch (RuntimeException e) {
+            context.close();
+            throw e;
+        }
+    }
+
+    AutoCert autoCert() {
+        return context.getBean(AutoCert.class);
+    }
+
+    InetSocketAddress httpsAddress() {
+        return new InetSocketAddress("127.0.0.1", httpsPort);
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+}
