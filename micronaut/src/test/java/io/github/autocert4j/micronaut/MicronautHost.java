@@ -23,15 +23,18 @@ final class MicronautHost implements AutoCloseable {
         this.httpsPort = httpsPort;
     }
 
-    /** Starts a server with {@code autocert4j} properties; plain HTTP on {@code plainPort}, HTTPS on a free port. */
+    /**
+     * Starts a server with {@code properties} (autocert4j and any Micronaut ones); plain HTTP on {@code plainPort}, HTTPS
+     * on a free port, both on 127.0.0.1; dual protocol, HTTPS redirect and SSL on unless {@code properties} say otherwise.
+     */
     static MicronautHost start(int plainPort, Map<String, Object> autocert4j, Object... singletons) {
         int httpsPort = FreePorts.loopback();
         Map<String, Object> props = new HashMap<>(autocert4j);
-        props.put("micronaut.server.host", "127.0.0.1");
+        props.putIfAbsent("micronaut.server.host", "127.0.0.1");
         props.put("micronaut.server.port", plainPort);
-        props.put("micronaut.server.dual-protocol", true);
-        props.put("micronaut.server.http-to-https-redirect", true);
-        props.put("micronaut.server.ssl.enabled", true);
+        props.putIfAbsent("micronaut.server.dual-protocol", true);
+        props.putIfAbsent("micronaut.server.http-to-https-redirect", true);
+        props.putIfAbsent("micronaut.server.ssl.enabled", true);
         props.put("micronaut.server.ssl.port", httpsPort);
         ApplicationContext context = ApplicationContext.builder().properties(props).singletons(singletons).start();
         try {

@@ -80,7 +80,7 @@ class MicronautPebbleTest {
             }
             Thread.sleep(20);
         }
-        throw new AssertionError("no new certificate for " + name + " within " + T + ": " + a.status(name) + "\n" + pebble.logTail(30));
+        throw new AssertionError("no new certificate for " + name + " within " + T + ": " + a.status(name) + (pebble == null ? "" : "\n" + pebble.logTail(30)));
     }
 
     @Test
