@@ -135,14 +135,21 @@ class MicronautPebbleTest {
     void healthIsOutOfServiceWhileTheFallbackIsServed() throws Exception {
         String name = "unreachable-ca.autocert4j.test";
         // A CA that does not answer: the name stays on the self-signed fallback.
-        MicronautHost host = MicronautHost.start(FreePorts.loopback(),
-                autocert4j(name, "https://127.0.0.1:" + FreePorts.loopback() + "/dir"));
+        Map<String, Object> props = new java.util.HashMap<>(autocert4j(name, "https://127.0.0.1:" + FreePorts.loopback() + "/dir"));
+        props.put("micronaut.server.http-to-https-redirect", false); // /health read over plain HTTP below
+        props.put("endpoints.health.details-visible", "ANONYMOUS");
+        MicronautHost host = MicronautHost.start(FreePorts.loopback(), props);
         open.add(host);
         AutoCertHealthIndicator health = host.context.getBean(AutoCertHealthIndicator.class);
         HealthResult r = health.result();
         assertEquals("OUT_OF_SERVICE", r.getStatus().getName(), String.valueOf(r.getDetails()));
         assertEquals(false, r.getStatus().getOperational().orElse(true));
         assertTrue(r.getDetails().toString().contains("PENDING"), String.valueOf(r.getDetails()));
+        // The same through Micronaut's /health endpoint (micronaut-management): not UP, with autocert4j's entry.
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(T).build();
+        HttpResponse<String> endpoint = send(http, HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + host.plainPort + "/health")).GET());
+        assertEquals(503, endpoint.statusCode(), endpoint.body());
+        assertTrue(endpoint.body().contains("autocert4j") && endpoint.body().contains("OUT_OF_SERVICE"), endpoint.body());
     }
 
     private static HttpResponse<String> send(HttpClient http, HttpRequest.Builder req) throws Exception {
