@@ -6,16 +6,18 @@ import io.micronaut.context.BeanProvider;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.event.BeanCreatedEvent;
 import io.micronaut.context.event.BeanCreatedEventListener;
-import io.micronaut.http.netty.channel.ChannelPipelineCustomizer;
 import io.micronaut.http.server.netty.NettyServerCustomizer;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslHandler;
 import jakarta.inject.Singleton;
 
 /**
  * Puts autocert4j's HTTP-01 answer into every HTTP/1.x connection of Micronaut's plain-HTTP
- * listener, right after Netty's {@code http-server-codec}: ahead of Micronaut's routing, filters,
+ * listener, right after Netty's {@code HttpServerCodec} (also behind the h2c upgrade handler of
+ * {@code micronaut.server.http-version: 2.0}): ahead of Micronaut's routing, filters,
  * security and {@code micronaut.server.http-to-https-redirect}, so the CA's validation is
  * answered before any redirect or authentication. The rules are netty-adapter's
  * {@link AcmeChallengeHandler}: 200 with the key authorization, 404 for an unknown token, 400 for a
@@ -67,11 +69,13 @@ public class AcmeChallengeCustomizer implements BeanCreatedEventListener<NettySe
         public void onStreamPipelineBuilt() {
             ChannelPipeline pipeline = channel.pipeline();
             // HTTP/1.x over plain TCP only: CAs validate HTTP-01 on port 80 (HTTP/2 streams and TLS ports are left alone).
-            if (pipeline.get(ChannelPipelineCustomizer.HANDLER_HTTP_SERVER_CODEC) == null || pipeline.get(SslHandler.class) != null
-                    || pipeline.get(HANDLER_NAME) != null) {
+            // By type, not by name: with micronaut.server.http-version 2.0 the plain port starts with an h2c upgrade
+            // handler, which adds the codec under a generated name and builds this pipeline at the first HTTP/1 request.
+            ChannelHandlerContext codec = pipeline.context(HttpServerCodec.class);
+            if (codec == null || pipeline.get(SslHandler.class) != null || pipeline.get(HANDLER_NAME) != null) {
                 return;
             }
-            pipeline.addAfter(ChannelPipelineCustomizer.HANDLER_HTTP_SERVER_CODEC, HANDLER_NAME, new AcmeChallengeHandler(autoCert.get().http01()));
+            pipeline.addAfter(codec.name(), HANDLER_NAME, new AcmeChallengeHandler(autoCert.get().http01()));
         }
     }
 }

@@ -11,6 +11,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -18,6 +20,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
@@ -129,6 +137,36 @@ class MicronautPebbleTest {
                 .POST(HttpRequest.BodyPublishers.ofString("x")));
         assertEquals(405, post.statusCode());
         assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(null));
+    }
+
+    @Test
+    void anHttp2ServerNegotiatesH2OverAlpnWithTheIssuedCertificate() throws Exception {
+        String name = "h2.micronaut.autocert4j.test";
+        Map<String, Object> props = new java.util.HashMap<>(autocert4j(name, pebble.directoryUri().toString()));
+        props.put("micronaut.server.http-version", "2.0");
+        MicronautHost host = MicronautHost.start(pebble.httpPort(), props);
+        open.add(host);
+        CertificateStatus issued = awaitSerial(host.autoCert(), name, null);
+
+        KeyStore roots = KeyStore.getInstance("PKCS12");
+        roots.load(null, null);
+        roots.setCertificateEntry("pebble", pebble.issuanceRoot());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(roots);
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(null, tmf.getTrustManagers(), null);
+        try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", host.httpsPort)) {
+            socket.setSoTimeout((int) T.toMillis());
+            SSLParameters params = socket.getSSLParameters();
+            params.setServerNames(List.of(new SNIHostName(name)));
+            params.setEndpointIdentificationAlgorithm("HTTPS"); // checks the SNI name against the certificate
+            params.setApplicationProtocols(new String[] {"h2", "http/1.1"});
+            socket.setSSLParameters(params);
+            socket.startHandshake();
+            assertEquals("h2", socket.getApplicationProtocol(), "ALPN as Micronaut's HTTP/2 server offers it");
+            X509Certificate leaf = (X509Certificate) socket.getSession().getPeerCertificates()[0];
+            assertEquals(issued.serial(), leaf.getSerialNumber());
+        }
     }
 
     @Test
