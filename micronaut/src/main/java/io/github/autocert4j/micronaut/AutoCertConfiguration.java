@@ -17,6 +17,7 @@ import io.micronaut.context.annotation.ConfigurationProperties;
  *   store-directory: /var/lib/myapp/certs    # ignored when the PostgreSQL store is used
  *   trust: /etc/pebble/ca.pem                # only for a private CA (Pebble)
  *   challenge-types: [http-01]
+ *   profile: shortlived                      # an ACME profile the CA offers; default none (the CA's default)
  *   postgres: true                           # default: PostgreSQL when autocert4j-postgres and a DataSource are present
  * </pre>
  *
@@ -34,6 +35,7 @@ public class AutoCertConfiguration {
     private List<String> challengeTypes = new ArrayList<>();
     private boolean postgres = true;
     private String postgresTablePrefix;
+    private String profile;
 
     /** False: no AutoCert, no TLS or challenge customization. Default true. */
     public boolean isEnabled() {
@@ -136,5 +138,15 @@ public class AutoCertConfiguration {
     /** Sets {@link #getPostgresTablePrefix()}. */
     public void setPostgresTablePrefix(String postgresTablePrefix) {
         this.postgresTablePrefix = postgresTablePrefix;
+    }
+
+    /** The ACME certificate profile to request (RFC draft "profiles"), or null for the CA's default. */
+    public String getProfile() {
+        return profile;
+    }
+
+    /** Sets {@link #getProfile()}. */
+    public void setProfile(String profile) {
+        this.profile = profile;
     }
 }

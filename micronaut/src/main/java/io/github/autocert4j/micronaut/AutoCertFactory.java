@@ -48,6 +48,9 @@ public class AutoCertFactory {
             AutoCertSslBuilder.checkChallengeTypes(config.getChallengeTypes());
             b.challengeTypes(config.getChallengeTypes().toArray(String[]::new));
         }
+        if (config.getProfile() != null && !config.getProfile().isBlank()) {
+            b.profile(config.getProfile().trim());
+        }
         if (store != null) {
             b.store(store);
         } else if (config.getStoreDirectory() != null && !config.getStoreDirectory().isBlank()) {

@@ -1,8 +1,11 @@
 package io.github.autocert4j.micronaut;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.testkit.FreePorts;
@@ -54,8 +57,36 @@ final class MicronautHost implements AutoCloseable {
         return new InetSocketAddress("127.0.0.1", httpsPort);
     }
 
+    /**
+     * Closes the context and waits (bounded: 10 s) until both ports are free: Micronaut unbinds its
+     * listeners asynchronously, and the next test binds Pebble's plain port again at once.
+     */
     @Override
     public void close() {
         context.close();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (int port : new int[] {plainPort, httpsPort}) {
+            while (!bindable(port)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("port " + port + " still bound 10 s after the Micronaut context closed");
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 }
