@@ -748,9 +748,11 @@ final class ManagedCertificate {
             return false;
         }
         CertBundle stored = found.get().bundle();
-        // Same expiry, other serial: a peer's renewal issued within the same second (CAs truncate
-        // notAfter to seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
-        boolean newer = replacing != null ? !stored.serial().equals(replacing) : !stored.notAfter().isBefore(live == null ? stored.notAfter() : live.notAfter());
+        // Newer means issued later (notBefore), not expiring later: a peer's renewal may come with a
+        // shorter profile (a CA choosing 6-day certificates after 90-day ones). Same notBefore and
+        // expiry, other serial: a peer's renewal issued within the same second (CAs truncate to
+        // seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
+        boolean newer = replacing != null ? !stored.serial().equals(replacing) : live == null || issuedLater(stored, live);
         if (live != null && (stored.serial().equals(live.serial()) || !newer)) {
             return false;
         }
@@ -780,6 +782,12 @@ final class ManagedCertificate {
         emit(new CertEvent.Loaded(id, now, stored.serial(), stored.notAfter()));
         hooks.renewed(this, stored);
         return true;
+    }
+
+    /** Whether {@code stored} was issued after {@code current}, or in the same second and expires no sooner. */
+    static boolean issuedLater(CertBundle stored, CertBundle current) {
+        int issued = stored.notBefore().compareTo(current.notBefore());
+        return issued > 0 || issued == 0 && !stored.notAfter().isBefore(current.notAfter());
     }
 
     private CertEvent.Loaded load(CertificateStorage.Read read) {
