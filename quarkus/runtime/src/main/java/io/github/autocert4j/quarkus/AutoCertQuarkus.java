@@ -1,0 +1,179 @@
+package io.github.autocert4j.quarkus;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+
+import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.AutoCertBuilder;
+import io.github.autocert4j.CertStore;
+import io.github.autocert4j.FileCertStore;
+import io.github.autocert4j.IssuanceException;
+import io.github.autocert4j.Issuer;
+import io.github.autocert4j.OnDemand;
+import io.quarkus.runtime.LaunchMode;
+import org.jboss.logging.Logger;
+
+/**
+ * The application's {@link AutoCert}, built from {@link AutoCertQuarkusConfig} on first use (the
+ * HTTP server's options customizer asks for it before the server starts), started at once (stored
+ * certificates are served without contacting the CA; missing or due ones are ordered in the
+ * background), and closed with the application. Inject it to read {@code status()} or call
+ * {@code renewNow(...)}.
+ */
+@Singleton
+public class AutoCertQuarkus {
+    private static final Logger LOG = Logger.getLogger(AutoCertQuarkus.class);
+
+    /** The issuer id under which dev/test mode without a CA is reported. */
+    static final String NO_CA_ID = "autocert4j-no-ca";
+
+    private final AutoCertQuarkusConfig config;
+    private final Instance<StoreFactory> storeFactories;
+    private volatile AutoCert autoCert;
+    private volatile boolean closed;
+
+    /** Created by CDI. */
+    @Inject
+    public AutoCertQuarkus(AutoCertQuarkusConfig config, Instance<StoreFactory> storeFactories) {
+        this.config = config;
+        this.storeFactories = storeFactories;
+    }
+
+    /** Whether {@code quarkus.autocert4j.enabled} is true. */
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    /** The started AutoCert (built on the first call). */
+    public AutoCert autoCert() {
+        AutoCert a = autoCert;
+        if (a == null) {
+            synchronized (this) {
+                if (closed) {
+                    throw new IllegalStateException("autocert4j: the application is shutting down");
+                }
+                a = autoCert;
+                if (a == null) {
+                    a = build().start();
+                    autoCert = a;
+                }
+            }
+        }
+        return a;
+    }
+
+    /** The configured certificate names (empty with on-demand TLS only). */
+    public List<String> names() {
+        return config.names().orElse(List.of());
+    }
+
+    private AutoCert build() {
+        AutoCertBuilder b = AutoCert.builder();
+        List<String> names = names();
+        if (!names.isEmpty()) {
+            b.certificate(names.toArray(String[]::new));
+        }
+        b.challengeTypes(config.challengeTypes().toArray(String[]::new));
+        config.email().ifPresent(b::email);
+        config.trust().ifPresent(b::acmeServerTrust);
+        b.agreeToTermsOfService(config.agreeToTermsOfService());
+        b.store(store());
+        if (config.directory().isPresent()) {
+            b.directory(config.directory().get());
+        } else if (LaunchMode.current().isDevOrTest()) {
+            LOG.warnf("autocert4j: no quarkus.autocert4j.directory in %s mode: the HTTPS server presents a self-signed certificate "
+                    + "for %s and nothing is ordered. Fix: set quarkus.autocert4j.directory (and agree-to-terms-of-service) "
+                    + "to obtain a CA certificate", LaunchMode.current().getDefaultProfile(), names);
+            b.issuer(new NoCa());
+        }
+        if (config.onDemand().enabled()) {
+            List<String> allow = config.onDemand().allow().orElse(List.of());
+            b.onDemand(OnDemand.allow(name -> CompletableFuture.completedFuture(allowed(allow, name)))
+                    .handshakeWait(config.onDemand().handshakeWait()).build());
+        }
+        return b.build();
+    }
+
+    /** Whether {@code name} matches an exact entry or a {@code *.suffix} entry (one label) of {@code allow}. */
+    static boolean allowed(List<String> allow, String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        for (String a : allow) {
+            String p = a.trim().toLowerCase(Locale.ROOT);
+            if (p.equals(n)) {
+                return true;
+            }
+            if (p.startsWith("*.")) {
+                String suffix = p.substring(1);
+                if (n.endsWith(suffix) && n.length() > suffix.length() && n.indexOf('.') == n.length() - suffix.length()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private CertStore store() {
+        String type = config.store().type().trim().toLowerCase(Locale.ROOT);
+        Optional<StoreFactory> postgres = storeFactories.isResolvable() ? Optional.of(storeFactories.get()) : Optional.empty();
+        switch (type) {
+            case "file":
+                return FileCertStore.of(config.store().directory());
+            case "postgres":
+                return postgres.map(StoreFactory::create).orElseThrow(() -> new IllegalStateException(
+                        "quarkus.autocert4j.store.type=postgres, but the PostgreSQL store is not available. Fix: add the "
+                                + "io.github.autocert4j:autocert4j-postgres and io.quarkus:quarkus-agroal (with a JDBC driver) "
+                                + "dependencies and configure the default datasource, or set quarkus.autocert4j.store.type=file"));
+            case "auto":
+                return postgres.map(StoreFactory::create).orElseGet(() -> FileCertStore.of(config.store().directory()));
+            default:
+                throw new IllegalArgumentException("quarkus.autocert4j.store.type='" + config.store().type()
+                        + "' is not a store type. Fix: file, postgres or auto");
+        }
+    }
+
+    /** Closes the AutoCert with the application. */
+    @PreDestroy
+    void close() {
+        AutoCert a;
+        synchronized (this) {
+            closed = true;
+            a = autoCert;
+        }
+        if (a != null) {
+            a.close();
+        }
+    }
+
+    /** Makes the store when the application has a datasource the PostgreSQL store can use. */
+    public interface StoreFactory {
+        /** A new store. */
+        CertStore create();
+    }
+
+    /** Dev/test mode without a CA: never issues, so the self-signed fallback stays. */
+    static final class NoCa implements Issuer {
+        @Override
+        public String id() {
+            return NO_CA_ID;
+        }
+
+        @Override
+        public Result issue(Request request) throws IssuanceException {
+            throw IssuanceException.permanentFailure("no CA configured (quarkus.autocert4j.directory is not set): serving a "
+                    + "self-signed certificate. Fix: set quarkus.autocert4j.directory");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "AutoCertQuarkus[" + autoCert + "]";
+    }
+
+}
