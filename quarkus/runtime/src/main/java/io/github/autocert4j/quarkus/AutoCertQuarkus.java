@@ -82,6 +82,7 @@ public class AutoCertQuarkus {
         }
         b.challengeTypes(config.challengeTypes().toArray(String[]::new));
         config.email().ifPresent(b::email);
+        config.profile().ifPresent(b::profile);
         config.trust().ifPresent(b::acmeServerTrust);
         b.agreeToTermsOfService(config.agreeToTermsOfService());
         b.store(store());

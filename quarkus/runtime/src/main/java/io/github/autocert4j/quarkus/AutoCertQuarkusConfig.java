@@ -54,6 +54,9 @@ public interface AutoCertQuarkusConfig {
     /** A PEM file with the CA certificates to trust for the ACME API's HTTPS (only for a private CA such as Pebble). */
     Optional<Path> trust();
 
+    /** The ACME profile to order under (e.g. Let's Encrypt's {@code shortlived}); the CA's default if unset. */
+    Optional<String> profile();
+
     /** The challenge types, in order of preference. */
     @WithDefault("http-01")
     List<String> challengeTypes();

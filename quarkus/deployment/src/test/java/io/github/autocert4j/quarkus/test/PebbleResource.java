@@ -39,7 +39,7 @@ public class PebbleResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public Map<String, String> start() {
-        pebble = PebbleServer.builder().start();
+        pebble = pebble(PebbleServer.builder().httpPort(FreePorts.loopback()).tlsPort(FreePorts.loopback())).start();
         try {
             store = Files.createTempDirectory("autocert4j-quarkus-store");
         } catch (IOException e) {
@@ -57,6 +57,11 @@ public class PebbleResource implements QuarkusTestResourceLifecycleManager {
         config.put("quarkus.http.insecure-requests", "redirect");
         config.putAll(more(pebble, store));
         return config;
+    }
+
+    /** A subclass's changes to the Pebble about to start. */
+    protected PebbleServer.Builder pebble(PebbleServer.Builder builder) {
+        return builder;
     }
 
     /** Extra configuration of a subclass (called after Pebble started). */
