@@ -31,7 +31,9 @@ class AutoCertProcessor {
         if (capabilities.isPresent(Capability.SMALLRYE_HEALTH)) {
             beans.produce(AdditionalBeanBuildItem.unremovableOf("io.github.autocert4j.quarkus.health.AutoCertHealthCheck"));
         }
-        if (capabilities.isPresent("io.quarkus.micrometer")) {
+        // quarkus-micrometer provides the generic metrics capability; the registry type tells it is Micrometer
+        if (capabilities.isPresent(Capability.METRICS)
+                && QuarkusClassLoader.isClassPresentAtRuntime("io.micrometer.core.instrument.MeterRegistry")) {
             beans.produce(AdditionalBeanBuildItem.unremovableOf("io.github.autocert4j.quarkus.metrics.AutoCertMetrics"));
         }
         if (capabilities.isPresent(Capability.AGROAL)

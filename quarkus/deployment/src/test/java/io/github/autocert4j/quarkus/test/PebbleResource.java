@@ -55,6 +55,8 @@ public class PebbleResource implements QuarkusTestResourceLifecycleManager {
         config.put("quarkus.http.test-port", String.valueOf(pebble.httpPort()));
         config.put("quarkus.http.test-ssl-port", String.valueOf(FreePorts.loopback()));
         config.put("quarkus.http.insecure-requests", "redirect");
+        // set explicitly: a value another test class's resource gave must not carry over
+        config.put("quarkus.autocert4j.profile", "default");
         config.putAll(more(pebble, store));
         return config;
     }

@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 
 import jakarta.inject.Inject;
 
@@ -17,6 +18,9 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -26,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * The extension end to end against Pebble: Pebble's HTTP-01 validation reaches the challenge
  * route on Quarkus' plain-HTTP port although {@code quarkus.http.insecure-requests=redirect};
  * the HTTPS server presents the issued certificate, verified by a TLS client that trusts only
- * Pebble's root; other plain-HTTP requests still get Quarkus' redirect.
+ * Pebble's root; other plain-HTTP requests still get Quarkus' redirect; the Micrometer gauges
+ * report the valid certificate.
  */
 @QuarkusTest
 @QuarkusTestResource(value = PebbleResource.class, restrictToAnnotatedClass = true)
@@ -38,6 +43,9 @@ class QuarkusPebbleTest {
 
     @Inject
     AutoCertQuarkus extension;
+
+    @Inject
+    MeterRegistry registry;
 
     @ConfigProperty(name = "quarkus.http.test-ssl-port")
     int httpsPort;
@@ -54,6 +62,11 @@ class QuarkusPebbleTest {
         assertEquals(200, page.status());
         assertEquals("tls /hello", page.body());
         assertTrue(autoCert.http01().answeredCount() >= 1, "Pebble's validation was answered by the challenge route");
+        // quarkus-micrometer alone has no backend: give its composite registry one to read the gauges through
+        ((CompositeMeterRegistry) registry).add(new SimpleMeterRegistry());
+        assertEquals(1.0, registry.get("autocert4j.certificate.valid").tag("certificate", PebbleResource.NAME).gauge().value());
+        double left = registry.get("autocert4j.certificate.expiry").tag("certificate", PebbleResource.NAME).gauge().value();
+        assertTrue(left > 0 && left <= Duration.between(Instant.now(), issued.notAfter()).getSeconds() + 1, "seconds left: " + left);
 
         // The plain port: everything but the challenge path gets Quarkus' redirect.
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(T).build();
