@@ -122,21 +122,25 @@ public class AutoCertQuarkus {
 
     private CertStore store() {
         String type = config.store().type().trim().toLowerCase(Locale.ROOT);
-        Optional<StoreFactory> postgres = storeFactories.isResolvable() ? Optional.of(storeFactories.get()) : Optional.empty();
-        switch (type) {
-            case "file":
-                return FileCertStore.of(config.store().directory());
-            case "postgres":
-                return postgres.map(StoreFactory::create).orElseThrow(() -> new IllegalStateException(
-                        "quarkus.autocert4j.store.type=postgres, but the PostgreSQL store is not available. Fix: add the "
-                                + "io.github.autocert4j:autocert4j-postgres and io.quarkus:quarkus-agroal (with a JDBC driver) "
-                                + "dependencies and configure the default datasource, or set quarkus.autocert4j.store.type=file"));
-            case "auto":
-                return postgres.map(StoreFactory::create).orElseGet(() -> FileCertStore.of(config.store().directory()));
-            default:
-                throw new IllegalArgumentException("quarkus.autocert4j.store.type='" + config.store().type()
-                        + "' is not a store type. Fix: file, postgres or auto");
+        if (!type.equals("file") && !type.equals("postgres") && !type.equals("auto")) {
+            throw new IllegalArgumentException("quarkus.autocert4j.store.type='" + config.store().type()
+                    + "' is not a store type. Fix: file, postgres or auto");
         }
+        if (!type.equals("file")) {
+            Optional<CertStore> postgres = storeFactories.isResolvable() ? storeFactories.get().create() : Optional.empty();
+            if (postgres.isPresent()) {
+                LOG.infof("autocert4j: keys and certificates are kept in PostgreSQL through the default datasource");
+                return postgres.get();
+            }
+            if (type.equals("postgres")) {
+                throw new IllegalStateException("quarkus.autocert4j.store.type=postgres, but the PostgreSQL store is not available. "
+                        + "Fix: add the io.github.autocert4j:autocert4j-postgres and io.quarkus:quarkus-jdbc-postgresql dependencies "
+                        + "and configure the default datasource (quarkus.datasource.jdbc.url, username, password), "
+                        + "or set quarkus.autocert4j.store.type=file");
+            }
+        }
+        LOG.infof("autocert4j: keys and certificates are kept in %s", config.store().directory().toAbsolutePath());
+        return FileCertStore.of(config.store().directory());
     }
 
     /** Closes the AutoCert with the application. */
@@ -152,10 +156,10 @@ public class AutoCertQuarkus {
         }
     }
 
-    /** Makes the store when the application has a datasource the PostgreSQL store can use. */
+    /** Makes the PostgreSQL store when the application has a datasource it can use. */
     public interface StoreFactory {
-        /** A new store. */
-        CertStore create();
+        /** A new store, or empty when the application's default datasource is not configured (inactive). */
+        Optional<CertStore> create();
     }
 
     /** Dev/test mode without a CA: never issues, so the self-signed fallback stays. */

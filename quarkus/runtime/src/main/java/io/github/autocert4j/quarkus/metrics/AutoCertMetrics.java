@@ -1,7 +1,11 @@
 package io.github.autocert4j.quarkus.metrics;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import jakarta.annotation.PreDestroy;
 
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -10,6 +14,7 @@ import jakarta.inject.Singleton;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 
@@ -23,6 +28,7 @@ import io.quarkus.runtime.StartupEvent;
 public class AutoCertMetrics {
     private final AutoCertQuarkus autoCert;
     private final MeterRegistry registry;
+    private final List<Meter> meters = new CopyOnWriteArrayList<>();
 
     /** Created by CDI. */
     @Inject
@@ -36,14 +42,24 @@ public class AutoCertMetrics {
             return;
         }
         for (String id : autoCert.autoCert().status().stream().map(CertificateStatus::certificate).toList()) {
-            Gauge.builder("autocert4j.certificate.expiry", this, m -> m.secondsLeft(id)).tag("certificate", id)
+            meters.add(Gauge.builder("autocert4j.certificate.expiry", this, m -> m.secondsLeft(id)).tag("certificate", id)
                     .description("Seconds until the served certificate expires; -1 while the self-signed fallback is served")
-                    .baseUnit("seconds").register(registry);
-            Gauge.builder("autocert4j.certificate.valid", this, m -> m.valid(id) ? 1 : 0).tag("certificate", id)
-                    .description("1 while a valid CA certificate is served").register(registry);
+                    .baseUnit("seconds").register(registry));
+            meters.add(Gauge.builder("autocert4j.certificate.valid", this, m -> m.valid(id) ? 1 : 0).tag("certificate", id)
+                    .description("1 while a valid CA certificate is served").register(registry));
         }
-        Gauge.builder("autocert4j.http01.answered", this, m -> m.autoCert.autoCert().http01().answeredCount())
-                .description("HTTP-01 challenge requests answered").register(registry);
+        meters.add(Gauge.builder("autocert4j.http01.answered", this, m -> m.autoCert.autoCert().http01().answeredCount())
+                .description("HTTP-01 challenge requests answered").register(registry));
+    }
+
+    /**
+     * Removes the gauges: a registry that outlives this application (Micrometer's global one, a
+     * restart in dev or test mode) must not keep reading, or keep the names of, a closed AutoCert.
+     */
+    @PreDestroy
+    void unregister() {
+        meters.forEach(registry::remove);
+        meters.clear();
     }
 
     private Optional<CertificateStatus> status(String id) {
