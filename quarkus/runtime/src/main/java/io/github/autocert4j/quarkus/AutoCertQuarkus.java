@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.inject.Any;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
@@ -13,6 +14,7 @@ import jakarta.inject.Singleton;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertStore;
+import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.FileCertStore;
 import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.Issuer;
@@ -36,14 +38,16 @@ public class AutoCertQuarkus {
 
     private final AutoCertQuarkusConfig config;
     private final Instance<StoreFactory> storeFactories;
+    private final Instance<ChallengeSolver> solvers;
     private volatile AutoCert autoCert;
     private volatile boolean closed;
 
     /** Created by CDI. */
     @Inject
-    public AutoCertQuarkus(AutoCertQuarkusConfig config, Instance<StoreFactory> storeFactories) {
+    public AutoCertQuarkus(AutoCertQuarkusConfig config, Instance<StoreFactory> storeFactories, @Any Instance<ChallengeSolver> solvers) {
         this.config = config;
         this.storeFactories = storeFactories;
+        this.solvers = solvers;
     }
 
     /** Whether {@code quarkus.autocert4j.enabled} is true. */
@@ -81,6 +85,7 @@ public class AutoCertQuarkus {
             b.certificate(names.toArray(String[]::new));
         }
         b.challengeTypes(config.challengeTypes().toArray(String[]::new));
+        solvers.forEach(b::challengeSolver); // the application's own solvers (a dns-01 solver bean)
         config.email().ifPresent(b::email);
         config.profile().ifPresent(b::profile);
         config.trust().ifPresent(b::acmeServerTrust);

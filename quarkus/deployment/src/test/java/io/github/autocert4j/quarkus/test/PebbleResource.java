@@ -54,7 +54,9 @@ public class PebbleResource implements QuarkusTestResourceLifecycleManager {
         config.put("quarkus.http.host", "127.0.0.1");
         config.put("quarkus.http.test-port", String.valueOf(pebble.httpPort()));
         config.put("quarkus.http.test-ssl-port", String.valueOf(FreePorts.loopback()));
-        config.put("quarkus.http.insecure-requests", "redirect");
+        // the redirect in the test profile only, as applications set it (%prod.): the extension must see the profile's value
+        config.put("quarkus.http.insecure-requests", "enabled");
+        config.put("%test.quarkus.http.insecure-requests", "redirect");
         // set explicitly: a value another test class's resource gave must not carry over
         config.put("quarkus.autocert4j.profile", "default");
         config.putAll(more(pebble, store));

@@ -78,7 +78,7 @@ class QuarkusHealthTest {
 
         @Override
         protected Map<String, String> more(PebbleServer pebble, Path store) {
-            return Map.of("quarkus.autocert4j.profile", "short", "quarkus.http.insecure-requests", "enabled");
+            return Map.of("quarkus.autocert4j.profile", "short", "%test.quarkus.http.insecure-requests", "enabled");
         }
     }
 }
