@@ -59,6 +59,7 @@ public class PebbleResource implements QuarkusTestResourceLifecycleManager {
         config.put("%test.quarkus.http.insecure-requests", "redirect");
         // set explicitly: a value another test class's resource gave must not carry over
         config.put("quarkus.autocert4j.profile", "default");
+        config.put("quarkus.autocert4j.on-demand.enabled", "false");
         config.putAll(more(pebble, store));
         return config;
     }
