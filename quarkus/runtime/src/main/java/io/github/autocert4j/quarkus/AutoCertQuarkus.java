@@ -98,6 +98,10 @@ public class AutoCertQuarkus {
                     + "for %s and nothing is ordered. Fix: set quarkus.autocert4j.directory (and agree-to-terms-of-service) "
                     + "to obtain a CA certificate", LaunchMode.current().getDefaultProfile(), names);
             b.issuer(new NoCa());
+        } else {
+            throw new IllegalStateException("autocert4j: quarkus.autocert4j.directory is not set. Fix: set it to the CA's ACME "
+                    + "directory (Let's Encrypt: " + AutoCert.LETS_ENCRYPT_PRODUCTION + ", staging: " + AutoCert.LETS_ENCRYPT_STAGING
+                    + ") and quarkus.autocert4j.agree-to-terms-of-service=true, or quarkus.autocert4j.enabled=false");
         }
         if (config.onDemand().enabled()) {
             List<String> allow = config.onDemand().allow().orElse(List.of());
