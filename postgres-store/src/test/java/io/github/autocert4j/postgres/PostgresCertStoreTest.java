@@ -35,9 +35,11 @@ import com.zaxxer.hikari.HikariDataSource;
 
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 
 /** The key/value half of the store, its schema, its configuration, its errors and its watch, on a real PostgreSQL. */
+@IntegrationTest
 class PostgresCertStoreTest {
 
     static PostgresServer pg;

@@ -20,12 +20,14 @@ import org.junit.jupiter.api.Test;
 import com.zaxxer.hikari.HikariDataSource;
 
 import io.github.autocert4j.CertStore;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 
 /**
  * Mutual exclusion across processes, and what happens to the lock of a process that dies or stalls: separate
  * JVMs ({@link LockNode}) on one real PostgreSQL.
  */
+@IntegrationTest
 class PostgresLockContentionTest {
 
     static final int JVMS = 3;

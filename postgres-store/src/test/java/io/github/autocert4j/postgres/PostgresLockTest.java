@@ -19,9 +19,11 @@ import org.junit.jupiter.api.Test;
 import com.zaxxer.hikari.HikariDataSource;
 
 import io.github.autocert4j.CertStore;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 
 /** Lock semantics in one JVM on a real PostgreSQL: exclusivity, ownership, leases, heartbeat, fencing, cut connections, pool limits. */
+@IntegrationTest
 class PostgresLockTest {
 
     static PostgresServer pg;
