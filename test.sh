@@ -15,4 +15,5 @@ bash scripts/get-dns.sh
 bash scripts/get-postgres.sh   # PostgreSQL server binaries for the Postgres* tests (Debian's package; see docs/postgres.md)
 bash scripts/get-lb.sh         # nginx, the round-robin load balancer the Cluster* tests start in front of the nodes (docs/cluster.md)
 bash scripts/get-caddy.sh      # Caddy, whose built-in ACME server is the second CA of the SecondCa* and AccountRecoveryCaddy* tests
+bash scripts/get-certbot.sh    # certbot, which makes the real certbot directory the cli module's CertbotImport* tests import (Pebble as its CA)
 exec mvn -B verify "$@"

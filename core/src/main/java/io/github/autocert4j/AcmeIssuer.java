@@ -50,6 +50,7 @@ import org.shredzone.acme4j.exception.AcmeNotSupportedException;
 import org.shredzone.acme4j.exception.AcmeRateLimitedException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.shredzone.acme4j.provider.GenericAcmeProvider;
+import org.shredzone.acme4j.toolbox.JSON;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,6 +115,10 @@ final class AcmeIssuer implements Issuer {
     private Instant restingUntil;       // guarded by health
     private int rests;                  // consecutive rests without an answer in between; guarded by health
     private int serverErrors;           // consecutive attempts answered 5xx without Retry-After; guarded by health
+    private long infoSessionNanos;      // when infoSession was made: it (and its directory) is renewed daily
+
+    /** How long the ARI session keeps its directory (fetched once per session) before a new session reads it again. */
+    private static final long INFO_SESSION_NANOS = Duration.ofDays(1).toNanos();
 
     private record Account(URL location, KeyPair keyPair) {
     }
@@ -309,8 +314,9 @@ final class AcmeIssuer implements Issuer {
         }
         try {
             synchronized (accountMonitor) {
-                if (infoSession == null) {
+                if (infoSession == null || System.nanoTime() - infoSessionNanos > INFO_SESSION_NANOS) {
                     infoSession = newSession(new AtomicReference<>());
+                    infoSessionNanos = System.nanoTime();
                 }
                 if (infoSession.resourceUrlOptional(Resource.RENEWAL_INFO).isEmpty()) {
                     return Optional.empty();
@@ -353,6 +359,40 @@ final class AcmeIssuer implements Issuer {
             }
         }
         return c;
+    }
+
+    /**
+     * Revokes {@code certificate} at this CA (RFC 8555 section 7.6): signed with the stored account of
+     * this CA if the store has one (key and location), else with the certificate's own key
+     * {@code certificateKey}. Registers nothing. The one place the ACME revocation call lives (the CLI's
+     * {@code revoke} and {@link StoreAdmin#revoke} use it).
+     *
+     * @param certificateKey the certificate's key pair, used when the store holds no account for this CA; may be null
+     */
+    void revoke(X509Certificate certificate, KeyPair certificateKey, org.shredzone.acme4j.RevocationReason reason)
+            throws IssuanceException {
+        Session session = newSession(new AtomicReference<>());
+        try {
+            Optional<byte[]> keyPem = store.load(layout.accountKey());
+            Optional<byte[]> location = store.load(layout.accountLocation());
+            if (keyPem.isPresent() && location.isPresent()) {
+                Login login = session.login(URI.create(new String(location.get(), StandardCharsets.UTF_8).trim()).toURL(),
+                        Pem.decodeKeyPair(keyPem.get()));
+                org.shredzone.acme4j.Certificate.revoke(login, certificate, reason);
+            } else if (certificateKey != null) {
+                org.shredzone.acme4j.Certificate.revoke(session, certificateKey, certificate, reason);
+            } else {
+                throw IssuanceException.permanentFailure("no account for " + directory + " in the store and no certificate key to sign "
+                        + "the revocation with. Fix: revoke from the store the certificate was issued into");
+            }
+        } catch (AcmeException e) {
+            throw IssuanceException.permanentFailure("the CA at " + directory + " refused to revoke serial "
+                    + certificate.getSerialNumber().toString(16) + ": " + LogSafe.text(e.getMessage())
+                    + ". Fix: check that this is the CA that issued it and that it is not revoked already");
+        } catch (IOException e) {
+            throw IssuanceException.transientFailure("cannot read the account of " + directory + " from the store: "
+                    + LogSafe.text(e.getMessage()), e);
+        }
     }
 
     /** Logs in, creating the account only if the store has no account key with a known location. */
@@ -1030,6 +1070,16 @@ final class AcmeIssuer implements Issuer {
         @Override
         public HttpClient createHttpClient(NetworkSettings settings) {
             return new AcmeHttpClient(shared.get(), timeout, retryAfter);
+        }
+
+        /**
+         * The directory once per session: acme4j asks for it again (a conditional GET) on every
+         * resource lookup unless the CA sends an Expires header, which Pebble and many CAs do not;
+         * that was about 13 directory GETs per order across three nodes.
+         */
+        @Override
+        public JSON directory(Session session, URI serverUri) throws AcmeException {
+            return session.hasDirectory() ? null : super.directory(session, serverUri);
         }
     }
 }

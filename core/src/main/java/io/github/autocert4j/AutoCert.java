@@ -65,8 +65,13 @@ public final class AutoCert implements AutoCloseable {
     private final AtomicBoolean started = new AtomicBoolean();
     private final StoreWatch storeWatch;
     private final LeftoverSweep leftovers;
+    private final StartupLoad startupLoad;
+    /** The builder's {@code checkAccess()} of the store; still running or failed at {@link #start()}: the store is down. */
+    private volatile CompletableFuture<Void> storeProbe;
     private volatile boolean closed;
+    private final List<javax.management.ObjectName> mbeans = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile SSLContext sslContext;
+    private final TlsSessions tlsSessions;
 
     AutoCert(Config config) {
         this.config = config;
@@ -98,6 +103,9 @@ public final class AutoCert implements AutoCloseable {
         }
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
+        this.tlsSessions = new TlsSessions(clock, keyManager::servedLeaves, executor);
+        keyManager.setOnInstall(tlsSessions::certificateInstalled);
+        this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);
     }
 
     private ManagedCertificate byStoreKey(String key) {
@@ -123,7 +131,10 @@ public final class AutoCert implements AutoCloseable {
     /**
      * Serves every valid stored certificate at once (no CA contact), then checks each certificate
      * in the background: missing or due certificates are ordered. Returns without waiting for the
-     * CA. Calling it again does nothing.
+     * CA, and without waiting for a store that is down or does not answer (a database outage): the
+     * self-signed fallback is served meanwhile and the stored certificates are loaded within
+     * seconds of the store answering, without an order (see {@code StartupLoad}). Calling it again
+     * does nothing.
      */
     public AutoCert start() {
         if (closed) {
@@ -133,26 +144,57 @@ public final class AutoCert implements AutoCloseable {
             return this;
         }
         List<ManagedCertificate> all = List.copyOf(certificates.all());
-        // Many certificates load in parallel; events are then reported in order from this thread, never concurrently.
-        List<CertEvent.Loaded> loaded = CertificateSet.loadStored(all, PARALLEL_LOAD_ABOVE);
-        loaded.stream().filter(e -> e != null).forEach(services.events()::emit);
-        long live = all.stream().filter(ManagedCertificate::isLive).count();
-        if (all.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
-            LOG.info("autocert4j: serving {} of {} certificates from the store", live, all.size());
+        // Watching the store may wait on it (a database that is down): never on the caller's thread.
+        Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
+        watchStart.start();
+        CompletableFuture<Void> probe = storeProbe;
+        // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
+        boolean storeAnswered = startupLoad.run(all, probe != null && (!probe.isDone() || probe.isCompletedExceptionally()));
+        if (storeAnswered) {
+            // A store that answers is watched when start() returns, as before (bounded: it could fail just now).
+            try {
+                watchStart.join(StartupLoad.STORE_SILENCE.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
-        if (live < all.size()) {
-            List<String> waiting = all.stream().filter(m -> !m.isLive()).map(m -> m.id).limit(5).toList();
-            LOG.info("autocert4j: serving a self-signed fallback for {} certificate(s) ({}{}) until the CA issues them; "
-                    + "clients see an untrusted certificate meanwhile", all.size() - live, String.join(", ", waiting),
-                    all.size() - live > waiting.size() ? ", ..." : "");
-        }
-        storeWatch.start();
         leftovers.start();
-        all.forEach(ManagedCertificate::kick);
         if (onDemand != null) {
             onDemand.start();
         }
         return this;
+    }
+
+    /**
+     * Reports a start-up load round (in order, from the load's one thread, never concurrently) and
+     * checks the certificates the store answered about; those it could not be asked about are
+     * read again by the load, not checked (a check could order what is stored).
+     */
+    private void loaded(List<ManagedCertificate> round, List<CertificateSet.LoadResult> results, boolean first) {
+        List<ManagedCertificate> answered = new ArrayList<>(round.size());
+        for (int i = 0; i < round.size(); i++) {
+            CertificateSet.LoadResult r = results.get(i);
+            if (r.loaded() != null) {
+                services.events().emit(r.loaded());
+            }
+            if (!r.unavailable()) {
+                answered.add(round.get(i));
+            }
+        }
+        if (first) {
+            long live = round.stream().filter(ManagedCertificate::isLive).count();
+            if (round.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
+                LOG.info("autocert4j: serving {} of {} certificates from the store", live, round.size());
+            }
+            if (live < round.size()) {
+                List<String> waiting = round.stream().filter(m -> !m.isLive()).map(m -> m.id).limit(5).toList();
+                LOG.info("autocert4j: serving a self-signed fallback for {} certificate(s) ({}{}) until {}; "
+                        + "clients see an untrusted certificate meanwhile", round.size() - live, String.join(", ", waiting),
+                        round.size() - live > waiting.size() ? ", ..." : "",
+                        answered.size() < round.size() ? "the store answers or the CA issues them" : "the CA issues them");
+            }
+        }
+        answered.forEach(ManagedCertificate::kick);
     }
 
     /** The responder the host's plain-HTTP listener consults for {@code /.well-known/acme-challenge/}. */
@@ -205,6 +247,14 @@ public final class AutoCert implements AutoCloseable {
      */
     public X509ExtendedKeyManager keyManager() {
         return services.keyManager();
+    }
+
+    /**
+     * Where TLS listeners register so that no resumed session serves a replaced or expired
+     * certificate ({@link TlsSessions}); the adapters and {@link #sslContext()} register theirs.
+     */
+    public TlsSessions tlsSessions() {
+        return tlsSessions;
     }
 
     /**
@@ -271,7 +321,8 @@ public final class AutoCert implements AutoCloseable {
             synchronized (this) {
                 if (sslContext == null) {
                     try {
-                        SSLContext c = SSLContext.getInstance("TLS");
+                        // A new JDK context after every swap: no session or ticket resumes into a replaced certificate.
+                        SSLContext c = tlsSessions.newRenewingContext();
                         c.init(new KeyManager[] {keyManager()}, null, null);
                         // TLS-ALPN-01: JSSE must select acme-tls/1 for the key manager to see it.
                         sslContext = config.tlsAlpn01Enabled() ? AcmeTlsAlpnContext.wrap(c) : c;
@@ -378,6 +429,41 @@ public final class AutoCert implements AutoCloseable {
     }
 
     /**
+     * Registers this manager's {@link AutoCertMXBean} (status per certificate, {@code renewNow}, {@code dryRun}
+     * against Let's Encrypt staging) in the platform MBean server as
+     * {@code io.github.autocert4j:type=AutoCert,name=<first certificate id>}; {@link #close()} unregisters it.
+     * For servers without Spring Boot's Actuator. See {@link #registerMBean(String, AcmeCa)}.
+     */
+    public javax.management.ObjectName registerMBean() {
+        List<CertificateStatus> all = status();
+        return registerMBean(all.isEmpty() ? "on-demand" : all.get(0).certificate(), AcmeCa.of(LETS_ENCRYPT_STAGING));
+    }
+
+    /**
+     * Registers this manager's {@link AutoCertMXBean} as {@code io.github.autocert4j:type=AutoCert,name=<name>}
+     * (quoted if needed), with {@code dryRunCa} as the test CA of its {@code dryRun} operation. Give each
+     * manager of one JVM its own name: a taken name is an {@link IllegalStateException}. Returns the name.
+     */
+    public javax.management.ObjectName registerMBean(String name, AcmeCa dryRunCa) {
+        if (closed) {
+            throw new IllegalStateException("this AutoCert is closed");
+        }
+        try {
+            javax.management.ObjectName on = new javax.management.ObjectName("io.github.autocert4j", new java.util.Hashtable<>(
+                    java.util.Map.of("type", "AutoCert", "name", javax.management.ObjectName.quote(name))));
+            java.lang.management.ManagementFactory.getPlatformMBeanServer().registerMBean(
+                    new javax.management.StandardMBean(new AutoCertMBean(this, dryRunCa), AutoCertMXBean.class, true), on);
+            mbeans.add(on);
+            return on;
+        } catch (javax.management.InstanceAlreadyExistsException e) {
+            throw new IllegalStateException("an MBean named " + name + " is already registered. Fix: registerMBean(\"<unique name>\", ca)"
+                    + " for each manager of this JVM", e);
+        } catch (javax.management.JMException e) {
+            throw new IllegalStateException("cannot register the autocert4j MBean " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Stops the background work: pending {@code renewNow()} and {@code addCertificate()} futures
      * fail, an order in progress is interrupted. Certificates keep being served by TLS listeners
      * already set up.
@@ -390,8 +476,18 @@ public final class AutoCert implements AutoCloseable {
         if (onDemand != null) {
             onDemand.close();
         }
+        startupLoad.close();
         storeWatch.close();
         leftovers.close();
+        tlsSessions.close();
+        for (javax.management.ObjectName on : mbeans) {
+            try {
+                java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
+            } catch (javax.management.JMException e) {
+                LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
+            }
+        }
+        mbeans.clear();
         http01.close();
         tlsAlpn01.close();
         if (ownsExecutor) {
@@ -407,6 +503,11 @@ public final class AutoCert implements AutoCloseable {
     @Override
     public String toString() {
         return "AutoCert" + certificates.all().stream().map(m -> m.names).toList() + (onDemand == null ? "" : " + " + onDemand);
+    }
+
+    /** The builder's store probe (null: none ran). */
+    void storeProbe(CompletableFuture<Void> probe) {
+        this.storeProbe = probe;
     }
 
     /** The frozen configuration, for tests in this package. */

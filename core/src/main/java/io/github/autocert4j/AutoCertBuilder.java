@@ -418,9 +418,15 @@ public final class AutoCertBuilder {
         if (chosenStore == null && errors.isEmpty()) {
             chosenStore = FileCertStore.of(Path.of(System.getProperty("user.home"), ".local", "share", "autocert4j"));
         }
+        java.util.concurrent.CompletableFuture<Void> probe = null;
         if (chosenStore != null) {
+            probe = new java.util.concurrent.CompletableFuture<>();
             try {
-                chosenStore.checkAccess();
+                checkAccessBounded(chosenStore, probe);
+            } catch (java.util.concurrent.TimeoutException e) {
+                LOG.warn("autocert4j: the store {} has not answered within {} s (a database that is down or unreachable); "
+                        + "starting anyway: stored certificates are loaded, or new ones obtained, once it answers; the self-signed "
+                        + "fallback is served meanwhile", chosenStore, STORE_PROBE_WAIT.toSeconds());
             } catch (CertStore.UnavailableException e) {
                 // Down, not misconfigured: a server must start while its database is down. Every
                 // store operation later fails and is retried at the first backoff step.
@@ -453,8 +459,10 @@ public final class AutoCertBuilder {
         java.time.Duration failedWindow = failedValidationWindow;
         Clock budgetClock = clock;
         factories.replaceAll(f -> (s, solvers) -> new FailedValidationBudget(f.create(s, solvers), maxFailed, failedWindow, budgetClock, s));
-        return new AutoCert(new Config(certificates, factories, extraSolvers, types, chosenStore, keyType, profile, requireProfile,
+        AutoCert built = new AutoCert(new Config(certificates, factories, extraSolvers, types, chosenStore, keyType, profile, requireProfile,
                 allowIpAddresses, policy, listener, executor, clock, onDemand));
+        built.storeProbe(probe);
+        return built;
     }
 
     /**
@@ -512,5 +520,53 @@ public final class AutoCertBuilder {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, tmf.getTrustManagers(), null);
         return ctx;
+    }
+
+    /** How long {@link #build()} waits for the store's {@link CertStore#checkAccess()}: a pool's connection timeout is longer. */
+    private static final java.time.Duration STORE_PROBE_WAIT = java.time.Duration.ofSeconds(2);
+
+    /**
+     * {@code store.checkAccess()}, waited for at most {@link #STORE_PROBE_WAIT}: a store that answers
+     * reports its problems here, one that hangs (a pool waiting out its connection timeout) must
+     * not hold up start-up. A late answer is still logged. {@code probe} completes with the answer.
+     */
+    private static void checkAccessBounded(CertStore store, java.util.concurrent.CompletableFuture<Void> probe)
+            throws IOException, java.util.concurrent.TimeoutException {
+        DaemonThreads.named("autocert4j-store-probe").newThread(() -> {
+            try {
+                store.checkAccess();
+                probe.complete(null);
+            } catch (Throwable t) {
+                probe.completeExceptionally(t);
+            }
+        }).start();
+        try {
+            probe.get(STORE_PROBE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            probe.whenComplete((ok, late) -> {
+                if (late != null && !(late instanceof CertStore.UnavailableException)) {
+                    LOG.warn("autocert4j: the store {} answered late: it cannot be written ({}). Fix: check the store's "
+                            + "permissions or connection settings", store, LogSafe.text(String.valueOf(late.getMessage())));
+                } else {
+                    LOG.info("autocert4j: the store {} answered {}", store, late == null ? "after all" : "late: still unavailable");
+                }
+            });
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.util.concurrent.TimeoutException("interrupted while checking the store");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        }
     }
 }

@@ -62,23 +62,52 @@ final class CertificateSet {
     private static final int READ_AHEAD = 2048;
 
     /**
+     * One certificate's start-up load: the event to report (null: none), or {@code unavailable} if
+     * the store could not be reached for it (then nothing was decided: it is not "none stored").
+     */
+    record LoadResult(CertEvent.Loaded loaded, boolean unavailable) {
+        static final LoadResult UNAVAILABLE = new LoadResult(null, true);
+    }
+
+    /**
      * Loads every stored certificate of {@code all}, in parallel above {@code parallelAbove}; the
-     * events to report, in {@code all}'s order. Reading and decoding are two stages: with a cold page
+     * results (the events to report), in {@code all}'s order. Reading and decoding are two stages: with a cold page
      * cache the reads wait on the disk, so {@value #READ_THREADS} readers keep it busy (reading
      * 200,000 small files took 18 s with 2 readers and 5.5 s with 16 on a 2-core VM), while decoding
      * only computes, so it runs on one thread per core (with 16 decoders on 2 cores the JDK's
      * certificate parser, which serializes on one global lock, made the warm-cache load 40 % slower).
+     * {@code progress} hears after each read whether the store answered (true) or was
+     * unavailable (false). Once it was unavailable, the certificates not yet read are not read
+     * either (each read could wait a connection timeout) and are {@link LoadResult#UNAVAILABLE} too.
      */
-    static List<CertEvent.Loaded> loadStored(List<ManagedCertificate> all, int parallelAbove) {
+    static List<LoadResult> loadStored(List<ManagedCertificate> all, int parallelAbove, java.util.function.Consumer<Boolean> progress) {
+        java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.function.Function<ManagedCertificate, CertificateStorage.Read> reader = m -> {
+            if (down.get()) {
+                return null;
+            }
+            CertificateStorage.Read read = m.readStored();
+            boolean unavailable = read.unavailable();
+            if (unavailable) {
+                down.set(true);
+            }
+            progress.accept(!unavailable);
+            return unavailable ? null : read;
+        };
         if (all.size() <= parallelAbove) {
-            return all.stream().map(ManagedCertificate::loadStored).toList();
+            List<LoadResult> results = new ArrayList<>(all.size());
+            for (ManagedCertificate m : all) {
+                CertificateStorage.Read read = reader.apply(m);
+                results.add(read == null ? LoadResult.UNAVAILABLE : new LoadResult(m.loadStored(read), false));
+            }
+            return results;
         }
         ExecutorService readers = Executors.newFixedThreadPool(Math.min(READ_THREADS, all.size()), DaemonThreads.named("autocert4j-load-read"));
         ExecutorService decoders = Executors.newFixedThreadPool(Math.min(Runtime.getRuntime().availableProcessors(), all.size()),
                 DaemonThreads.named("autocert4j-load"));
         Semaphore readAhead = new Semaphore(READ_AHEAD);
         try {
-            List<CompletableFuture<CertEvent.Loaded>> futures = new ArrayList<>(all.size());
+            List<CompletableFuture<LoadResult>> futures = new ArrayList<>(all.size());
             for (ManagedCertificate m : all) {
                 futures.add(CompletableFuture.supplyAsync(() -> {
                     try {
@@ -88,21 +117,21 @@ final class CertificateSet {
                         throw new java.util.concurrent.CancellationException("the start-up load was aborted");
                     }
                     try {
-                        return m.readStored(); // never throws an exception; an Error must not keep the permit
+                        return reader.apply(m); // never throws an exception; an Error must not keep the permit
                     } catch (Error e) {
                         readAhead.release();
                         throw e;
                     }
                 }, readers).thenApplyAsync(read -> {
                     try {
-                        return m.loadStored(read);
+                        return read == null ? LoadResult.UNAVAILABLE : new LoadResult(m.loadStored(read), false);
                     } finally {
                         readAhead.release();
                     }
                 }, decoders));
             }
-            List<CertEvent.Loaded> loaded = new ArrayList<>(all.size());
-            for (CompletableFuture<CertEvent.Loaded> f : futures) {
+            List<LoadResult> loaded = new ArrayList<>(all.size());
+            for (CompletableFuture<LoadResult> f : futures) {
                 try {
                     loaded.add(f.get());
                 } catch (ExecutionException e) {

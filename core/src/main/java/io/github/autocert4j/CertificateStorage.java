@@ -12,7 +12,8 @@ import java.util.Properties;
 /**
  * Owns the stored-certificate format: one PEM file per certificate holding the private key and
  * the chain (so a crash can never pair a key with the wrong certificate), and a small properties
- * file beside it with what the PEM cannot say (which issuer, which profile, for which names).
+ * file beside it with what the PEM cannot say (which issuer, which profile, for which names, and
+ * the CA's ARI window with the renewal moment picked in it, shared by the servers on the store).
  *
  * <p>Writes go through {@link CertStore#store(String, byte[], CertStore.Lock)}: only the holder
  * of the certificate's store lock can replace it.
@@ -24,7 +25,22 @@ final class CertificateStorage {
      *
      * @param issuedAt when the server that obtained it stored it (its clock), or null if unknown
      */
-    record Stored(CertBundle bundle, String profile, String issuerId, Instant issuedAt) {
+    record Stored(CertBundle bundle, String profile, String issuerId, Instant issuedAt, Ari ari) {
+        Stored(CertBundle bundle, String profile, String issuerId, Instant issuedAt) {
+            this(bundle, profile, issuerId, issuedAt, null);
+        }
+    }
+
+    /**
+     * The CA's ARI window (RFC 9773) for one stored certificate, shared by every server on the store:
+     * the first to fetch it picks the renewal moment and writes both here, the others use that pick
+     * and do not fetch again before {@code nextFetch} (the CA's Retry-After, clamped), so the fleet
+     * makes one pick and one fetch per window.
+     *
+     * @param serial the certificate (hex serial) this window is about; a record of another serial is ignored
+     * @param explanationUrl the CA's explanation, or null
+     */
+    record Ari(String serial, Instant start, Instant end, Instant chosen, Instant nextFetch, String explanationUrl) {
     }
 
     private final CertStore store;
@@ -58,6 +74,11 @@ final class CertificateStorage {
             this.failure = failure;
         }
 
+        /** Whether the store could not be reached (down, not "nothing stored" and not malformed content). */
+        boolean unavailable() {
+            return failure instanceof CertStore.UnavailableException;
+        }
+
         /** The stored certificate, or empty if there is none; a failed read or malformed content is an IOException. */
         Optional<Stored> decode() throws IOException {
             if (failure instanceof IOException e) {
@@ -75,7 +96,8 @@ final class CertificateStorage {
             String metaSerial = blankToNull(meta.getProperty("serial"));
             Instant issuedAt = metaSerial == null || metaSerial.equalsIgnoreCase(bundle.serial().toString(16))
                     ? instantOrNull(meta.getProperty("issuedAt")) : null;
-            return Optional.of(new Stored(bundle, blankToNull(meta.getProperty("profile")), blankToNull(meta.getProperty("issuer")), issuedAt));
+            Ari ari = metaSerial == null ? null : ariOf(meta, bundle.serial());
+            return Optional.of(new Stored(bundle, blankToNull(meta.getProperty("profile")), blankToNull(meta.getProperty("issuer")), issuedAt, ari));
         }
     }
 
@@ -114,6 +136,61 @@ final class CertificateStorage {
         StringWriter out = new StringWriter();
         meta.store(out, "autocert4j certificate metadata");
         store.store(StoreLayout.certMeta(certId), out.toString().getBytes(StandardCharsets.UTF_8), held);
+    }
+
+    /**
+     * The shared ARI record of the certificate with {@code serial}, if the stored metadata is that
+     * certificate's and carries one. Reads only the small metadata file.
+     */
+    Optional<Ari> loadAri(String certId, java.math.BigInteger serial) throws IOException {
+        Optional<byte[]> bytes = store.load(StoreLayout.certMeta(certId));
+        return bytes.map(b -> ariOf(parseMeta(b), serial));
+    }
+
+    /**
+     * Writes {@code ari} into the metadata of {@code certId}, keeping everything else, only while
+     * {@code held} is held and only if the stored metadata is still that of {@code ari.serial()}
+     * (a peer may have stored a renewal meanwhile). Returns whether it wrote.
+     */
+    boolean saveAri(String certId, Ari ari, CertStore.Lock held) throws IOException {
+        Optional<byte[]> bytes = store.load(StoreLayout.certMeta(certId));
+        if (bytes.isEmpty()) {
+            return false;
+        }
+        Properties meta = parseMeta(bytes.get());
+        if (!ari.serial().equalsIgnoreCase(String.valueOf(blankToNull(meta.getProperty("serial"))))) {
+            return false;
+        }
+        meta.setProperty("ari.serial", ari.serial());
+        meta.setProperty("ari.windowStart", ari.start().toString());
+        meta.setProperty("ari.windowEnd", ari.end().toString());
+        meta.setProperty("ari.chosen", ari.chosen().toString());
+        meta.setProperty("ari.nextFetch", ari.nextFetch().toString());
+        if (ari.explanationUrl() != null) {
+            meta.setProperty("ari.explanation", ari.explanationUrl());
+        } else {
+            meta.remove("ari.explanation");
+        }
+        StringWriter out = new StringWriter();
+        meta.store(out, "autocert4j certificate metadata");
+        store.store(StoreLayout.certMeta(certId), out.toString().getBytes(StandardCharsets.UTF_8), held);
+        return true;
+    }
+
+    private static Ari ariOf(Properties meta, java.math.BigInteger serial) {
+        String s = blankToNull(meta.getProperty("ari.serial"));
+        if (s == null || !s.equalsIgnoreCase(serial.toString(16))
+                || !s.equalsIgnoreCase(String.valueOf(blankToNull(meta.getProperty("serial"))))) {
+            return null;
+        }
+        Instant start = instantOrNull(meta.getProperty("ari.windowStart"));
+        Instant end = instantOrNull(meta.getProperty("ari.windowEnd"));
+        Instant chosen = instantOrNull(meta.getProperty("ari.chosen"));
+        Instant nextFetch = instantOrNull(meta.getProperty("ari.nextFetch"));
+        if (start == null || end == null || chosen == null || nextFetch == null || end.isBefore(start)) {
+            return null;
+        }
+        return new Ari(s, start, end, chosen, nextFetch, blankToNull(meta.getProperty("ari.explanation")));
     }
 
     private static Properties parseMeta(byte[] bytes) {

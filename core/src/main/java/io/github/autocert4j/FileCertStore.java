@@ -176,8 +176,18 @@ public final class FileCertStore implements CertStore {
         if (!Files.isDirectory(root)) {
             return List.of();
         }
+        // Only the directory the prefix names is walked (a key under "renewals/" lies in root/renewals):
+        // managers list "renewals/" every few seconds, which must not read every certificate's directory.
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash)).normalize();
+        if (!start.startsWith(root)) {
+            start = root;
+        }
+        if (!Files.isDirectory(start)) {
+            return List.of();
+        }
         List<String> keys = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(root)) {
+        try (Stream<Path> files = Files.walk(start)) {
             files.filter(Files::isRegularFile).forEach(p -> {
                 String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
                 if (key.startsWith(prefix) && !p.getFileName().toString().startsWith(".") && !key.startsWith("locks/")) {

@@ -84,6 +84,14 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
     private final Supplier<CertBundle> fallbackFactory;
     private volatile Entry fallback;
     private volatile MissHandler missHandler;
+    /** Told after every install, with the new leaf and whether sessions made before may now hold a certificate no longer served. */
+    private volatile java.util.function.BiConsumer<X509Certificate, Boolean> onInstall;
+    // Names (lower case; "" for handshakes without SNI) the self-signed fallback was served to: clients
+    // that accepted it may hold sessions under it, to be dropped when their real certificate arrives.
+    // Bounded: past the bound every install counts as replacing something.
+    private final java.util.Set<String> fallbackServed = ConcurrentHashMap.newKeySet();
+    private volatile boolean fallbackServedOverflow;
+    private static final int MAX_FALLBACK_SERVED = 10_000;
 
     /**
      * Consulted when a handshake names a host no live certificate covers (on-demand TLS). May wait
@@ -151,6 +159,36 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
                 byAlias.remove(older.alias);
             }
         }
+        var listener = onInstall;
+        if (listener != null) {
+            boolean replaced = old != null || fallbackServedOverflow;
+            if (!fallbackServed.isEmpty()) {
+                for (String name : names) {
+                    replaced |= fallbackServed.remove(name.toLowerCase(Locale.ROOT));
+                }
+                if (certId.equals(defaultCertId)) {
+                    replaced |= fallbackServed.remove("");
+                }
+            }
+            listener.accept(chain[0], replaced);
+        }
+    }
+
+    void setOnInstall(java.util.function.BiConsumer<X509Certificate, Boolean> listener) {
+        this.onInstall = listener;
+    }
+
+    private void noteFallbackServed(String sni) {
+        if (fallbackServed.size() >= MAX_FALLBACK_SERVED) {
+            fallbackServedOverflow = true;
+        } else {
+            fallbackServed.add(sni == null ? "" : sni.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    /** The leaf of every live certificate (not the fallback). */
+    List<X509Certificate> servedLeaves() {
+        return current.values().stream().map(e -> e.chain[0]).toList();
     }
 
     /**
@@ -251,6 +289,9 @@ final class LiveKeyManager extends X509ExtendedKeyManager {
         }
         if (e == null) {
             e = select(null, localAddress.get());
+            if (e.alias.equals(FALLBACK_ALIAS)) {
+                noteFallbackServed(sni);
+            }
         }
         long now = System.nanoTime();
         if (now - e.lastUsedNanos > 1_000_000_000L) {

@@ -64,11 +64,17 @@ final class ManagedCertificate {
     private Instant ariChosen;
     private Instant ariNextFetch;
     private boolean ariCrashLogged;
+    /** A new ARI window or pick that {@link #logPlanned} has not reported yet. */
+    private boolean ariWindowChanged;
+    /** The renewal moment last logged as planned. */
+    private Instant loggedPlan;
+    /** False once the CA answered without a window (no ARI): later checks ask it without the store lock. */
+    private boolean ariOffered = true;
     /** Per issuer id: not to be asked for this certificate before this instant (its Retry-After). */
     private final java.util.Map<String, Instant> askedToWait = new java.util.HashMap<>();
     private final List<Runnable> afterUnlock = new ArrayList<>();
 
-    private volatile View view = new View(null, null, null, null, null, 0, false, null);
+    private volatile View view = new View(null, null, null, null, null, 0, false, null, null);
 
     // ---- handles that stop() must reach while a unit of work holds `lock`: guarded by `handles`
     private final Object handles = new Object();
@@ -76,13 +82,15 @@ final class ManagedCertificate {
     private CompletableFuture<CertificateStatus> renewal;
     /** When the pending {@link #renewNow} was asked for: a peer's certificate stored since then satisfies it. */
     private Instant renewalRequestedAt;
+    /** Serial of the certificate a store renewal request ({@link RenewalRequests}) replaces: a stored one with another serial satisfies it. */
+    private java.math.BigInteger renewalReplaces;
     private final List<CompletableFuture<CertificateStatus>> liveWaiters = new ArrayList<>();
     private Thread ordering;
     private volatile boolean stopped;
 
     /** What status() reads: a consistent copy of the state, published at the end of every unit. */
     private record View(CertBundle live, String profile, String issuerId, Instant lastAttempt, IssuanceException lastFailure,
-                        int failures, boolean permanent, Instant nextCheck) {
+                        int failures, boolean permanent, Instant nextCheck, Instant ariChosen) {
     }
 
     /** What a unit of work decided about the next check. */
@@ -174,7 +182,21 @@ final class ManagedCertificate {
 
     /** Orders now whatever the schedule says; concurrent calls share one order. */
     CompletableFuture<CertificateStatus> renewNow() {
+        return renewNow(null);
+    }
+
+    /**
+     * Like {@link #renewNow()}, for a renewal request found in the store: {@code replaces} (if not
+     * null) is the serial it asks to replace, so a certificate with another serial (live here, or
+     * stored by a peer by the time the store lock is ours) satisfies it without an order. Every node
+     * of a fleet sees the request; one orders.
+     */
+    CompletableFuture<CertificateStatus> renewNow(java.math.BigInteger replaces) {
         CompletableFuture<CertificateStatus> f;
+        CertBundle shown = view.live();
+        if (replaces != null && shown != null && !shown.serial().equals(replaces)) {
+            return CompletableFuture.completedFuture(status(services.now())); // already replaced
+        }
         synchronized (handles) {
             if (stopped) {
                 return CompletableFuture.failedFuture(new IllegalStateException("certificate " + id + " is no longer managed (closed or removed)"));
@@ -185,6 +207,7 @@ final class ManagedCertificate {
             f = new CompletableFuture<>();
             renewal = f;
             renewalRequestedAt = services.now();
+            renewalReplaces = replaces;
         }
         if (!submit(Kind.FORCE, f)) {
             synchronized (handles) {
@@ -318,7 +341,8 @@ final class ManagedCertificate {
                 } catch (RuntimeException | Error e) {
                     // A bug or an unforeseen failure outside an order: never stop renewing silently.
                     LOG.error("autocert4j: unexpected error while working on certificate {}; checking again along the backoff schedule", id, e);
-                    next = Next.at(RenewalPlanner.retryAt(Math.max(1, failures), null, services.now(), services.policy(), services.random()));
+                    next = Next.at(RenewalPlanner.retryAt(Math.max(1, failures), null, live == null ? null : live.notBefore(),
+                            live == null ? null : live.notAfter(), services.now(), services.policy(), services.random()));
                 }
                 scheduleNext(next);
             }
@@ -354,8 +378,9 @@ final class ManagedCertificate {
         if (plan.renewNow() && plan.byAri() && liveSince != null && now.isBefore(liveSince.plus(minAge))) {
             Instant notBefore = liveSince.plus(minAge);
             LOG.warn("autocert4j: the CA's ARI window asks to renew {} again right after it went live; waiting until {}", id, notBefore);
-            plan = new RenewalPlanner.Plan(false, notBefore, "ARI renewal deferred");
+            plan = new RenewalPlanner.Plan(false, notBefore, "ARI renewal deferred", false, notBefore);
         }
+        logPlanned(plan);
         if (!plan.renewNow()) {
             Instant next = plan.nextCheck();
             if (ariNextFetch != null && ariNextFetch.isBefore(next)) {
@@ -375,12 +400,85 @@ final class ManagedCertificate {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
+    /**
+     * Fetches the CA's ARI window when due, once for the fleet: a fresh window a peer stored with
+     * the certificate (its pick and its next-fetch time) is used without fetching; otherwise, under
+     * the certificate's store lock (so servers fetch one after the other and the later ones find
+     * the first one's record), fetches, keeps the stored pick if the window is the same, and stores
+     * window, pick and next fetch for the others. A store that is down only loses the sharing.
+     */
     private void refreshAri(Instant now) throws InterruptedException {
         if (ariNextFetch != null && now.isBefore(ariNextFetch)) {
             return;
         }
+        if (!ariOffered) {
+            fetchAri(now, null); // the CA had no window to share (no ARI): asked alone, no lock taken
+            return;
+        }
+        if (adoptStoredAri(now)) {
+            return;
+        }
+        CertStore.Lock storeLock = null;
+        setOrdering(true); // stop() interrupts the wait for the lock and the fetch
+        try {
+            try {
+                storeLock = services.storage().lock(id);
+            } catch (IOException e) {
+                if (stopped) {
+                    throw new InterruptedException("stopped while waiting for the store lock of " + id);
+                }
+                LOG.debug("autocert4j: cannot take the store lock of {} to share its ARI window ({}); fetching alone", id, e.toString());
+            }
+            if (storeLock != null && adoptStoredAri(services.now())) {
+                return; // a peer fetched it while this server waited for the lock
+            }
+            fetchAri(services.now(), storeLock);
+        } finally {
+            setOrdering(false);
+            if (storeLock != null) {
+                try {
+                    storeLock.close();
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", id, LogSafe.text(e.toString()));
+                }
+            }
+        }
+    }
+
+    /** Uses the ARI record a peer stored for the live certificate if it is still fresh; true if it did. */
+    private boolean adoptStoredAri(Instant now) {
+        CertificateStorage.Ari stored = storedAri();
+        if (stored == null || !now.isBefore(stored.nextFetch())) {
+            return false;
+        }
+        useStoredAri(stored);
+        return true;
+    }
+
+    private CertificateStorage.Ari storedAri() {
+        try {
+            return services.storage().loadAri(id, live.serial()).orElse(null);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot read the stored ARI window of {}: {}", id, e.toString());
+            return null;
+        }
+    }
+
+    private void useStoredAri(CertificateStorage.Ari stored) {
+        if (ari == null || !ari.start().equals(stored.start()) || !ari.end().equals(stored.end()) || !stored.chosen().equals(ariChosen)) {
+            ariWindowChanged = true;
+        }
+        ari = new Issuer.Window(stored.start(), stored.end(), stored.explanationUrl(), null);
+        ariChosen = stored.chosen();
+        // a record is written with at most a day's wait; a damaged or foreign one cannot silence ARI for longer
+        Instant latest = services.now().plus(RenewalPlanner.MAX_ARI_POLL);
+        ariNextFetch = stored.nextFetch().isAfter(latest) ? latest : stored.nextFetch();
+    }
+
+    private void fetchAri(Instant now, CertStore.Lock storeLock) throws InterruptedException {
         try {
             Optional<Issuer.Window> window = services.issuerOrFirst(liveIssuer).renewalWindow(live.leaf());
+            ariOffered = window.isPresent();
             if (window.isEmpty()) {
                 ari = null;
                 ariChosen = null;
@@ -398,12 +496,22 @@ final class ManagedCertificate {
                 return;
             }
             if (ari == null || !ari.start().equals(w.start()) || !ari.end().equals(w.end())) {
-                ariChosen = RenewalPlanner.chooseInWindow(w.start(), w.end(), now, services.random());
-                LOG.info("autocert4j: {} ARI window {} .. {}; renewal planned at {}{}", id, w.start(), w.end(), ariChosen,
-                        w.explanationUrl() == null ? "" : " (CA explanation: " + w.explanationUrl() + ")");
+                // One pick per window for the fleet: a peer's pick for this very window is kept.
+                CertificateStorage.Ari stored = storeLock == null ? null : storedAri();
+                ariChosen = stored != null && stored.start().equals(w.start()) && stored.end().equals(w.end()) ? stored.chosen()
+                        : RenewalPlanner.chooseInWindow(w.start(), w.end(), now, services.random());
+                ariWindowChanged = true;
             }
             ari = w;
             ariNextFetch = RenewalPlanner.nextAriFetch(w.retryAfter(), now, services.policy());
+            if (storeLock != null) {
+                try {
+                    services.storage().saveAri(id, new CertificateStorage.Ari(live.serial().toString(16), w.start(), w.end(), ariChosen,
+                            ariNextFetch, w.explanationUrl()), storeLock);
+                } catch (IOException | RuntimeException e) {
+                    LOG.debug("autocert4j: cannot store the ARI window of {} for the other servers: {}", id, e.toString());
+                }
+            }
         } catch (IssuanceException e) {
             // ARI is advisory: the lifetime rule decides meanwhile; ask again later.
             LOG.debug("autocert4j: ARI fetch for {} failed: {}", id, e.getMessage());
@@ -421,14 +529,42 @@ final class ManagedCertificate {
     }
 
     /**
+     * Logs the renewal moment when it changed: exactly the instant the plan renews at (the ARI pick
+     * after the emergency rule and the minimum age, or the lifetime rule's moment), which is also
+     * an instant a check is scheduled for.
+     */
+    private void logPlanned(RenewalPlanner.Plan plan) {
+        Instant at = plan.renewAt();
+        if (at == null || (at.equals(loggedPlan) && !ariWindowChanged)) {
+            return;
+        }
+        loggedPlan = at;
+        if (ari != null && ariWindowChanged) {
+            LOG.info("autocert4j: {} ARI window {} .. {}; renewal planned at {}{}{}", id, ari.start(), ari.end(), at,
+                    at.equals(ariChosen) ? "" : " (" + plan.reason() + ")",
+                    ari.explanationUrl() == null ? "" : " (CA explanation: " + ari.explanationUrl() + ")");
+        } else {
+            LOG.debug("autocert4j: {} renewal planned at {} ({})", id, at, plan.reason());
+        }
+        ariWindowChanged = false;
+    }
+
+    /** The moment picked in the CA's ARI window, or null (tests compare the fleet's picks). */
+    Instant ariChosen() {
+        return view.ariChosen();
+    }
+
+    /**
      * One attempt under the certificate's store lock: unless {@code forced}, first adopts a
      * certificate another server sharing the store renewed meanwhile; else orders (trying each
      * issuer in turn), verifies, stores (only while the lock is held) and swaps in.
      */
     private Outcome attempt(boolean forced) throws InterruptedException {
         Instant requestedAt;
+        java.math.BigInteger replaces;
         synchronized (handles) {
             requestedAt = renewalRequestedAt;
+            replaces = renewalReplaces;
         }
         long t0 = System.nanoTime();
         lastAttempt = services.now();
@@ -448,7 +584,14 @@ final class ManagedCertificate {
         try {
             // Forced: a certificate a peer stored since renewNow() was asked for is that renewal
             // (renewNow broadcast to every node must still make one order).
-            if (forced ? requestedAt != null && adoptFromStore(requestedAt) : adoptFromStore(null)) {
+            // A store renewal request names the serial it replaces: a peer's renewal stored since, or
+            // one already live here, satisfies it whenever it was noticed.
+            boolean replaced = forced && replaces != null
+                    && (adoptFromStore(null, replaces) || live != null && !live.serial().equals(replaces));
+            if (replaced) {
+                renewReason = null;
+            }
+            if (replaced || (forced ? requestedAt != null && adoptFromStore(requestedAt) : adoptFromStore(null))) {
                 return new Outcome(Next.at(services.now()), null);
             }
             ensureHeld(storeLock); // a holder that stalled past its lease must not place an order
@@ -585,6 +728,15 @@ final class ManagedCertificate {
      * whether it did.
      */
     private boolean adoptFromStore(Instant storedSince) {
+        return adoptFromStore(storedSince, null);
+    }
+
+    /**
+     * Like {@link #adoptFromStore(Instant)}; with {@code replacing} (the serial a store renewal request
+     * replaces) any other valid stored certificate is that renewal, even one that expires sooner than
+     * the live one (a peer's renewal may have come with a shorter profile).
+     */
+    private boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) {
         Optional<CertificateStorage.Stored> found;
         try {
             found = services.storage().load(id);
@@ -596,9 +748,12 @@ final class ManagedCertificate {
             return false;
         }
         CertBundle stored = found.get().bundle();
-        // Same expiry, other serial: a peer's renewal issued within the same second (CAs truncate
-        // notAfter to seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
-        if (live != null && (stored.serial().equals(live.serial()) || stored.notAfter().isBefore(live.notAfter()))) {
+        // Newer means issued later (notBefore), not expiring later: a peer's renewal may come with a
+        // shorter profile (a CA choosing 6-day certificates after 90-day ones). Same notBefore and
+        // expiry, other serial: a peer's renewal issued within the same second (CAs truncate to
+        // seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
+        boolean newer = replacing != null ? !stored.serial().equals(replacing) : live == null || issuedLater(stored, live);
+        if (live != null && (stored.serial().equals(live.serial()) || !newer)) {
             return false;
         }
         if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {
@@ -615,6 +770,9 @@ final class ManagedCertificate {
             return false;
         }
         goLive(stored, found.get().profile(), found.get().issuerId(), true);
+        if (found.get().ari() != null && live == stored) {
+            useStoredAri(found.get().ari());
+        }
         failures = 0;
         lastFailure = null;
         renewReason = null;
@@ -624,6 +782,12 @@ final class ManagedCertificate {
         emit(new CertEvent.Loaded(id, now, stored.serial(), stored.notAfter()));
         hooks.renewed(this, stored);
         return true;
+    }
+
+    /** Whether {@code stored} was issued after {@code current}, or in the same second and expires no sooner. */
+    static boolean issuedLater(CertBundle stored, CertBundle current) {
+        int issued = stored.notBefore().compareTo(current.notBefore());
+        return issued > 0 || issued == 0 && !stored.notAfter().isBefore(current.notAfter());
     }
 
     private CertEvent.Loaded load(CertificateStorage.Read read) {
@@ -653,6 +817,9 @@ final class ManagedCertificate {
                         id, found.get().issuerId());
             }
             goLive(bundle, found.get().profile(), found.get().issuerId(), false);
+            if (found.get().ari() != null && live == bundle) {
+                useStoredAri(found.get().ari()); // the fleet's pick for this window, not a new one
+            }
             if (verboseLoad) {
                 LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", id, bundle.serial().toString(16), bundle.notAfter());
             }
@@ -678,6 +845,7 @@ final class ManagedCertificate {
         ari = null;
         ariChosen = null;
         ariNextFetch = null;
+        loggedPlan = null;
         List<CompletableFuture<CertificateStatus>> waiters;
         synchronized (handles) {
             waiters = new ArrayList<>(liveWaiters);
@@ -704,10 +872,18 @@ final class ManagedCertificate {
         lastFailure = e;
         permanent = e.permanent();
         Instant now = services.now();
-        Instant next = permanent ? null
-                : RenewalPlanner.retryAt(storeUnreachable ? 1 : failures, e.retryAfter().orElse(null), now, services.policy(), services.random());
+        Instant retryAfter = e.retryAfter().orElse(null);
+        Instant next = permanent ? null : RenewalPlanner.retryAt(storeUnreachable ? 1 : failures, retryAfter,
+                live == null ? null : live.notBefore(), live == null ? null : live.notAfter(), now, services.policy(), services.random());
         nextCheck = next;
         String serving = live == null ? "the self-signed fallback is still served" : "the current certificate stays live";
+        if (next != null && live != null && next.equals(retryAfter)
+                && next.isAfter(RenewalPlanner.retryDeadline(live.notBefore(), live.notAfter()))) {
+            // Honoured (asking earlier is refused anyway), never exceeded; said once per failure.
+            LOG.warn("autocert4j: the CA asked not to be contacted for {} before {} (Retry-After), which is past the last retry moment {} "
+                    + "before expiry at {}; retrying exactly then. Fix: add a second CA (builder acmeCa(...)) so renewal can fail over",
+                    id, next, RenewalPlanner.retryDeadline(live.notBefore(), live.notAfter()), live.notAfter());
+        }
         if (next != null) {
             LOG.warn("autocert4j: obtaining certificate {} failed ({} in a row); {}; next attempt at {}: {}",
                     id, failures, serving, next, e.getMessage());
@@ -788,7 +964,7 @@ final class ManagedCertificate {
     }
 
     private void publish() {
-        view = new View(live, liveProfile, liveIssuer, lastAttempt, lastFailure, failures, permanent, nextCheck);
+        view = new View(live, liveProfile, liveIssuer, lastAttempt, lastFailure, failures, permanent, nextCheck, ariChosen);
     }
 
     private void unlockAndDrain() {

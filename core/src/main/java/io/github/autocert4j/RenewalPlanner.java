@@ -22,10 +22,12 @@ final class RenewalPlanner {
      * What to do now.
      *
      * @param byAri whether the CA's ARI window (not the lifetime rule or the emergency rule) made it due
+     * @param renewAt the moment the renewal is due: the one a log may call "planned" (the ARI pick
+     *        after the emergency rule, or the lifetime rule's moment)
      */
-    record Plan(boolean renewNow, Instant nextCheck, String reason, boolean byAri) {
+    record Plan(boolean renewNow, Instant nextCheck, String reason, boolean byAri, Instant renewAt) {
         Plan(boolean renewNow, Instant nextCheck, String reason) {
-            this(renewNow, nextCheck, reason, false);
+            this(renewNow, nextCheck, reason, false, renewNow ? nextCheck : null);
         }
     }
 
@@ -49,16 +51,16 @@ final class RenewalPlanner {
         if (ariChosen != null) {
             byAri = !ariChosen.isAfter(emergency);
             renewAt = byAri ? ariChosen : emergency;
-            why = "inside the CA's ARI window";
+            why = byAri ? "inside the CA's ARI window" : "the moment picked in the CA's ARI window lies in the last 1/20 of the lifetime";
         } else {
             renewAt = notAfter.minus(renewBefore(lifetime, policy));
             why = "less than " + (lifetime.compareTo(SHORT_LIVED) <= 0 ? "1/2" : String.format(Locale.ROOT, "%.2f", policy.renewalRatio())) + " of the lifetime remains";
         }
         if (!now.isBefore(renewAt)) {
-            return new Plan(true, now, why, byAri);
+            return new Plan(true, now, why, byAri, renewAt);
         }
         Instant periodic = now.plus(jitter(policy.checkInterval(), 0.1, random));
-        return new Plan(false, periodic.isBefore(renewAt) ? periodic : renewAt, "not due until " + renewAt);
+        return new Plan(false, periodic.isBefore(renewAt) ? periodic : renewAt, "not due until " + renewAt, byAri, renewAt);
     }
 
     /** How long before expiry to renew without ARI. */
@@ -89,14 +91,85 @@ final class RenewalPlanner {
         return now.plus(wait);
     }
 
-    /** Delay before retry number {@code failures}: the CA's Retry-After exactly, else the backoff schedule ±20%. */
+    /** Delay before retry number {@code failures} without a live certificate: the CA's Retry-After exactly, else the backoff schedule ±20%. */
     static Instant retryAt(int failures, Instant retryAfter, Instant now, RenewalPolicy policy, RandomGenerator random) {
+        return retryAt(failures, retryAfter, null, null, now, policy, random);
+    }
+
+    /**
+     * When to try again after failure number {@code failures} while the certificate valid from
+     * {@code notBefore} to {@code notAfter} is live (both null: none is live, the plain schedule applies).
+     *
+     * <ol>
+     *   <li>The CA's Retry-After (a rate limit, an overload) is honoured exactly, even past the
+     *       deadline below: asking earlier would only be refused again. Nothing is scheduled later
+     *       than it; the caller reports that it lies past the deadline.</li>
+     *   <li>Otherwise the backoff step (±20%) is shortened to at most a quarter of the time left
+     *       until the deadline {@code notAfter - }{@link #safetyMargin}, but not below
+     *       {@link #minRetryGap}, so the cadence tightens as expiry nears; and no retry is scheduled
+     *       after the deadline (one attempt lands exactly on it).</li>
+     *   <li>At or past the deadline (and after expiry) retries come every {@link #minRetryGap} (±20%):
+     *       renewal resumes within that gap of the CA answering again, and attempts stay bounded
+     *       (at most about one per gap).</li>
+     * </ol>
+     */
+    static Instant retryAt(int failures, Instant retryAfter, Instant notBefore, Instant notAfter, Instant now,
+                           RenewalPolicy policy, RandomGenerator random) {
         if (retryAfter != null && retryAfter.isAfter(now)) {
             return retryAfter;
         }
         List<Duration> steps = policy.backoff();
         Duration base = steps.get(Math.min(Math.max(failures, 1), steps.size()) - 1);
-        return now.plus(jitter(base, 0.2, random));
+        Duration step = jitter(base, 0.2, random);
+        if (notBefore == null || notAfter == null) {
+            return now.plus(step);
+        }
+        Duration lifetime = Duration.between(notBefore, notAfter);
+        Duration minGap = minRetryGap(lifetime, policy);
+        Instant deadline = retryDeadline(notBefore, notAfter);
+        if (!now.isBefore(deadline)) {
+            return now.plus(min(step, jitter(minGap, 0.2, random)));
+        }
+        Duration quarterLeft = Duration.ofMillis(Duration.between(now, deadline).toMillis() / 4); // whole ms: scheduled as reported
+        Duration cap = quarterLeft.compareTo(minGap) > 0 ? quarterLeft : minGap;
+        Instant at = now.plus(min(step, cap));
+        return at.isAfter(deadline) ? deadline : at;
+    }
+
+    /**
+     * How long before expiry the last retry is scheduled: 1/50 of the lifetime, at least a minute
+     * (but at most 1/10 of the lifetime, for demo-length certificates), at most a day. 6-day
+     * certificates: 2.88 h; 45-day: 21.6 h; 90-day: 1 day; 240 s: 24 s.
+     */
+    static Duration safetyMargin(Duration lifetime) {
+        Duration floor = min(Duration.ofMinutes(1), lifetime.dividedBy(10));
+        Duration margin = lifetime.dividedBy(50);
+        margin = margin.compareTo(floor) < 0 ? floor : margin;
+        return min(margin, Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    }
+
+    /** No retry (without a Retry-After) is scheduled after this: {@code notAfter - safetyMargin}. */
+    static Instant retryDeadline(Instant notBefore, Instant notAfter) {
+        return notAfter.minus(safetyMargin(Duration.between(notBefore, notAfter)));
+    }
+
+    /**
+     * The tightest retry cadence: 1/200 of the lifetime, at least the first backoff step (but at most
+     * 1/20 of the lifetime, for demo-length certificates) and at most 10 minutes: 10 min for 6-, 45-
+     * and 90-day certificates, 12 s for 240 s.
+     */
+    static Duration minRetryGap(Duration lifetime, RenewalPolicy policy) {
+        Duration first = min(policy.backoff().get(0), lifetime.dividedBy(20));
+        Duration gap = lifetime.dividedBy(200);
+        gap = gap.compareTo(first) < 0 ? first : gap;
+        Duration cap = first.compareTo(MAX_MIN_RETRY_GAP) > 0 ? first : MAX_MIN_RETRY_GAP;
+        return min(gap, cap).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    }
+
+    static final Duration MAX_MIN_RETRY_GAP = Duration.ofMinutes(10);
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /** Whether a failing certificate should raise an expiry warning now. */

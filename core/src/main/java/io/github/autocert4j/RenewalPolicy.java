@@ -11,12 +11,16 @@ import java.util.Objects;
  * <ul>
  *   <li>Checks run about every {@code checkInterval} (default 12 h, ±10% jitter), and always in
  *       time for the renewal moment of short-lived certificates.</li>
- *   <li>With ARI (RFC 9773) the CA's suggested window decides; a random moment inside it is chosen.</li>
+ *   <li>With ARI (RFC 9773) the CA's suggested window decides; a random moment inside it is chosen,
+ *       once for all servers sharing the store (it is stored with the certificate).</li>
  *   <li>Without ARI: renew when less than {@code renewalRatio} (default 1/3) of the lifetime
  *       remains; 1/2 for certificates of 10 days or less.</li>
  *   <li>Whatever ARI says, renew at once when 1/20 of the lifetime or less remains.</li>
  *   <li>Failures back off along {@code backoff} (default 1 min, 10 min, 100 min, then daily),
- *       each with ±20% jitter, while the old certificate keeps being served.</li>
+ *       each with ±20% jitter, while the old certificate keeps being served; never past notAfter minus
+ *       a safety margin (1/50 of the lifetime, at most a day), at most a quarter of the time left
+ *       before it, then every few minutes (1/200 of the lifetime, at most 10 min); a CA's
+ *       Retry-After is honoured exactly (docs/renewal-schedule.md).</li>
  *   <li>An {@link CertEvent.ExpiryWarning} and a WARN log fire once the remaining lifetime is
  *       under {@code expiryWarning} (default 14 days, but at most 1/4 of the lifetime) and the
  *       certificate has not been renewed.</li>

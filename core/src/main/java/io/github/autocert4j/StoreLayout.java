@@ -15,7 +15,8 @@ import java.util.Locale;
  * acme/127.0.0.1-14000-dir/account/account.key.pem   ACME account key pair (0600)
  * acme/127.0.0.1-14000-dir/account/account.url       account location at that CA
  * certs/example.com/example.com.pem                  private key + chain, one atomic file
- * certs/example.com/example.com.properties           names, issuer, profile, issuedAt
+ * certs/example.com/example.com.properties           names, issuer, profile, issuedAt, serial,
+ *                                                    ari.* (ARI window, the fleet's pick, next fetch)
  * challenges/http-01/{token}                          HTTP-01 key authorization while an order is pending
  * challenges/tls-alpn-01/{identifier}                 TLS-ALPN-01 key authorization while an order is pending
  * </pre>

@@ -2,9 +2,14 @@ package io.github.autocert4j;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -19,6 +24,11 @@ import org.slf4j.LoggerFactory;
  * notification channel was lost and is back (the store asks for a re-read of everything), every
  * certificate looks at the store as soon as reads succeed again, so a server cut from the store
  * catches up on what it missed at once.
+ *
+ * <p>It also carries renewal requests an operator put in the store ({@link RenewalRequests}, the CLI's
+ * {@code renew}): one watch of the whole store serves both (on PostgreSQL one LISTEN connection), or, on
+ * a store that cannot watch (the file store), {@code renewals/} is listed every {@link #REQUEST_POLL}
+ * (one small directory) on a thread of the watch's own, never on the host's executor.
  */
 final class StoreWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StoreWatch.class);
@@ -32,6 +42,15 @@ final class StoreWatch implements AutoCloseable {
     private final Supplier<List<ManagedCertificate>> all;
     private final List<AutoCloseable> handles = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    /** Whether the store's watch is running (then renewal requests arrive through it, not by listing). */
+    private volatile boolean watching;
+    private volatile boolean scannedOnce;
+    private volatile ScheduledExecutorService requestThread;
+    /** Renewal requests already acted on, by key: each is acted on once per manager. */
+    private final Map<String, byte[]> handledRequests = new ConcurrentHashMap<>();
+
+    /** How often a store that cannot watch is listed for renewal requests. */
+    static final Duration REQUEST_POLL = Duration.ofSeconds(3);
 
     /**
      * @param byStoreKey the certificate whose bundle is stored under a key, or null
@@ -45,6 +64,72 @@ final class StoreWatch implements AutoCloseable {
 
     void start() {
         watch(Duration.ofMinutes(1));
+        watchRequests();
+    }
+
+    /**
+     * Renewal requests are read on a thread of the watch's own (one per manager, started here), never on the
+     * host's executor: the polling of a store that cannot watch runs in real time whatever clock the host
+     * gave the manager, and costs the executor nothing.
+     */
+    private void watchRequests() {
+        ScheduledExecutorService own = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("autocert4j-renewal-requests"));
+        handles.add(own::shutdownNow);
+        requestThread = own;
+        // The first run reads the requests stored while this server was down; later ones only while the
+        // store is not being watched (a store that cannot watch, or one whose watch has not started yet).
+        own.scheduleWithFixedDelay(() -> {
+            if (!watching || !scannedOnce) {
+                scannedOnce = true;
+                scanRequests();
+            }
+        }, 0, REQUEST_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void scanRequests() {
+        if (closed) {
+            return;
+        }
+        try {
+            for (String key : services.storage().store().list(RenewalRequests.prefix())) {
+                request(key);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot list renewal requests: {}", e.toString());
+        }
+    }
+
+    /** Acts on the renewal request stored under {@code key}, once per content. */
+    private void request(String key) {
+        if (closed || !key.startsWith(RenewalRequests.prefix())) {
+            return;
+        }
+        try {
+            byte[] bytes = services.storage().store().load(key).orElse(null);
+            if (bytes == null) {
+                handledRequests.remove(key);
+                return;
+            }
+            byte[] before = handledRequests.get(key);
+            if (before != null && Arrays.equals(before, bytes)) {
+                return;
+            }
+            RenewalRequests.Request r = RenewalRequests.decode(bytes).orElse(null);
+            ManagedCertificate m = r == null ? null : byStoreKey.apply(StoreLayout.certBundle(r.certificate()));
+            if (m == null) {
+                return; // not one of ours (another fleet's, or not configured here)
+            }
+            handledRequests.put(key, bytes);
+            java.math.BigInteger serving = m.status(services.now()).serial();
+            if (r.replaces() != null && serving != null && !serving.equals(r.replaces())) {
+                return; // done already (by this server or a peer): an old request seen at start-up or again
+            }
+            LOG.info("autocert4j: renewal of {} requested through the store (by {} at {}, replacing serial {})", m.id,
+                    LogSafe.text(r.requestedBy()), r.requestedAt(), r.replaces() == null ? "-" : r.replaces().toString(16));
+            m.renewNow(r.replaces());
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot read renewal request {}: {}", key, e.toString());
+        }
     }
 
     private void watch(Duration retryIn) {
@@ -52,7 +137,11 @@ final class StoreWatch implements AutoCloseable {
             return;
         }
         try {
-            services.storage().store().watch(StoreLayout.certsPrefix(), this::changed).ifPresent(handles::add);
+            // One watch (on PostgreSQL: one LISTEN connection) for the certificates and the renewal requests.
+            services.storage().store().watch("", this::changedAny).ifPresent(h -> {
+                handles.add(h);
+                watching = true;
+            });
         } catch (IOException | RuntimeException e) {
             Duration next = retryIn.multipliedBy(2).compareTo(Duration.ofHours(1)) > 0 ? Duration.ofHours(1) : retryIn.multipliedBy(2);
             LOG.warn("autocert4j: cannot watch the store for renewals by other servers ({}); they are adopted at the next check, "
@@ -62,6 +151,32 @@ final class StoreWatch implements AutoCloseable {
             } catch (RejectedExecutionException rejected) {
                 LOG.debug("autocert4j: executor refused the watch retry: {}", rejected.toString());
             }
+        }
+    }
+
+    private void changedAny(String key) {
+        if (closed) {
+            return;
+        }
+        if (key.isEmpty()) {
+            changed(StoreLayout.certsPrefix()); // the channel was lost: look at everything
+            onRequestThread(this::scanRequests);
+        } else if (key.startsWith(StoreLayout.certsPrefix())) {
+            changed(key);
+        } else if (key.startsWith(RenewalRequests.prefix())) {
+            onRequestThread(() -> request(key));
+        }
+    }
+
+    private void onRequestThread(Runnable r) {
+        ScheduledExecutorService own = requestThread;
+        if (own == null) {
+            return; // not started yet: its first scan reads every request
+        }
+        try {
+            own.execute(r);
+        } catch (RejectedExecutionException closedMeanwhile) {
+            LOG.debug("autocert4j: a renewal request arrived while closing");
         }
     }
 

@@ -58,12 +58,32 @@ public final class CrashChild {
                 }).build()) {
             autoCert.start();
             issued.get(60, TimeUnit.SECONDS);
+            awaitCheck(autoCert, name);
             autoCert.renewNow(name).get(60, TimeUnit.SECONDS);
+            awaitCheck(autoCert, name);
             autoCert.renewNow(name).get(60, TimeUnit.SECONDS);
+            awaitCheck(autoCert, name);
         }
         OUT.println("DONE " + step.get());
         OUT.flush();
         System.exit(0);
+    }
+
+    /**
+     * Waits (bounded) for the check that follows each new certificate (it fetches the ARI window and
+     * stores it with the certificate under its lock: crash points too), so every run takes its steps
+     * in the dry run's order and none is cut off by the exit.
+     */
+    static void awaitCheck(AutoCert autoCert, String name) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            java.time.Instant next = autoCert.status(name).orElseThrow().nextCheck();
+            if (next != null && next.isAfter(java.time.Instant.now().plus(Duration.ofMinutes(1)))) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        throw new IllegalStateException("the check after the new certificate did not run within 30 s: " + autoCert.status(name));
     }
 
     void step(String what) {

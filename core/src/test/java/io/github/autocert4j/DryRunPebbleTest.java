@@ -67,6 +67,8 @@ class DryRunPebbleTest {
             challenges.responder = autoCert.http01();
             autoCert.start();
             BigInteger liveSerial = autoCert.renewNow(APP).get(30, TimeUnit.SECONDS).serial();
+            // the check after the renewal stores the ARI window with the certificate: let it run before the snapshot
+            CrashChild.awaitCheck(autoCert, APP);
             Map<String, byte[]> before = snapshot(store);
 
             DryRunResult r = autoCert.dryRun(AcmeCa.of(staging.directoryUri()).withServerTrust(staging.acmeServerCaPem()))

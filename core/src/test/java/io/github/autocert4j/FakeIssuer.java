@@ -74,10 +74,17 @@ final class FakeIssuer implements Issuer {
         return id;
     }
 
+    /** While the test clock is before this, every issue() call fails transiently (a CA outage). */
+    volatile Instant downUntil;
+
     @Override
     public Result issue(Request request) throws IssuanceException, InterruptedException {
         requests.add(request);
         times.add(clock.instant());
+        Instant down = downUntil;
+        if (down != null && clock.instant().isBefore(down)) {
+            throw IssuanceException.transientFailure("CA " + id + " is down until " + down, null);
+        }
         Behaviour b = script.pollFirst();
         return b != null ? b.apply(this, request) : valid(request);
     }

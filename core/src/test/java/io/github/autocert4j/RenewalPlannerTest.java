@@ -234,6 +234,59 @@ class RenewalPlannerTest {
     }
 
     @Test
+    void retryMarginAndMinimumGapFollowTheLifetime() {
+        assertEquals(Duration.ofSeconds(24), RenewalPlanner.safetyMargin(Duration.ofSeconds(240)), "1/10 for demo lengths");
+        assertEquals(Duration.ofMinutes(1), RenewalPlanner.safetyMargin(Duration.ofMinutes(30)), "at least a minute");
+        assertEquals(Duration.ofMinutes(172).plusSeconds(48), RenewalPlanner.safetyMargin(Duration.ofDays(6)), "1/50: 2.88 h");
+        assertEquals(Duration.ofMinutes(1296), RenewalPlanner.safetyMargin(Duration.ofDays(45)), "1/50: 21.6 h");
+        assertEquals(Duration.ofDays(1), RenewalPlanner.safetyMargin(Duration.ofDays(90)), "at most a day");
+        assertEquals(Duration.ofSeconds(12), RenewalPlanner.minRetryGap(Duration.ofSeconds(240), DEFAULTS));
+        assertEquals(Duration.ofMinutes(1), RenewalPlanner.minRetryGap(Duration.ofHours(2), DEFAULTS));
+        for (int days : new int[] {6, 45, 90}) {
+            assertEquals(Duration.ofMinutes(10), RenewalPlanner.minRetryGap(Duration.ofDays(days), DEFAULTS), days + " days");
+        }
+    }
+
+    @Test
+    void retryIsNeverScheduledAfterTheDeadlineAndTightensAsExpiryNears() {
+        Random r = new Random(13);
+        Instant notAfter = T0.plus(Duration.ofDays(6));
+        Instant deadline = notAfter.minus(RenewalPlanner.safetyMargin(Duration.ofDays(6)));
+        // the daily step with 20 h left before the deadline: a quarter of that, 5 h, exactly
+        Instant now = deadline.minus(Duration.ofHours(20));
+        assertEquals(now.plus(Duration.ofHours(5)), RenewalPlanner.retryAt(4, null, T0, notAfter, now, DEFAULTS, r));
+        // 30 min before the deadline: a quarter would be 7.5 min, below the 10 min floor, which still ends before the deadline
+        now = deadline.minus(Duration.ofMinutes(30));
+        assertEquals(now.plus(Duration.ofMinutes(10)), RenewalPlanner.retryAt(4, null, T0, notAfter, now, DEFAULTS, r));
+        // 4 min before the deadline: the attempt lands exactly on it
+        now = deadline.minus(Duration.ofMinutes(4));
+        assertEquals(deadline, RenewalPlanner.retryAt(4, null, T0, notAfter, now, DEFAULTS, r));
+        // a short step is kept as it is (1 min ±20 %) far from the deadline
+        now = T0.plus(Duration.ofDays(3));
+        Duration first = Duration.between(now, RenewalPlanner.retryAt(1, null, T0, notAfter, now, DEFAULTS, r));
+        assertTrue(first.compareTo(Duration.ofSeconds(48)) >= 0 && first.compareTo(Duration.ofSeconds(72)) <= 0, first.toString());
+        // past the deadline and after expiry: the 10 min floor ±20 %
+        for (Instant late : List.of(deadline.plusSeconds(1), notAfter.plus(Duration.ofDays(2)))) {
+            Duration w = Duration.between(late, RenewalPlanner.retryAt(5, null, T0, notAfter, late, DEFAULTS, r));
+            assertTrue(w.compareTo(Duration.ofMinutes(8)) >= 0 && w.compareTo(Duration.ofMinutes(12)) <= 0, late + ": " + w);
+        }
+        // in 1000 draws from anywhere before the deadline, never past it
+        for (int i = 0; i < 1000; i++) {
+            Instant t = T0.plusMillis(r.nextLong(Duration.between(T0, deadline).toMillis()));
+            Instant at = RenewalPlanner.retryAt(1 + r.nextInt(6), null, T0, notAfter, t, DEFAULTS, r);
+            assertFalse(at.isAfter(deadline), t + " -> " + at);
+            assertTrue(at.isAfter(t), t + " -> " + at);
+        }
+    }
+
+    @Test
+    void aRetryAfterPastTheDeadlineIsHonouredExactly() {
+        Instant notAfter = T0.plus(Duration.ofDays(6));
+        Instant ra = notAfter.plus(Duration.ofHours(1));
+        assertEquals(ra, RenewalPlanner.retryAt(2, ra, T0, notAfter, notAfter.minus(Duration.ofHours(5)), DEFAULTS, new Random(1)));
+    }
+
+    @Test
     void warningWindowIsTheSmallerOfExpiryWarningAndAQuarterOfTheLifetime() {
         // 90 days: 14 days < 22.5 days -> 14 days
         Instant notAfter90 = T0.plus(Duration.ofDays(90));

@@ -99,7 +99,9 @@ class RestartTest {
         }
         assertEquals(0, proxy.count("POST", "newOrder"), "no order in " + RESTARTS + " restarts");
         assertEquals(0, proxy.count("POST", "newAccount"), "no account in " + RESTARTS + " restarts");
-        assertTrue(proxy.count("GET", "renewalInfo") >= RESTARTS, "each restart asked the CA for ARI, nothing else: " + proxy.count("GET", "renewalInfo"));
+        // The ARI window is stored with the certificate (fresh for the 12 h check interval): at most the first
+        // restart asks the CA (if the first server closed before its check), the others use the stored one.
+        assertTrue(proxy.count("GET", "renewalInfo") <= 1, "ARI asked once, not at every restart: " + proxy.count("GET", "renewalInfo"));
         assertArrayEquals(accountKey, Files.readAllBytes(store.resolve(layout.accountKey())));
         assertArrayEquals(accountUrl, Files.readAllBytes(store.resolve(layout.accountLocation())));
         assertArrayEquals(bundle, Files.readAllBytes(store.resolve(layout.certBundle(NAME))));

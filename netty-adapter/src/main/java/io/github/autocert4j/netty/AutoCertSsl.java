@@ -5,6 +5,8 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.util.Enumeration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -17,14 +19,19 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.LocalAddressHint;
+import io.github.autocert4j.TlsSessions;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
+import io.netty.handler.ssl.OpenSslServerSessionContext;
+import io.netty.handler.ssl.OpenSslSessionTicketKey;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -70,8 +77,70 @@ public final class AutoCertSsl {
      */
     public static SslContext serverContext(AutoCert autoCert) throws SSLException {
         SslContext context = contextBuilder(autoCert, defaultProvider()).build();
+        guardSessions(context, autoCert);
         prepareKeyMaterial(context, autoCert);
         return context;
+    }
+
+    /**
+     * Registers {@code context}'s sessions with {@link AutoCert#tlsSessions()}: after every
+     * certificate swap no client resumes a session (TLS 1.2 session ID or TLS 1.3 ticket) made
+     * under the replaced certificate, and no session outlives its certificate. With the JDK
+     * provider the context's cached sessions are invalidated; with OpenSSL its session ID context
+     * and ticket keys are renewed (BoringSSL then refuses every earlier session and ticket). Done by
+     * {@link #serverContext} and {@link AutoCertTls#forServer}; call it for a context built from
+     * {@link #contextBuilder} that does not go through {@code AutoCertTls}. Registering twice does nothing.
+     */
+    public static void guardSessions(SslContext context, AutoCert autoCert) {
+        if (context instanceof JdkSslContext jdk) {
+            if (jdk.context().getProvider() != autoCert.tlsSessions().jsseProvider()) {
+                // not from contextBuilder: its cached sessions are dropped, but not the JDK's stateless tickets
+                autoCert.tlsSessions().guard(jdk.context().getServerSessionContext());
+            }
+        } else {
+            OpenSslSessions.guard(context.sessionContext(), autoCert); // not loaded without tcnative: never reached then
+        }
+    }
+
+    /** The OpenSSL provider's session hook; its own class, so that nothing loads OpenSSL classes for a JDK context. */
+    private static final class OpenSslSessions {
+        private static final SecureRandom RANDOM = new SecureRandom();
+
+        private OpenSslSessions() {
+        }
+
+        static void guard(SSLSessionContext sessions, AutoCert autoCert) {
+            if (!(sessions instanceof OpenSslServerSessionContext server)) {
+                return;
+            }
+            int configured = server.getSessionTimeout(); // 0: unlimited
+            autoCert.tlsSessions().register(server, new TlsSessions.Host() {
+                @Override
+                public void dropSessions() {
+                    // A session resumes only under the session ID context it was made in (TLS 1.2 IDs and
+                    // TLS 1.3 tickets alike) and a ticket only decrypts under the keys it was sealed with.
+                    server.setSessionIdContext(randomBytes(32));
+                    server.setTicketKeys(new OpenSslSessionTicketKey(randomBytes(16), randomBytes(16), randomBytes(16)));
+                    for (Enumeration<byte[]> ids = server.getIds(); ids.hasMoreElements(); ) {
+                        SSLSession s = server.getSession(ids.nextElement());
+                        if (s != null) {
+                            s.invalidate();
+                        }
+                    }
+                }
+
+                @Override
+                public void limitSessionLifetime(int seconds) {
+                    server.setSessionTimeout(configured == 0 ? seconds : Math.min(configured, seconds));
+                }
+            });
+        }
+
+        private static byte[] randomBytes(int n) {
+            byte[] b = new byte[n];
+            RANDOM.nextBytes(b);
+            return b;
+        }
     }
 
     /**
@@ -188,7 +257,11 @@ public final class AutoCertSsl {
 
     /**
      * A builder preset with the live key material and {@code provider}, for hosts that also set
-     * ALPN, protocols or ciphers before calling {@code build()}.
+     * ALPN, protocols or ciphers before calling {@code build()}. With the JDK provider its
+     * {@code sslContextProvider} is {@link io.github.autocert4j.TlsSessions#jsseProvider()} (keep
+     * it: the context then renews itself after every swap, so no client resumes into a replaced
+     * certificate); pass the built context to {@link AutoCertTls#forServer} or
+     * {@link #guardSessions}.
      */
     public static SslContextBuilder contextBuilder(AutoCert autoCert, SslProvider provider) {
         KeyManagerFactory factory = keyManagerFactory(autoCert);
@@ -202,7 +275,12 @@ public final class AutoCertSsl {
             int entries = Math.max(1024, 2 * (autoCert.status().size() + onDemand) + 16);
             factory = new OpenSslCachingX509KeyManagerFactory(factory, entries);
         }
-        return SslContextBuilder.forServer(factory).sslProvider(provider);
+        SslContextBuilder builder = SslContextBuilder.forServer(factory).sslProvider(provider);
+        if (provider == SslProvider.JDK) {
+            // The JDK's stateless session tickets survive any invalidation: its SSLContext is renewed on every swap instead.
+            builder.sslContextProvider(autoCert.tlsSessions().jsseProvider());
+        }
+        return builder;
     }
 
     /** A {@link KeyManagerFactory} handing out the AutoCert's live key manager. */

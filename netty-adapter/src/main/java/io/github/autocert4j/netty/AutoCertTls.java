@@ -125,6 +125,12 @@ public final class AutoCertTls {
             refused = SslContextBuilder.forServer(AutoCertSsl.factoryOf(new RefusingKeyManager(autoCert, fallback)))
                     .sslProvider(provider).build();
         }
+        // No session resumes into a replaced certificate, whichever of the three contexts made it.
+        AutoCertSsl.guardSessions(hostContext, autoCert);
+        AutoCertSsl.guardSessions(challenge, autoCert);
+        if (refused != null) {
+            AutoCertSsl.guardSessions(refused, autoCert);
+        }
         return new AutoCertTls(autoCert, hostContext, challenge, refused);
     }
 

@@ -102,8 +102,15 @@ class PrepareKeyMaterialTest {
     static final class Ca implements Issuer {
         final KeyPair key;
         final X509Certificate root;
+        final Duration validity;
 
         Ca() throws Exception {
+            this(Duration.ofDays(30));
+        }
+
+        /** A CA whose certificates are valid for {@code validity}. */
+        Ca(Duration validity) throws Exception {
+            this.validity = validity;
             KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
             g.initialize(new ECGenParameterSpec("secp256r1"));
             key = g.generateKeyPair();
@@ -125,7 +132,7 @@ class PrepareKeyMaterialTest {
             try {
                 Instant now = Instant.now();
                 var b = new JcaX509v3CertificateBuilder(root, BigInteger.valueOf(System.nanoTime()), Date.from(now.minusSeconds(60)),
-                        Date.from(now.plus(Duration.ofDays(30))), new X500Name("CN=" + r.names().get(0)), r.publicKey());
+                        Date.from(now.plus(validity)), new X500Name("CN=" + r.names().get(0)), r.publicKey());
                 b.addExtension(Extension.subjectAlternativeName, false,
                         new GeneralNames(r.names().stream().map(n -> new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new)));
                 X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(

@@ -152,14 +152,16 @@ class IntegrationTagGuardTest {
                 .filter(java.util.Objects::nonNull).findFirst().orElse(null);
     }
 
-    /** Every top-level type of every {@code src/test/java} below {@code root} (not in target/ or user builds' own projects). */
+    /** Every top-level type of every module's {@code src/test/java} below {@code root}. */
     static Map<String, Source> sources(Path root) throws IOException {
         Map<String, Source> out = new LinkedHashMap<>();
         List<Path> testRoots;
-        try (Stream<Path> dirs = Files.walk(root, 4)) {
+        // <module>/src/test/java and <module>/<submodule>/src/test/java (e.g. quarkus/deployment); not target/ copies
+        // nor the user builds' own projects (user-builds/src/it/*/src/test/java, run by the invoker after the tests)
+        try (Stream<Path> dirs = Files.walk(root, 5)) {
             testRoots = dirs.filter(d -> d.endsWith(Path.of("src", "test", "java")) && Files.isDirectory(d))
-                    .filter(d -> root.relativize(d).getNameCount() == 4 || root.relativize(d).getNameCount() == 3)
-                    .filter(d -> !root.relativize(d).toString().contains("target"))
+                    .filter(d -> root.relativize(d).getNameCount() <= 5)
+                    .filter(d -> !root.relativize(d).toString().contains("target") && !root.relativize(d).startsWith("user-builds"))
                     .sorted().collect(Collectors.toList());
         }
         for (Path testRoot : testRoots) {

@@ -27,6 +27,8 @@ import org.springframework.util.ClassUtils;
  * <p>Beans of the application it uses when present: {@link CertEventListener}s (each receives every
  * event), a {@link CertStore} (instead of {@code autocert4j.storage-directory}), {@link ChallengeSolver}s
  * (e.g. dns-01 for wildcards), or a whole {@link AutoCert} (then the properties are not used to build one).
+ * With {@code autocert4j.store.type=postgres} (and autocert4j-postgres on the class path) the store is
+ * the PostgreSQL database of the application's DataSource ({@code PostgresStoreConfiguration}).
  *
  * <pre>{@code
  * @Bean
@@ -46,7 +48,8 @@ import org.springframework.util.ClassUtils;
 @Import({ServletChallengeConfiguration.class, TomcatBoot3Configuration.class, TomcatBoot4Configuration.class,
         JettyBoot3Configuration.class, JettyBoot4Configuration.class, ReactorNettyConfiguration.class,
         ReactorNettyBoot3Configuration.class, ReactorNettyBoot4Configuration.class, HealthBoot3Configuration.class,
-        HealthBoot4Configuration.class, AutoCertEndpointConfiguration.class, AutoCertMetricsConfiguration.class})
+        HealthBoot4Configuration.class, AutoCertEndpointConfiguration.class, AutoCertMetricsConfiguration.class,
+        PostgresStoreConfiguration.class})
 public class AutoCertAutoConfiguration {
 
     /** Created by Spring Boot. */
@@ -67,9 +70,9 @@ public class AutoCertAutoConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean(AutoCert.class)
     public AutoCert autoCert(AutoCertProperties properties, Environment environment, ObjectProvider<CertEventListener> listeners,
-            ObjectProvider<CertStore> store, ObjectProvider<ChallengeSolver> solvers) {
+            ObjectProvider<CertStore> store, ObjectProvider<ChallengeSolver> solvers, ApplicationContext context) {
         return AutoCertFactory.build(properties, environment, new CompositeListener(listeners.orderedStream().toList()),
-                store.getIfUnique(), solvers.orderedStream().toList());
+                store.getIfUnique(), solvers.orderedStream().toList(), context.getClassLoader());
     }
 
     @Bean

@@ -35,12 +35,16 @@ final class AutoCertFactory {
             Map.entry("requireProfile", "autocert4j.require-profile"),
             Map.entry("store", "autocert4j.storage-directory"),
             Map.entry("storageDirectory", "autocert4j.storage-directory"),
-            Map.entry("renewal", "autocert4j.renewal"));
+            Map.entry("renewal", "autocert4j.renewal"),
+            Map.entry("challengeTypes", "autocert4j.challenge-types"));
 
     /** Builder-call wording in the core's fixes -> the same advice in property terms (left as is if the core words it otherwise). */
     private static final List<Map.Entry<String, String>> FIX_IN_PROPERTY_TERMS = List.of(
             Map.entry(".email(\"ops@example.com\") or leave it out", "autocert4j.email=ops@example.com, or leave it out"),
             Map.entry("add .challengeSolver(yourDns01Solver)", "define a dns-01 ChallengeSolver bean"),
+            Map.entry("add .challengeSolver(new Dns01Solver(yourDnsProvider)) (module autocert4j-dns)",
+                    "define a ChallengeSolver bean, e.g. new Dns01Solver(yourDnsProvider) (module autocert4j-dns)"),
+            Map.entry(".challengeTypes(\"http-01\") or .challengeTypes(\"tls-alpn-01\")", "autocert4j.challenge-types=http-01 or tls-alpn-01"),
             Map.entry("point storageDirectory() at", "point autocert4j.storage-directory at"),
             Map.entry("List.of(Duration.ofMinutes(1), Duration.ofDays(1))", "1m,1d"),
             Map.entry("Duration.ofHours(12)", "12h"),
@@ -59,7 +63,13 @@ final class AutoCertFactory {
      */
     static AutoCert build(AutoCertProperties p, Environment env, CertEventListener listener, CertStore store,
             List<ChallengeSolver> solvers) {
-        List<String> problems = check(p, env);
+        return build(p, env, listener, store, solvers, AutoCertFactory.class.getClassLoader());
+    }
+
+    /** Like {@link #build(AutoCertProperties, Environment, CertEventListener, CertStore, List)}, optional modules looked up in {@code classLoader}. */
+    static AutoCert build(AutoCertProperties p, Environment env, CertEventListener listener, CertStore store,
+            List<ChallengeSolver> solvers, ClassLoader classLoader) {
+        List<String> problems = check(p, env, classLoader);
         if (!problems.isEmpty()) {
             throw new AutoCertConfigurationException(problems);
         }
@@ -83,6 +93,9 @@ final class AutoCertFactory {
             builder.profile(p.getProfile().trim());
         }
         builder.requireProfile(p.isRequireProfile());
+        if (p.getChallengeTypes() != null && !p.getChallengeTypes().isEmpty()) {
+            builder.challengeTypes(p.getChallengeTypes().stream().map(String::trim).toArray(String[]::new));
+        }
         if (store != null) {
             builder.store(store);
         } else if (p.getStorageDirectory() != null) {
@@ -100,6 +113,11 @@ final class AutoCertFactory {
 
     /** The problems the starter can name in property terms; empty if none. */
     static List<String> check(AutoCertProperties p, Environment env) {
+        return check(p, env, AutoCertFactory.class.getClassLoader());
+    }
+
+    /** Like {@link #check(AutoCertProperties, Environment)}, optional modules (autocert4j-postgres) looked up in {@code classLoader}. */
+    static List<String> check(AutoCertProperties p, Environment env, ClassLoader classLoader) {
         List<String> problems = new ArrayList<>();
         if (p.getDomains() == null || p.getDomains().stream().noneMatch(AutoCertFactory::hasText)) {
             problems.add("autocert4j.domains: not set. Fix: list the names this server answers for, e.g. "
@@ -151,7 +169,20 @@ final class AutoCertFactory {
         if (!hasText(p.getHealth().getRenewalFailingStatus())) {
             problems.add("autocert4j.health.renewal-failing-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as WARNING");
         }
+        if (p.getStore().getType() == AutoCertProperties.StoreType.POSTGRES && !postgresStoreAvailable(classLoader)) {
+            problems.add("autocert4j.store.type: postgres, but autocert4j-postgres is not on the class path. Fix: add the dependency "
+                    + "io.github.autocert4j:autocert4j-postgres (and spring-boot-starter-jdbc with spring.datasource.url), or remove "
+                    + "autocert4j.store.type");
+        }
+        if (!hasText(p.getHealth().getFallbackStatus())) {
+            problems.add("autocert4j.health.fallback-status: empty. Fix: leave it out (OUT_OF_SERVICE) or give a status code such as UP or WARNING");
+        }
         return problems;
+    }
+
+    /** Whether autocert4j-postgres is on the class path (without loading a class that needs it). */
+    private static boolean postgresStoreAvailable(ClassLoader classLoader) {
+        return org.springframework.util.ClassUtils.isPresent(PostgresStoreConfiguration.STORE_CLASS, classLoader);
     }
 
     /** The directory URI for a shorthand or an https URL; null if it is neither. */

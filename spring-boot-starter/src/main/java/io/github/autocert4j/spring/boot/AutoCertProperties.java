@@ -88,6 +88,17 @@ public class AutoCertProperties {
     /** Key type of the certificates' private keys. */
     private KeyType keyType = KeyType.EC_P256;
 
+    /**
+     * ACME challenge types in preference order: http-01 (answered on autocert4j.http-port, the CA
+     * dials port 80), tls-alpn-01 (answered on server.port, the CA dials port 443: for a server whose
+     * port 80 is blocked) or dns-01 (with a dns-01 ChallengeSolver bean). Default: http-01, then the
+     * types of the ChallengeSolver beans.
+     */
+    private List<String> challengeTypes = new ArrayList<>();
+
+    /** Where certificates, keys and the account are stored. */
+    private final Store store = new Store();
+
     /** When to check, renew, retry and warn. */
     private final Renewal renewal = new Renewal();
 
@@ -202,6 +213,90 @@ public class AutoCertProperties {
         return renewal;
     }
 
+    public List<String> getChallengeTypes() {
+        return challengeTypes;
+    }
+
+    public void setChallengeTypes(List<String> challengeTypes) {
+        this.challengeTypes = challengeTypes;
+    }
+
+    public Store getStore() {
+        return store;
+    }
+
+    /** Kinds of store for {@code autocert4j.store.type}. */
+    public enum StoreType {
+        /** Files under {@code autocert4j.storage-directory} (one instance, or a shared file system). */
+        FILE,
+        /**
+         * Tables in the PostgreSQL database of the application's DataSource (module
+         * autocert4j-postgres): instances sharing the database share the certificates, one orders.
+         */
+        POSTGRES
+    }
+
+    /** {@code autocert4j.store.*}: the store, unless the application defines a CertStore bean. */
+    public static class Store {
+        /** file (default: autocert4j.storage-directory) or postgres (the application's DataSource; module autocert4j-postgres). */
+        private StoreType type = StoreType.FILE;
+
+        /** The PostgreSQL store ({@code autocert4j.store.type=postgres}). */
+        private final Postgres postgres = new Postgres();
+
+        public StoreType getType() {
+            return type;
+        }
+
+        public void setType(StoreType type) {
+            this.type = type;
+        }
+
+        public Postgres getPostgres() {
+            return postgres;
+        }
+    }
+
+    /**
+     * {@code autocert4j.store.postgres.*}. The tables are created at first use in the schema of the
+     * DataSource's connections (their search_path: e.g. spring.datasource.hikari.schema, or
+     * currentSchema in the JDBC URL).
+     */
+    public static class Postgres {
+        /** Prefix of the two tables and of the notification channel: lower-case letters, digits and _, at most 40 characters. */
+        private String tablePrefix = "autocert4j_";
+
+        /** How long a lock stays held without a heartbeat (1s to 1h): a dead instance's locks free up after it. */
+        private Duration lease = Duration.ofSeconds(30);
+
+        /** How long an instance waits for a lock another one holds (well above an order's duration). */
+        private Duration lockTimeout = Duration.ofMinutes(10);
+
+        public String getTablePrefix() {
+            return tablePrefix;
+        }
+
+        public void setTablePrefix(String tablePrefix) {
+            this.tablePrefix = tablePrefix;
+        }
+
+        public Duration getLease() {
+            return lease;
+        }
+
+        public void setLease(Duration lease) {
+            this.lease = lease;
+        }
+
+        public Duration getLockTimeout() {
+            return lockTimeout;
+        }
+
+        public void setLockTimeout(Duration lockTimeout) {
+            this.lockTimeout = lockTimeout;
+        }
+    }
+
     public Health getHealth() {
         return health;
     }
@@ -301,6 +396,22 @@ public class AutoCertProperties {
          * also be added to management.endpoint.health.status.order.
          */
         private String renewalFailingStatus = "OUT_OF_SERVICE";
+
+        /**
+         * Health status reported while a configured name is served with the self-signed fallback
+         * (no certificate obtained yet, or the store holding it not readable yet). UP keeps such an
+         * instance in a load balancer; a custom code must be added to
+         * management.endpoint.health.status.order.
+         */
+        private String fallbackStatus = "OUT_OF_SERVICE";
+
+        public String getFallbackStatus() {
+            return fallbackStatus;
+        }
+
+        public void setFallbackStatus(String fallbackStatus) {
+            this.fallbackStatus = fallbackStatus;
+        }
 
         public String getRenewalFailingStatus() {
             return renewalFailingStatus;

@@ -16,6 +16,6 @@ class HealthBoot3Configuration {
 
     @Bean
     Boot3HealthIndicator autocert4jHealthIndicator(AutoCert autoCert, AutoCertProperties properties) {
-        return new Boot3HealthIndicator(() -> HealthEvaluation.of(autoCert, HealthEvaluation.failingStatus(properties), Clock.systemUTC()));
+        return new Boot3HealthIndicator(() -> HealthEvaluation.of(autoCert, properties, Clock.systemUTC()));
     }
 }

@@ -16,6 +16,6 @@ class HealthBoot4Configuration {
 
     @Bean
     Boot4HealthIndicator autocert4jHealthIndicator(AutoCert autoCert, AutoCertProperties properties) {
-        return new Boot4HealthIndicator(() -> HealthEvaluation.of(autoCert, HealthEvaluation.failingStatus(properties), Clock.systemUTC()));
+        return new Boot4HealthIndicator(() -> HealthEvaluation.of(autoCert, properties, Clock.systemUTC()));
     }
 }

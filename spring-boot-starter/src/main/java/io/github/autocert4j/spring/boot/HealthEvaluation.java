@@ -15,14 +15,20 @@ import io.github.autocert4j.CertificateStatus;
  * The health of the managed certificates, free of Boot's health types (which differ between Boot
  * 3.5 and 4.0); the per-line indicators only translate it.
  *
+ * <p>The worst certificate decides, in this order:
  * <ul>
- *   <li>{@code DOWN}: a certificate has expired.</li>
- *   <li>{@code autocert4j.health.renewal-failing-status} (default {@code OUT_OF_SERVICE}): a
+ *   <li>{@code DOWN}: a certificate has expired (clients refuse it).</li>
+ *   <li>{@code autocert4j.health.fallback-status} (default {@code OUT_OF_SERVICE}): a configured
+ *       name is served with the self-signed fallback, because no certificate was obtained yet (the
+ *       first order is running or failing, or the CA refused it) or the store holding it could not
+ *       be read yet (a database down at start). Clients that verify refuse the fallback.</li>
+ *   <li>{@code autocert4j.health.renewal-failing-status} (default {@code OUT_OF_SERVICE}): a valid
  *       certificate is inside the expiry-warning window ({@code autocert4j.renewal.expiry-warning},
- *       at most 1/4 of its lifetime) and its last renewal failed; or the CA refused it permanently;
- *       or none has been obtained yet and ordering keeps failing.</li>
- *   <li>{@code UP} otherwise (also while the first certificate is being ordered), with details.</li>
+ *       at most 1/4 of its lifetime) and its last renewal failed, or the CA refused its renewal
+ *       permanently.</li>
+ *   <li>{@code UP} otherwise, with details.</li>
  * </ul>
+ * Each certificate's details say {@code "serving": "certificate"} or {@code "fallback"}.
  *
  * @param status the status code
  * @param details per certificate id: its own health, state, names, serial, notAfter, last error, next check
@@ -32,14 +38,22 @@ record HealthEvaluation(String status, Map<String, Object> details) {
     static final String UP = "UP";
     static final String DOWN = "DOWN";
 
+    static final String OUT_OF_SERVICE = "OUT_OF_SERVICE";
+
     /** The configured renewal-failing status ({@code OUT_OF_SERVICE} when left empty). */
     static String failingStatus(AutoCertProperties properties) {
         String s = properties.getHealth().getRenewalFailingStatus();
-        return s == null || s.isBlank() ? "OUT_OF_SERVICE" : s.trim();
+        return s == null || s.isBlank() ? OUT_OF_SERVICE : s.trim();
     }
 
-    static HealthEvaluation of(AutoCert autoCert, String failingStatus, Clock clock) {
-        return of(autoCert.status().stream().map(Facts::of).toList(), failingStatus, clock.instant());
+    /** The configured fallback status ({@code OUT_OF_SERVICE} when left empty). */
+    static String fallbackStatus(AutoCertProperties properties) {
+        String s = properties.getHealth().getFallbackStatus();
+        return s == null || s.isBlank() ? OUT_OF_SERVICE : s.trim();
+    }
+
+    static HealthEvaluation of(AutoCert autoCert, AutoCertProperties properties, Clock clock) {
+        return of(autoCert.status().stream().map(Facts::of).toList(), failingStatus(properties), fallbackStatus(properties), clock.instant());
     }
 
     /** What the rule looks at in a certificate's status (the core's status has no public constructor). */
@@ -51,15 +65,16 @@ record HealthEvaluation(String status, Map<String, Object> details) {
         }
     }
 
-    static HealthEvaluation of(List<Facts> statuses, String failingStatus, Instant now) {
-        int worst = 0; // 0 UP, 1 failing, 2 DOWN
+    static HealthEvaluation of(List<Facts> statuses, String failingStatus, String fallbackStatus, Instant now) {
+        int worst = UP_LEVEL;
         Map<String, Object> details = new LinkedHashMap<>();
         for (Facts s : statuses) {
             int level = level(s, now);
             worst = Math.max(worst, level);
             Map<String, Object> d = new LinkedHashMap<>();
-            d.put("health", level == 2 ? DOWN : level == 1 ? failingStatus : UP);
+            d.put("health", status(level, failingStatus, fallbackStatus));
             d.put("state", s.state().name());
+            d.put("serving", s.serial() == null ? "fallback" : "certificate");
             d.put("names", s.names());
             putIfNotNull(d, "serial", s.serial() == null ? null : s.serial().toString(16));
             putIfNotNull(d, "notAfter", s.notAfter() == null ? null : s.notAfter().toString());
@@ -70,22 +85,36 @@ record HealthEvaluation(String status, Map<String, Object> details) {
             putIfNotNull(d, "nextCheck", s.nextCheck() == null ? null : s.nextCheck().toString());
             details.put(s.certificate(), d);
         }
-        return new HealthEvaluation(worst == 2 ? DOWN : worst == 1 ? failingStatus : UP, details);
+        return new HealthEvaluation(status(worst, failingStatus, fallbackStatus), details);
+    }
+
+    private static final int UP_LEVEL = 0;
+    private static final int FAILING_LEVEL = 1;
+    private static final int FALLBACK_LEVEL = 2;
+    private static final int DOWN_LEVEL = 3;
+
+    private static String status(int level, String failingStatus, String fallbackStatus) {
+        return switch (level) {
+            case DOWN_LEVEL -> DOWN;
+            case FALLBACK_LEVEL -> fallbackStatus;
+            case FAILING_LEVEL -> failingStatus;
+            default -> UP;
+        };
     }
 
     private static int level(Facts s, Instant now) {
         if (s.state() == CertificateStatus.State.EXPIRED || (s.notAfter() != null && !now.isBefore(s.notAfter()))) {
-            return 2;
+            return DOWN_LEVEL;
+        }
+        if (s.serial() == null) {
+            return FALLBACK_LEVEL; // nothing CA-issued is live: the self-signed fallback is served
         }
         if (s.state() == CertificateStatus.State.FAILED) {
-            return 1;
+            return FAILING_LEVEL;
         }
         boolean failing = s.consecutiveFailures() > 0;
-        if (s.notAfter() == null) {
-            return failing ? 1 : 0;
-        }
         // The core's own expiry-warning window (CertificateStatus.expiryWarningFrom), not a copy of its rule.
-        return failing && s.expiryWarningFrom() != null && !now.isBefore(s.expiryWarningFrom()) ? 1 : 0;
+        return failing && s.expiryWarningFrom() != null && !now.isBefore(s.expiryWarningFrom()) ? FAILING_LEVEL : UP_LEVEL;
     }
 
     private static void putIfNotNull(Map<String, Object> map, String key, Object value) {

@@ -1,6 +1,23 @@
 package io.github.autocert4j.spring.boot;
 
+import java.security.SecureRandom;
+import java.util.Enumeration;
+
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSessionContext;
+
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.TlsSessions;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslServerSessionContext;
+import io.netty.handler.ssl.OpenSslSessionTicketKey;
+import io.netty.handler.ssl.SslContext;
+import io.github.autocert4j.TlsAlpn01Responder;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslProvider;
 import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.server.HttpServer;
 
@@ -10,13 +27,87 @@ import reactor.netty.http.server.HttpServer;
  * manager, which picks the certificate by SNI at every handshake. A renewal reaches the next
  * connection without rebuilding the context; no Netty type of autocert4j's own Netty adapter is used
  * (it is built on Netty 4.2, Boot 3.5 runs Netty 4.1).
+ *
+ * <p>Sessions after a swap ({@link TlsSessions}): with the JDK provider the context's
+ * {@code SSLContext} comes from {@code TlsSessions.jsseProvider()} and is a new JDK context after
+ * every swap; with OpenSSL the context's session ID context and ticket keys are renewed. Either way
+ * no client resumes into a replaced certificate.
+ *
+ * <p>TLS-ALPN-01 ({@code autocert4j.challenge-types=tls-alpn-01}, or an own AutoCert bean with
+ * {@code challengeTypes("tls-alpn-01")}): Netty, not the AutoCert's SSLContext, negotiates ALPN here,
+ * so the context offers {@code acme-tls/1} besides {@code http/1.1} (JDK provider, whose engine the
+ * live key manager asks which protocol was selected). Without it the CA's validation failed with
+ * "Cannot negotiate ALPN protocol acme-tls/1". Clients that offer neither get no ALPN, as before.
  */
 final class ReactorNettyHttps {
     private ReactorNettyHttps() {
     }
 
     static HttpServer serveLiveCertificates(HttpServer server, AutoCert autoCert) {
-        Http11SslContextSpec spec = Http11SslContextSpec.forServer(new LiveKeyManagerFactory(autoCert));
-        return server.secure(ssl -> ssl.sslContext(spec));
+        // Netty's own default (OpenSSL when tcnative is present), set here so that the JDK case can be told apart;
+        // TLS-ALPN-01 needs the JDK provider, whose engine tells the live key manager the selected protocol.
+        boolean tlsAlpn01 = autoCert.challengeTypes().contains("tls-alpn-01");
+        SslProvider provider = OpenSsl.isAvailable() && !tlsAlpn01 ? SslProvider.OPENSSL : SslProvider.JDK;
+        Http11SslContextSpec spec = Http11SslContextSpec.forServer(new LiveKeyManagerFactory(autoCert)).configure(b -> {
+            b.sslProvider(provider);
+            if (provider == SslProvider.JDK) {
+                b.sslContextProvider(autoCert.tlsSessions().jsseProvider());
+                b.applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN, ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1,
+                        TlsAlpn01Responder.ACME_TLS_1));
+            }
+        });
+        SslContext context;
+        try {
+            context = spec.sslContext();
+        } catch (SSLException e) {
+            throw new IllegalStateException("autocert4j: cannot build the TLS context for Reactor Netty: " + e.getMessage(), e);
+        }
+        if (!(context instanceof JdkSslContext)) {
+            OpenSslSessions.guard(context.sessionContext(), autoCert); // only loaded with tcnative present
+        }
+        return server.secure(ssl -> ssl.sslContext(context));
+    }
+
+    /** The OpenSSL provider's session hook, in its own class so that nothing loads OpenSSL classes without tcnative. */
+    private static final class OpenSslSessions {
+        private static final SecureRandom RANDOM = new SecureRandom();
+
+        private OpenSslSessions() {
+        }
+
+        static void guard(SSLSessionContext sessions, AutoCert autoCert) {
+            if (!(sessions instanceof OpenSslServerSessionContext server)) {
+                return;
+            }
+            int configured = server.getSessionTimeout(); // 0: unlimited
+            autoCert.tlsSessions().register(server, new TlsSessions.Host() {
+                @Override
+                public void dropSessions() {
+                    // BoringSSL resumes only under the session ID context a session was made in, and a ticket only
+                    // decrypts under the keys that sealed it: new ones refuse every earlier session and ticket.
+                    server.setSessionIdContext(random(32));
+                    server.setTicketKeys(new OpenSslSessionTicketKey(random(16), random(16), random(16)));
+                    for (Enumeration<byte[]> ids = server.getIds(); ids.hasMoreElements(); ) {
+                        SSLSession s = server.getSession(ids.nextElement());
+                        if (s != null) {
+                            s.invalidate();
+                        }
+                    }
+                }
+
+                @Override
+                public void limitSessionLifetime(int seconds) {
+                    server.setSessionTimeout(configured == 0 ? seconds : Math.min(configured, seconds));
+                }
+            });
+        }
+
+        private static byte[] random(int n) {
+            byte[] b = new byte[n];
+            RANDOM.nextBytes(b);
+            return b;
+        }
     }
 }

@@ -26,7 +26,9 @@ class ConfigurationMetadataTest {
         for (String property : List.of("enabled", "domains", "certificates", "directory", "acme-server-trust", "email",
                 "agree-terms-of-service", "storage-directory", "http-port", "redirect-to-https", "profile", "require-profile",
                 "key-type", "renewal.check-interval", "renewal.renewal-ratio", "renewal.backoff", "renewal.expiry-warning",
-                "renewal.use-ari", "renewal.order-timeout", "renewal.http-timeout", "health.renewal-failing-status")) {
+                "renewal.use-ari", "renewal.order-timeout", "renewal.http-timeout", "health.renewal-failing-status",
+                "health.fallback-status", "challenge-types", "store.type", "store.postgres.table-prefix", "store.postgres.lease",
+                "store.postgres.lock-timeout")) {
             String entry = "\"name\": \"autocert4j." + property + "\"";
             int at = json.indexOf(entry);
             assertTrue(at >= 0, "no metadata for autocert4j." + property);

@@ -31,7 +31,7 @@ class HealthEvaluationTest {
     }
 
     private static String evaluate(Instant now, HealthEvaluation.Facts... statuses) {
-        return HealthEvaluation.of(List.of(statuses), "OUT_OF_SERVICE", now).status();
+        return HealthEvaluation.of(List.of(statuses), "OUT_OF_SERVICE", "OUT_OF_SERVICE", now).status();
     }
 
     @Test
@@ -49,7 +49,7 @@ class HealthEvaluationTest {
     void failingInsideTheWarningWindowGetsTheConfiguredStatus() {
         Instant windowStart = NOT_AFTER.minus(WARNING);
         assertEquals("OUT_OF_SERVICE", evaluate(windowStart, status("a.test", State.VALID, 1, NOT_AFTER)));
-        assertEquals("WARNING", HealthEvaluation.of(List.of(status("a.test", State.VALID, 1, NOT_AFTER)), "WARNING",
+        assertEquals("WARNING", HealthEvaluation.of(List.of(status("a.test", State.VALID, 1, NOT_AFTER)), "WARNING", "DOWN",
                 windowStart).status());
     }
 
@@ -74,11 +74,32 @@ class HealthEvaluationTest {
     }
 
     @Test
-    void aPermanentRefusalOrAFailingFirstOrderGetsTheConfiguredStatus() {
+    void aPermanentRefusalOfARenewalGetsTheRenewalFailingStatus() {
         Instant now = NOT_BEFORE.plus(Duration.ofDays(1));
-        assertEquals("OUT_OF_SERVICE", evaluate(now, status("a.test", State.FAILED, 1, NOT_AFTER)));
-        assertEquals("OUT_OF_SERVICE", evaluate(now, status("a.test", State.PENDING, 2, null)));
-        assertEquals("UP", evaluate(now, status("a.test", State.PENDING, 0, null)), "the first order is still running");
+        assertEquals("WARNING", HealthEvaluation.of(List.of(status("a.test", State.FAILED, 1, NOT_AFTER)), "WARNING", "DOWN", now).status());
+    }
+
+    @Test
+    void aNameServedWithTheFallbackGetsTheFallbackStatusWhyeverItIs() {
+        Instant now = NOT_BEFORE.plus(Duration.ofDays(1));
+        for (HealthEvaluation.Facts fallback : List.of(
+                status("a.test", State.PENDING, 0, null),     // the first order is running, or the store is not readable yet
+                status("a.test", State.PENDING, 2, null),     // the first order keeps failing
+                status("a.test", State.FAILED, 1, null))) {   // the CA refused the first order
+            HealthEvaluation e = HealthEvaluation.of(List.of(status("ok.test", State.VALID, 0, NOT_AFTER), fallback), "WARNING",
+                    "OUT_OF_SERVICE", now);
+            assertEquals("OUT_OF_SERVICE", e.status(), fallback.toString());
+            @SuppressWarnings("unchecked")
+            Map<String, Object> d = (Map<String, Object>) e.details().get("a.test");
+            assertEquals("fallback", d.get("serving"));
+            assertEquals("OUT_OF_SERVICE", d.get("health"));
+            assertEquals("UP", HealthEvaluation.of(List.of(fallback), "WARNING", "UP", now).status(), "configurable: " + fallback);
+        }
+        // worse than a failing renewal, better than an expired certificate
+        assertEquals("OUT_OF_SERVICE", HealthEvaluation.of(List.of(status("r.test", State.VALID, 3, NOT_AFTER),
+                status("a.test", State.PENDING, 0, null)), "WARNING", "OUT_OF_SERVICE", NOT_AFTER.minus(Duration.ofDays(1))).status());
+        assertEquals("DOWN", HealthEvaluation.of(List.of(status("x.test", State.EXPIRED, 0, NOT_AFTER),
+                status("a.test", State.PENDING, 0, null)), "WARNING", "OUT_OF_SERVICE", NOT_AFTER).status());
     }
 
     @Test
@@ -86,12 +107,13 @@ class HealthEvaluationTest {
         Instant now = NOT_AFTER.minus(Duration.ofDays(1));
         HealthEvaluation e = HealthEvaluation.of(List.of(status("ok.test", State.VALID, 0, NOT_AFTER),
                 status("failing.test", State.VALID, 2, NOT_AFTER), status("gone.test", State.EXPIRED, 9, now.minusSeconds(1))),
-                "OUT_OF_SERVICE", now);
+                "OUT_OF_SERVICE", "OUT_OF_SERVICE", now);
         assertEquals("DOWN", e.status());
         @SuppressWarnings("unchecked")
         Map<String, Object> failing = (Map<String, Object>) e.details().get("failing.test");
         assertEquals("OUT_OF_SERVICE", failing.get("health"));
         assertEquals("VALID", failing.get("state"));
+        assertEquals("certificate", failing.get("serving"));
         assertEquals("abcdef", failing.get("serial"));
         assertEquals(NOT_AFTER.toString(), failing.get("notAfter"));
         assertEquals(2, failing.get("consecutiveFailures"));

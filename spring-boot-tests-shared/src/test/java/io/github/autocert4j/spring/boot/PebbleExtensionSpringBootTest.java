@@ -6,6 +6,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
@@ -51,7 +53,10 @@ class PebbleExtensionSpringBootTest {
         registry.add("autocert4j.acme-server-trust", () -> pebble.acmeServerCaPem().toString());
         registry.add("autocert4j.http-port", pebble::httpPort);
         registry.add("autocert4j.storage-directory", store::toString);
-        BootLine.properties(Server.TOMCAT).forEach((k, v) -> registry.add(k, () -> v));
+        Map<String, String> line = new HashMap<>(BootLine.properties(Server.TOMCAT));
+        // no database here (spring-boot-starter-jdbc is on the class path for the PostgreSQL store tests): see BootApp
+        line.merge("spring.autoconfigure.exclude", String.join(",", BootApp.DATA_SOURCE_AUTO_CONFIGURATIONS), (l, ds) -> l + "," + ds);
+        line.forEach((k, v) -> registry.add(k, () -> v));
     }
 
     @Autowired
