@@ -54,7 +54,7 @@ class IntegrationTagGuardTest {
     @Test
     void everyTestThatStartsAServerOrProcessIsTaggedIntegration() throws IOException {
         Path root = repoRoot();
-        List<String> untagged = untagged(sources(root));
+        List<String> untagged = untagged(sources(root), triggers(root));
         assertEquals(List.of(), untagged, "test classes that start an external server or process but are not tagged "
                 + "integration, so the fast suite (-DexcludedGroups=integration) would run them and fail without "
                 + "the server. Fix: annotate each with @io.github.autocert4j.testkit.IntegrationTest (or @WithPebble)");
@@ -67,7 +67,7 @@ class IntegrationTagGuardTest {
         for (String known : List.of("io.github.autocert4j.testkit.PebbleServerTest",
                 "io.github.autocert4j.postgres.PostgresCertStoreTest", "io.github.autocert4j.examples.ClusterRenewalTest")) {
             assertTrue(all.containsKey(known), "guard did not find " + known + " among " + all.size() + " sources");
-            assertTrue(startsServer(all, all.get(known), new java.util.HashSet<>()), known + " should count as starting a server");
+            assertTrue(startsServer(all, all.get(known), TRIGGERS, new java.util.HashSet<>()), known + " should count as starting a server");
         }
         assertTrue(all.size() > 100, "too few test sources found: " + all.size());
     }
@@ -84,15 +84,18 @@ class IntegrationTagGuardTest {
         Files.writeString(pkg.resolve("ViaContractTest.java"),
                 "package p;\nclass ViaContractTest implements Contract { ProcessBuilder b; }\n");
         Files.writeString(pkg.resolve("PebbleTest.java"), "package p;\n@WithPebble(env = \"A=1\")\nclass PebbleTest { PebbleServer p; }\n");
-        assertEquals(List.of("p.UsesHarnessTest"), untagged(sources(dir)));
+        Files.writeString(pkg.resolve("UsesKitClientTest.java"), "package p;\nclass UsesKitClientTest { ResumingClients c; }\n");
+        assertEquals(List.of("p.UsesHarnessTest"), untagged(sources(dir), TRIGGERS));
+        assertEquals(List.of("p.UsesKitClientTest"), untagged(sources(dir), Set.of("ResumingClients")));
+        assertTrue(triggers(repoRoot()).contains("ResumingClients"), "the test kit's openssl client counts: " + triggers(repoRoot()));
     }
 
     /** The classes that fail the rule, sorted. */
-    static List<String> untagged(Map<String, Source> all) {
+    static List<String> untagged(Map<String, Source> all, Set<String> triggers) {
         List<String> bad = new ArrayList<>();
         for (Source s : all.values()) {
             if (SURE_FIRE.matcher(s.file().getFileName().toString()).matches()
-                    && startsServer(all, s, new java.util.HashSet<>()) && !tagged(all, s, new java.util.HashSet<>())) {
+                    && startsServer(all, s, triggers, new java.util.HashSet<>()) && !tagged(all, s, new java.util.HashSet<>())) {
                 bad.add(s.fqn() + " (" + s.file() + ")");
             }
         }
@@ -101,15 +104,15 @@ class IntegrationTagGuardTest {
         return bad;
     }
 
-    private static boolean startsServer(Map<String, Source> all, Source s, Set<String> seen) {
+    private static boolean startsServer(Map<String, Source> all, Source s, Set<String> triggers, Set<String> seen) {
         if (!seen.add(s.fqn())) {
             return false;
         }
-        if (s.idents().stream().anyMatch(TRIGGERS::contains)) {
+        if (s.idents().stream().anyMatch(triggers::contains)) {
             return true;
         }
         for (Source other : referenced(all, s)) {
-            if (startsServer(all, other, seen)) {
+            if (startsServer(all, other, triggers, seen)) {
                 return true;
             }
         }
@@ -150,6 +153,28 @@ class IntegrationTagGuardTest {
         }
         return from.imports().stream().filter(i -> i.endsWith("." + simpleName)).map(all::get)
                 .filter(java.util.Objects::nonNull).findFirst().orElse(null);
+    }
+
+    /**
+     * {@link #TRIGGERS} plus every class of the test kit's main code that starts a server or process itself
+     * (e.g. {@code ResumingClients}, which runs {@code openssl s_client}): using one is starting one.
+     */
+    static Set<String> triggers(Path root) throws IOException {
+        Set<String> out = new TreeSet<>(TRIGGERS);
+        Path kit = root.resolve("testkit/src/main/java");
+        Map<String, Source> main = new LinkedHashMap<>();
+        try (Stream<Path> files = Files.walk(kit)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList())) {
+                Source s = parse(f);
+                main.put(s.fqn(), s);
+            }
+        }
+        for (Source s : main.values()) {
+            if (startsServer(main, s, TRIGGERS, new java.util.HashSet<>())) {
+                out.add(s.name());
+            }
+        }
+        return out;
     }
 
     /** Every top-level type of every module's {@code src/test/java} below {@code root}. */
