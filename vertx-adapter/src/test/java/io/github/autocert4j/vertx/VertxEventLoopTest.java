@@ -66,6 +66,7 @@ class VertxEventLoopTest {
         AutoCert a = VertxOnDemandTest.onDemand(pebble, store, events, open, fast);
         VertxHost host = new VertxHost(a, pebble.httpPort(), 1, false, Duration.ofSeconds(3), "slow");
         open.add(host);
+        a.start(); // once the host listens: a validation refused before would cost the first backoff step (1 min)
         VertxPebbleTest.awaitIssued(a, fast);
         try (KeepAliveClient kept = new KeepAliveClient(host.httpsAddress(), fast, pebble.issuanceRoot(), T)) {
             assertEquals("tls " + fast + " /warm", kept.get("/warm"));

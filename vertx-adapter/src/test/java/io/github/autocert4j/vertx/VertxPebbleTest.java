@@ -72,7 +72,7 @@ class VertxPebbleTest {
             }
             Thread.sleep(20);
         }
-        throw new AssertionError("no certificate for " + name + " within " + T + ": " + a.status(name) + "\n" + pebble.logTail(30));
+        throw new AssertionError("no certificate for " + name + " within " + T + ": " + a.status(name) + (pebble == null ? "" : "\n" + pebble.logTail(30)));
     }
 
     @Test
