@@ -1,5 +1,23 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.acme.AcmeTlsAlpnContext;
+import io.github.autocert4j.internal.assembly.AutoCertMBean;
+import io.github.autocert4j.internal.assembly.Config;
+import io.github.autocert4j.internal.assembly.DryRun;
+import io.github.autocert4j.internal.assembly.Services;
+import io.github.autocert4j.internal.ondemand.OnDemandCertificates;
+import io.github.autocert4j.internal.renewal.CertificateSet;
+import io.github.autocert4j.internal.renewal.ManagedCertificate;
+import io.github.autocert4j.internal.renewal.StartupLoad;
+import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.store.LeftoverSweep;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.store.StoreWatch;
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.SelfSigned;
+import io.github.autocert4j.internal.util.DaemonThreads;
+import io.github.autocert4j.internal.util.Events;
+
 import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -86,7 +104,7 @@ public final class AutoCert implements AutoCloseable {
         LiveKeyManager keyManager = new LiveKeyManager(config.certificates().isEmpty() ? null : first.get(0),
                 () -> SelfSigned.create(first, clock.instant())); // made on first need: off the path to the first certificate
         if (config.tlsAlpn01Enabled()) {
-            keyManager.answerTlsAlpn01(tlsAlpn01);
+            keyManager.answerTlsAlpn01(tlsAlpn01.certificates());
         }
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;

@@ -1,5 +1,14 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.acme.AcmeIssuer;
+import io.github.autocert4j.internal.acme.CaTrust;
+import io.github.autocert4j.internal.assembly.Config;
+import io.github.autocert4j.internal.renewal.FailedValidationBudget;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.util.DaemonThreads;
+import io.github.autocert4j.internal.util.LogSafe;
+import io.github.autocert4j.internal.util.Names;
+
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -406,7 +415,7 @@ public final class AutoCertBuilder {
         for (Object source : ordered) {
             if (source instanceof AcmeCa ca && ca.serverTrust() != null) {
                 try {
-                    trusts.put(ca, trustFrom(ca.serverTrust()));
+                    trusts.put(ca, CaTrust.from(ca.serverTrust()));
                 } catch (IOException | GeneralSecurityException | RuntimeException e) {
                     String field = ca == primary ? "acmeServerTrust" : "acmeCa(" + ca.directory() + ").withServerTrust";
                     errors.add(field + ": cannot use " + ca.serverTrust() + " (" + e.getMessage()
@@ -505,22 +514,6 @@ public final class AutoCertBuilder {
         return List.copyOf(types);
     }
 
-    static SSLContext trustFrom(Path pem) throws IOException, GeneralSecurityException {
-        List<X509Certificate> certs = Pem.decodeCertificates(Files.readAllBytes(pem));
-        if (certs.isEmpty()) {
-            throw new IOException("no certificate in the file");
-        }
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        for (int i = 0; i < certs.size(); i++) {
-            ks.setCertificateEntry("acme-ca-" + i, certs.get(i));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
-    }
 
     /** How long {@link #build()} waits for the store's {@link CertStore#checkAccess()}: a pool's connection timeout is longer. */
     private static final java.time.Duration STORE_PROBE_WAIT = java.time.Duration.ofSeconds(2);

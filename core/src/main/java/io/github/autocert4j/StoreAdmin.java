@@ -1,5 +1,17 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.acme.AcmeIssuer;
+import io.github.autocert4j.internal.acme.CaTrust;
+import io.github.autocert4j.internal.acme.Csr;
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.store.MemoryCertStore;
+import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.store.RenewalRequests;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.tls.ChainVerifier;
+import io.github.autocert4j.internal.util.LogSafe;
+
 import java.io.IOException;
 import java.io.StringReader;
 import java.math.BigInteger;
@@ -332,7 +344,7 @@ public final class StoreAdmin {
         SSLContext trust = null;
         if (ca.serverTrust() != null) {
             try {
-                trust = AutoCertBuilder.trustFrom(ca.serverTrust());
+                trust = CaTrust.from(ca.serverTrust());
             } catch (GeneralSecurityException e) {
                 throw new IOException("cannot use the trust file " + ca.serverTrust() + ": " + e.getMessage(), e);
             }
@@ -358,7 +370,7 @@ public final class StoreAdmin {
         SSLContext trust = null;
         if (testCa.serverTrust() != null) {
             try {
-                trust = AutoCertBuilder.trustFrom(testCa.serverTrust());
+                trust = CaTrust.from(testCa.serverTrust());
             } catch (IOException | GeneralSecurityException e) {
                 throw new IllegalArgumentException("cannot use the trust file " + testCa.serverTrust() + " (" + e.getMessage()
                         + "). Fix: pass a readable PEM file with the test CA's certificate(s)", e);

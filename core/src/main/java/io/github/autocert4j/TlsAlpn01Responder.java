@@ -1,5 +1,13 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.cluster.PeerChallenges;
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.tls.ChallengeCertificates;
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.SelfSigned;
+import io.github.autocert4j.internal.util.Names;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -64,7 +72,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** The id-pe-acmeIdentifier extension (RFC 8737 §6.1), as a string: BouncyCastle loads only when a challenge is created. */
     static final String ACME_IDENTIFIER_OID = "1.3.6.1.5.5.7.1.31";
     /** Key aliases of challenge certificates start with this, so a key manager can tell them apart. */
-    static final String ALIAS_PREFIX = "acme-tls-alpn-01#";
+    static final String ALIAS_PREFIX = ChallengeCertificates.ALIAS_PREFIX;
 
 
     /** One challenge certificate with its key. Never prints the key. */
@@ -272,6 +280,28 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         }
         served.incrementAndGet();
         return a.alias;
+    }
+
+    /** These challenge certificates as the key manager asks for them (first in its chain of sources). */
+    ChallengeCertificates certificates() {
+        return new ChallengeCertificates() {
+            @Override
+            public String chooseAlias(String keyType, String sni, boolean mayBlock) {
+                return TlsAlpn01Responder.this.chooseAlias(keyType, sni, mayBlock);
+            }
+
+            @Override
+            public PrivateKey key(String alias) {
+                Answer a = byAlias(alias);
+                return a == null ? null : a.key;
+            }
+
+            @Override
+            public X509Certificate certificate(String alias) {
+                Answer a = byAlias(alias);
+                return a == null ? null : a.certificate;
+            }
+        };
     }
 
     /** A view that answers in this process only, publishing nothing to the store (dry runs). */
