@@ -2,7 +2,7 @@ package io.github.autocert4j;
 
 import io.github.autocert4j.internal.acme.AcmeIssuer;
 import io.github.autocert4j.internal.acme.CaTrust;
-import io.github.autocert4j.internal.assembly.Config;
+import io.github.autocert4j.internal.config.Config;
 import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.DaemonThreads;

@@ -1,5 +1,7 @@
 package io.github.autocert4j.internal.assembly;
 
+import io.github.autocert4j.internal.config.Config;
+
 import io.github.autocert4j.internal.acme.CaTrust;
 
 import io.github.autocert4j.AcmeCa;

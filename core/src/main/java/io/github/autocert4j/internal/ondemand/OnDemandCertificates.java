@@ -2,7 +2,7 @@ package io.github.autocert4j.internal.ondemand;
 
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.OnDemand;
-import io.github.autocert4j.internal.assembly.Services;
+import io.github.autocert4j.internal.renewal.Services;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.tls.LiveKeyManager;

@@ -1,7 +1,6 @@
 package io.github.autocert4j.internal.renewal;
 
 import io.github.autocert4j.CertEvent;
-import io.github.autocert4j.internal.assembly.Services;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.DaemonThreads;

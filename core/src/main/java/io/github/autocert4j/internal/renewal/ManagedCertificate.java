@@ -6,7 +6,6 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.Issuer;
 import io.github.autocert4j.internal.acme.Csr;
-import io.github.autocert4j.internal.assembly.Services;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.tls.ChainVerifier;

@@ -1,5 +1,7 @@
 package io.github.autocert4j.internal.store;
 
+import io.github.autocert4j.internal.renewal.StoreWatch;
+
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;

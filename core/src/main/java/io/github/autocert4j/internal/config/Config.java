@@ -1,4 +1,4 @@
-package io.github.autocert4j.internal.assembly;
+package io.github.autocert4j.internal.config;
 
 import io.github.autocert4j.CertEventListener;
 import io.github.autocert4j.CertStore;

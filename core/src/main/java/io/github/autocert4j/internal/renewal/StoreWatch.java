@@ -1,7 +1,9 @@
-package io.github.autocert4j.internal.store;
+package io.github.autocert4j.internal.renewal;
 
-import io.github.autocert4j.internal.assembly.Services;
-import io.github.autocert4j.internal.renewal.ManagedCertificate;
+import io.github.autocert4j.internal.store.RenewalRequests;
+
+import io.github.autocert4j.internal.store.StoreLayout;
+
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
 

@@ -1,9 +1,10 @@
-package io.github.autocert4j.internal.assembly;
+package io.github.autocert4j.internal.renewal;
+
+import io.github.autocert4j.internal.config.Config;
 
 import io.github.autocert4j.Issuer;
 import io.github.autocert4j.RenewalPolicy;
 import io.github.autocert4j.internal.acme.AcmeIssuer;
-import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.util.Events;
