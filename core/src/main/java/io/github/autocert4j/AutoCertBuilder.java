@@ -51,8 +51,8 @@ public final class AutoCertBuilder {
 
     private final List<List<String>> certificates = new ArrayList<>();
     private final List<ChallengeSolver> extraSolvers = new ArrayList<>();
-    /** Issuers after the primary directory, in the order added: {@link AcmeCa} or {@link Issuer}. */
-    private final List<Object> furtherIssuers = new ArrayList<>();
+    /** Issuers after the primary directory, in the order added. */
+    private final List<IssuerSource> furtherIssuers = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
     private URI directory;
     private Path acmeTrustPem;
@@ -121,7 +121,7 @@ public final class AutoCertBuilder {
         if (issuer == null) {
             problems.add("issuer: null. Fix: pass an Issuer instance, or use directory(...) for an ACME CA");
         } else {
-            furtherIssuers.add(issuer);
+            furtherIssuers.add(new IssuerSource(null, issuer));
         }
         return this;
     }
@@ -141,7 +141,7 @@ public final class AutoCertBuilder {
         if (ca == null) {
             problems.add("acmeCa: null. Fix: pass AcmeCa.of(\"https://ca.example/directory\")");
         } else {
-            furtherIssuers.add(ca);
+            furtherIssuers.add(new IssuerSource(ca, null));
         }
         return this;
     }
@@ -320,7 +320,23 @@ public final class AutoCertBuilder {
         return this;
     }
 
-    /** Validates the configuration and creates the manager (not started yet: call {@link AutoCert#start()}). */
+    /**
+     * Validates the configuration and creates the manager (not started yet: call {@link AutoCert#start()}).
+     *
+     * <p>What it touches outside the JVM, and why (everything else waits for {@code start()}):
+     * <ul>
+     *   <li>reads each {@code acmeServerTrust}/{@link AcmeCa#withServerTrust} PEM file, so that an
+     *       unreadable one is reported with the other configuration errors;</li>
+     *   <li>calls the store's {@link CertStore#checkAccess()} once, waiting at most 2 seconds, so
+     *       that a store this process cannot write fails here rather than at the first renewal. For
+     *       a {@link FileCertStore} that creates the storage directory if missing and writes and
+     *       deletes one file {@code .probe} in it; other stores do what their {@code checkAccess}
+     *       says (a database store runs one query). A store that is down or does not answer in time
+     *       only logs a warning: a server must start while its database is down.</li>
+     * </ul>
+     * It contacts no CA. A store that has not answered after 2 seconds keeps its daemon thread
+     * (named {@code autocert4j-store-probe}) until it does, and a late failure is logged.
+     */
     public AutoCert build() {
         List<String> errors = new ArrayList<>(problems);
         if (certificates.isEmpty() && onDemand == null) {
@@ -362,14 +378,15 @@ public final class AutoCertBuilder {
         if (primary != null && primary.directory() != null && primary.directory().getHost() != null) {
             caIds.add(StoreLayout.caId(primary.directory()));
         }
-        List<Object> ordered = new ArrayList<>(); // the issuers in failover order: the directory's CA first
+        List<IssuerSource> ordered = new ArrayList<>(); // the issuers in failover order: the directory's CA first
         if (primary != null) {
-            ordered.add(primary);
+            ordered.add(new IssuerSource(primary, null));
         }
         ordered.addAll(furtherIssuers);
-        boolean anyAcme = ordered.stream().anyMatch(AcmeCa.class::isInstance);
-        for (Object further : furtherIssuers) {
-            if (further instanceof AcmeCa ca) {
+        boolean anyAcme = ordered.stream().anyMatch(IssuerSource::isAcme);
+        for (IssuerSource further : furtherIssuers) {
+            if (further.isAcme()) {
+                AcmeCa ca = further.ca();
                 List<String> caErrors = ca.problems("acmeCa(" + ca.directory() + ")");
                 errors.addAll(caErrors);
                 if (caErrors.isEmpty() && !caIds.add(StoreLayout.caId(ca.directory()))) {
@@ -412,8 +429,9 @@ public final class AutoCertBuilder {
             }
         }
         java.util.Map<AcmeCa, SSLContext> trusts = new java.util.IdentityHashMap<>();
-        for (Object source : ordered) {
-            if (source instanceof AcmeCa ca && ca.serverTrust() != null) {
+        for (IssuerSource source : ordered) {
+            AcmeCa ca = source.ca();
+            if (ca != null && ca.serverTrust() != null) {
                 try {
                     trusts.put(ca, CaTrust.from(ca.serverTrust()));
                 } catch (IOException | GeneralSecurityException | RuntimeException e) {
@@ -454,12 +472,13 @@ public final class AutoCertBuilder {
         String contact = email;
         java.time.Duration httpTimeout = policy.httpTimeout();
         Clock issuerClock = clock;
-        for (Object source : ordered) {
-            if (source instanceof AcmeCa ca) {
+        for (IssuerSource source : ordered) {
+            AcmeCa ca = source.ca();
+            if (ca != null) {
                 SSLContext acmeTrust = trusts.get(ca);
                 factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types, issuerClock));
             } else {
-                Issuer issuer = (Issuer) source;
+                Issuer issuer = source.custom();
                 factories.add((s, solvers) -> issuer);
             }
         }
@@ -560,6 +579,13 @@ public final class AutoCertBuilder {
                 throw err;
             }
             throw new IllegalStateException(cause);
+        }
+    }
+
+    /** One issuer in failover order: an ACME CA this library talks to, or a custom {@link Issuer}; exactly one is set. */
+    private record IssuerSource(AcmeCa ca, Issuer custom) {
+        boolean isAcme() {
+            return ca != null;
         }
     }
 }
