@@ -4,16 +4,12 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.IssuanceException;
-import io.github.autocert4j.Issuer;
-import io.github.autocert4j.internal.acme.Csr;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.tls.ChainVerifier;
 import io.github.autocert4j.internal.util.LogSafe;
 
 import java.io.IOException;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -71,18 +67,10 @@ public final class ManagedCertificate {
     /** Non-null: renew at the next check whatever the plan says (names changed, renewNow, issuer gone). */
     private String renewReason;
     private Instant nextCheck;
-    private Issuer.Window ari;
-    private Instant ariChosen;
-    private Instant ariNextFetch;
-    private boolean ariCrashLogged;
-    /** A new ARI window or pick that {@link #logPlanned} has not reported yet. */
-    private boolean ariWindowChanged;
-    /** The renewal moment last logged as planned. */
-    private Instant loggedPlan;
-    /** False once the CA answered without a window (no ARI): later checks ask it without the store lock. */
-    private boolean ariOffered = true;
-    /** Per issuer id: not to be asked for this certificate before this instant (its Retry-After). */
-    private final java.util.Map<String, Instant> askedToWait = new java.util.HashMap<>();
+    /** The CA's renewal window (ARI) for the live certificate, shared with the fleet through the store. */
+    private final AriTracking ariTracking;
+    /** The issuers in failover order, skipping one that asked to wait. */
+    private final IssuerFailover failover;
     private final List<Runnable> afterUnlock = new ArrayList<>();
 
     private volatile View view = new View(null, null, null, null, null, 0, false, null, null);
@@ -144,6 +132,18 @@ public final class ManagedCertificate {
         this.executor = executor;
         this.hooks = hooks;
         this.verboseLoad = verboseLoad;
+        this.ariTracking = new AriTracking(id, services, new AriTracking.Owner() {
+            @Override
+            public void setOrdering(boolean on) {
+                ManagedCertificate.this.setOrdering(on);
+            }
+
+            @Override
+            public boolean stopped() {
+                return stopped;
+            }
+        });
+        this.failover = new IssuerFailover(id, this.names, services);
     }
 
     // ------------------------------------------------------------------ entry points
@@ -380,20 +380,21 @@ public final class ManagedCertificate {
         }
         Instant now = services.now();
         if (live != null && services.policy().useAri()) {
-            refreshAri(now);
+            ariTracking.refresh(now, live, liveIssuer);
         }
         RenewalPlanner.Plan plan = renewReason != null ? new RenewalPlanner.Plan(true, now, renewReason)
                 : RenewalPlanner.plan(live == null ? null : live.notBefore(), live == null ? null : live.notAfter(),
-                        ariChosen, now, services.policy(), services.random());
+                        ariTracking.chosen(), now, services.policy(), services.random());
         Duration minAge = live == null ? MIN_ARI_RENEWAL_AGE : min(MIN_ARI_RENEWAL_AGE, live.lifetime().dividedBy(10));
         if (plan.renewNow() && plan.byAri() && liveSince != null && now.isBefore(liveSince.plus(minAge))) {
             Instant notBefore = liveSince.plus(minAge);
             LOG.warn("autocert4j: the CA's ARI window asks to renew {} again right after it went live; waiting until {}", id, notBefore);
             plan = new RenewalPlanner.Plan(false, notBefore, "ARI renewal deferred", false, notBefore);
         }
-        logPlanned(plan);
+        ariTracking.logPlanned(plan);
         if (!plan.renewNow()) {
             Instant next = plan.nextCheck();
+            Instant ariNextFetch = ariTracking.nextFetch();
             if (ariNextFetch != null && ariNextFetch.isBefore(next)) {
                 next = ariNextFetch;
             }
@@ -409,155 +410,6 @@ public final class ManagedCertificate {
 
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    /**
-     * Fetches the CA's ARI window when due, once for the fleet: a fresh window a peer stored with
-     * the certificate (its pick and its next-fetch time) is used without fetching; otherwise, under
-     * the certificate's store lock (so servers fetch one after the other and the later ones find
-     * the first one's record), fetches, keeps the stored pick if the window is the same, and stores
-     * window, pick and next fetch for the others. A store that is down only loses the sharing.
-     */
-    private void refreshAri(Instant now) throws InterruptedException {
-        if (ariNextFetch != null && now.isBefore(ariNextFetch)) {
-            return;
-        }
-        if (!ariOffered) {
-            fetchAri(now, null); // the CA had no window to share (no ARI): asked alone, no lock taken
-            return;
-        }
-        if (adoptStoredAri(now)) {
-            return;
-        }
-        CertStore.Lock storeLock = null;
-        setOrdering(true); // stop() interrupts the wait for the lock and the fetch
-        try {
-            try {
-                storeLock = services.storage().lock(id);
-            } catch (IOException e) {
-                if (stopped) {
-                    throw new InterruptedException("stopped while waiting for the store lock of " + id);
-                }
-                LOG.debug("autocert4j: cannot take the store lock of {} to share its ARI window ({}); fetching alone", id, e.toString());
-            }
-            if (storeLock != null && adoptStoredAri(services.now())) {
-                return; // a peer fetched it while this server waited for the lock
-            }
-            fetchAri(services.now(), storeLock);
-        } finally {
-            setOrdering(false);
-            if (storeLock != null) {
-                try {
-                    storeLock.close();
-                } catch (IOException | RuntimeException e) {
-                    LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", id, LogSafe.text(e.toString()));
-                }
-            }
-        }
-    }
-
-    /** Uses the ARI record a peer stored for the live certificate if it is still fresh; true if it did. */
-    private boolean adoptStoredAri(Instant now) {
-        CertificateStorage.Ari stored = storedAri();
-        if (stored == null || !now.isBefore(stored.nextFetch())) {
-            return false;
-        }
-        useStoredAri(stored);
-        return true;
-    }
-
-    private CertificateStorage.Ari storedAri() {
-        try {
-            return services.storage().loadAri(id, live.serial()).orElse(null);
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("autocert4j: cannot read the stored ARI window of {}: {}", id, e.toString());
-            return null;
-        }
-    }
-
-    private void useStoredAri(CertificateStorage.Ari stored) {
-        if (ari == null || !ari.start().equals(stored.start()) || !ari.end().equals(stored.end()) || !stored.chosen().equals(ariChosen)) {
-            ariWindowChanged = true;
-        }
-        ari = new Issuer.Window(stored.start(), stored.end(), stored.explanationUrl(), null);
-        ariChosen = stored.chosen();
-        // a record is written with at most a day's wait; a damaged or foreign one cannot silence ARI for longer
-        Instant latest = services.now().plus(RenewalPlanner.MAX_ARI_POLL);
-        ariNextFetch = stored.nextFetch().isAfter(latest) ? latest : stored.nextFetch();
-    }
-
-    private void fetchAri(Instant now, CertStore.Lock storeLock) throws InterruptedException {
-        try {
-            Optional<Issuer.Window> window = services.issuerOrFirst(liveIssuer).renewalWindow(live.leaf());
-            ariOffered = window.isPresent();
-            if (window.isEmpty()) {
-                ari = null;
-                ariChosen = null;
-                ariNextFetch = now.plus(services.policy().checkInterval());
-                return;
-            }
-            Issuer.Window w = window.get();
-            if (w.end() != null && w.end().isBefore(live.notBefore())) {
-                // A window that closed before this certificate existed cannot be about it.
-                LOG.warn("autocert4j: ignoring the CA's ARI window for {} ({} .. {}): it ended before the certificate's notBefore {}",
-                        id, w.start(), w.end(), live.notBefore());
-                ari = null;
-                ariChosen = null;
-                ariNextFetch = RenewalPlanner.nextAriFetch(w.retryAfter(), now, services.policy());
-                return;
-            }
-            if (ari == null || !ari.start().equals(w.start()) || !ari.end().equals(w.end())) {
-                // One pick per window for the fleet: a peer's pick for this very window is kept.
-                CertificateStorage.Ari stored = storeLock == null ? null : storedAri();
-                ariChosen = stored != null && stored.start().equals(w.start()) && stored.end().equals(w.end()) ? stored.chosen()
-                        : RenewalPlanner.chooseInWindow(w.start(), w.end(), now, services.random());
-                ariWindowChanged = true;
-            }
-            ari = w;
-            ariNextFetch = RenewalPlanner.nextAriFetch(w.retryAfter(), now, services.policy());
-            if (storeLock != null) {
-                try {
-                    services.storage().saveAri(id, new CertificateStorage.Ari(live.serial().toString(16), w.start(), w.end(), ariChosen,
-                            ariNextFetch, w.explanationUrl()), storeLock);
-                } catch (IOException | RuntimeException e) {
-                    LOG.debug("autocert4j: cannot store the ARI window of {} for the other servers: {}", id, e.toString());
-                }
-            }
-        } catch (IssuanceException e) {
-            // ARI is advisory: the lifetime rule decides meanwhile; ask again later.
-            LOG.debug("autocert4j: ARI fetch for {} failed: {}", id, e.getMessage());
-            ariNextFetch = now.plus(RenewalPlanner.MIN_ARI_POLL.multipliedBy(10));
-        } catch (RuntimeException e) {
-            // A broken answer (or a bug) in the advisory part must never stop renewal itself.
-            if (!ariCrashLogged) {
-                ariCrashLogged = true;
-                LOG.warn("autocert4j: ARI fetch for {} failed unexpectedly; the lifetime rule decides meanwhile", id, e);
-            } else {
-                LOG.debug("autocert4j: ARI fetch for {} failed unexpectedly again: {}", id, e.toString());
-            }
-            ariNextFetch = now.plus(RenewalPlanner.MIN_ARI_POLL.multipliedBy(10));
-        }
-    }
-
-    /**
-     * Logs the renewal moment when it changed: exactly the instant the plan renews at (the ARI pick
-     * after the emergency rule and the minimum age, or the lifetime rule's moment), which is also
-     * an instant a check is scheduled for.
-     */
-    private void logPlanned(RenewalPlanner.Plan plan) {
-        Instant at = plan.renewAt();
-        if (at == null || (at.equals(loggedPlan) && !ariWindowChanged)) {
-            return;
-        }
-        loggedPlan = at;
-        if (ari != null && ariWindowChanged) {
-            LOG.info("autocert4j: {} ARI window {} .. {}; renewal planned at {}{}{}", id, ari.start(), ari.end(), at,
-                    at.equals(ariChosen) ? "" : " (" + plan.reason() + ")",
-                    ari.explanationUrl() == null ? "" : " (CA explanation: " + ari.explanationUrl() + ")");
-        } else {
-            LOG.debug("autocert4j: {} renewal planned at {} ({})", id, at, plan.reason());
-        }
-        ariWindowChanged = false;
     }
 
     /** The moment picked in the CA's ARI window, or null (tests compare the fleet's picks). */
@@ -606,7 +458,7 @@ public final class ManagedCertificate {
                 return new Outcome(Next.at(services.now()), null);
             }
             ensureHeld(storeLock); // a holder that stalled past its lease must not place an order
-            Issued issued = issue(previous);
+            IssuerFailover.Issued issued = failover.issue(previous, liveIssuer);
             try {
                 ChainVerifier.verify(issued.bundle(), names, services.now());
             } catch (ChainVerifier.VerificationException e) {
@@ -639,9 +491,6 @@ public final class ManagedCertificate {
         }
     }
 
-    private record Issued(CertBundle bundle, String profile, String issuerId) {
-    }
-
     private void ensureHeld(CertStore.Lock storeLock) throws IssuanceException {
         try {
             storeLock.ensureHeld();
@@ -652,67 +501,11 @@ public final class ManagedCertificate {
     }
 
     /**
-     * Orders from each issuer in turn until one succeeds (failover); one fresh key for the attempt.
-     * An issuer that asked to wait (its Retry-After) is skipped for this certificate until then,
-     * so a rate-limited CA is not asked again early while another CA can issue.
-     */
-    private Issued issue(CertBundle previous) throws IssuanceException, InterruptedException {
-        KeyPair key = services.config().keyType().generate();
-        byte[] csr = Csr.create(names, key);
-        List<Issuer> issuers = services.issuersToAsk(); // a CA that did not answer lately comes last
-        List<IssuanceException> failed = new ArrayList<>(); // failed.get(i) is issuers.get(i)'s: every pass that does not return adds one
-        Instant now = services.now();
-        for (int i = 0; i < issuers.size(); i++) {
-            Issuer issuer = issuers.get(i);
-            Instant waitUntil = askedToWait.get(issuer.id());
-            if (waitUntil != null && now.isBefore(waitUntil)) {
-                failed.add(new IssuanceException(issuer.id() + " asked not to be contacted before " + waitUntil + " (Retry-After); skipped",
-                        false, waitUntil, null, null, null));
-                LOG.info("autocert4j: not asking {} for {} before {}, as it asked", issuer.id(), id, waitUntil);
-                continue;
-            }
-            askedToWait.remove(issuer.id());
-            // ARI's replaces names a certificate of the same CA only.
-            X509Certificate replaces = previous != null && (liveIssuer == null || liveIssuer.equals(issuer.id())) ? previous.leaf() : null;
-            Issuer.Request request = new Issuer.Request(names, key.getPublic(), csr, services.config().profile(),
-                    services.config().requireProfile(), replaces, services.policy().orderTimeout());
-            try {
-                Issuer.Result result = issuer.issue(request);
-                return new Issued(new CertBundle(key, result.chain()), result.profile(), issuer.id());
-            } catch (IssuanceException e) {
-                failed.add(e);
-                e.retryAfter().ifPresent(t -> askedToWait.put(issuer.id(), t));
-                if (i + 1 < issuers.size()) {
-                    LOG.warn("autocert4j: {} could not issue {} ({}); trying {}", issuer.id(), id, e.getMessage(), issuers.get(i + 1).id());
-                }
-            } catch (RuntimeException e) {
-                failed.add(IssuanceException.transientFailure(issuer.id() + " failed unexpectedly: " + e, e));
-            }
-        }
-        if (failed.size() == 1) {
-            throw failed.get(0);
-        }
-        StringBuilder why = new StringBuilder("every issuer failed:");
-        Instant retry = null;
-        boolean allAskedToWait = true;
-        for (int i = 0; i < failed.size(); i++) {
-            IssuanceException e = failed.get(i);
-            why.append(i == 0 ? " " : "; ").append(issuers.get(i).id()).append(": ").append(e.getMessage());
-            Instant r = e.retryAfter().orElse(null);
-            allAskedToWait &= r != null;
-            retry = r == null ? retry : retry == null || r.isBefore(retry) ? r : retry;
-        }
-        IssuanceException first = failed.get(0);
-        throw new IssuanceException(why.toString(), failed.stream().allMatch(IssuanceException::permanent),
-                allAskedToWait ? retry : null, first.problemType().orElse(null), first.detail().orElse(null), first);
-    }
-
-    /**
      * Stores what was issued, retrying a store that is briefly unavailable (a database restart)
      * for about half a minute rather than discarding a certificate the CA already issued; a lost
      * lock ends it at once (another server took over).
      */
-    private void save(Issued issued, CertStore.Lock storeLock) throws IssuanceException, InterruptedException {
+    private void save(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException, InterruptedException {
         long waitMillis = 500;
         for (int attempt = 1; ; attempt++) {
             try {
@@ -782,7 +575,7 @@ public final class ManagedCertificate {
         }
         goLive(stored, found.get().profile(), found.get().issuerId(), true);
         if (found.get().ari() != null && live == stored) {
-            useStoredAri(found.get().ari());
+            ariTracking.useStored(found.get().ari());
         }
         failures = 0;
         lastFailure = null;
@@ -829,7 +622,7 @@ public final class ManagedCertificate {
             }
             goLive(bundle, found.get().profile(), found.get().issuerId(), false);
             if (found.get().ari() != null && live == bundle) {
-                useStoredAri(found.get().ari()); // the fleet's pick for this window, not a new one
+                ariTracking.useStored(found.get().ari()); // the fleet's pick for this window, not a new one
             }
             if (verboseLoad) {
                 LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", id, bundle.serial().toString(16), bundle.notAfter());
@@ -853,10 +646,7 @@ public final class ManagedCertificate {
         liveProfile = profile;
         liveIssuer = issuerId;
         liveSince = fresh ? services.now() : null;
-        ari = null;
-        ariChosen = null;
-        ariNextFetch = null;
-        loggedPlan = null;
+        ariTracking.reset();
         List<CompletableFuture<CertificateStatus>> waiters;
         synchronized (handles) {
             waiters = new ArrayList<>(liveWaiters);
@@ -975,7 +765,7 @@ public final class ManagedCertificate {
     }
 
     private void publish() {
-        view = new View(live, liveProfile, liveIssuer, lastAttempt, lastFailure, failures, permanent, nextCheck, ariChosen);
+        view = new View(live, liveProfile, liveIssuer, lastAttempt, lastFailure, failures, permanent, nextCheck, ariTracking.chosen());
     }
 
     private void unlockAndDrain() {
