@@ -14,6 +14,7 @@ import io.github.autocert4j.internal.store.LeftoverSweep;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.renewal.StoreWatch;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.LiveKeyManagerFactory;
 import io.github.autocert4j.internal.tls.SelfSigned;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.Events;
@@ -265,6 +266,16 @@ public final class AutoCert implements AutoCloseable {
      */
     public X509ExtendedKeyManager keyManager() {
         return services.keyManager();
+    }
+
+    /**
+     * A {@link javax.net.ssl.KeyManagerFactory} that hands out {@link #keyManager()}, for TLS stacks
+     * that take a factory (Reactor Netty's {@code SslContextBuilder.forServer(KeyManagerFactory)},
+     * Vert.x and Quarkus key-cert options). Its {@code init} methods do nothing: the key material
+     * lives in this manager.
+     */
+    public javax.net.ssl.KeyManagerFactory keyManagerFactory() {
+        return new LiveKeyManagerFactory(services.keyManager());
     }
 
     /**

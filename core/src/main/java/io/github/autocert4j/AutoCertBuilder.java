@@ -2,20 +2,18 @@ package io.github.autocert4j;
 
 import io.github.autocert4j.internal.acme.AcmeIssuer;
 import io.github.autocert4j.internal.acme.CaTrust;
+import io.github.autocert4j.internal.config.ChallengeTypes;
 import io.github.autocert4j.internal.config.Config;
+import io.github.autocert4j.internal.config.StoreProbe;
 import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.store.StoreLayout;
-import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
 import io.github.autocert4j.internal.util.Names;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,7 +23,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -342,7 +339,7 @@ public final class AutoCertBuilder {
         if (certificates.isEmpty() && onDemand == null) {
             errors.add("certificate: none configured. Fix: call .certificate(\"example.com\", \"www.example.com\"), or enable .onDemand(...)");
         }
-        List<String> types = resolveChallengeTypes(errors);
+        List<String> types = ChallengeTypes.resolve(challengeTypes, extraSolvers, errors);
         boolean wildcards = Config.wildcardsAllowed(types);
         boolean ipValidatable = Config.ipAddressesValidatable(types);
         Set<String> seen = new HashSet<>();
@@ -449,11 +446,11 @@ public final class AutoCertBuilder {
         if (chosenStore != null) {
             probe = new java.util.concurrent.CompletableFuture<>();
             try {
-                checkAccessBounded(chosenStore, probe);
+                StoreProbe.checkAccessBounded(chosenStore, probe);
             } catch (java.util.concurrent.TimeoutException e) {
                 LOG.warn("autocert4j: the store {} has not answered within {} s (a database that is down or unreachable); "
                         + "starting anyway: stored certificates are loaded, or new ones obtained, once it answers; the self-signed "
-                        + "fallback is served meanwhile", chosenStore, STORE_PROBE_WAIT.toSeconds());
+                        + "fallback is served meanwhile", chosenStore, StoreProbe.WAIT.toSeconds());
             } catch (CertStore.UnavailableException e) {
                 // Down, not misconfigured: a server must start while its database is down. Every
                 // store operation later fails and is retried at the first backoff step.
@@ -493,94 +490,6 @@ public final class AutoCertBuilder {
         return built;
     }
 
-    /**
-     * The challenge types in preference order: as given to {@link #challengeTypes}, else http-01
-     * followed by the added solvers' types (with a dns-01 solver: the solvers' types, dns-01 first, then http-01). Adds an error for an unknown, repeated or unanswerable type.
-     */
-    private List<String> resolveChallengeTypes(List<String> errors) {
-        Set<String> solvable = new java.util.LinkedHashSet<>(Config.BUILT_IN_CHALLENGE_TYPES);
-        extraSolvers.forEach(s -> solvable.add(s.challengeType()));
-        if (challengeTypes == null) {
-            // A dns-01 solver means DNS-01 for every DNS name (the CA offers it for all of them), so a
-            // host without port 80 works as configured; http-01 stays last, for IP addresses only.
-            List<String> types = new ArrayList<>();
-            boolean dns01 = extraSolvers.stream().anyMatch(s -> "dns-01".equals(s.challengeType()));
-            types.add(dns01 ? "dns-01" : "http-01");
-            extraSolvers.stream().map(ChallengeSolver::challengeType).filter(t -> t != null && !types.contains(t)).forEach(types::add);
-            if (!types.contains("http-01")) {
-                types.add("http-01");
-            }
-            return List.copyOf(types);
-        }
-        if (challengeTypes.isEmpty()) {
-            errors.add("challengeTypes: none given. Fix: list at least one, e.g. .challengeTypes(\"http-01\") or .challengeTypes(\"tls-alpn-01\")");
-            return List.of();
-        }
-        List<String> types = new ArrayList<>();
-        for (String t : challengeTypes) {
-            if (t == null || t.isBlank()) {
-                errors.add("challengeTypes: an empty type. Fix: use \"http-01\", \"tls-alpn-01\" or \"dns-01\"");
-            } else if (types.contains(t)) {
-                errors.add("challengeTypes: '" + t + "' is listed twice. Fix: list each type once, most preferred first");
-            } else if (!solvable.contains(t)) {
-                errors.add("challengeTypes: '" + t + "' has no solver. Fix: " + ("dns-01".equals(t)
-                        ? "add .challengeSolver(new Dns01Solver(yourDnsProvider)) (module autocert4j-dns)"
-                        : "add .challengeSolver(aSolverFor(\"" + t + "\")) or remove it; built in are http-01 and tls-alpn-01"));
-            } else {
-                types.add(t);
-            }
-        }
-        return List.copyOf(types);
-    }
-
-
-    /** How long {@link #build()} waits for the store's {@link CertStore#checkAccess()}: a pool's connection timeout is longer. */
-    private static final java.time.Duration STORE_PROBE_WAIT = java.time.Duration.ofSeconds(2);
-
-    /**
-     * {@code store.checkAccess()}, waited for at most {@link #STORE_PROBE_WAIT}: a store that answers
-     * reports its problems here, one that hangs (a pool waiting out its connection timeout) must
-     * not hold up start-up. A late answer is still logged. {@code probe} completes with the answer.
-     */
-    private static void checkAccessBounded(CertStore store, java.util.concurrent.CompletableFuture<Void> probe)
-            throws IOException, java.util.concurrent.TimeoutException {
-        DaemonThreads.named("autocert4j-store-probe").newThread(() -> {
-            try {
-                store.checkAccess();
-                probe.complete(null);
-            } catch (Throwable t) {
-                probe.completeExceptionally(t);
-            }
-        }).start();
-        try {
-            probe.get(STORE_PROBE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            probe.whenComplete((ok, late) -> {
-                if (late != null && !(late instanceof CertStore.UnavailableException)) {
-                    LOG.warn("autocert4j: the store {} answered late: it cannot be written ({}). Fix: check the store's "
-                            + "permissions or connection settings", store, LogSafe.text(String.valueOf(late.getMessage())));
-                } else {
-                    LOG.info("autocert4j: the store {} answered {}", store, late == null ? "after all" : "late: still unavailable");
-                }
-            });
-            throw e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.util.concurrent.TimeoutException("interrupted while checking the store");
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
-        }
-    }
 
     /** One issuer in failover order: an ACME CA this library talks to, or a custom {@link Issuer}; exactly one is set. */
     private record IssuerSource(AcmeCa ca, Issuer custom) {

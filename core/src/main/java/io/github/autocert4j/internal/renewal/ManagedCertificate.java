@@ -541,38 +541,12 @@ public final class ManagedCertificate {
      * the live one (a peer's renewal may have come with a shorter profile).
      */
     private boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) {
-        Optional<CertificateStorage.Stored> found;
-        try {
-            found = services.storage().load(id);
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("autocert4j: cannot read stored {} for adoption: {}", id, e.toString());
-            return false;
-        }
+        Optional<CertificateStorage.Stored> found = StoreAdoption.adoptable(services, id, names, live, storedSince, replacing);
         if (found.isEmpty()) {
             return false;
         }
         CertBundle stored = found.get().bundle();
-        // Newer means issued later (notBefore), not expiring later: a peer's renewal may come with a
-        // shorter profile (a CA choosing 6-day certificates after 90-day ones). Same notBefore and
-        // expiry, other serial: a peer's renewal issued within the same second (CAs truncate to
-        // seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
-        boolean newer = replacing != null ? !stored.serial().equals(replacing) : live == null || issuedLater(stored, live);
-        if (live != null && (stored.serial().equals(live.serial()) || !newer)) {
-            return false;
-        }
-        if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {
-            return false;
-        }
         Instant now = services.now();
-        try {
-            ChainVerifier.verify(stored, names, now);
-        } catch (ChainVerifier.VerificationException e) {
-            return false;
-        }
-        if (!services.isConfigured(found.get().issuerId())
-                || RenewalPlanner.plan(stored.notBefore(), stored.notAfter(), null, now, services.policy(), services.random()).renewNow()) {
-            return false;
-        }
         goLive(stored, found.get().profile(), found.get().issuerId(), true);
         if (found.get().ari() != null && live == stored) {
             ariTracking.useStored(found.get().ari());
@@ -586,12 +560,6 @@ public final class ManagedCertificate {
         emit(new CertEvent.Loaded(id, now, stored.serial(), stored.notAfter()));
         hooks.renewed(this, stored);
         return true;
-    }
-
-    /** Whether {@code stored} was issued after {@code current}, or in the same second and expires no sooner. */
-    public static boolean issuedLater(CertBundle stored, CertBundle current) {
-        int issued = stored.notBefore().compareTo(current.notBefore());
-        return issued > 0 || issued == 0 && !stored.notAfter().isBefore(current.notAfter());
     }
 
     private CertEvent.Loaded load(CertificateStorage.Read read) {
@@ -634,6 +602,11 @@ public final class ManagedCertificate {
             LOG.warn("autocert4j: cannot read stored certificate {} ({}); a new one will be ordered", id, LogSafe.text(e.toString()));
         }
         return null;
+    }
+
+    /** Whether {@code stored} was issued after {@code current}: {@link StoreAdoption#issuedLater}. */
+    public static boolean issuedLater(CertBundle stored, CertBundle current) {
+        return StoreAdoption.issuedLater(stored, current);
     }
 
     /** @param fresh issued or adopted just now (not loaded at start): ARI may not make it due again at once */
