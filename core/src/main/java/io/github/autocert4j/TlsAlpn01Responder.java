@@ -4,7 +4,7 @@ import io.github.autocert4j.internal.cluster.PeerChallenges;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.tls.ChallengeCertificates;
-import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.Handshakes;
 import io.github.autocert4j.internal.tls.SelfSigned;
 import io.github.autocert4j.internal.util.Names;
 
@@ -275,7 +275,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
      */
     String chooseAlias(String keyType, String sni, boolean mayBlock) {
         Answer a = answer(sni, mayBlock);
-        if (a == null || !LiveKeyManager.keyTypeMatches(keyType, a.key.getAlgorithm())) {
+        if (a == null || !Handshakes.keyTypeMatches(keyType, a.key.getAlgorithm())) {
             return null;
         }
         served.incrementAndGet();
@@ -385,7 +385,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** Serves challenge certificates by SNI; for contexts that only see validation handshakes. */
     private final class ChallengeKeyManager extends X509ExtendedKeyManager {
         private String choose(String keyType, SSLSession handshake) {
-            return chooseAlias(keyType, LiveKeyManager.sniHost(handshake), false);
+            return chooseAlias(keyType, Handshakes.sniHost(handshake), false);
         }
 
         @Override

@@ -6,12 +6,12 @@ import io.github.autocert4j.internal.renewal.Services;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.MissHandler;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
 import io.github.autocert4j.internal.util.Names;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * the store's index ({@link OnDemandIndex}) brings due certificates back into memory so that
  * their own schedule renews them.
  */
-public final class OnDemandCertificates implements LiveKeyManager.MissHandler, ManagedCertificate.Hooks {
+public final class OnDemandCertificates implements MissHandler, ManagedCertificate.Hooks {
     private static final Logger LOG = LoggerFactory.getLogger(OnDemandCertificates.class);
 
     private final OnDemand config;

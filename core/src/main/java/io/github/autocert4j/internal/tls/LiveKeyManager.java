@@ -18,13 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
-import javax.net.ssl.ExtendedSSLSession;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.StandardConstants;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
@@ -96,15 +92,6 @@ public final class LiveKeyManager extends X509ExtendedKeyManager {
     private final java.util.Set<String> fallbackServed = ConcurrentHashMap.newKeySet();
     private volatile boolean fallbackServedOverflow;
     private static final int MAX_FALLBACK_SERVED = 10_000;
-
-    /**
-     * Consulted when a handshake names a host no live certificate covers (on-demand TLS). May wait
-     * (bounded) for a certificate to be loaded or obtained. Returns the entry to serve, null to
-     * serve the default certificate, or {@link #NO_CERTIFICATE} to fail the handshake.
-     */
-    public interface MissHandler {
-        Entry onMiss(String host);
-    }
 
     /** Returned by a {@link MissHandler} to make the handshake fail (no alias: the TLS stack sends an alert). */
     public static final Entry NO_CERTIFICATE = new Entry("none#0", "", null, new X509Certificate[0]);
@@ -301,7 +288,7 @@ public final class LiveKeyManager extends X509ExtendedKeyManager {
         if (now - e.lastUsedNanos > 1_000_000_000L) {
             e.lastUsedNanos = now; // at most one write a second: no cache-line ping-pong on busy certificates
         }
-        return keyTypeMatches(keyType, e.key.getAlgorithm()) ? e.alias : null;
+        return Handshakes.keyTypeMatches(keyType, e.key.getAlgorithm()) ? e.alias : null;
     }
 
     /**
@@ -314,51 +301,8 @@ public final class LiveKeyManager extends X509ExtendedKeyManager {
         if (responder == null || !ChallengeCertificates.ACME_TLS_1.equals(applicationProtocol)) {
             return null;
         }
-        String alias = responder.chooseAlias(keyType, sniHost(handshake), true);
+        String alias = responder.chooseAlias(keyType, Handshakes.sniHost(handshake), true);
         return alias == null ? "" : alias;
-    }
-
-    private static String handshakeProtocol(SSLEngine engine) {
-        try {
-            return engine.getHandshakeApplicationProtocol();
-        } catch (UnsupportedOperationException e) {
-            return null;
-        }
-    }
-
-    private static String handshakeProtocol(SSLSocket socket) {
-        try {
-            return socket.getHandshakeApplicationProtocol();
-        } catch (UnsupportedOperationException e) {
-            return null;
-        }
-    }
-
-    public static boolean keyTypeMatches(String keyType, String keyAlgorithm) {
-        if (keyType == null) {
-            return true;
-        }
-        // JSSE asks for "EC"/"RSA"/"RSASSA-PSS"; Netty's OpenSSL engine also for "EC_EC" (ECDH_ECDSA suites).
-        return switch (keyAlgorithm) {
-            case "EC", "ECDSA" -> keyType.equals("EC") || keyType.equals("EC_EC");
-            case "RSA" -> keyType.equals("RSA");
-            default -> keyType.equals(keyAlgorithm);
-        };
-    }
-
-    public static String sniHost(SSLSession handshake) {
-        if (handshake instanceof ExtendedSSLSession ext) {
-            try {
-                for (SNIServerName name : ext.getRequestedServerNames()) {
-                    if (name.getType() == StandardConstants.SNI_HOST_NAME) {
-                        return name instanceof SNIHostName h ? h.getAsciiName() : new SNIHostName(name.getEncoded()).getAsciiName();
-                    }
-                }
-            } catch (UnsupportedOperationException | IllegalArgumentException ignored) {
-                // no usable SNI: fall through to the default certificate
-            }
-        }
-        return null;
     }
 
     private X509Certificate intern(X509Certificate cert) {
@@ -376,12 +320,12 @@ public final class LiveKeyManager extends X509ExtendedKeyManager {
         }
         SSLSession handshake = engine.getHandshakeSession();
         if (tlsAlpn01 != null) {
-            String challenge = challengeAlias(keyType, handshakeProtocol(engine), handshake);
+            String challenge = challengeAlias(keyType, Handshakes.applicationProtocol(engine), handshake);
             if (challenge != null) {
                 return challenge.isEmpty() ? null : challenge;
             }
         }
-        String sni = sniHost(handshake);
+        String sni = Handshakes.sniHost(handshake);
         return chooseAlias(keyType, sni, sni == null ? () -> LocalAddressHint.of(engine) : NO_ADDRESS);
     }
 
@@ -389,12 +333,12 @@ public final class LiveKeyManager extends X509ExtendedKeyManager {
     public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
         SSLSession handshake = socket instanceof SSLSocket s ? s.getHandshakeSession() : null;
         if (tlsAlpn01 != null && socket instanceof SSLSocket s) {
-            String challenge = challengeAlias(keyType, handshakeProtocol(s), handshake);
+            String challenge = challengeAlias(keyType, Handshakes.applicationProtocol(s), handshake);
             if (challenge != null) {
                 return challenge.isEmpty() ? null : challenge;
             }
         }
-        return chooseAlias(keyType, sniHost(handshake), socket == null ? NO_ADDRESS : socket::getLocalAddress);
+        return chooseAlias(keyType, Handshakes.sniHost(handshake), socket == null ? NO_ADDRESS : socket::getLocalAddress);
     }
 
     @Override
@@ -425,7 +369,7 @@ public final class LiveKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public String[] getServerAliases(String keyType, Principal[] issuers) {
-        return current.values().stream().filter(e -> keyTypeMatches(keyType, e.key.getAlgorithm()))
+        return current.values().stream().filter(e -> Handshakes.keyTypeMatches(keyType, e.key.getAlgorithm()))
                 .map(e -> e.alias).toArray(String[]::new);
     }
 
