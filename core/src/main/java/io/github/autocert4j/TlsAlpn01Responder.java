@@ -10,9 +10,7 @@ import io.github.autocert4j.internal.util.Names;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.Socket;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -22,7 +20,6 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -169,7 +166,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
      * looked up). Never blocks.
      */
     public boolean isPending(String serverName) {
-        return local(identifierFor(serverName)) != null;
+        return local(Names.acmeIdentifier(serverName)) != null;
     }
 
     /**
@@ -179,7 +176,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
      * event-loop servers that route validation handshakes themselves (the Netty adapter).
      */
     public CompletableFuture<Boolean> lookup(String serverName) {
-        String identifier = identifierFor(serverName);
+        String identifier = Names.acmeIdentifier(serverName);
         if (identifier == null) {
             return CompletableFuture.completedFuture(false);
         }
@@ -204,55 +201,9 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         return served.get();
     }
 
-    /**
-     * The identifier a validation handshake with this SNI is about: the name itself, or for
-     * {@code in-addr.arpa} / {@code ip6.arpa} names the IP address (RFC 8738 §6); null if none.
-     */
-    static String identifierFor(String serverName) {
-        if (serverName == null || serverName.isEmpty()) {
-            return null;
-        }
-        String name = serverName.toLowerCase(Locale.ROOT);
-        if (name.endsWith(".")) {
-            name = name.substring(0, name.length() - 1);
-        }
-        try {
-            if (name.endsWith(".in-addr.arpa")) {
-                String[] octets = name.substring(0, name.length() - ".in-addr.arpa".length()).split("\\.");
-                if (octets.length != 4) {
-                    return null;
-                }
-                byte[] ip = new byte[4];
-                for (int i = 0; i < 4; i++) {
-                    int v = Integer.parseInt(octets[3 - i]);
-                    if (v < 0 || v > 255) {
-                        return null;
-                    }
-                    ip[i] = (byte) v;
-                }
-                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
-            }
-            if (name.endsWith(".ip6.arpa")) {
-                String[] nibbles = name.substring(0, name.length() - ".ip6.arpa".length()).split("\\.");
-                if (nibbles.length != 32) {
-                    return null;
-                }
-                byte[] ip = new byte[16];
-                for (int i = 0; i < 32; i++) {
-                    int v = Integer.parseInt(nibbles[31 - i], 16);
-                    ip[i / 2] |= (byte) (i % 2 == 0 ? v << 4 : v);
-                }
-                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
-            }
-        } catch (NumberFormatException | UnknownHostException e) {
-            return null;
-        }
-        return Names.normalize(name);
-    }
-
     /** The answer for an SNI: memory first, then (if {@code mayBlock}) a bounded store lookup. */
     Answer answer(String serverName, boolean mayBlock) {
-        String identifier = identifierFor(serverName);
+        String identifier = Names.acmeIdentifier(serverName);
         if (identifier == null) {
             return null;
         }

@@ -153,4 +153,50 @@ public final class Names {
         }
         return true;
     }
+
+    /**
+     * The identifier a validation handshake with this SNI is about: the name itself, or for
+     * {@code in-addr.arpa} / {@code ip6.arpa} names the IP address (RFC 8738 §6); null if none.
+     */
+    public static String acmeIdentifier(String serverName) {
+        if (serverName == null || serverName.isEmpty()) {
+            return null;
+        }
+        String name = serverName.toLowerCase(Locale.ROOT);
+        if (name.endsWith(".")) {
+            name = name.substring(0, name.length() - 1);
+        }
+        try {
+            if (name.endsWith(".in-addr.arpa")) {
+                String[] octets = name.substring(0, name.length() - ".in-addr.arpa".length()).split("\\.");
+                if (octets.length != 4) {
+                    return null;
+                }
+                byte[] ip = new byte[4];
+                for (int i = 0; i < 4; i++) {
+                    int v = Integer.parseInt(octets[3 - i]);
+                    if (v < 0 || v > 255) {
+                        return null;
+                    }
+                    ip[i] = (byte) v;
+                }
+                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
+            }
+            if (name.endsWith(".ip6.arpa")) {
+                String[] nibbles = name.substring(0, name.length() - ".ip6.arpa".length()).split("\\.");
+                if (nibbles.length != 32) {
+                    return null;
+                }
+                byte[] ip = new byte[16];
+                for (int i = 0; i < 32; i++) {
+                    int v = Integer.parseInt(nibbles[31 - i], 16);
+                    ip[i / 2] |= (byte) (i % 2 == 0 ? v << 4 : v);
+                }
+                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
+            }
+        } catch (NumberFormatException | UnknownHostException e) {
+            return null;
+        }
+        return Names.normalize(name);
+    }
 }
