@@ -12,7 +12,7 @@
 #
 # Refuses to run from a tree with uncommitted changes (other than its own outputs), so every published figure
 # belongs to a commit. Every section runs in its own JVM under `timeout`, so the whole run is bounded.
-# Method and row definitions: docs/benchmarks.md. README table: `./bench.sh table`.
+# Method and row definitions: docs/benchmarks.md. The table of docs/measured.md: `./bench.sh table`.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

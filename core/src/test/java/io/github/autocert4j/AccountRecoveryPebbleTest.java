@@ -24,11 +24,9 @@ import java.util.regex.Pattern;
 
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A CA that no longer knows the account gets the stored account key registered again, once, and
@@ -44,45 +42,23 @@ class AccountRecoveryPebbleTest {
     static final Duration T = Duration.ofSeconds(30);
     static final Pattern PROTECTED = Pattern.compile("\"protected\"\\s*:\\s*\"([A-Za-z0-9_-]*)\"");
 
-    static PebbleServer original;
-    static FaultProxy proxy;
-    static FaultProxy.ChallengeListener challenges;
-    @TempDir
-    static Path work;
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     @TempDir
     Path store;
 
-    @BeforeAll
-    static void start(PebbleServer pebble) throws Exception {
-        original = pebble;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-        proxy = new FaultProxy(pebble, work);
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-        proxy.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        proxy.forwardTo(original);
-        proxy.reset();
-    }
-
     AutoCertBuilder builder(List<CertEvent> events) {
-        return AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
+        return AutoCert.builder().directory(CA.proxy().directoryUri()).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true)
                 .certificate(APP).storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withOrderTimeout(Duration.ofSeconds(20)));
     }
 
     String storedLocation() throws Exception {
-        return Files.readString(store.resolve(new StoreLayout(proxy.directoryUri()).accountLocation()), StandardCharsets.UTF_8).trim();
+        return Files.readString(store.resolve(new StoreLayout(CA.proxy().directoryUri()).accountLocation()), StandardCharsets.UTF_8).trim();
     }
 
     byte[] storedKey() throws Exception {
-        return Files.readAllBytes(store.resolve(new StoreLayout(proxy.directoryUri()).accountKey()));
+        return Files.readAllBytes(store.resolve(new StoreLayout(CA.proxy().directoryUri()).accountKey()));
     }
 
     /** The JWS protected header of a request, decoded ("kid" names the account; "jwk" a request signed by key alone). */
@@ -95,7 +71,7 @@ class AccountRecoveryPebbleTest {
     /** Starts a manager, waits for its first certificate (registering the account at the original Pebble) and returns it running. */
     AutoCert issuedOnce(List<CertEvent> events) throws Exception {
         AutoCert a = builder(events).build();
-        challenges.responder = a.http01();
+        CA.challenges().responder = a.http01();
         java.util.concurrent.CompletableFuture<CertificateStatus> live = a.managed(APP).whenLive();
         a.start();
         live.get(T.toSeconds(), TimeUnit.SECONDS);
@@ -110,20 +86,20 @@ class AccountRecoveryPebbleTest {
     void aCaThatLostTheAccountAndSaysSoGetsTheKeyRegisteredOnceAndIssues() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert a = issuedOnce(events);
-             PebbleServer restored = PebbleServer.builder().httpPort(original.httpPort()).start()) {
+             PebbleServer restored = PebbleServer.builder().httpPort(CA.pebble().httpPort()).start()) {
             String before = storedLocation();
             byte[] key = storedKey();
-            proxy.forwardTo(restored);
-            proxy.reset();
+            CA.proxy().forwardTo(restored);
+            CA.proxy().reset();
             CertificateStatus[] s = new CertificateStatus[1];
             String log = FailureMessagesTest.capturingLog(() -> s[0] = a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
 
             assertEquals(1, reRegistrationLines(log), "logged once: " + log);
             assertTrue(log.contains("accountDoesNotExist"), "with the reason: " + log);
-            List<FaultProxy.Seen> accounts = proxy.requests("POST", "newAccount");
+            List<FaultProxy.Seen> accounts = CA.proxy().requests("POST", "newAccount");
             assertEquals(1, accounts.size(), "one registration, no lookup needed: " + accounts);
             assertFalse(accounts.get(0).payload().contains("onlyReturnExisting"), accounts.toString());
-            List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+            List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
             assertOrdersAfterLoss(orders, 400);
             assertTrue(orders.get(0).responseBody().contains("accountDoesNotExist"), "the restored Pebble does not know the stored account: " + orders);
             assertEquals(CertificateStatus.State.VALID, s[0].state());
@@ -135,10 +111,10 @@ class AccountRecoveryPebbleTest {
             assertArrayEquals(key, storedKey(), "the account key is kept");
 
             // The next renewal uses the stored new account: no registration, no failed order.
-            proxy.reset();
+            CA.proxy().reset();
             a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
-            assertEquals(0, proxy.count("POST", "newAccount"));
-            assertTrue(proxy.requests("POST", "newOrder").stream().allMatch(o -> o.status() == 201), proxy.seen::toString);
+            assertEquals(0, CA.proxy().count("POST", "newAccount"));
+            assertTrue(CA.proxy().requests("POST", "newOrder").stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
             assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Failed), events.toString());
         }
     }
@@ -147,24 +123,24 @@ class AccountRecoveryPebbleTest {
     void aCaThatLostTheAccountAndAnswers500IsAskedByKeyAndTheKeyRegisteredOnce() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert a = issuedOnce(events);
-             PebbleServer restored = PebbleServer.builder().httpPort(original.httpPort()).start()) {
+             PebbleServer restored = PebbleServer.builder().httpPort(CA.pebble().httpPort()).start()) {
             String lost = storedLocation();
-            proxy.forwardTo(restored);
-            proxy.reset();
+            CA.proxy().forwardTo(restored);
+            CA.proxy().reset();
             // Caddy 2.6: every request signed with the lost account's URL is answered 500 with an empty body.
-            proxy.rule((req, fwd) -> protectedHeader(req).contains("\"kid\":\"" + lost + "\"")
+            CA.proxy().rule((req, fwd) -> protectedHeader(req).contains("\"kid\":\"" + lost + "\"")
                     ? new FaultProxy.Resp(500, java.util.Map.of(), new byte[0], 0) : fwd.call());
             String log = FailureMessagesTest.capturingLog(() -> a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
 
             assertEquals(1, reRegistrationLines(log), "logged once: " + log);
             assertTrue(log.lines().anyMatch(l -> l.contains("no longer knows") && l.contains("HTTP 500")
                     && l.contains("account lookup by key found no account")), "with the reason: " + log);
-            List<FaultProxy.Seen> accounts = proxy.requests("POST", "newAccount");
+            List<FaultProxy.Seen> accounts = CA.proxy().requests("POST", "newAccount");
             assertEquals(2, accounts.size(), "a lookup, then one registration: " + accounts);
             assertTrue(accounts.get(0).payload().contains("\"onlyReturnExisting\":true") && accounts.get(0).status() == 400
                     && accounts.get(0).responseBody().contains("accountDoesNotExist"), accounts.toString());
             assertFalse(accounts.get(1).payload().contains("onlyReturnExisting"), accounts.toString());
-            List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+            List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
             assertOrdersAfterLoss(orders, 500);
             assertNotEquals(lost, storedLocation());
             assertEquals(restored.issuanceRoot().getSubjectX500Principal(), rootOf(a));
@@ -176,25 +152,25 @@ class AccountRecoveryPebbleTest {
     void aCaThatKeepsLosingTheAccountGetsOneRegistrationNotALoop() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert a = issuedOnce(events)) {
-            proxy.reset();
-            proxy.rule((req, fwd) -> proxy.is("newOrder").test(req)
+            CA.proxy().reset();
+            CA.proxy().rule((req, fwd) -> CA.proxy().is("newOrder").test(req)
                     ? FaultProxy.Resp.problem(400, "accountDoesNotExist", "no such account") : fwd.call());
             ExecutionException e = assertThrows(ExecutionException.class, () -> a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
             IssuanceException f = (IssuanceException) e.getCause();
             assertFalse(f.permanent(), "retried later: " + f.getMessage());
             assertEquals("urn:ietf:params:acme:error:accountDoesNotExist", f.problemType().orElseThrow());
-            assertTrue(f.getMessage().contains(proxy.directoryUri().toString()) && f.getMessage().contains("Fix: "), f.getMessage());
-            assertEquals(1, proxy.count("POST", "newAccount"), "one registration in the attempt");
-            assertEquals(2, proxy.count("POST", "newOrder"), "one order before and one after it");
+            assertTrue(f.getMessage().contains(CA.proxy().directoryUri().toString()) && f.getMessage().contains("Fix: "), f.getMessage());
+            assertEquals(1, CA.proxy().count("POST", "newAccount"), "one registration in the attempt");
+            assertEquals(2, CA.proxy().count("POST", "newOrder"), "one order before and one after it");
 
             // At once again: no second registration within the interval; the message says when and what to check.
             e = assertThrows(ExecutionException.class, () -> a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
             f = (IssuanceException) e.getCause();
             assertTrue(f.getMessage().contains("registered again at most every 10 minutes") && f.getMessage().contains("Fix: check the CA"),
                     f.getMessage());
-            assertTrue(f.getMessage().contains(proxy.directoryUri().toString()), f.getMessage());
-            assertEquals(1, proxy.count("POST", "newAccount"), "still one registration");
-            assertEquals(3, proxy.count("POST", "newOrder"));
+            assertTrue(f.getMessage().contains(CA.proxy().directoryUri().toString()), f.getMessage());
+            assertEquals(1, CA.proxy().count("POST", "newAccount"), "still one registration");
+            assertEquals(3, CA.proxy().count("POST", "newOrder"));
         }
     }
 
@@ -203,16 +179,16 @@ class AccountRecoveryPebbleTest {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert a = issuedOnce(events)) {
             String location = storedLocation();
-            proxy.reset();
-            proxy.rule((req, fwd) -> proxy.is("newOrder").test(req) ? new FaultProxy.Resp(500, java.util.Map.of(), new byte[0], 0) : fwd.call());
+            CA.proxy().reset();
+            CA.proxy().rule((req, fwd) -> CA.proxy().is("newOrder").test(req) ? new FaultProxy.Resp(500, java.util.Map.of(), new byte[0], 0) : fwd.call());
             ExecutionException e = assertThrows(ExecutionException.class, () -> a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
             IssuanceException f = (IssuanceException) e.getCause();
-            assertTrue(f.getMessage().contains("HTTP 500") && f.getMessage().contains(proxy.directoryUri().toString())
+            assertTrue(f.getMessage().contains("HTTP 500") && f.getMessage().contains(CA.proxy().directoryUri().toString())
                     && f.getMessage().contains("Fix: "), f.getMessage());
-            List<FaultProxy.Seen> accounts = proxy.requests("POST", "newAccount");
+            List<FaultProxy.Seen> accounts = CA.proxy().requests("POST", "newAccount");
             assertEquals(1, accounts.size(), "only the lookup: " + accounts);
             assertTrue(accounts.get(0).payload().contains("\"onlyReturnExisting\":true") && accounts.get(0).status() == 200, accounts.toString());
-            assertEquals(1, proxy.count("POST", "newOrder"));
+            assertEquals(1, CA.proxy().count("POST", "newOrder"));
             assertEquals(location, storedLocation(), "the account is kept");
         }
     }

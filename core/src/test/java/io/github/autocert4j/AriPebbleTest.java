@@ -26,6 +26,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +39,7 @@ import org.shredzone.acme4j.toolbox.JSON;
  * {@code replaces}. Pebble's window is only rewritten where the test needs a window Pebble
  * would not give (after the emergency point, a short Retry-After, an explanation URL).
  */
+@IntegrationTest
 class AriPebbleTest {
     static final String NAME = "ari.autocert4j.test";
     static final Duration T = Duration.ofSeconds(20);

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * log); a test CA whose validation cannot reach the challenge reports the failure with the CA's
  * detail.
  */
+@IntegrationTest
 class DryRunPebbleTest {
     static final String APP = "dry.autocert4j.test";
     static final String WWW = "www.dry.autocert4j.test";

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleExtension;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.AfterAll;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * with one key id and HMAC key): the right key creates the account and a certificate is issued;
  * a wrong HMAC key, and no binding at all, are permanent failures that name the builder method to fix.
  */
+@IntegrationTest
 class EabPebbleTest {
     static final String NAME = "eab.autocert4j.test";
     static final String KID = "kid-autocert4j";

@@ -16,6 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * for that certificate before its Retry-After; the stored certificate remembers its CA and a
  * restart serves it without any order.
  */
+@IntegrationTest
 class FailoverPebbleTest {
     static final String NAME = "failover.autocert4j.test";
 

@@ -12,14 +12,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every failure of the ACME order flow names the failing CA by its directory URL and says what to
@@ -30,29 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 @WithPebble
 class FailureClassMessagesTest {
     static final String APP = "messages-class.autocert4j.test";
-    static FaultProxy proxy;
-    static FaultProxy.ChallengeListener challenges;
-    @TempDir
-    static Path work;
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     @TempDir
     Path store;
-
-    @BeforeAll
-    static void start(PebbleServer pebble) throws Exception {
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-        proxy = new FaultProxy(pebble, work);
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-        proxy.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        proxy.reset();
-    }
 
     static FaultProxy.Resp rewriteStatus(FaultProxy.Resp r, String from, String to) {
         return r.withBody(r.bodyText().replaceFirst("\"status\":\\s*\"" + from + "\"", "\"status\": \"" + to + "\"")
@@ -62,18 +40,18 @@ class FailureClassMessagesTest {
     /** The fault of each case, as a proxy rule. */
     static FaultProxy.Rule rule(String fault) {
         return switch (fault) {
-            case "rateLimited" -> (req, fwd) -> proxy.is("newOrder").test(req)
+            case "rateLimited" -> (req, fwd) -> CA.proxy().is("newOrder").test(req)
                     ? FaultProxy.Resp.problem(429, "rateLimited", "too many orders", "Retry-After", "3600") : fwd.call();
-            case "503 Retry-After" -> (req, fwd) -> proxy.is("newOrder").test(req)
+            case "503 Retry-After" -> (req, fwd) -> CA.proxy().is("newOrder").test(req)
                     ? FaultProxy.Resp.of(503, "text/plain", "maintenance", "Retry-After", "120") : fwd.call();
-            case "serverInternal" -> (req, fwd) -> proxy.is("newOrder").test(req)
+            case "serverInternal" -> (req, fwd) -> CA.proxy().is("newOrder").test(req)
                     ? FaultProxy.Resp.problem(500, "serverInternal", "database on fire") : fwd.call();
-            case "rejectedIdentifier" -> (req, fwd) -> proxy.is("newOrder").test(req)
+            case "rejectedIdentifier" -> (req, fwd) -> CA.proxy().is("newOrder").test(req)
                     ? FaultProxy.Resp.problem(400, "rejectedIdentifier", "policy forbids this name") : fwd.call();
-            case "invalidContact" -> (req, fwd) -> proxy.is("newAccount").test(req)
+            case "invalidContact" -> (req, fwd) -> CA.proxy().is("newAccount").test(req)
                     ? FaultProxy.Resp.problem(400, "invalidContact", "no such domain") : fwd.call();
             case "stalled newOrder" -> (req, fwd) -> {
-                if (proxy.is("newOrder").test(req)) {
+                if (CA.proxy().is("newOrder").test(req)) {
                     Thread.sleep(3_000);
                 }
                 return fwd.call();
@@ -104,24 +82,24 @@ class FailureClassMessagesTest {
             "validation failed", "directory 404", "unreachable", "untrusted"})
     void namesTheCaAndAFix(String fault) throws Exception {
         URI directory = switch (fault) {
-            case "directory 404" -> proxy.directoryUri().resolve("/no-such-directory");
+            case "directory 404" -> CA.proxy().directoryUri().resolve("/no-such-directory");
             case "unreachable" -> {
                 try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                     yield URI.create("https://127.0.0.1:" + s.getLocalPort() + "/dir");
                 }
             }
-            default -> proxy.directoryUri();
+            default -> CA.proxy().directoryUri();
         };
-        proxy.rule(rule(fault));
+        CA.proxy().rule(rule(fault));
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         AutoCertBuilder b = AutoCert.builder().directory(directory).agreeToTermsOfService(true).certificate(APP)
                 .email("admin@autocert4j.test").storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withHttpTimeout(Duration.ofSeconds(1)).withOrderTimeout(Duration.ofSeconds(5)));
         if (!fault.equals("untrusted")) {
-            b.acmeServerTrust(proxy.caPem());
+            b.acmeServerTrust(CA.proxy().caPem());
         }
         try (AutoCert a = b.build()) {
-            challenges.responder = fault.equals("validation failed") ? null : a.http01();
+            CA.challenges().responder = fault.equals("validation failed") ? null : a.http01();
             a.start();
             CertEvent.Failed f = FaultMatrixTestAccess.await(events, CertEvent.Failed.class, Duration.ofSeconds(30));
             String m = f.error();
@@ -129,7 +107,7 @@ class FailureClassMessagesTest {
             assertTrue(m.contains("Fix: "), fault + ": names a fix: " + m);
             assertEquals(1, m.split("Fix: ", -1).length - 1, fault + ": one fix, said once: " + m);
         } finally {
-            proxy.rule(null);
+            CA.proxy().rule(null);
         }
     }
 }

@@ -16,13 +16,10 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A failed validation is reported within seconds of the CA's verdict, with the CA's problem type
@@ -36,29 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
 @WithPebble
 class FailureClassPendingChallengeTest {
     static final String APP = "pending.autocert4j.test";
-    static FaultProxy proxy;
-    static FaultProxy.ChallengeListener challenges;
-    @TempDir
-    static Path work;
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     @TempDir
     Path store;
-
-    @BeforeAll
-    static void start(PebbleServer pebble) throws Exception {
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort()); // no responder: 404 for every token
-        proxy = new FaultProxy(pebble, work);
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-        proxy.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        proxy.reset();
-    }
 
     /** What a test saw: the failure and how long the order took. */
     record Outcome(IssuanceException failure, Duration took) {
@@ -67,7 +45,7 @@ class FailureClassPendingChallengeTest {
     /** The first attempt of a new manager (fresh account: no authorization reuse) with {@code orderTimeout}; returns its failure. */
     Outcome failedOrder(Duration orderTimeout) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
+        try (AutoCert a = AutoCert.builder().directory(CA.proxy().directoryUri()).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true)
                 .certificate(APP).storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withOrderTimeout(orderTimeout)).build()) {
             a.start();
@@ -75,7 +53,7 @@ class FailureClassPendingChallengeTest {
             Duration took = failed.took(); // the whole attempt, from taking the store lock to the failure
             IssuanceException f = failed.failure();
             assertFalse(f.permanent(), "a failed validation is retried: " + f.getMessage());
-            assertTrue(f.getMessage().contains(proxy.directoryUri().toString()), "names the CA: " + f.getMessage());
+            assertTrue(f.getMessage().contains(CA.proxy().directoryUri().toString()), "names the CA: " + f.getMessage());
             assertTrue(f.getMessage().contains("Fix: "), "names a fix: " + f.getMessage());
             return new Outcome(f, took);
         }
@@ -137,13 +115,13 @@ class FailureClassPendingChallengeTest {
         Outcome o = failedOrder(Duration.ofSeconds(60));
         assertPebblesVerdict(o.failure());
         assertAtOnce(o);
-        assertEquals(0, proxy.requests("POST", "newOrder").stream().filter(s -> s.status() >= 400).count());
+        assertEquals(0, CA.proxy().requests("POST", "newOrder").stream().filter(s -> s.status() >= 400).count());
     }
 
     @Test
     void aChallengeKeptPendingWithAnErrorIsAFailureAfterTheGraceNotTheOrderTimeout() throws Exception {
         // Caddy 2.6 (smallstep): the challenge stays "pending" with its error, the authorization "pending", no Retry-After.
-        proxy.rule(rewrite(FailureClassPendingChallengeTest::invalidToPending, FailureClassPendingChallengeTest::invalidToPending));
+        CA.proxy().rule(rewrite(FailureClassPendingChallengeTest::invalidToPending, FailureClassPendingChallengeTest::invalidToPending));
         Outcome o = failedOrder(Duration.ofSeconds(60));
         assertPebblesVerdict(o.failure());
         assertTrue(o.failure().getMessage().contains("did not say it would validate again"), o.failure().getMessage());
@@ -151,14 +129,14 @@ class FailureClassPendingChallengeTest {
         // for a loaded machine; the poll after the grace comes when it ends): far from the 60 s order timeout of before.
         assertTrue(o.took().compareTo(AcmeIssuer.ERROR_GRACE) >= 0, "took " + o.took());
         assertTrue(o.took().compareTo(AcmeIssuer.ERROR_GRACE.plusSeconds(3)) < 0, "took " + o.took());
-        assertEquals(1, proxy.requests("POST", "newOrder").size());
-        assertEquals(1, proxy.seen.stream().filter(s -> s.path().startsWith("/chalZ/")).count(),
+        assertEquals(1, CA.proxy().requests("POST", "newOrder").size());
+        assertEquals(1, CA.proxy().seen.stream().filter(s -> s.path().startsWith("/chalZ/")).count(),
                 "the challenge itself is posted once (its trigger), never polled: smallstep validates again on every POST to it");
     }
 
     @Test
     void aCaMarkingOnlyTheChallengeInvalidIsReportedAtOnce() throws Exception {
-        proxy.rule(rewrite(FailureClassPendingChallengeTest::invalidToPending, UnaryOperator.identity()));
+        CA.proxy().rule(rewrite(FailureClassPendingChallengeTest::invalidToPending, UnaryOperator.identity()));
         Outcome o = failedOrder(Duration.ofSeconds(60));
         assertPebblesVerdict(o.failure());
         assertTrue(o.failure().getMessage().contains("the CA marked the challenge INVALID"), o.failure().getMessage());
@@ -167,7 +145,7 @@ class FailureClassPendingChallengeTest {
 
     @Test
     void aCaMarkingOnlyTheAuthorizationInvalidIsReportedAtOnce() throws Exception {
-        proxy.rule(rewrite(UnaryOperator.identity(), FailureClassPendingChallengeTest::invalidToPending));
+        CA.proxy().rule(rewrite(UnaryOperator.identity(), FailureClassPendingChallengeTest::invalidToPending));
         Outcome o = failedOrder(Duration.ofSeconds(60));
         assertPebblesVerdict(o.failure());
         assertTrue(o.failure().getMessage().contains("the CA marked the authorization INVALID"), o.failure().getMessage());
@@ -176,7 +154,7 @@ class FailureClassPendingChallengeTest {
 
     @Test
     void anInvalidAuthorizationWithoutAnyErrorStillNamesTheCaAndTheFix() throws Exception {
-        proxy.rule(rewrite(UnaryOperator.identity(), json -> stripError(invalidToPending(json))));
+        CA.proxy().rule(rewrite(UnaryOperator.identity(), json -> stripError(invalidToPending(json))));
         Outcome o = failedOrder(Duration.ofSeconds(60));
         assertTrue(o.failure().getMessage().contains("without saying why"), o.failure().getMessage());
         assertAtOnce(o);
@@ -185,7 +163,7 @@ class FailureClassPendingChallengeTest {
     @Test
     void aCaThatSaysItValidatesAgainIsPolledAtItsPaceUntilTheOrderTimeout() throws Exception {
         // RFC 8555 §8.2: a CA that will validate again keeps the error and sets Retry-After (here 3 s) on its answers.
-        proxy.rule(rewrite(FailureClassPendingChallengeTest::invalidToPending, FailureClassPendingChallengeTest::invalidToPending,
+        CA.proxy().rule(rewrite(FailureClassPendingChallengeTest::invalidToPending, FailureClassPendingChallengeTest::invalidToPending,
                 "Retry-After", "3"));
         Duration orderTimeout = Duration.ofSeconds(10);
         Outcome o = failedOrder(orderTimeout);
@@ -198,7 +176,7 @@ class FailureClassPendingChallengeTest {
         // come after the deadline is not waited for).
         assertTrue(o.took().compareTo(orderTimeout.minusSeconds(4)) >= 0, "took " + o.took());
         List<java.time.Instant> polls = new ArrayList<>();
-        proxy.seen.stream().filter(s -> s.path().startsWith("/authZ/") && s.method().equals("POST")).forEach(s -> polls.add(s.at()));
+        CA.proxy().seen.stream().filter(s -> s.path().startsWith("/authZ/") && s.method().equals("POST")).forEach(s -> polls.add(s.at()));
         assertTrue(polls.size() >= 3, "polled: " + polls);
         // polls[0] is acme4j's first read of the authorization (before the trigger), polls[1] the first poll 20 ms after
         // it; from then on each answer carried Retry-After: 3, which acme4j counts from the answer's Date header (whole

@@ -21,13 +21,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What a user reads when the CA cannot be used: each run-time failure names what failed, where,
@@ -40,33 +37,13 @@ class FailureMessagesTest {
     static final String APP = "messages.autocert4j.test";
     static final Duration T = Duration.ofSeconds(20);
 
-    static FaultProxy proxy;
-    static FaultProxy.ChallengeListener challenges;
-    @TempDir
-    static Path work;
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     @TempDir
     Path store;
 
-    @BeforeAll
-    static void start(PebbleServer pebble) throws Exception {
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-        proxy = new FaultProxy(pebble, work);
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-        proxy.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        proxy.reset();
-        proxy.rule(null);
-    }
-
     AutoCertBuilder builder(URI directory, List<CertEvent> events) {
-        return AutoCert.builder().directory(directory).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true).certificate(APP)
+        return AutoCert.builder().directory(directory).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true).certificate(APP)
                 .storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withHttpTimeout(Duration.ofSeconds(2)).withOrderTimeout(Duration.ofSeconds(10)));
     }
@@ -94,7 +71,7 @@ class FailureMessagesTest {
     CertEvent.Failed firstFailure(Function<List<CertEvent>, AutoCertBuilder> b) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert a = b.apply(events).build()) {
-            challenges.responder = a.http01();
+            CA.challenges().responder = a.http01();
             a.start();
             CertEvent.Failed f = FaultMatrixTestAccess.await(events, CertEvent.Failed.class, T);
             assertEquals(f.error(), a.status(APP).orElseThrow().lastError());
@@ -121,7 +98,7 @@ class FailureMessagesTest {
 
     @Test
     void aWrongDirectoryPathSaysSoAndNamesTheFix() throws Exception {
-        URI wrong = proxy.directoryUri().resolve("/no-such-directory");
+        URI wrong = CA.proxy().directoryUri().resolve("/no-such-directory");
         CertEvent.Failed f = firstFailure(ev -> builder(wrong, ev));
         assertTrue(f.error().contains("the ACME directory " + wrong + " answered HTTP 404"), f.error());
         assertTrue(f.error().contains("Fix: check the directory URL"), f.error());
@@ -130,7 +107,7 @@ class FailureMessagesTest {
     @Test
     void anUntrustedAcmeServerPointsToAcmeServerTrustOnce() throws Exception {
         CertEvent.Failed[] f = new CertEvent.Failed[1];
-        String log = capturingLog(() -> f[0] = firstFailure(ev -> AutoCert.builder().directory(proxy.directoryUri())
+        String log = capturingLog(() -> f[0] = firstFailure(ev -> AutoCert.builder().directory(CA.proxy().directoryUri())
                 .agreeToTermsOfService(true).certificate(APP).storageDirectory(store).listener(ev::add)));
         String msg = f[0].error();
         assertTrue(msg.contains("is not trusted") && msg.contains("acmeServerTrust(Path.of("), msg);
@@ -143,17 +120,17 @@ class FailureMessagesTest {
     @Test
     void aCaOutageDuringARenewalCostsOneOrderPerAttempt() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = builder(proxy.directoryUri(), events).build()) {
-            challenges.responder = a.http01();
+        try (AutoCert a = builder(CA.proxy().directoryUri(), events).build()) {
+            CA.challenges().responder = a.http01();
             a.start();
             FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
             String hex = a.status(APP).orElseThrow().serialHex();
             assertTrue(a.status(APP).orElseThrow().toString().contains("serial=" + hex), "status prints the serial in hex, like the logs");
-            proxy.reset();
-            proxy.rule((req, fwd) -> proxy.is("newOrder").test(req)
+            CA.proxy().reset();
+            CA.proxy().rule((req, fwd) -> CA.proxy().is("newOrder").test(req)
                     ? FaultProxy.Resp.problem(503, "serverInternal", "the database is down") : fwd.call());
             ExecutionException e = assertThrows(ExecutionException.class, () -> a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
-            List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+            List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
             assertEquals(1, orders.size(), "no second order without 'replaces' for a refusal that is not about it: " + orders);
             assertTrue(orders.get(0).payload().contains("\"replaces\""), "the renewal named the certificate it replaces");
             IssuanceException failure = (IssuanceException) e.getCause();
@@ -166,14 +143,14 @@ class FailureMessagesTest {
     @Test
     void storeLayoutFilesAreWhereTheReadmeSays() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = builder(proxy.directoryUri(), events).build()) {
-            challenges.responder = a.http01();
+        try (AutoCert a = builder(CA.proxy().directoryUri(), events).build()) {
+            CA.challenges().responder = a.http01();
             a.start();
             FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
         }
         assertTrue(Files.isRegularFile(store.resolve("certs/" + APP + "/" + APP + ".pem")));
         assertTrue(Files.readString(store.resolve("certs/" + APP + "/" + APP + ".properties")).contains("issuer="));
-        assertTrue(Files.isRegularFile(store.resolve("acme/" + StoreLayout.caId(proxy.directoryUri()) + "/account/account.key.pem")));
+        assertTrue(Files.isRegularFile(store.resolve("acme/" + StoreLayout.caId(CA.proxy().directoryUri()) + "/account/account.key.pem")));
         assertFalse(Files.exists(store.resolve("challenges/http-01")) && Files.list(store.resolve("challenges/http-01")).findAny().isPresent(),
                 "challenge tokens are withdrawn after the order");
     }

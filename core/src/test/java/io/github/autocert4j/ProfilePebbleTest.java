@@ -22,11 +22,9 @@ import java.util.concurrent.TimeUnit;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * ACME profiles against real Pebble 2.10 (profiles "default" 90 days and "week" 7 days) and
@@ -38,31 +36,10 @@ class ProfilePebbleTest {
     static final String NAME = "profile.autocert4j.test";
     static final Duration T = Duration.ofSeconds(20);
 
-    static PebbleServer pebble;
-    static FaultProxy proxy;
-    static FaultProxy.ChallengeListener challenges;
-    @TempDir
-    static Path work;
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     @TempDir
     Path store;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-        proxy = new FaultProxy(pebble, work);
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-        proxy.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        proxy.reset();
-    }
 
     AutoCert start(FaultProxy p, FaultProxy.ChallengeListener l, List<CertEvent> events, String profile, boolean require) {
         AutoCert a = AutoCert.builder().directory(p.directoryUri()).acmeServerTrust(p.caPem()).agreeToTermsOfService(true)
@@ -75,7 +52,7 @@ class ProfilePebbleTest {
     @Test
     void profileIsOrderedPersistedAndKeptOnRenewal() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = start(proxy, challenges, events, "week", false)) {
+        try (AutoCert a = start(CA.proxy(), CA.challenges(), events, "week", false)) {
             CertEvent.Issued issued = FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
             assertEquals("week", issued.profile());
             CertificateStatus s = a.status(NAME).orElseThrow();
@@ -91,20 +68,20 @@ class ProfilePebbleTest {
 
         // Restart: the stored profile shows in the status without contacting the CA; a renewal keeps it.
         List<CertEvent> events2 = new CopyOnWriteArrayList<>();
-        try (AutoCert a = start(proxy, challenges, events2, "week", false)) {
+        try (AutoCert a = start(CA.proxy(), CA.challenges(), events2, "week", false)) {
             assertEquals("week", a.status(NAME).orElseThrow().profile());
             CertificateStatus renewed = a.renewNow(NAME).get(T.toSeconds(), TimeUnit.SECONDS);
             assertEquals("week", renewed.profile());
             assertTrue(Duration.between(renewed.notBefore(), renewed.notAfter()).compareTo(Duration.ofDays(8)) < 0);
         }
-        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
         assertTrue(orders.size() >= 2 && orders.stream().allMatch(o -> o.payload().contains("\"profile\":\"week\"")), orders.toString());
     }
 
     @Test
     void requiredProfileTheCaLacksIsAPermanentReportedFailure() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = start(proxy, challenges, events, "tlsserver", true)) {
+        try (AutoCert a = start(CA.proxy(), CA.challenges(), events, "tlsserver", true)) {
             CertEvent.Failed f = FaultMatrixTestAccess.await(events, CertEvent.Failed.class, T);
             assertTrue(f.permanent(), f.toString());
             assertTrue(f.error().contains("tlsserver") && f.error().contains("week") && f.error().contains("default"), f.error());
@@ -116,7 +93,7 @@ class ProfilePebbleTest {
                     () -> a.renewNow(NAME).get(T.toSeconds(), TimeUnit.SECONDS));
             assertTrue(e.getCause().getMessage().contains("tlsserver"));
         }
-        assertEquals(0, proxy.count("POST", "newOrder"), "nothing was ordered");
+        assertEquals(0, CA.proxy().count("POST", "newOrder"), "nothing was ordered");
     }
 
     @Test
@@ -125,7 +102,7 @@ class ProfilePebbleTest {
         PrintStream err = System.err;
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
-        try (AutoCert a = start(proxy, challenges, events, "tlsserver", false)) {
+        try (AutoCert a = start(CA.proxy(), CA.challenges(), events, "tlsserver", false)) {
             CertEvent.Issued issued = FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
             // Ordered without a profile: the status shows the profile the CA says it used, not null.
             assertNotNull(issued.profile(), "the CA's own choice is reported");
@@ -135,7 +112,7 @@ class ProfilePebbleTest {
         }
         String text = log.toString(StandardCharsets.UTF_8);
         assertTrue(text.lines().anyMatch(l -> l.contains("WARN") && l.contains("tlsserver")), text);
-        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
         assertEquals(1, orders.size());
         assertFalse(orders.get(0).payload().contains("\"profile\":"), orders.get(0).payload());
     }

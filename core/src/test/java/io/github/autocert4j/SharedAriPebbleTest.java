@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,6 +33,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the pick one server orders (one newOrder, with the directory read once per session) and the
  * others adopt. Clocks are offset into the future (Pebble's window is days away).
  */
+@IntegrationTest
 class SharedAriPebbleTest {
     static final String NAME = "shared-ari.autocert4j.test";
     static final Duration T = Duration.ofSeconds(20);

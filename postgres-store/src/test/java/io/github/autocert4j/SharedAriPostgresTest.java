@@ -26,6 +26,7 @@ import java.util.function.BooleanSupplier;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.github.autocert4j.postgres.PostgresCertStore;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.Timeout;
  * (the {@link Issuer} SPI) counts the ARI fetches; the database is a real PostgreSQL (testkit).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@IntegrationTest
 class SharedAriPostgresTest {
     static final String NAME = "app.shared-ari-pg.test";
     static final SecureRandom RANDOM = new SecureRandom();

@@ -33,7 +33,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
  * Entry point of the benchmark harness: {@code java -cp ... io.github.autocert4j.benchmarks.Bench <section> <outDir>}
  * with section one of {@code handshake}, {@code swap}, {@code renewal}, {@code issuance}, {@code coldstart},
  * {@code scale}, {@code storeops}, {@code ondemand}; {@code report <outDir> <benchmarksDir>} merges them; {@code table <results.json>} prints
- * the README table. Each section writes {@code <outDir>/<section>.md} (details) and
+ * the table of docs/measured.md. Each section writes {@code <outDir>/<section>.md} (details) and
  * {@code <outDir>/<section>.json} (its {@link Rows}).
  *
  * <pre>{@code

@@ -162,7 +162,7 @@ final class BenchCa {
 
     /**
      * Writes key+chain (and the metadata the core writes after an order) in the store layout the
-     * README documents for {@code FileCertStore}: {@code certs/<id>/<id>.pem} and {@code .properties}.
+     * docs/how-it-works.md ("The store") documents for {@code FileCertStore}: {@code certs/<id>/<id>.pem} and {@code .properties}.
      */
     static void writeBundle(Path storeDir, URI directory, String certId, List<String> names, PrivateKey key, List<X509Certificate> chain)
             throws IOException {

@@ -19,8 +19,8 @@ import org.jose4j.json.JsonUtil;
 /**
  * Assembles the outputs of one {@code ./bench.sh} run: {@code benchmarks/results.json} (every
  * section's rows, with the commit) and {@code benchmarks/RESULTS.md} (the rows as a table, then each
- * section's details). {@link #table} prints the rows of a results.json as the README's markdown
- * table, so the README's figures are generated from the file, never typed.
+ * section's details). {@link #table} prints the rows of a results.json as the markdown
+ * table of docs/measured.md, so its figures are generated from the file, never typed.
  *
  * <pre>{@code
  * Report.run(Path.of("benchmarks/target/results"), Path.of("benchmarks"));
@@ -107,7 +107,7 @@ final class Report {
         System.out.println(table(all));
     }
 
-    /** The rows of {@code resultsJson} as the README's markdown table, with a line naming the commit. */
+    /** The rows of {@code resultsJson} as docs/measured.md's markdown table, with a line naming the commit. */
     @SuppressWarnings("unchecked")
     static String table(Path resultsJson) throws Exception {
         Map<String, Object> json = JsonUtil.parseJson(Files.readString(resultsJson, StandardCharsets.UTF_8));

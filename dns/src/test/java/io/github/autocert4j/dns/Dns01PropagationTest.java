@@ -17,6 +17,7 @@ import io.github.autocert4j.ChallengeSolver.Challenge;
 import io.github.autocert4j.dns.DnsTestSupport.Call;
 import io.github.autocert4j.dns.DnsTestSupport.RecordingProvider;
 import io.github.autocert4j.testkit.DnsServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Timeout;
  * serve the record, finds them by SOA/NS itself, and gives up within its timeout, cleanly, when one never does.
  */
 @Timeout(120)
+@IntegrationTest
 class Dns01PropagationTest {
 
     static DnsServer primary;

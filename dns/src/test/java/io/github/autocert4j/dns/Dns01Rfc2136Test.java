@@ -16,6 +16,7 @@ import java.util.Set;
 
 import io.github.autocert4j.testkit.DnsServer;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,7 @@ import org.xbill.DNS.Update;
 
 /** RFC 2136 updates with TSIG against a real Knot DNS server on loopback, checked by direct queries. */
 @Timeout(120)
+@IntegrationTest
 class Dns01Rfc2136Test {
 
     static DnsServer dns;

@@ -18,6 +18,7 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.dns.DnsTestSupport.Call;
 import io.github.autocert4j.dns.DnsTestSupport.RecordingProvider;
 import io.github.autocert4j.testkit.DnsServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleExtension;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.AfterAll;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * refused".
  */
 @Timeout(120)
+@IntegrationTest
 class FailureClassDnsOnlyTest {
 
     static DnsServer dns;

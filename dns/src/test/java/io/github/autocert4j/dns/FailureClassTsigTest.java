@@ -20,6 +20,7 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.dns.DnsTestSupport.RecordingProvider;
 import io.github.autocert4j.testkit.DnsServer;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleExtension;
 import io.github.autocert4j.testkit.PebbleServer;
 import org.junit.jupiter.api.AfterAll;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the timeout and the fix, and costs no order either.
  */
 @Timeout(120)
+@IntegrationTest
 class FailureClassTsigTest {
 
     static DnsServer dns;

@@ -24,6 +24,7 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.dns.DnsTestSupport.Call;
 import io.github.autocert4j.dns.DnsTestSupport.RecordingProvider;
 import io.github.autocert4j.testkit.DnsServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleExtension;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * HTTPS listener then serves the certificate for any name under the zone, and the TXT record is gone.
  */
 @Timeout(120)
+@IntegrationTest
 class WildcardPebbleTest {
 
     static final Duration T = Duration.ofSeconds(60);

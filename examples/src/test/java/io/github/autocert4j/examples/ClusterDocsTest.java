@@ -12,6 +12,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 import io.github.autocert4j.testkit.internal.LoadBalancer;
 
@@ -19,6 +20,7 @@ import io.github.autocert4j.testkit.internal.LoadBalancer;
  * docs/cluster.md quotes a set-up snippet (and its imports) that compiles and starts against a real PostgreSQL, and
  * the nginx configuration that the cluster tests run.
  */
+@IntegrationTest
 class ClusterDocsTest {
 
     @Test

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.github.autocert4j.testkit.IntegrationTest;
+
 /**
  * The fleet under faults, each a test: PostgreSQL down when the nodes start, PostgreSQL restarted in the middle of
  * a renewal, a node's connection pool exhausted, and the ordering node killed with SIGKILL in the middle of its
@@ -32,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * request so that each fault hits an order in flight.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@IntegrationTest
 class ClusterFaultTest {
 
     @TempDir

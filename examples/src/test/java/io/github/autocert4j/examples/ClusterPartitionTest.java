@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.internal.LoadBalancer;
 
 /**
@@ -31,6 +32,7 @@ import io.github.autocert4j.testkit.internal.LoadBalancer;
  * and serves the certificate it missed within 2 s.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
+@IntegrationTest
 class ClusterPartitionTest {
 
     @TempDir

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.internal.LoadBalancer;
 
 /**
@@ -31,6 +32,7 @@ import io.github.autocert4j.testkit.internal.LoadBalancer;
  * new certificate within 10 s.
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
+@IntegrationTest
 class ClusterRenewalTest {
     static final Duration ADOPTION_BOUND = Duration.ofSeconds(10);
     static final Duration SHORT_LIFETIME = Duration.ofSeconds(16);

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every {@code ```java} snippet in README.md compiles exactly as pasted, imports included,
+ * Every {@code ```java} snippet in README.md (and every whole class in docs/*.md) compiles exactly as pasted, imports included,
  * against the project's own jars (one dynamic test per snippet, named by its first line). A
  * snippet that is a fragment on purpose is marked {@code ```java fragment} and only has to parse
  * inside a method body; none of the quickstarts may be fragments.
@@ -60,25 +60,58 @@ class ReadmeSnippetsTest {
 
     @TestFactory
     Stream<DynamicTest> everyJavaSnippetInTheReadmeCompiles() throws IOException {
-        String text = Files.readString(readme(), StandardCharsets.UTF_8);
-        Matcher m = BLOCK.matcher(text);
         List<DynamicTest> tests = new ArrayList<>();
-        int n = 0;
-        while (m.find()) {
-            n++;
-            boolean fragment = m.group(1) != null;
-            String code = m.group(2);
-            int line = text.substring(0, m.start()).split("\n", -1).length;
-            String title = "README line " + line + ": " + code.lines().filter(l -> !l.isBlank() && !l.startsWith("import"))
-                    .findFirst().orElse("").trim();
-            int index = n;
-            tests.add(DynamicTest.dynamicTest(title, () -> compile(index, code, fragment, line)));
-        }
-        assertTrue(n >= 5, "the README has its quickstart snippets (found " + n + ")");
+        int n = snippets(readme(), true, tests);
+        assertTrue(n >= 3, "the README has its quickstart snippets (found " + n + ")");
         return tests.stream();
     }
 
-    private void compile(int index, String code, boolean fragment, int line) throws IOException {
+    /**
+     * The sections moved out of the README into docs/ keep their complete classes compiled: every
+     * {@code ```java} block of {@code docs/*.md} that is a whole class (an import and a type
+     * declaration) compiles as pasted. Other blocks there are excerpts of tested sources, checked by
+     * their own tests (ClusterDocsTest, VertxQuickstartDocTest, the *DocSnippets classes).
+     */
+    @TestFactory
+    Stream<DynamicTest> everyWholeClassInTheDocsCompiles() throws IOException {
+        List<DynamicTest> tests = new ArrayList<>();
+        int n = 0;
+        try (Stream<Path> docs = Files.list(repoRoot().resolve("docs"))) {
+            // Vert.x, Micronaut and Quarkus are not on this module's class path: their modules test their pages
+            Set<String> elsewhere = Set.of("vertx.md", "micronaut.md", "quarkus.md");
+            for (Path doc : docs.filter(f -> f.toString().endsWith(".md") && !elsewhere.contains(f.getFileName().toString()))
+                    .sorted().toList()) {
+                n += snippets(doc, false, tests);
+            }
+        }
+        assertTrue(n >= 5, "docs/ holds the complete classes moved from the README (on-demand, cluster, challenges, "
+                + "CA features, testing); found " + n);
+        return tests.stream();
+    }
+
+    /** Adds one test per java block of {@code file} (strict: every block; else only whole classes); returns how many. */
+    private int snippets(Path file, boolean strict, List<DynamicTest> tests) throws IOException {
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        String where = repoRoot().relativize(file).toString();
+        Matcher m = BLOCK.matcher(text);
+        int n = 0;
+        while (m.find()) {
+            boolean fragment = m.group(1) != null;
+            String code = m.group(2);
+            if (!strict && (fragment || !code.contains("\nimport ") && !code.startsWith("import ") || !TYPE.matcher(code).find())) {
+                continue;
+            }
+            n++;
+            int line = text.substring(0, m.start()).split("\n", -1).length;
+            String title = where + " line " + line + ": " + code.lines().filter(l -> !l.isBlank() && !l.startsWith("import"))
+                    .findFirst().orElse("").trim();
+            int index = tests.size() + 1;
+            tests.add(DynamicTest.dynamicTest(title, () -> compile(index, code, fragment, where + " line " + line)));
+        }
+        return n;
+    }
+
+    private void compile(int index, String code, boolean fragment, String line) throws IOException {
         String source = code;
         String type;
         if (fragment) {
@@ -91,7 +124,7 @@ class ReadmeSnippetsTest {
             source = imports + "class " + type + " { void run() throws Exception {\n" + body + "\n} }\n";
         } else {
             Matcher t = TYPE.matcher(code);
-            assertTrue(t.find(), "README line " + line + ": a snippet must be a whole class (imports included) or be marked ```java fragment");
+            assertTrue(t.find(), line + ": a snippet must be a whole class (imports included) or be marked ```java fragment");
             type = t.group(1);
         }
         Path dir = Files.createDirectories(work.resolve("s" + index));
@@ -110,7 +143,7 @@ class ReadmeSnippetsTest {
                     why.append("\n  snippet line ").append(d.getLineNumber()).append(": ").append(d.getMessage(Locale.ROOT));
                 }
             }
-            assertTrue(ok, "README snippet at line " + line + " does not compile:" + why + out);
+            assertTrue(ok, "snippet at " + line + " does not compile:" + why + out);
         }
     }
 

@@ -22,6 +22,7 @@ import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.CaddyAcmeServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.netty.handler.ssl.SslProvider;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * account. The next renewal must register the account key again, once, and succeed with a chain verified up to
  * Caddy's root; later orders use the new registration.
  */
+@IntegrationTest
 class AccountRecoveryCaddyTest {
     static final String NAME = "recovery.caddy.autocert4j.test";
     static final Duration T = Duration.ofSeconds(10);

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.netty.handler.ssl.SslProvider;
@@ -18,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The same issue-and-renew loop on every supported Pebble: 2.4.0 (Debian 12, the floor), 2.6.0 (ARI) and 2.10.0 (ARI + profiles). */
+@IntegrationTest
 class NettyPebbleFlavorsTest {
     static final Duration T = Duration.ofSeconds(10);
 

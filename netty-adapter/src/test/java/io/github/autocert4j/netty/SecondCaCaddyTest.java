@@ -25,6 +25,7 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.KeyType;
 import io.github.autocert4j.testkit.CaddyAcmeServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.internal.KeepAliveTlsClient;
 import io.netty.handler.ssl.OpenSsl;
@@ -44,6 +45,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * certificate, an RSA key, an IP-address certificate (http-01 and tls-alpn-01), TLS-ALPN-01 alone, and a failed validation reported within
  * seconds with Caddy's problem type and detail (Caddy leaves the challenge {@code pending} with an {@code error}).
  */
+@IntegrationTest
 class SecondCaCaddyTest {
     static final String APP = "app.caddy.autocert4j.test";
     static final String WWW = "www.caddy.autocert4j.test";

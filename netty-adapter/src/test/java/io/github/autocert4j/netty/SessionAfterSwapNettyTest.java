@@ -18,6 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.ResumingClients;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
@@ -35,6 +36,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * outlive their certificate: with 1-hour certificates the session timeout (JDK) and the ticket
  * lifetime hint s_client reports are at most the time left.
  */
+@IntegrationTest
 class SessionAfterSwapNettyTest {
     static final String NAME = "resume.swap.test";
     static final Duration T = Duration.ofSeconds(10);

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 
 /**
@@ -21,6 +22,7 @@ import io.github.autocert4j.testkit.PostgresServer;
  * measured on the database's clock by {@code updated_at}) they are no longer answered, and the manager deletes
  * them at start; rows of an order in progress stay and are answered.
  */
+@IntegrationTest
 class LeftoverSweepPostgresTest {
 
     static PostgresServer pg;

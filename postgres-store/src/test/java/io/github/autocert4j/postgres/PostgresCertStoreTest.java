@@ -26,41 +26,25 @@ import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.postgresql.ds.PGSimpleDataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.testkit.FreePorts;
-import io.github.autocert4j.testkit.PostgresServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 
 /** The key/value half of the store, its schema, its configuration, its errors and its watch, on a real PostgreSQL. */
+@IntegrationTest
 class PostgresCertStoreTest {
 
-    static PostgresServer pg;
-    static HikariDataSource pool;
-
-    @BeforeAll
-    static void start() throws Exception {
-        pg = PostgresServer.startNew();
-        pool = PgSupport.pool(pg, 8, Duration.ofSeconds(5));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pool != null) {
-            pool.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresExtension DB = new PostgresExtension(8);
 
     private static PostgresCertStore store(String what) {
-        return PostgresCertStore.builder(pool).tablePrefix(PgSupport.freshPrefix(what)).build();
+        return PostgresCertStore.builder(DB.pool()).tablePrefix(PgSupport.freshPrefix(what)).build();
     }
 
     // ------------------------------------------------------------------ configuration
@@ -69,18 +53,18 @@ class PostgresCertStoreTest {
     void buildRejectsInvalidConfigurationNamingTheFieldAndTheFix() {
         assertMessage(() -> PostgresCertStore.builder(null), "dataSource", "javax.sql.DataSource");
         for (String bad : new String[] {null, "", "Autocert_", "a-b_", "x;drop table y;", "1abc_", "a".repeat(41), "public.certs_"}) {
-            assertMessage(() -> PostgresCertStore.builder(pool).tablePrefix(bad), "tablePrefix", "e.g. \"autocert4j_\"");
+            assertMessage(() -> PostgresCertStore.builder(DB.pool()).tablePrefix(bad), "tablePrefix", "e.g. \"autocert4j_\"");
         }
         for (Duration bad : new Duration[] {null, Duration.ZERO, Duration.ofMillis(500), Duration.ofHours(2), Duration.ofSeconds(-1)}) {
-            assertMessage(() -> PostgresCertStore.builder(pool).leaseDuration(bad), "leaseDuration", "Duration.ofSeconds(30)");
+            assertMessage(() -> PostgresCertStore.builder(DB.pool()).leaseDuration(bad), "leaseDuration", "Duration.ofSeconds(30)");
         }
         for (Duration bad : new Duration[] {null, Duration.ZERO, Duration.ofSeconds(-5)}) {
-            assertMessage(() -> PostgresCertStore.builder(pool).lockTimeout(bad), "lockTimeout", "Duration.ofMinutes(10)");
+            assertMessage(() -> PostgresCertStore.builder(DB.pool()).lockTimeout(bad), "lockTimeout", "Duration.ofMinutes(10)");
         }
-        PostgresCertStore ok = PostgresCertStore.builder(pool).tablePrefix("_x9_").leaseDuration(Duration.ofSeconds(1))
+        PostgresCertStore ok = PostgresCertStore.builder(DB.pool()).tablePrefix("_x9_").leaseDuration(Duration.ofSeconds(1))
                 .lockTimeout(Duration.ofMillis(1)).build();
         assertEquals("_x9_", ok.tablePrefix());
-        PostgresCertStore defaults = PostgresCertStore.builder(pool).build();
+        PostgresCertStore defaults = PostgresCertStore.builder(DB.pool()).build();
         assertEquals("autocert4j_", defaults.tablePrefix());
         assertEquals(Duration.ofSeconds(30), defaults.leaseDuration());
         assertEquals(Duration.ofMinutes(10), defaults.lockTimeout());
@@ -195,7 +179,7 @@ class PostgresCertStoreTest {
         writing.set(false);
         CompletableFuture.allOf(readers.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
         assertTrue(reads.get() > 10, "readers did not run: " + reads.get());
-        assertEquals(1, PgSupport.adminLong(pg, "SELECT count(*) FROM " + store.tablePrefix() + "entries WHERE key = 'bundle'"));
+        assertEquals(1, PgSupport.adminLong(DB.pg(), "SELECT count(*) FROM " + store.tablePrefix() + "entries WHERE key = 'bundle'"));
     }
 
     private static byte[] filled(int size, byte b) {
@@ -215,7 +199,7 @@ class PostgresCertStoreTest {
             List<CompletableFuture<Void>> starts = new ArrayList<>();
             for (int n = 0; n < nodes; n++) {
                 // unpooled: every node has its own session, like separate servers
-                PostgresCertStore store = PostgresCertStore.builder(pg.dataSource()).tablePrefix(prefix).build();
+                PostgresCertStore store = PostgresCertStore.builder(DB.pg().dataSource()).tablePrefix(prefix).build();
                 starts.add(CompletableFuture.runAsync(() -> {
                     try {
                         together.await(10, TimeUnit.SECONDS);
@@ -226,9 +210,9 @@ class PostgresCertStoreTest {
                 }));
             }
             CompletableFuture.allOf(starts.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-            assertEquals(1, PgSupport.adminLong(pg, "SELECT count(*) FROM " + prefix + "schema_version"));
-            assertEquals(1, PgSupport.adminLong(pg, "SELECT max(version) FROM " + prefix + "schema_version"));
-            assertEquals(3, PgSupport.adminLong(pg, "SELECT count(*) FROM pg_tables WHERE tablename LIKE ?", prefix.replace("_", "\\_") + "%"));
+            assertEquals(1, PgSupport.adminLong(DB.pg(), "SELECT count(*) FROM " + prefix + "schema_version"));
+            assertEquals(1, PgSupport.adminLong(DB.pg(), "SELECT max(version) FROM " + prefix + "schema_version"));
+            assertEquals(3, PgSupport.adminLong(DB.pg(), "SELECT count(*) FROM pg_tables WHERE tablename LIKE ?", prefix.replace("_", "\\_") + "%"));
         }
     }
 
@@ -236,8 +220,8 @@ class PostgresCertStoreTest {
     void aNewerSchemaVersionIsRefusedWithAClearMessage() throws Exception {
         PostgresCertStore store = store("newer");
         store.checkAccess();
-        PgSupport.admin(pg, "INSERT INTO " + store.tablePrefix() + "schema_version (version) VALUES (2)");
-        PostgresCertStore older = PostgresCertStore.builder(pool).tablePrefix(store.tablePrefix()).build();
+        PgSupport.admin(DB.pg(), "INSERT INTO " + store.tablePrefix() + "schema_version (version) VALUES (2)");
+        PostgresCertStore older = PostgresCertStore.builder(DB.pool()).tablePrefix(store.tablePrefix()).build();
         IOException e = assertThrows(IOException.class, () -> older.load("x"));
         assertTrue(e.getMessage().contains("schema version 2") && e.getMessage().contains("upgrade autocert4j-postgres"), e.getMessage());
     }
@@ -246,8 +230,8 @@ class PostgresCertStoreTest {
     void aUserWithoutCreateRightsGetsTheFixAndWorksOnTablesAnAdministratorCreated() throws Exception {
         String prefix = PgSupport.freshPrefix("limited");
         String role = prefix + "role";
-        PgSupport.admin(pg, "CREATE ROLE " + role + " LOGIN PASSWORD 'limited-secret-pw'");
-        DataSource limited = pg.dataSource(role, "limited-secret-pw");
+        PgSupport.admin(DB.pg(), "CREATE ROLE " + role + " LOGIN PASSWORD 'limited-secret-pw'");
+        DataSource limited = DB.pg().dataSource(role, "limited-secret-pw");
         PostgresCertStore store = PostgresCertStore.builder(limited).tablePrefix(prefix).build();
         IOException e = assertThrows(IOException.class, store::checkAccess);
         String m = e.getMessage();
@@ -258,7 +242,7 @@ class PostgresCertStoreTest {
         // the administrator runs the documented SQL and grants row rights only
         List<String> ddl = new ArrayList<>(Schema.statements(1, prefix));
         ddl.add("GRANT SELECT, INSERT, UPDATE, DELETE ON " + prefix + "entries, " + prefix + "locks, " + prefix + "schema_version TO " + role);
-        PgSupport.admin(pg, ddl.toArray(String[]::new));
+        PgSupport.admin(DB.pg(), ddl.toArray(String[]::new));
         store.checkAccess();
         store.store("k", new byte[] {9});
         assertArrayEquals(new byte[] {9}, store.load("k").orElseThrow());
@@ -291,13 +275,13 @@ class PostgresCertStoreTest {
             assertFalse(m.contains("Sup3r-secret"), m);
         }
 
-        PostgresCertStore wrongPassword = PostgresCertStore.builder(pg.dataSource(pg.user(), "Wr0ng-pw")).build();
+        PostgresCertStore wrongPassword = PostgresCertStore.builder(DB.pg().dataSource(DB.pg().user(), "Wr0ng-pw")).build();
         IOException e = assertThrows(IOException.class, wrongPassword::checkAccess);
         assertTrue(e.getMessage().contains("rejected the DataSource's user or password"), e.getMessage());
         assertFalse(e instanceof CertStore.UnavailableException, "a wrong password is a misconfiguration: build() must fail on it");
         assertFalse(e.getMessage().contains("Wr0ng-pw"), e.getMessage());
 
-        PGSimpleDataSource noDb = (PGSimpleDataSource) pg.dataSource();
+        PGSimpleDataSource noDb = (PGSimpleDataSource) DB.pg().dataSource();
         noDb.setDatabaseName("no_such_db");
         e = assertThrows(IOException.class, PostgresCertStore.builder(noDb).build()::checkAccess);
         assertTrue(e.getMessage().contains("does not exist: create it"), e.getMessage());
@@ -321,7 +305,7 @@ class PostgresCertStoreTest {
         store.store("secret", "-----BEGIN PRIVATE KEY-----".getBytes(StandardCharsets.UTF_8));
         String s = store.toString();
         assertTrue(s.contains(store.tablePrefix() + "entries") && s.contains("PT30S"), s);
-        assertFalse(s.contains("PRIVATE") || s.contains(pg.password()) || s.contains("jdbc:"), s);
+        assertFalse(s.contains("PRIVATE") || s.contains(DB.pg().password()) || s.contains("jdbc:"), s);
         try (var lock = store.lock("l")) {
             assertFalse(lock.toString().contains("/pid-"), "holder id leaked: " + lock);
         }
@@ -332,11 +316,11 @@ class PostgresCertStoreTest {
     @Test
     void aWatchOnItsOwnListenDataSourceHoldsNoneOfThePoolsConnections() throws Exception {
         String prefix = PgSupport.freshPrefix("listends");
-        try (HikariDataSource pool = PgSupport.pool(pg, 2, Duration.ofSeconds(2))) {
-            PostgresCertStore store = PostgresCertStore.builder(pool).tablePrefix(prefix).listenDataSource(pg.dataSource()).build();
+        try (HikariDataSource small = PgSupport.pool(DB.pg(), 2, Duration.ofSeconds(2))) {
+            PostgresCertStore store = PostgresCertStore.builder(small).tablePrefix(prefix).listenDataSource(DB.pg().dataSource()).build();
             BlockingQueue<String> seen = new LinkedBlockingQueue<>();
             try (AutoCloseable watch = store.watch("certs/", seen::add).orElseThrow()) {
-                assertEquals(0, pool.getHikariPoolMXBean().getActiveConnections(), "the LISTEN session is not one of the pool's");
+                assertEquals(0, small.getHikariPoolMXBean().getActiveConnections(), "the LISTEN session is not one of the pool's");
                 store.store("certs/a", new byte[] {1});
                 assertEquals("certs/a", seen.poll(2, TimeUnit.SECONDS));
             }
@@ -347,9 +331,9 @@ class PostgresCertStoreTest {
     @Test
     void watchTellsOtherNodesWithinASecondAndAsksForAReReadAfterItsConnectionWasCut() throws Exception {
         String prefix = PgSupport.freshPrefix("watch");
-        try (HikariDataSource watcherPool = PgSupport.pool(pg, 2, Duration.ofSeconds(2))) {
+        try (HikariDataSource watcherPool = PgSupport.pool(DB.pg(), 2, Duration.ofSeconds(2))) {
             PostgresCertStore watching = PostgresCertStore.builder(watcherPool).tablePrefix(prefix).build();
-            PostgresCertStore writer = PostgresCertStore.builder(pool).tablePrefix(prefix).build();
+            PostgresCertStore writer = PostgresCertStore.builder(DB.pool()).tablePrefix(prefix).build();
             BlockingQueue<String> seen = new LinkedBlockingQueue<>();
             AutoCloseable watch = watching.watch("acme/", seen::add).orElseThrow();
             assertEquals(1, watcherPool.getHikariPoolMXBean().getActiveConnections(), "the watch holds one connection");
@@ -368,7 +352,7 @@ class PostgresCertStoreTest {
             assertEquals("acme/fenced", seen.poll(2, TimeUnit.SECONDS));
 
             // cut every connection of the watcher's pool: it reconnects and asks for a full re-read
-            long cut = PgSupport.adminLong(pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN " + prefix + "%'");
+            long cut = PgSupport.adminLong(DB.pg(), "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN " + prefix + "%'");
             assertEquals(1, cut);
             assertEquals("acme/", seen.poll(10, TimeUnit.SECONDS), "no re-read request after the LISTEN connection was cut");
             writer.store("acme/after-cut", new byte[] {3});

@@ -12,12 +12,14 @@ import org.junit.jupiter.api.Test;
 
 import com.zaxxer.hikari.HikariDataSource;
 
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 
 /**
  * docs/postgres.md quotes the real thing: the schema resource, the SQL the store runs, and a set-up snippet
  * that compiles ({@link SetupExample}) and works against a real server.
  */
+@IntegrationTest
 class PostgresDocsTest {
 
     static Path doc() {

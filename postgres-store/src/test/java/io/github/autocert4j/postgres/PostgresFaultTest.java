@@ -18,12 +18,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.github.autocert4j.CertStore;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PostgresServer;
 
 /**
  * The server itself fails: down at first use, restarted or killed while a lock is held, restarted under a
  * watch. Unpooled DataSources, so every operation dials the server afresh as a node's pool would after a restart.
  */
+@IntegrationTest
 class PostgresFaultTest {
 
     static PostgresServer pg;

@@ -13,19 +13,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import com.zaxxer.hikari.HikariDataSource;
 
 import io.github.autocert4j.CertStore;
-import io.github.autocert4j.testkit.PostgresServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 
 /**
  * Mutual exclusion across processes, and what happens to the lock of a process that dies or stalls: separate
  * JVMs ({@link LockNode}) on one real PostgreSQL.
  */
+@IntegrationTest
 class PostgresLockContentionTest {
 
     static final int JVMS = 3;
@@ -34,27 +33,11 @@ class PostgresLockContentionTest {
     /** Threads share stores (3 stores for 4 threads): two threads queue in one store, the rest meet only in the database. */
     static final int STORES_PER_JVM = 3;
 
-    static PostgresServer pg;
-    static HikariDataSource pool;
-
-    @BeforeAll
-    static void start() throws Exception {
-        pg = PostgresServer.startNew();
-        pool = PgSupport.pool(pg, 6, Duration.ofSeconds(5));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pool != null) {
-            pool.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresExtension DB = new PostgresExtension(6);
 
     private List<String> nodeArgs(String mode, String prefix, String lock, String... more) {
-        List<String> args = new ArrayList<>(List.of(mode, pg.jdbcUrl(), pg.user(), pg.password(), prefix, lock));
+        List<String> args = new ArrayList<>(List.of(mode, DB.pg().jdbcUrl(), DB.pg().user(), DB.pg().password(), prefix, lock));
         args.addAll(List.of(more));
         return args;
     }
@@ -62,13 +45,13 @@ class PostgresLockContentionTest {
     @Test
     void severalJvmsTimesSeveralThreadsNeverHoldTheLockTogether() throws Exception {
         String prefix = PgSupport.freshPrefix("hammer");
-        PostgresCertStore store = PostgresCertStore.builder(pool).tablePrefix(prefix).build();
+        PostgresCertStore store = PostgresCertStore.builder(DB.pool()).tablePrefix(prefix).build();
         store.checkAccess();
-        PgSupport.admin(pg,
+        PgSupport.admin(DB.pg(),
                 "CREATE TABLE " + prefix + "hammer (id int PRIMARY KEY, inside int NOT NULL, max_inside int NOT NULL, entries bigint NOT NULL)",
                 "INSERT INTO " + prefix + "hammer VALUES (1, 0, 0, 0)",
                 "CREATE TABLE " + prefix + "hammer_log (token bigint NOT NULL, jvm int NOT NULL, thread int NOT NULL)",
-                "GRANT ALL ON " + prefix + "hammer, " + prefix + "hammer_log TO " + pg.user());
+                "GRANT ALL ON " + prefix + "hammer, " + prefix + "hammer_log TO " + DB.pg().user());
         long started = System.nanoTime();
         List<PgSupport.Child> children = new ArrayList<>();
         try {
@@ -95,10 +78,10 @@ class PostgresLockContentionTest {
             }
             double seconds = (System.nanoTime() - started) / 1e9;
             long expected = (long) JVMS * THREADS * ITERATIONS;
-            long maxInside = PgSupport.adminLong(pg, "SELECT max_inside FROM " + prefix + "hammer");
-            long entries = PgSupport.adminLong(pg, "SELECT entries FROM " + prefix + "hammer");
-            long distinctTokens = PgSupport.adminLong(pg, "SELECT count(DISTINCT token) FROM " + prefix + "hammer_log");
-            long tokenSpan = PgSupport.adminLong(pg, "SELECT max(token) - min(token) + 1 FROM " + prefix + "hammer_log");
+            long maxInside = PgSupport.adminLong(DB.pg(), "SELECT max_inside FROM " + prefix + "hammer");
+            long entries = PgSupport.adminLong(DB.pg(), "SELECT entries FROM " + prefix + "hammer");
+            long distinctTokens = PgSupport.adminLong(DB.pg(), "SELECT count(DISTINCT token) FROM " + prefix + "hammer_log");
+            long tokenSpan = PgSupport.adminLong(DB.pg(), "SELECT max(token) - min(token) + 1 FROM " + prefix + "hammer_log");
             System.out.printf("contention: %d JVMs x %d threads (%d stores each) x %d = %d acquisitions in %.1f s, overlaps %d, max holders at once %d%n",
                     JVMS, THREADS, STORES_PER_JVM, ITERATIONS, acquisitions, seconds, overlaps, maxInside);
             assertEquals(expected, acquisitions);
@@ -110,11 +93,11 @@ class PostgresLockContentionTest {
             assertEquals(expected, tokenSpan);
             // the last fenced write is the one of the holder with the highest token
             // the JVMs really contended: in token order, the holder's JVM changes again and again
-            long jvmSwitches = PgSupport.adminLong(pg, "SELECT count(*) FROM (SELECT jvm, lag(jvm) OVER (ORDER BY token) AS prev FROM "
+            long jvmSwitches = PgSupport.adminLong(DB.pg(), "SELECT count(*) FROM (SELECT jvm, lag(jvm) OVER (ORDER BY token) AS prev FROM "
                     + prefix + "hammer_log) s WHERE prev IS NOT NULL AND prev <> jvm");
             System.out.printf("contention: the lock passed from one JVM to another %d times%n", jvmSwitches);
             assertTrue(jvmSwitches >= expected / 10, "only " + jvmSwitches + " hand-overs between JVMs");
-            long maxToken = PgSupport.adminLong(pg, "SELECT max(token) FROM " + prefix + "hammer_log");
+            long maxToken = PgSupport.adminLong(DB.pg(), "SELECT max(token) FROM " + prefix + "hammer_log");
             String last = new String(store.load("hammer/last").orElseThrow(), StandardCharsets.UTF_8);
             assertTrue(last.endsWith("/" + maxToken), last + " was not written by the last holder (token " + maxToken + ")");
         } finally {
@@ -127,8 +110,8 @@ class PostgresLockContentionTest {
     void threadsOfOneJvmOnSeveralStoresNeverHoldTheLockTogether() throws Exception {
         String prefix = PgSupport.freshPrefix("threads");
         List<PostgresCertStore> stores = List.of(
-                PostgresCertStore.builder(pool).tablePrefix(prefix).build(),
-                PostgresCertStore.builder(pool).tablePrefix(prefix).build());
+                PostgresCertStore.builder(DB.pool()).tablePrefix(prefix).build(),
+                PostgresCertStore.builder(DB.pool()).tablePrefix(prefix).build());
         AtomicInteger inside = new AtomicInteger();
         AtomicInteger maxInside = new AtomicInteger();
         AtomicLong acquisitions = new AtomicLong();
@@ -158,7 +141,7 @@ class PostgresLockContentionTest {
     void aHolderKilledWithSigkillLosesTheLockWithinTheLeaseAndAWaiterTakesOver() throws Exception {
         String prefix = PgSupport.freshPrefix("kill");
         Duration lease = Duration.ofSeconds(3);
-        PostgresCertStore waiter = PostgresCertStore.builder(pool).tablePrefix(prefix).leaseDuration(lease)
+        PostgresCertStore waiter = PostgresCertStore.builder(DB.pool()).tablePrefix(prefix).leaseDuration(lease)
                 .lockTimeout(Duration.ofSeconds(30)).build();
         waiter.checkAccess();
         try (PgSupport.Child holder = new PgSupport.Child("kill-holder", nodeArgs("hold", prefix, "order", Long.toString(lease.toMillis())))) {
@@ -195,7 +178,7 @@ class PostgresLockContentionTest {
     void aStalledHolderCannotWriteAfterItsLeaseWasTakenOver() throws Exception {
         String prefix = PgSupport.freshPrefix("stall");
         Duration lease = Duration.ofSeconds(2);
-        PostgresCertStore other = PostgresCertStore.builder(pool).tablePrefix(prefix).leaseDuration(lease)
+        PostgresCertStore other = PostgresCertStore.builder(DB.pool()).tablePrefix(prefix).leaseDuration(lease)
                 .lockTimeout(Duration.ofSeconds(20)).build();
         other.checkAccess();
         try (PgSupport.Child holder = new PgSupport.Child("stall-holder", nodeArgs("hold", prefix, "order", Long.toString(lease.toMillis())))) {
@@ -216,7 +199,7 @@ class PostgresLockContentionTest {
                 holder.send("EXIT");
                 holder.awaitLine("BYE", Duration.ofSeconds(10));
                 lock.ensureHeld();
-                try (PostgresCertStore third = PostgresCertStore.builder(pool).tablePrefix(prefix)
+                try (PostgresCertStore third = PostgresCertStore.builder(DB.pool()).tablePrefix(prefix)
                         .lockTimeout(Duration.ofMillis(300)).build()) {
                     assertThrows(java.io.IOException.class, () -> third.lock("order"));
                 }

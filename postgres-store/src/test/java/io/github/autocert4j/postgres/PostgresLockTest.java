@@ -12,39 +12,23 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import com.zaxxer.hikari.HikariDataSource;
 
 import io.github.autocert4j.CertStore;
-import io.github.autocert4j.testkit.PostgresServer;
+import io.github.autocert4j.testkit.IntegrationTest;
 
 /** Lock semantics in one JVM on a real PostgreSQL: exclusivity, ownership, leases, heartbeat, fencing, cut connections, pool limits. */
+@IntegrationTest
 class PostgresLockTest {
 
-    static PostgresServer pg;
-    static HikariDataSource pool;
-
-    @BeforeAll
-    static void start() throws Exception {
-        pg = PostgresServer.startNew();
-        pool = PgSupport.pool(pg, 8, Duration.ofSeconds(5));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pool != null) {
-            pool.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresExtension DB = new PostgresExtension(8);
 
     private static PostgresCertStore.Builder node(String prefix) {
-        return PostgresCertStore.builder(pool).tablePrefix(prefix);
+        return PostgresCertStore.builder(DB.pool()).tablePrefix(prefix);
     }
 
     @Test
@@ -153,7 +137,7 @@ class PostgresLockTest {
             assertTrue(System.nanoTime() - t0 > 3 * lease.toNanos() - TimeUnit.MILLISECONDS.toNanos(600));
             lock.ensureHeld();
             holder.store("cert", new byte[] {1}, lock);
-            long millisLeft = PgSupport.adminLong(pg, "SELECT (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint FROM "
+            long millisLeft = PgSupport.adminLong(DB.pg(), "SELECT (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint FROM "
                     + prefix + "locks WHERE name = 'order'");
             assertTrue(millisLeft > 0, "lease not extended");
         }
@@ -170,7 +154,7 @@ class PostgresLockTest {
         a.store("cert", "from-a".getBytes(), stale);
         // Injected fault: the lease ends on the database's clock while A's own clock says it has 30 s left
         // (a paused process, a clock step on the server). Only the database check can catch this.
-        PgSupport.admin(pg, "UPDATE " + prefix + "locks SET expires_at = clock_timestamp() - interval '1 second' WHERE name = 'order'");
+        PgSupport.admin(DB.pg(), "UPDATE " + prefix + "locks SET expires_at = clock_timestamp() - interval '1 second' WHERE name = 'order'");
         try (CertStore.Lock current = b.lock("order")) {
             b.store("cert", "from-b".getBytes(), current);
             CertStore.LockLostException e = assertThrows(CertStore.LockLostException.class,
@@ -198,7 +182,7 @@ class PostgresLockTest {
         PostgresCertStore a = node(prefix).leaseDuration(lease).build();
         PostgresCertStore b = node(prefix).leaseDuration(lease).build();
         CertStore.Lock stale = a.lock("order");
-        PgSupport.admin(pg, "UPDATE " + prefix + "locks SET expires_at = clock_timestamp() - interval '1 second' WHERE name = 'order'");
+        PgSupport.admin(DB.pg(), "UPDATE " + prefix + "locks SET expires_at = clock_timestamp() - interval '1 second' WHERE name = 'order'");
         try (CertStore.Lock current = b.lock("order")) {
             long deadline = System.nanoTime() + lease.toNanos() / 3 + TimeUnit.SECONDS.toNanos(2);
             while (System.nanoTime() < deadline && isHeld(stale)) {
@@ -231,14 +215,14 @@ class PostgresLockTest {
             long until = System.nanoTime() + 2 * lease.toNanos();
             int cuts = 0;
             while (System.nanoTime() < until) {
-                cuts += (int) PgSupport.terminateBackendsOf(pg, pg.user());
+                cuts += (int) PgSupport.terminateBackendsOf(DB.pg(), DB.pg().user());
                 Thread.sleep(400);
             }
             assertTrue(cuts > 0, "no connection was cut");
             // the pool replaced the dead connections; the heartbeat kept the lease; the row is unchanged
             lock.ensureHeld();
             store.store("cert", new byte[] {1}, lock);
-            assertEquals(token, PgSupport.adminLong(pg, "SELECT token FROM " + prefix + "locks WHERE name = 'order'"));
+            assertEquals(token, PgSupport.adminLong(DB.pg(), "SELECT token FROM " + prefix + "locks WHERE name = 'order'"));
         }
         store.close();
     }
@@ -246,7 +230,7 @@ class PostgresLockTest {
     @Test
     void anExhaustedPoolGivesABoundedClearErrorAndAHeartbeatStarvedPastTheLeaseLosesTheLock() throws Exception {
         String prefix = PgSupport.freshPrefix("pool");
-        try (HikariDataSource one = PgSupport.pool(pg, 1, Duration.ofMillis(300))) {
+        try (HikariDataSource one = PgSupport.pool(DB.pg(), 1, Duration.ofMillis(300))) {
             PostgresCertStore store = PostgresCertStore.builder(one).tablePrefix(prefix).leaseDuration(Duration.ofSeconds(2))
                     .lockTimeout(Duration.ofSeconds(10)).build();
             store.checkAccess();

@@ -100,6 +100,16 @@ public final class PebbleExtension implements BeforeAllCallback, AfterAllCallbac
         stopIfOwned(context);
     }
 
+    /**
+     * The Pebble this extension runs for {@code context} (its own, or an enclosing class's), for other
+     * extensions that build on it, e.g. a proxy in front of the CA started in their {@code beforeAll};
+     * empty before the extension has started one. Register such an extension after this one (a
+     * {@code @RegisterExtension} field of a {@code @WithPebble} class is), so its callbacks run after.
+     */
+    public static Optional<PebbleServer> server(ExtensionContext context) {
+        return Optional.ofNullable(context.getStore(NAMESPACE).get(SERVER, PebbleServer.class));
+    }
+
     @Override
     public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
         Class<?> type = parameter.getParameter().getType();

@@ -14,7 +14,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * started before the class's first test (before {@code @BeforeAll} methods) and stopped after its
  * last, injected into any parameter of type {@link PebbleServer}, and its issuance root into any
  * parameter of type {@link java.security.cert.X509Certificate}. {@code @Nested} classes share it.
- * See {@link PebbleExtension} for programmatic configuration and one Pebble per test method.
+ * See {@link PebbleExtension} for programmatic configuration and one Pebble per test method. The class
+ * is tagged {@link IntegrationTest} ({@code "integration"}) through this annotation, so the fast suite
+ * ({@code -DexcludedGroups=integration}) leaves it out.
  *
  * <pre>{@code
  * @WithPebble(profiles = @WithPebble.Profile(name = "short", seconds = 120))
@@ -34,6 +36,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Documented
 @Inherited
 @ExtendWith(PebbleExtension.class)
+@IntegrationTest
 public @interface WithPebble {
 
     /** Which Pebble build to run. */

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Timeout;
  * end to end by the netty adapter's {@code SecondCaCaddyTest}.)
  */
 @Timeout(60)
+@IntegrationTest
 class CaddyAcmeServerTest {
 
     @Test

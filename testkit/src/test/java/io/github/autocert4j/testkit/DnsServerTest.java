@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** The test DNS server: a real knotd on loopback, answering its zone; and Pebble's option to resolve through it. */
 @Timeout(60)
+@IntegrationTest
 class DnsServerTest {
 
     @Test

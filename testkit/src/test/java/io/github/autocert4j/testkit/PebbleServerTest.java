@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
+@IntegrationTest
 class PebbleServerTest {
 
     private static String directory(PebbleServer pebble) throws IOException, InterruptedException {

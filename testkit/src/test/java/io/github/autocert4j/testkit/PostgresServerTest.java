@@ -16,6 +16,7 @@ import java.sql.Statement;
 import org.junit.jupiter.api.Test;
 
 /** The harness itself: a real server as an unprivileged user, surviving stop, SIGKILL and restart with its data. */
+@IntegrationTest
 class PostgresServerTest {
 
     @Test

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,6 +27,7 @@ import org.springframework.context.annotation.Configuration;
  * answered 200 from memory, and the 503s are counted under {@code autocert4j.challenge.requests{status=503}}.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IntegrationTest
 class ClusterPartitionSpringBootTest {
     private static final String NAME = "partition.autocert4j.test";
     private static final String TOKEN = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA";

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,6 +25,7 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
  * alone. Real applications; no CA is contacted.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IntegrationTest
 class SpringBootConfigurationTest {
 
     private static AutoCertConfigurationException startFails(Map<String, String> props) {

@@ -25,8 +25,10 @@ import org.junit.jupiter.api.Test;
 
 import com.sun.net.httpserver.HttpServer;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 
 /** The nginx harness itself: round-robin over real backends, the access log, a dead backend skipped, no stray process. */
+@IntegrationTest
 class LoadBalancerTest {
     final List<HttpServer> backends = new ArrayList<>();
     final HttpClient client = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).connectTimeout(Duration.ofSeconds(2)).build();

@@ -17,6 +17,7 @@ import jakarta.inject.Inject;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = QuarkusHealthTest.ShortLived.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusHealthTest {
     static final Duration T = Duration.ofSeconds(60);
 

@@ -31,6 +31,7 @@ import jakarta.inject.Inject;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusTest;
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = QuarkusNoCaTest.NoCa.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusNoCaTest {
     static final Duration T = Duration.ofSeconds(30);
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import jakarta.inject.Inject;
 
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = QuarkusOnDemandTest.OnDemand.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusOnDemandTest {
     static final Duration T = Duration.ofSeconds(60);
     static final String ALLOWED = "shop1.ondemand.autocert4j.test";

@@ -16,6 +16,7 @@ import jakarta.inject.Inject;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = PebbleResource.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusPebbleTest {
     static final Duration T = Duration.ofSeconds(60);
 

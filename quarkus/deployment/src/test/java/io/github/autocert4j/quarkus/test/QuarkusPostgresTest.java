@@ -22,6 +22,7 @@ import jakarta.inject.Inject;
 
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.PostgresServer;
 import io.github.autocert4j.testkit.TlsProbe;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = QuarkusPostgresTest.WithPostgres.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusPostgresTest {
     static final Duration T = Duration.ofSeconds(60);
 

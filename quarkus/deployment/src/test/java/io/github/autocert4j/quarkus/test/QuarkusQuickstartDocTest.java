@@ -21,6 +21,7 @@ import jakarta.inject.Inject;
 
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = QuarkusQuickstartDocTest.AsPasted.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusQuickstartDocTest {
     static final Duration T = Duration.ofSeconds(60);
 

@@ -14,6 +14,7 @@ import jakarta.inject.Inject;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = PebbleResource.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusRenewalTest {
     static final Duration T = Duration.ofSeconds(60);
 

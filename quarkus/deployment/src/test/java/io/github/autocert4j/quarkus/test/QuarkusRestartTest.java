@@ -17,6 +17,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.Http01Responder;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(value = QuarkusRestartTest.FirstRun.class, restrictToAnnotatedClass = true)
+@IntegrationTest
 class QuarkusRestartTest {
     static final Duration T = Duration.ofSeconds(60);
 
