@@ -73,7 +73,7 @@ public record AcmeCa(URI directory, Path serverTrust, String eabKeyId, String ea
     }
 
     /** What is wrong with these settings, each with its fix; {@code field} names the builder method. */
-    List<String> problems(String field) {
+    public List<String> problems(String field) {
         return problems(field, field, field + ": preferredChain");
     }
 
@@ -81,7 +81,7 @@ public record AcmeCa(URI directory, Path serverTrust, String eabKeyId, String ea
      * The same, naming the external account binding's problems after {@code eabField} and starting
      * the preferred chain's with {@code chainSubject} (the builder's own methods for the first CA).
      */
-    List<String> problems(String field, String eabField, String chainSubject) {
+    public List<String> problems(String field, String eabField, String chainSubject) {
         List<String> errors = new ArrayList<>();
         if (directory == null) {
             errors.add(field + ": no directory. Fix: AcmeCa.of(\"https://ca.example/directory\")");
@@ -107,7 +107,7 @@ public record AcmeCa(URI directory, Path serverTrust, String eabKeyId, String ea
     }
 
     /** The HMAC key's bytes, or null if it is not base64url (padding tolerated) or empty. */
-    static byte[] decodeHmacKey(String key) {
+    public static byte[] decodeHmacKey(String key) {
         try {
             String k = key.trim();
             while (k.endsWith("=")) {

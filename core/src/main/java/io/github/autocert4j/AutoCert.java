@@ -1,5 +1,24 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.acme.AcmeTlsAlpnContext;
+import io.github.autocert4j.internal.assembly.AutoCertMBean;
+import io.github.autocert4j.internal.config.Config;
+import io.github.autocert4j.internal.assembly.DryRun;
+import io.github.autocert4j.internal.renewal.Services;
+import io.github.autocert4j.internal.ondemand.OnDemandCertificates;
+import io.github.autocert4j.internal.renewal.CertificateSet;
+import io.github.autocert4j.internal.renewal.ManagedCertificate;
+import io.github.autocert4j.internal.renewal.StartupLoad;
+import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.store.LeftoverSweep;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.renewal.StoreWatch;
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.LiveKeyManagerFactory;
+import io.github.autocert4j.internal.tls.SelfSigned;
+import io.github.autocert4j.internal.util.DaemonThreads;
+import io.github.autocert4j.internal.util.Events;
+
 import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -86,7 +105,7 @@ public final class AutoCert implements AutoCloseable {
         LiveKeyManager keyManager = new LiveKeyManager(config.certificates().isEmpty() ? null : first.get(0),
                 () -> SelfSigned.create(first, clock.instant())); // made on first need: off the path to the first certificate
         if (config.tlsAlpn01Enabled()) {
-            keyManager.answerTlsAlpn01(tlsAlpn01);
+            keyManager.answerTlsAlpn01(tlsAlpn01.certificates());
         }
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;
@@ -247,6 +266,16 @@ public final class AutoCert implements AutoCloseable {
      */
     public X509ExtendedKeyManager keyManager() {
         return services.keyManager();
+    }
+
+    /**
+     * A {@link javax.net.ssl.KeyManagerFactory} that hands out {@link #keyManager()}, for TLS stacks
+     * that take a factory (Reactor Netty's {@code SslContextBuilder.forServer(KeyManagerFactory)},
+     * Vert.x and Quarkus key-cert options). Its {@code init} methods do nothing: the key material
+     * lives in this manager.
+     */
+    public javax.net.ssl.KeyManagerFactory keyManagerFactory() {
+        return new LiveKeyManagerFactory(services.keyManager());
     }
 
     /**

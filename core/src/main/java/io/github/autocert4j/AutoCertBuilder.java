@@ -1,12 +1,19 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.acme.AcmeIssuer;
+import io.github.autocert4j.internal.acme.CaTrust;
+import io.github.autocert4j.internal.config.ChallengeTypes;
+import io.github.autocert4j.internal.config.Config;
+import io.github.autocert4j.internal.config.StoreProbe;
+import io.github.autocert4j.internal.renewal.FailedValidationBudget;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.util.LogSafe;
+import io.github.autocert4j.internal.util.Names;
+
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -16,7 +23,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,8 +48,8 @@ public final class AutoCertBuilder {
 
     private final List<List<String>> certificates = new ArrayList<>();
     private final List<ChallengeSolver> extraSolvers = new ArrayList<>();
-    /** Issuers after the primary directory, in the order added: {@link AcmeCa} or {@link Issuer}. */
-    private final List<Object> furtherIssuers = new ArrayList<>();
+    /** Issuers after the primary directory, in the order added. */
+    private final List<IssuerSource> furtherIssuers = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
     private URI directory;
     private Path acmeTrustPem;
@@ -112,7 +118,7 @@ public final class AutoCertBuilder {
         if (issuer == null) {
             problems.add("issuer: null. Fix: pass an Issuer instance, or use directory(...) for an ACME CA");
         } else {
-            furtherIssuers.add(issuer);
+            furtherIssuers.add(new IssuerSource(null, issuer));
         }
         return this;
     }
@@ -132,7 +138,7 @@ public final class AutoCertBuilder {
         if (ca == null) {
             problems.add("acmeCa: null. Fix: pass AcmeCa.of(\"https://ca.example/directory\")");
         } else {
-            furtherIssuers.add(ca);
+            furtherIssuers.add(new IssuerSource(ca, null));
         }
         return this;
     }
@@ -311,13 +317,29 @@ public final class AutoCertBuilder {
         return this;
     }
 
-    /** Validates the configuration and creates the manager (not started yet: call {@link AutoCert#start()}). */
+    /**
+     * Validates the configuration and creates the manager (not started yet: call {@link AutoCert#start()}).
+     *
+     * <p>What it touches outside the JVM, and why (everything else waits for {@code start()}):
+     * <ul>
+     *   <li>reads each {@code acmeServerTrust}/{@link AcmeCa#withServerTrust} PEM file, so that an
+     *       unreadable one is reported with the other configuration errors;</li>
+     *   <li>calls the store's {@link CertStore#checkAccess()} once, waiting at most 2 seconds, so
+     *       that a store this process cannot write fails here rather than at the first renewal. For
+     *       a {@link FileCertStore} that creates the storage directory if missing and writes and
+     *       deletes one file {@code .probe} in it; other stores do what their {@code checkAccess}
+     *       says (a database store runs one query). A store that is down or does not answer in time
+     *       only logs a warning: a server must start while its database is down.</li>
+     * </ul>
+     * It contacts no CA. A store that has not answered after 2 seconds keeps its daemon thread
+     * (named {@code autocert4j-store-probe}) until it does, and a late failure is logged.
+     */
     public AutoCert build() {
         List<String> errors = new ArrayList<>(problems);
         if (certificates.isEmpty() && onDemand == null) {
             errors.add("certificate: none configured. Fix: call .certificate(\"example.com\", \"www.example.com\"), or enable .onDemand(...)");
         }
-        List<String> types = resolveChallengeTypes(errors);
+        List<String> types = ChallengeTypes.resolve(challengeTypes, extraSolvers, errors);
         boolean wildcards = Config.wildcardsAllowed(types);
         boolean ipValidatable = Config.ipAddressesValidatable(types);
         Set<String> seen = new HashSet<>();
@@ -353,14 +375,15 @@ public final class AutoCertBuilder {
         if (primary != null && primary.directory() != null && primary.directory().getHost() != null) {
             caIds.add(StoreLayout.caId(primary.directory()));
         }
-        List<Object> ordered = new ArrayList<>(); // the issuers in failover order: the directory's CA first
+        List<IssuerSource> ordered = new ArrayList<>(); // the issuers in failover order: the directory's CA first
         if (primary != null) {
-            ordered.add(primary);
+            ordered.add(new IssuerSource(primary, null));
         }
         ordered.addAll(furtherIssuers);
-        boolean anyAcme = ordered.stream().anyMatch(AcmeCa.class::isInstance);
-        for (Object further : furtherIssuers) {
-            if (further instanceof AcmeCa ca) {
+        boolean anyAcme = ordered.stream().anyMatch(IssuerSource::isAcme);
+        for (IssuerSource further : furtherIssuers) {
+            if (further.isAcme()) {
+                AcmeCa ca = further.ca();
                 List<String> caErrors = ca.problems("acmeCa(" + ca.directory() + ")");
                 errors.addAll(caErrors);
                 if (caErrors.isEmpty() && !caIds.add(StoreLayout.caId(ca.directory()))) {
@@ -403,10 +426,11 @@ public final class AutoCertBuilder {
             }
         }
         java.util.Map<AcmeCa, SSLContext> trusts = new java.util.IdentityHashMap<>();
-        for (Object source : ordered) {
-            if (source instanceof AcmeCa ca && ca.serverTrust() != null) {
+        for (IssuerSource source : ordered) {
+            AcmeCa ca = source.ca();
+            if (ca != null && ca.serverTrust() != null) {
                 try {
-                    trusts.put(ca, trustFrom(ca.serverTrust()));
+                    trusts.put(ca, CaTrust.from(ca.serverTrust()));
                 } catch (IOException | GeneralSecurityException | RuntimeException e) {
                     String field = ca == primary ? "acmeServerTrust" : "acmeCa(" + ca.directory() + ").withServerTrust";
                     errors.add(field + ": cannot use " + ca.serverTrust() + " (" + e.getMessage()
@@ -422,11 +446,11 @@ public final class AutoCertBuilder {
         if (chosenStore != null) {
             probe = new java.util.concurrent.CompletableFuture<>();
             try {
-                checkAccessBounded(chosenStore, probe);
+                StoreProbe.checkAccessBounded(chosenStore, probe);
             } catch (java.util.concurrent.TimeoutException e) {
                 LOG.warn("autocert4j: the store {} has not answered within {} s (a database that is down or unreachable); "
                         + "starting anyway: stored certificates are loaded, or new ones obtained, once it answers; the self-signed "
-                        + "fallback is served meanwhile", chosenStore, STORE_PROBE_WAIT.toSeconds());
+                        + "fallback is served meanwhile", chosenStore, StoreProbe.WAIT.toSeconds());
             } catch (CertStore.UnavailableException e) {
                 // Down, not misconfigured: a server must start while its database is down. Every
                 // store operation later fails and is retried at the first backoff step.
@@ -445,12 +469,13 @@ public final class AutoCertBuilder {
         String contact = email;
         java.time.Duration httpTimeout = policy.httpTimeout();
         Clock issuerClock = clock;
-        for (Object source : ordered) {
-            if (source instanceof AcmeCa ca) {
+        for (IssuerSource source : ordered) {
+            AcmeCa ca = source.ca();
+            if (ca != null) {
                 SSLContext acmeTrust = trusts.get(ca);
                 factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types, issuerClock));
             } else {
-                Issuer issuer = (Issuer) source;
+                Issuer issuer = source.custom();
                 factories.add((s, solvers) -> issuer);
             }
         }
@@ -465,108 +490,11 @@ public final class AutoCertBuilder {
         return built;
     }
 
-    /**
-     * The challenge types in preference order: as given to {@link #challengeTypes}, else http-01
-     * followed by the added solvers' types (with a dns-01 solver: the solvers' types, dns-01 first, then http-01). Adds an error for an unknown, repeated or unanswerable type.
-     */
-    private List<String> resolveChallengeTypes(List<String> errors) {
-        Set<String> solvable = new java.util.LinkedHashSet<>(Config.BUILT_IN_CHALLENGE_TYPES);
-        extraSolvers.forEach(s -> solvable.add(s.challengeType()));
-        if (challengeTypes == null) {
-            // A dns-01 solver means DNS-01 for every DNS name (the CA offers it for all of them), so a
-            // host without port 80 works as configured; http-01 stays last, for IP addresses only.
-            List<String> types = new ArrayList<>();
-            boolean dns01 = extraSolvers.stream().anyMatch(s -> "dns-01".equals(s.challengeType()));
-            types.add(dns01 ? "dns-01" : "http-01");
-            extraSolvers.stream().map(ChallengeSolver::challengeType).filter(t -> t != null && !types.contains(t)).forEach(types::add);
-            if (!types.contains("http-01")) {
-                types.add("http-01");
-            }
-            return List.copyOf(types);
-        }
-        if (challengeTypes.isEmpty()) {
-            errors.add("challengeTypes: none given. Fix: list at least one, e.g. .challengeTypes(\"http-01\") or .challengeTypes(\"tls-alpn-01\")");
-            return List.of();
-        }
-        List<String> types = new ArrayList<>();
-        for (String t : challengeTypes) {
-            if (t == null || t.isBlank()) {
-                errors.add("challengeTypes: an empty type. Fix: use \"http-01\", \"tls-alpn-01\" or \"dns-01\"");
-            } else if (types.contains(t)) {
-                errors.add("challengeTypes: '" + t + "' is listed twice. Fix: list each type once, most preferred first");
-            } else if (!solvable.contains(t)) {
-                errors.add("challengeTypes: '" + t + "' has no solver. Fix: " + ("dns-01".equals(t)
-                        ? "add .challengeSolver(new Dns01Solver(yourDnsProvider)) (module autocert4j-dns)"
-                        : "add .challengeSolver(aSolverFor(\"" + t + "\")) or remove it; built in are http-01 and tls-alpn-01"));
-            } else {
-                types.add(t);
-            }
-        }
-        return List.copyOf(types);
-    }
 
-    static SSLContext trustFrom(Path pem) throws IOException, GeneralSecurityException {
-        List<X509Certificate> certs = Pem.decodeCertificates(Files.readAllBytes(pem));
-        if (certs.isEmpty()) {
-            throw new IOException("no certificate in the file");
-        }
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        for (int i = 0; i < certs.size(); i++) {
-            ks.setCertificateEntry("acme-ca-" + i, certs.get(i));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
-    }
-
-    /** How long {@link #build()} waits for the store's {@link CertStore#checkAccess()}: a pool's connection timeout is longer. */
-    private static final java.time.Duration STORE_PROBE_WAIT = java.time.Duration.ofSeconds(2);
-
-    /**
-     * {@code store.checkAccess()}, waited for at most {@link #STORE_PROBE_WAIT}: a store that answers
-     * reports its problems here, one that hangs (a pool waiting out its connection timeout) must
-     * not hold up start-up. A late answer is still logged. {@code probe} completes with the answer.
-     */
-    private static void checkAccessBounded(CertStore store, java.util.concurrent.CompletableFuture<Void> probe)
-            throws IOException, java.util.concurrent.TimeoutException {
-        DaemonThreads.named("autocert4j-store-probe").newThread(() -> {
-            try {
-                store.checkAccess();
-                probe.complete(null);
-            } catch (Throwable t) {
-                probe.completeExceptionally(t);
-            }
-        }).start();
-        try {
-            probe.get(STORE_PROBE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            probe.whenComplete((ok, late) -> {
-                if (late != null && !(late instanceof CertStore.UnavailableException)) {
-                    LOG.warn("autocert4j: the store {} answered late: it cannot be written ({}). Fix: check the store's "
-                            + "permissions or connection settings", store, LogSafe.text(String.valueOf(late.getMessage())));
-                } else {
-                    LOG.info("autocert4j: the store {} answered {}", store, late == null ? "after all" : "late: still unavailable");
-                }
-            });
-            throw e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.util.concurrent.TimeoutException("interrupted while checking the store");
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
+    /** One issuer in failover order: an ACME CA this library talks to, or a custom {@link Issuer}; exactly one is set. */
+    private record IssuerSource(AcmeCa ca, Issuer custom) {
+        boolean isAcme() {
+            return ca != null;
         }
     }
 }

@@ -47,7 +47,7 @@ public final class CertificateStatus {
     private final Instant nextCheck;
     private final Instant expiryWarningFrom;
 
-    CertificateStatus(String certificate, List<String> names, State state, BigInteger serial, String issuer, String issuerId,
+    public CertificateStatus(String certificate, List<String> names, State state, BigInteger serial, String issuer, String issuerId,
                       Instant notBefore, Instant notAfter, String profile, Instant lastAttempt, IssuanceException lastFailure,
                       int consecutiveFailures, Instant nextCheck, Instant expiryWarningFrom) {
         this.certificate = certificate;

@@ -1,5 +1,7 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.store.FileIo;
+
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -26,7 +28,6 @@ import java.time.Instant;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -144,9 +145,9 @@ public final class FileCertStore implements CertStore {
         try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), fileAttributes(FILE_MODE))) {
             steps.reached("temp-created", key);
             // Two halves only so that a crash test can stop between them (a torn temp file).
-            writeFully(ch, ByteBuffer.wrap(value, 0, value.length / 2));
+            FileIo.writeFully(ch, ByteBuffer.wrap(value, 0, value.length / 2));
             steps.reached("temp-half-written", key);
-            writeFully(ch, ByteBuffer.wrap(value, value.length / 2, value.length - value.length / 2));
+            FileIo.writeFully(ch, ByteBuffer.wrap(value, value.length / 2, value.length - value.length / 2));
             steps.reached("temp-written", key);
             ch.force(true);
             steps.reached("temp-synced", key);
@@ -161,14 +162,8 @@ public final class FileCertStore implements CertStore {
             throw new IOException("file system of " + root + " cannot rename atomically; choose a local directory for the store", e);
         }
         steps.reached("renamed", key);
-        fsyncDirectory(dir);
+        FileIo.fsyncDirectory(dir);
         steps.reached("directory-synced", key);
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) {
-            ch.write(buf);
-        }
     }
 
     @Override
@@ -207,7 +202,7 @@ public final class FileCertStore implements CertStore {
         boolean existed = Files.deleteIfExists(file);
         if (existed) {
             steps.reached("deleted", key);
-            fsyncDirectory(file.getParent());
+            FileIo.fsyncDirectory(file.getParent());
             steps.reached("directory-synced", key);
         }
         return existed;
@@ -238,28 +233,7 @@ public final class FileCertStore implements CertStore {
         if (!Files.isDirectory(root)) {
             return 0;
         }
-        List<Path> leftovers = new ArrayList<>();
-        Instant tooOld = Instant.now().minus(TEMP_FILE_MAX_AGE);
-        long self = ProcessHandle.current().pid();
-        try (Stream<Path> files = Files.walk(root)) {
-            files.filter(Files::isRegularFile).forEach(p -> {
-                Matcher m = TEMP_FILE.matcher(p.getFileName().toString());
-                if (!m.matches()) {
-                    return;
-                }
-                Instant written;
-                try {
-                    written = Files.getLastModifiedTime(p).toInstant();
-                } catch (IOException gone) {
-                    return; // renamed or removed meanwhile
-                }
-                long pid = parsePid(m.group(1));
-                boolean writerGone = pid == self || pid < 0 || ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
-                if (written.isBefore(tooOld) || (writerGone && written.isBefore(processStart))) {
-                    leftovers.add(p);
-                }
-            });
-        }
+        List<Path> leftovers = FileIo.leftovers(root, TEMP_FILE, Instant.now().minus(TEMP_FILE_MAX_AGE), processStart);
         int removed = 0;
         for (Path p : leftovers) {
             if (Files.deleteIfExists(p)) {
@@ -267,14 +241,6 @@ public final class FileCertStore implements CertStore {
             }
         }
         return removed;
-    }
-
-    private static long parsePid(String digits) {
-        try {
-            return Long.parseLong(digits);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     /** For tests: a file time this store takes for "before this process started". */
@@ -406,12 +372,4 @@ public final class FileCertStore implements CertStore {
         return posix ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)} : new FileAttribute<?>[0];
     }
 
-    private static void fsyncDirectory(Path dir) {
-        // Makes the rename durable: without it a power cut can forget the new directory entry.
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // Some file systems refuse to open directories; the rename itself is still atomic.
-        }
-    }
 }

@@ -1,5 +1,8 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.cluster.PeerChallenges;
+import io.github.autocert4j.internal.store.StoreLayout;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

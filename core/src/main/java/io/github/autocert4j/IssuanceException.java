@@ -1,5 +1,7 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.util.LogSafe;
+
 import java.time.Instant;
 import java.util.Optional;
 

@@ -43,7 +43,7 @@ public enum KeyType {
     }
 
     /** Generates a fresh key pair of this type. */
-    KeyPair generate() {
+    public KeyPair generate() {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance(algorithm);
             if (curve != null) {

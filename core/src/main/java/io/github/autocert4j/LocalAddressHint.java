@@ -53,7 +53,7 @@ public final class LocalAddressHint {
     }
 
     /** The local address recorded on {@code engine}, or null. */
-    static InetAddress of(SSLEngine engine) {
+    public static InetAddress of(SSLEngine engine) {
         if (engine == null) {
             return null;
         }

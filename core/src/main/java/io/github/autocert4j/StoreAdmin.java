@@ -1,5 +1,18 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.acme.AcmeIssuer;
+import io.github.autocert4j.internal.acme.CaTrust;
+import io.github.autocert4j.internal.acme.Revocation;
+import io.github.autocert4j.internal.acme.Csr;
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.store.MemoryCertStore;
+import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.store.RenewalRequests;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.tls.ChainVerifier;
+import io.github.autocert4j.internal.util.LogSafe;
+
 import java.io.IOException;
 import java.io.StringReader;
 import java.math.BigInteger;
@@ -15,9 +28,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -308,7 +319,7 @@ public final class StoreAdmin {
      * ({@code keyCompromise}, {@code key-compromise} and {@code KEY_COMPROMISE} are one).
      */
     public static List<String> revocationReasons() {
-        return Arrays.stream(org.shredzone.acme4j.RevocationReason.values()).map(r -> r.name().toLowerCase(Locale.ROOT)).toList();
+        return Revocation.reasonNames();
     }
 
     /**
@@ -319,26 +330,10 @@ public final class StoreAdmin {
      * @throws IllegalArgumentException for an unknown reason or certificate
      */
     public BigInteger revoke(String id, AcmeCa ca, String reason) throws IOException, IssuanceException {
-        Map<String, org.shredzone.acme4j.RevocationReason> reasons = new LinkedHashMap<>();
-        for (org.shredzone.acme4j.RevocationReason r : org.shredzone.acme4j.RevocationReason.values()) {
-            reasons.put(r.name().replace("_", "").toLowerCase(Locale.ROOT), r);
-        }
-        org.shredzone.acme4j.RevocationReason r = reasons.get(reason.replace("_", "").replace("-", "").toLowerCase(Locale.ROOT));
-        if (r == null) {
-            throw new IllegalArgumentException("unknown revocation reason '" + reason + "'. Fix: one of " + revocationReasons());
-        }
+        org.shredzone.acme4j.RevocationReason r = Revocation.reason(reason);
         CertificateStorage.Stored stored = storage.load(id).orElseThrow(() -> new IllegalArgumentException(
                 "no certificate " + id + " in " + store + ". Fix: see the ids with 'certificates'"));
-        SSLContext trust = null;
-        if (ca.serverTrust() != null) {
-            try {
-                trust = AutoCertBuilder.trustFrom(ca.serverTrust());
-            } catch (GeneralSecurityException e) {
-                throw new IOException("cannot use the trust file " + ca.serverTrust() + ": " + e.getMessage(), e);
-            }
-        }
-        AcmeIssuer issuer = new AcmeIssuer(ca, trust, store, null, Duration.ofSeconds(30), List.of(), List.of());
-        issuer.revoke(stored.bundle().leaf(), stored.bundle().keyPair(), r);
+        Revocation.revoke(store, ca, stored.bundle(), r);
         return stored.bundle().serial();
     }
 
@@ -358,7 +353,7 @@ public final class StoreAdmin {
         SSLContext trust = null;
         if (testCa.serverTrust() != null) {
             try {
-                trust = AutoCertBuilder.trustFrom(testCa.serverTrust());
+                trust = CaTrust.from(testCa.serverTrust());
             } catch (IOException | GeneralSecurityException e) {
                 throw new IllegalArgumentException("cannot use the trust file " + testCa.serverTrust() + " (" + e.getMessage()
                         + "). Fix: pass a readable PEM file with the test CA's certificate(s)", e);

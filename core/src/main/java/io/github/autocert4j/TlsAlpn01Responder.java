@@ -1,10 +1,16 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.cluster.PeerChallenges;
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.tls.ChallengeCertificates;
+import io.github.autocert4j.internal.tls.Handshakes;
+import io.github.autocert4j.internal.tls.SelfSigned;
+import io.github.autocert4j.internal.util.Names;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.Socket;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -14,7 +20,6 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -64,7 +69,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** The id-pe-acmeIdentifier extension (RFC 8737 §6.1), as a string: BouncyCastle loads only when a challenge is created. */
     static final String ACME_IDENTIFIER_OID = "1.3.6.1.5.5.7.1.31";
     /** Key aliases of challenge certificates start with this, so a key manager can tell them apart. */
-    static final String ALIAS_PREFIX = "acme-tls-alpn-01#";
+    static final String ALIAS_PREFIX = ChallengeCertificates.ALIAS_PREFIX;
 
 
     /** One challenge certificate with its key. Never prints the key. */
@@ -161,7 +166,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
      * looked up). Never blocks.
      */
     public boolean isPending(String serverName) {
-        return local(identifierFor(serverName)) != null;
+        return local(Names.acmeIdentifier(serverName)) != null;
     }
 
     /**
@@ -171,7 +176,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
      * event-loop servers that route validation handshakes themselves (the Netty adapter).
      */
     public CompletableFuture<Boolean> lookup(String serverName) {
-        String identifier = identifierFor(serverName);
+        String identifier = Names.acmeIdentifier(serverName);
         if (identifier == null) {
             return CompletableFuture.completedFuture(false);
         }
@@ -196,55 +201,9 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
         return served.get();
     }
 
-    /**
-     * The identifier a validation handshake with this SNI is about: the name itself, or for
-     * {@code in-addr.arpa} / {@code ip6.arpa} names the IP address (RFC 8738 §6); null if none.
-     */
-    static String identifierFor(String serverName) {
-        if (serverName == null || serverName.isEmpty()) {
-            return null;
-        }
-        String name = serverName.toLowerCase(Locale.ROOT);
-        if (name.endsWith(".")) {
-            name = name.substring(0, name.length() - 1);
-        }
-        try {
-            if (name.endsWith(".in-addr.arpa")) {
-                String[] octets = name.substring(0, name.length() - ".in-addr.arpa".length()).split("\\.");
-                if (octets.length != 4) {
-                    return null;
-                }
-                byte[] ip = new byte[4];
-                for (int i = 0; i < 4; i++) {
-                    int v = Integer.parseInt(octets[3 - i]);
-                    if (v < 0 || v > 255) {
-                        return null;
-                    }
-                    ip[i] = (byte) v;
-                }
-                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
-            }
-            if (name.endsWith(".ip6.arpa")) {
-                String[] nibbles = name.substring(0, name.length() - ".ip6.arpa".length()).split("\\.");
-                if (nibbles.length != 32) {
-                    return null;
-                }
-                byte[] ip = new byte[16];
-                for (int i = 0; i < 32; i++) {
-                    int v = Integer.parseInt(nibbles[31 - i], 16);
-                    ip[i / 2] |= (byte) (i % 2 == 0 ? v << 4 : v);
-                }
-                return Names.normalize(InetAddress.getByAddress(ip).getHostAddress());
-            }
-        } catch (NumberFormatException | UnknownHostException e) {
-            return null;
-        }
-        return Names.normalize(name);
-    }
-
     /** The answer for an SNI: memory first, then (if {@code mayBlock}) a bounded store lookup. */
     Answer answer(String serverName, boolean mayBlock) {
-        String identifier = identifierFor(serverName);
+        String identifier = Names.acmeIdentifier(serverName);
         if (identifier == null) {
             return null;
         }
@@ -267,11 +226,33 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
      */
     String chooseAlias(String keyType, String sni, boolean mayBlock) {
         Answer a = answer(sni, mayBlock);
-        if (a == null || !LiveKeyManager.keyTypeMatches(keyType, a.key.getAlgorithm())) {
+        if (a == null || !Handshakes.keyTypeMatches(keyType, a.key.getAlgorithm())) {
             return null;
         }
         served.incrementAndGet();
         return a.alias;
+    }
+
+    /** These challenge certificates as the key manager asks for them (first in its chain of sources). */
+    ChallengeCertificates certificates() {
+        return new ChallengeCertificates() {
+            @Override
+            public String chooseAlias(String keyType, String sni, boolean mayBlock) {
+                return TlsAlpn01Responder.this.chooseAlias(keyType, sni, mayBlock);
+            }
+
+            @Override
+            public PrivateKey key(String alias) {
+                Answer a = byAlias(alias);
+                return a == null ? null : a.key;
+            }
+
+            @Override
+            public X509Certificate certificate(String alias) {
+                Answer a = byAlias(alias);
+                return a == null ? null : a.certificate;
+            }
+        };
     }
 
     /** A view that answers in this process only, publishing nothing to the store (dry runs). */
@@ -355,7 +336,7 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     /** Serves challenge certificates by SNI; for contexts that only see validation handshakes. */
     private final class ChallengeKeyManager extends X509ExtendedKeyManager {
         private String choose(String keyType, SSLSession handshake) {
-            return chooseAlias(keyType, LiveKeyManager.sniHost(handshake), false);
+            return chooseAlias(keyType, Handshakes.sniHost(handshake), false);
         }
 
         @Override

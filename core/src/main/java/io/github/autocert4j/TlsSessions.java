@@ -1,5 +1,8 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.tls.FreshSessionsContext;
+import io.github.autocert4j.internal.util.LogSafe;
+
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,5 +1,8 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.tls.ChainVerifier;
+
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.util.Events;
+
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.Mockito.doThrow;

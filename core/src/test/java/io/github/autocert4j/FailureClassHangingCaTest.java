@@ -1,5 +1,9 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.store.StoreLayout;
+
+import io.github.autocert4j.internal.util.DaemonThreads;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

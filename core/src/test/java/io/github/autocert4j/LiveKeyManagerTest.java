@@ -1,5 +1,11 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.tls.Handshakes;
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.SelfSigned;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -116,12 +122,12 @@ class LiveKeyManagerTest {
         assertNull(km.chooseEngineServerAlias("RSASSA-PSS", null, null));
         assertEquals(alias, km.chooseEngineServerAlias("EC", null, null));
         assertEquals(0, km.getServerAliases("RSA", null).length);
-        assertTrue(LiveKeyManager.keyTypeMatches("EC_EC", "EC"));
-        assertTrue(LiveKeyManager.keyTypeMatches("EC", "ECDSA"));
-        assertTrue(LiveKeyManager.keyTypeMatches(null, "RSA"));
-        assertTrue(LiveKeyManager.keyTypeMatches("RSA", "RSA"));
-        assertFalse(LiveKeyManager.keyTypeMatches("EC", "RSA"));
-        assertFalse(LiveKeyManager.keyTypeMatches("RSA", "EC"));
+        assertTrue(Handshakes.keyTypeMatches("EC_EC", "EC"));
+        assertTrue(Handshakes.keyTypeMatches("EC", "ECDSA"));
+        assertTrue(Handshakes.keyTypeMatches(null, "RSA"));
+        assertTrue(Handshakes.keyTypeMatches("RSA", "RSA"));
+        assertFalse(Handshakes.keyTypeMatches("EC", "RSA"));
+        assertFalse(Handshakes.keyTypeMatches("RSA", "EC"));
 
         LiveKeyManager rsaKm = new LiveKeyManager("r.example.test", fallback());
         CertBundle rsa = PKI.bundle(KeyType.RSA_2048, "r.example.test");

@@ -1,5 +1,10 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,5 +1,9 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.ondemand.OnDemandIndex;
+import io.github.autocert4j.internal.store.MemoryCertStore;
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

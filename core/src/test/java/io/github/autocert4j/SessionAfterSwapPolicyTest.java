@@ -1,5 +1,8 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.tls.SelfSigned;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

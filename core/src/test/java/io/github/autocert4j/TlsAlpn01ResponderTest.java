@@ -1,5 +1,9 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.util.Names;
+
+import io.github.autocert4j.internal.store.MemoryCertStore;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -43,10 +47,10 @@ class TlsAlpn01ResponderTest {
 
     @Test
     void anIpIdentifierIsAnsweredForItsReverseDnsNameWithAnIpAddressSan() throws Exception {
-        assertEquals("127.0.0.1", TlsAlpn01Responder.identifierFor("1.0.0.127.in-addr.arpa."));
-        assertEquals("2001:db8::1", TlsAlpn01Responder.identifierFor(
+        assertEquals("127.0.0.1", Names.acmeIdentifier("1.0.0.127.in-addr.arpa."));
+        assertEquals("2001:db8::1", Names.acmeIdentifier(
                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"));
-        assertNull(TlsAlpn01Responder.identifierFor("1.0.127.in-addr.arpa"));
+        assertNull(Names.acmeIdentifier("1.0.127.in-addr.arpa"));
         TlsAlpn01Responder r = new TlsAlpn01Responder();
         r.present(new ChallengeSolver.Challenge("tls-alpn-01", "127.0.0.1", "t", KEY_AUTH));
         X509Certificate c = r.answer("1.0.0.127.in-addr.arpa", false).certificate;

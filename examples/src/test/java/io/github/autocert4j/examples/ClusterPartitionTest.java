@@ -122,7 +122,7 @@ class ClusterPartitionTest {
 
         // A failed lookup is a WARN line at most every 10 s, never a stack trace per request.
         List<String> log = Files.readAllLines(cluster.node(cutNode).log, StandardCharsets.UTF_8);
-        assertEquals(0, log.stream().filter(l -> l.contains("at io.github.autocert4j.PeerChallenges")).count(), "no stack trace per request");
+        assertEquals(0, log.stream().filter(l -> l.contains("at io.github.autocert4j.internal.cluster.PeerChallenges")).count(), "no stack trace per request");
         long lookupWarnings = log.stream().filter(l -> l.contains("cannot look up a challenge in the shared store")).count();
         assertTrue(lookupWarnings >= 1 && lookupWarnings <= 1 + renewals, "rate-limited lookup warnings: " + lookupWarnings);
         System.out.printf("partition: %d renewals during the cut, %d fetches reached the cut node (503, retried), 0 invalid; "

@@ -1,14 +1,9 @@
 package io.github.autocert4j.vertx;
 
-import java.security.KeyStore;
-import java.security.Provider;
 import java.util.List;
 import java.util.function.Function;
 
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.KeyManagerFactorySpi;
-import javax.net.ssl.ManagerFactoryParameters;
 
 import io.github.autocert4j.AutoCert;
 import io.vertx.core.Vertx;
@@ -123,7 +118,7 @@ public final class AutoCertVertx {
 
         LiveKeyCertOptions(AutoCert autoCert) {
             this.autoCert = autoCert;
-            this.factory = new LiveKeyManagerFactory(autoCert);
+            this.factory = autoCert.keyManagerFactory();
         }
 
         @Override
@@ -145,40 +140,6 @@ public final class AutoCertVertx {
         @Override
         public String toString() {
             return "AutoCertVertx.keyCertOptions[" + autoCert + "]";
-        }
-    }
-
-    /** A {@link KeyManagerFactory} handing out the AutoCert's live key manager. */
-    private static final class LiveKeyManagerFactory extends KeyManagerFactory {
-        private static final Provider PROVIDER = new Provider("autocert4j", "1.0", "autocert4j live key manager") {
-            private static final long serialVersionUID = 1L;
-        };
-
-        LiveKeyManagerFactory(AutoCert autoCert) {
-            super(new Spi(autoCert), PROVIDER, "autocert4j");
-        }
-
-        private static final class Spi extends KeyManagerFactorySpi {
-            private final AutoCert autoCert;
-
-            Spi(AutoCert autoCert) {
-                this.autoCert = autoCert;
-            }
-
-            @Override
-            protected void engineInit(KeyStore keyStore, char[] password) {
-                // the key material lives in the AutoCert
-            }
-
-            @Override
-            protected void engineInit(ManagerFactoryParameters params) {
-                // the key material lives in the AutoCert
-            }
-
-            @Override
-            protected KeyManager[] engineGetKeyManagers() {
-                return new KeyManager[] {autoCert.keyManager()};
-            }
         }
     }
 }

@@ -1,13 +1,8 @@
 package io.github.autocert4j.quarkus;
 
-import java.security.KeyStore;
-import java.security.Provider;
 import java.util.function.Function;
 
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.KeyManagerFactorySpi;
-import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.X509KeyManager;
 
 import io.github.autocert4j.AutoCert;
@@ -20,16 +15,12 @@ import io.vertx.core.net.KeyCertOptions;
  * The per-name mappers answer null, so Vert.x keeps its one context (no per-name cache).
  */
 final class LiveKeyCertOptions implements KeyCertOptions {
-    private static final Provider PROVIDER = new Provider("autocert4j", "1.0", "autocert4j live key manager") {
-        private static final long serialVersionUID = 1L;
-    };
     private final AutoCert autoCert;
     private final KeyManagerFactory factory;
 
     LiveKeyCertOptions(AutoCert autoCert) {
         this.autoCert = autoCert;
-        this.factory = new KeyManagerFactory(new Spi(autoCert), PROVIDER, "autocert4j") {
-        };
+        this.factory = autoCert.keyManagerFactory();
     }
 
     @Override
@@ -55,28 +46,5 @@ final class LiveKeyCertOptions implements KeyCertOptions {
     @Override
     public String toString() {
         return "autocert4j live key material[" + autoCert + "]";
-    }
-
-    private static final class Spi extends KeyManagerFactorySpi {
-        private final AutoCert autoCert;
-
-        Spi(AutoCert autoCert) {
-            this.autoCert = autoCert;
-        }
-
-        @Override
-        protected void engineInit(KeyStore keyStore, char[] password) {
-            // the key material lives in the AutoCert
-        }
-
-        @Override
-        protected void engineInit(ManagerFactoryParameters params) {
-            // the key material lives in the AutoCert
-        }
-
-        @Override
-        protected KeyManager[] engineGetKeyManagers() {
-            return new KeyManager[] {autoCert.keyManager()};
-        }
     }
 }

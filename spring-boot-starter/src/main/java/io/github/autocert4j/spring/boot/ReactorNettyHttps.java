@@ -48,7 +48,7 @@ final class ReactorNettyHttps {
         // TLS-ALPN-01 needs the JDK provider, whose engine tells the live key manager the selected protocol.
         boolean tlsAlpn01 = autoCert.challengeTypes().contains("tls-alpn-01");
         SslProvider provider = OpenSsl.isAvailable() && !tlsAlpn01 ? SslProvider.OPENSSL : SslProvider.JDK;
-        Http11SslContextSpec spec = Http11SslContextSpec.forServer(new LiveKeyManagerFactory(autoCert)).configure(b -> {
+        Http11SslContextSpec spec = Http11SslContextSpec.forServer(autoCert.keyManagerFactory()).configure(b -> {
             b.sslProvider(provider);
             if (provider == SslProvider.JDK) {
                 b.sslContextProvider(autoCert.tlsSessions().jsseProvider());

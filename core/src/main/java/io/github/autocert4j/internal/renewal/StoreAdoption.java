@@ -1,0 +1,74 @@
+package io.github.autocert4j.internal.renewal;
+
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.tls.ChainVerifier;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Whether a certificate another server sharing the store put there replaces the live one: newer
+ * (issued later, or the renewal a store request asked for), valid for the configured names, from a
+ * configured issuer, and not due itself. Split out of {@link ManagedCertificate} (issue 19), which
+ * then swaps it in.
+ */
+final class StoreAdoption {
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
+
+    private StoreAdoption() {
+    }
+
+    /**
+     * The stored certificate to adopt, or empty.
+     *
+     * @param storedSince if not null: only one stored at or after that moment
+     * @param replacing the serial a store renewal request replaces: any other valid stored
+     *     certificate is that renewal, even one that expires sooner than the live one; else null
+     */
+    static Optional<CertificateStorage.Stored> adoptable(Services services, String id, List<String> names, CertBundle live,
+            Instant storedSince, java.math.BigInteger replacing) {
+        Optional<CertificateStorage.Stored> found;
+        try {
+            found = services.storage().load(id);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot read stored {} for adoption: {}", id, e.toString());
+            return Optional.empty();
+        }
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        CertBundle stored = found.get().bundle();
+        // Newer means issued later (notBefore), not expiring later: a peer's renewal may come with a
+        // shorter profile (a CA choosing 6-day certificates after 90-day ones). Same notBefore and
+        // expiry, other serial: a peer's renewal issued within the same second (CAs truncate to
+        // seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
+        boolean newer = replacing != null ? !stored.serial().equals(replacing) : live == null || issuedLater(stored, live);
+        if (live != null && (stored.serial().equals(live.serial()) || !newer)) {
+            return Optional.empty();
+        }
+        if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {
+            return Optional.empty();
+        }
+        Instant now = services.now();
+        try {
+            ChainVerifier.verify(stored, names, now);
+        } catch (ChainVerifier.VerificationException e) {
+            return Optional.empty();
+        }
+        if (!services.isConfigured(found.get().issuerId())
+                || RenewalPlanner.plan(stored.notBefore(), stored.notAfter(), null, now, services.policy(), services.random()).renewNow()) {
+            return Optional.empty();
+        }
+        return found;
+    }
+
+    /** Whether {@code stored} was issued after {@code current}, or in the same second and expires no sooner. */
+    public static boolean issuedLater(CertBundle stored, CertBundle current) {
+        int issued = stored.notBefore().compareTo(current.notBefore());
+        return issued > 0 || issued == 0 && !stored.notAfter().isBefore(current.notAfter());
+    }
+}
