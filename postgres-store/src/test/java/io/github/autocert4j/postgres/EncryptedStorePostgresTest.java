@@ -62,12 +62,17 @@ class EncryptedStorePostgresTest {
 
     /** Every row of the entries table, read by a role that was granted SELECT and nothing else. */
     static Map<String, byte[]> readAsSelectOnlyRole(String prefix) throws Exception {
+        return readAsSelectOnlyRole(DB, prefix);
+    }
+
+    /** The same on {@code db}'s server. */
+    static Map<String, byte[]> readAsSelectOnlyRole(PostgresExtension db, String prefix) throws Exception {
         String role = prefix + "reader";
-        PgSupport.admin(DB.pg(), "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + role + "') THEN CREATE ROLE "
+        PgSupport.admin(db.pg(), "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + role + "') THEN CREATE ROLE "
                 + role + " LOGIN PASSWORD 'r3ad'; END IF; END $$", "GRANT USAGE ON SCHEMA public TO " + role,
                 "GRANT SELECT ON " + prefix + "entries, " + prefix + "locks TO " + role);
         Map<String, byte[]> rows = new TreeMap<>();
-        try (Connection c = DriverManager.getConnection(DB.pg().jdbcUrl(), role, "r3ad"); Statement s = c.createStatement();
+        try (Connection c = DriverManager.getConnection(db.pg().jdbcUrl(), role, "r3ad"); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT key, value FROM " + prefix + "entries")) {
             while (rs.next()) {
                 rows.put(rs.getString(1), rs.getBytes(2));
