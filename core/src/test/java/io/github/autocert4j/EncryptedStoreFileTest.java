@@ -159,14 +159,33 @@ class EncryptedStoreFileTest {
                 tag.getMessage());
         assertThrows(IOException.class, () -> sameId.store(ACCOUNT, Pem.encodeKeyPair(KeyType.EC_P256.generate())));
 
-        // A node with the wrong KEK cannot start issuing over the fleet's keys either.
-        try (AutoCert a = AutoCert.builder().directory(java.net.URI.create("https://127.0.0.1:14000/dir")).agreeToTermsOfService(true)
-                .certificate("enc.example").store(FileCertStore.of(storeDir))
-                .encryptKeys(KeyEncryptionKey.fromFile(dir.resolve("wrong"))).build()) {
+        // A node with the wrong KEK cannot write over the fleet's keys either: it does not read the stored certificate,
+        // and the certificate it then obtains (a fake issuer: no account key to read) is refused by the store, attempt
+        // after attempt. (With an ACME CA the account key does not decrypt either, so no order is placed at all.)
+        FakeIssuer issuer = new FakeIssuer("fake-ca", java.time.Clock.systemUTC());
+        List<CertEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> refusedWrites = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CertStore wrongNode = new DelegatingStore(EncryptedCertStore.wrap(FileCertStore.of(storeDir), KeyEncryptionKey.fromFile(dir.resolve("wrong")))) {
+            @Override
+            public void store(String key, byte[] value) throws IOException {
+                try {
+                    super.store(key, value);
+                } catch (IOException refused) {
+                    refusedWrites.add(refused.getMessage());
+                    throw refused;
+                }
+            }
+        };
+        try (AutoCert a = AutoCert.builder().issuer(issuer).certificate("enc.example").store(wrongNode).listener(events::add).build()) {
             a.start();
-            Thread.sleep(300);
-        } catch (RuntimeException refused) {
-            // refusing to build is fine too; what matters is the store below
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (refusedWrites.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertFalse(refusedWrites.isEmpty(), "the obtained certificate's write was refused");
+            assertTrue(refusedWrites.get(0).startsWith("refusing to overwrite " + BUNDLE) && refusedWrites.get(0).contains(right.id()),
+                    refusedWrites.get(0));
+            assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Loaded), events.toString());
         }
         Map<String, byte[]> after = snapshot(storeDir);
         after.keySet().removeIf(k -> !before.containsKey(k) && !k.endsWith(".pem"));
