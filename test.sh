@@ -16,4 +16,5 @@ bash scripts/get-postgres.sh   # PostgreSQL server binaries for the Postgres* te
 bash scripts/get-lb.sh         # nginx, the round-robin load balancer the Cluster* tests start in front of the nodes (docs/cluster.md)
 bash scripts/get-caddy.sh      # Caddy, whose built-in ACME server is the second CA of the SecondCa* and AccountRecoveryCaddy* tests
 bash scripts/get-certbot.sh    # certbot, which makes the real certbot directory the cli module's CertbotImport* tests import (Pebble as its CA)
+bash scripts/get-softhsm.sh   # SoftHSM2, the PKCS#11 token holding the key-encryption key in the EncryptedStoreSoftHsm* tests (docs/security.md)
 exec mvn -B verify "$@"

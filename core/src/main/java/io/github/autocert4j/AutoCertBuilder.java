@@ -57,6 +57,7 @@ public final class AutoCertBuilder {
     private boolean agreedToTos;
     private KeyType keyType = KeyType.EC_P256;
     private CertStore store;
+    private KeyEncryptionKey[] keyEncryption;
     private RenewalPolicy policy = RenewalPolicy.defaults();
     private CertEventListener listener = e -> { };
     private ScheduledExecutorService executor;
@@ -218,6 +219,18 @@ public final class AutoCertBuilder {
     /** Where to keep keys and certificates; default {@code ~/.local/share/autocert4j}. */
     public AutoCertBuilder store(CertStore store) {
         this.store = store;
+        return this;
+    }
+
+    /**
+     * Keeps private keys encrypted in the store: {@code store(EncryptedCertStore.wrap(store, current, previous))}
+     * around whichever store is configured (see {@link EncryptedCertStore}).
+     */
+    public AutoCertBuilder encryptKeys(KeyEncryptionKey current, KeyEncryptionKey... previous) {
+        KeyEncryptionKey[] all = new KeyEncryptionKey[previous.length + 1];
+        all[0] = current;
+        System.arraycopy(previous, 0, all, 1, previous.length);
+        this.keyEncryption = all;
         return this;
     }
 
@@ -441,6 +454,9 @@ public final class AutoCertBuilder {
         CertStore chosenStore = store;
         if (chosenStore == null && errors.isEmpty()) {
             chosenStore = FileCertStore.of(Path.of(System.getProperty("user.home"), ".local", "share", "autocert4j"));
+        }
+        if (chosenStore != null && keyEncryption != null) {
+            chosenStore = EncryptedCertStore.wrap(chosenStore, keyEncryption[0], java.util.Arrays.copyOfRange(keyEncryption, 1, keyEncryption.length));
         }
         java.util.concurrent.CompletableFuture<Void> probe = null;
         if (chosenStore != null) {

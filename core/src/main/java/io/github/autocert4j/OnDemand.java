@@ -69,6 +69,7 @@ public final class OnDemand {
     private final Duration failedNameBackoff;
     private final Duration maxFailedNameBackoff;
     private final Duration sweepInterval;
+    private final int maxOrdersPerRegistrableDomain;
 
     private OnDemand(Builder b) {
         this.decider = b.decider;
@@ -83,6 +84,12 @@ public final class OnDemand {
         this.failedNameBackoff = b.failedNameBackoff;
         this.maxFailedNameBackoff = b.maxFailedNameBackoff;
         this.sweepInterval = b.sweepInterval;
+        this.maxOrdersPerRegistrableDomain = b.maxOrdersPerRegistrableDomain;
+    }
+
+    /** At most this many on-demand orders per registrable domain per 7 days, in this process (default 50). */
+    public int maxOrdersPerRegistrableDomain() {
+        return maxOrdersPerRegistrableDomain;
     }
 
     /** Starts configuring on-demand TLS for the names {@code decider} allows. */
@@ -179,6 +186,7 @@ public final class OnDemand {
         private Duration failedNameBackoff = Duration.ofMinutes(1);
         private Duration maxFailedNameBackoff = Duration.ofHours(6);
         private Duration sweepInterval = Duration.ofHours(1);
+        private int maxOrdersPerRegistrableDomain = 50;
 
         private Builder(Decider decider) {
             this.decider = decider;
@@ -243,6 +251,17 @@ public final class OnDemand {
             return this;
         }
 
+        /**
+         * At most {@code max} on-demand orders for names under one registrable domain ({@code example.co.uk} for
+         * {@code a.example.co.uk}, by the Public Suffix List) per 7 days, counted in this process (default 50: Let's
+         * Encrypt issues at most 50 new certificates per registered domain per week, so a 51st order would only fail,
+         * and a decision function that lets through every subdomain of one domain cannot exhaust it for others).
+         */
+        public Builder maxOrdersPerRegistrableDomain(int max) {
+            this.maxOrdersPerRegistrableDomain = max;
+            return this;
+        }
+
         /** Validates and freezes the configuration. */
         public OnDemand build() {
             List<String> errors = new ArrayList<>();
@@ -260,6 +279,9 @@ public final class OnDemand {
             }
             if (maxCertificatesInMemory < 1) {
                 errors.add("onDemand.maxCertificatesInMemory: " + maxCertificatesInMemory + ". Fix: a positive number, e.g. 10_000");
+            }
+            if (maxOrdersPerRegistrableDomain < 1) {
+                errors.add("onDemand.maxOrdersPerRegistrableDomain: " + maxOrdersPerRegistrableDomain + ". Fix: a positive number, e.g. 50");
             }
             if (maxConcurrentOrders < 1) {
                 errors.add("onDemand.maxConcurrentOrders: " + maxConcurrentOrders + ". Fix: a positive number, e.g. 16");

@@ -28,7 +28,7 @@ class LazyLoadingTest {
     @Test
     void startReadsNoStoredCertificateAndAHandshakeReadsOnlyItsOwn() throws Exception {
         FakeIssuer issuer = new FakeIssuer("fake-ca", Clock.systemUTC());
-        OnDemand allowAll = OnDemand.allow(n -> CompletableFuture.completedFuture(true)).orderRate(10_000, 1_000)
+        OnDemand allowAll = OnDemand.allow(n -> CompletableFuture.completedFuture(true)).orderRate(10_000, 1_000).maxOrdersPerRegistrableDomain(1_000)
                 .maxConcurrentOrders(8).handshakeWait(Duration.ofSeconds(20)).build();
         try (AutoCert seed = AutoCert.builder().issuer(issuer).onDemand(allowAll).storageDirectory(dir).build().start()) {
             List<CompletableFuture<Boolean>> all = new java.util.ArrayList<>();

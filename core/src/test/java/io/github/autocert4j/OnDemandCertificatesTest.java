@@ -207,7 +207,7 @@ class OnDemandCertificatesTest {
         // contract") and the name whose load triggered the eviction is refused. Found by the
         // on-demand benchmark (random SNI names over 10,000 cached certificates).
         AutoCert a = AutoCert.builder().issuer(issuer).store(new MemoryCertStore())
-                .onDemand(allowing(n -> true).orderRate(100_000, 100_000).maxCertificatesInMemory(500).build()).build();
+                .onDemand(allowing(n -> true).orderRate(100_000, 100_000).maxOrdersPerRegistrableDomain(100_000).maxCertificatesInMemory(500).build()).build();
         opened.add(a);
         a.start();
         LiveKeyManager km = (LiveKeyManager) a.keyManager();
@@ -250,7 +250,7 @@ class OnDemandCertificatesTest {
     void aBurstOfConcurrentNewNamesLeavesTheCacheBounded() throws Exception {
         // While names are pending they cannot be evicted; once the burst is over the bound must hold again.
         AutoCert a = AutoCert.builder().issuer(issuer).store(new MemoryCertStore())
-                .onDemand(allowing(n -> true).orderRate(100_000, 100_000).maxCertificatesInMemory(100).build()).build();
+                .onDemand(allowing(n -> true).orderRate(100_000, 100_000).maxOrdersPerRegistrableDomain(100_000).maxCertificatesInMemory(100).build()).build();
         opened.add(a);
         a.start();
         List<String> names = new ArrayList<>();

@@ -124,6 +124,8 @@ final class StoreOpsBench {
                 }
                 Bench.log("storeops: round " + (r + 1) + "/" + rounds + " done");
             }
+            StringBuilder encryptedMd = new StringBuilder();
+            EncryptedStoreOps.run(stores, quick, encryptedMd, summary); // encrypted / plaintext load and store ratios
             pgStore.close();
             pool.close();
 
@@ -170,6 +172,7 @@ final class StoreOpsBench {
                     + "a fenced write adds a `SELECT ... FOR SHARE` of the lock row in the same transaction; lock + unlock is two "
                     + "single-statement transactions. These run a few times per certificate per renewal, so even the slowest "
                     + "is far from mattering; loads happen at start-up and for challenge tokens another node published.\n\n");
+            md.append(encryptedMd);
 
             // ---------------------------------------------------------------- 2. fleet start-up
             Bench.log("storeops: writing " + certificates + " certificates into PostgreSQL and a file store");

@@ -121,7 +121,7 @@ class OnDemandPebbleTest {
 
     @Test
     void twoHundredAllowedNamesHandshakenConcurrentlyGetTwoHundredVerifiedCertificates() throws Exception {
-        AutoCert a = onDemand(allowing(n -> n.endsWith(ZONE)).orderRate(10_000, 500).maxConcurrentOrders(16));
+        AutoCert a = onDemand(allowing(n -> n.endsWith(ZONE)).orderRate(10_000, 500).maxOrdersPerRegistrableDomain(1_000).maxConcurrentOrders(16));
         Host h = host(a, null, null);
         ExecutorService clients = Executors.newFixedThreadPool(64);
         try {

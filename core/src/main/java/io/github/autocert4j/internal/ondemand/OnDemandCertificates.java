@@ -56,6 +56,7 @@ public final class OnDemandCertificates implements MissHandler, ManagedCertifica
     private final Map<String, Decision> decisions = new ConcurrentHashMap<>();
     private final AtomicLong evictions = new AtomicLong();
     private volatile boolean closed;
+    private final io.github.autocert4j.internal.names.RegistrableDomainBudget domainBudget;
 
     private record Decision(boolean allowed, long expiresNanos) {
     }
@@ -67,6 +68,9 @@ public final class OnDemandCertificates implements MissHandler, ManagedCertifica
         this.configured = configured;
         this.index = new OnDemandIndex(services.storage().store());
         this.limits = new OnDemandLimits(config);
+        this.domainBudget = io.github.autocert4j.internal.names.PublicSuffixGuard.list() == null ? null
+                : new io.github.autocert4j.internal.names.RegistrableDomainBudget(io.github.autocert4j.internal.names.PublicSuffixGuard.list(),
+                        config.maxOrdersPerRegistrableDomain(), java.time.Duration.ofDays(7));
         ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(config.maxConcurrentOrders(), DaemonThreads.named("autocert4j-on-demand"));
         pool.setRemoveOnCancelPolicy(true);
         this.workers = pool;
@@ -152,7 +156,10 @@ public final class OnDemandCertificates implements MissHandler, ManagedCertifica
                 done.complete(true);
                 return;
             }
-            String refused = limits.tryStartOrder(name, services.now());
+            String refused = domainBudget == null ? null : domainBudget.tryOrder(name, services.now());
+            if (refused == null) {
+                refused = limits.tryStartOrder(name, services.now());
+            }
             if (refused != null) {
                 LOG.info("autocert4j: no on-demand order for {}: {}", name, refused);
                 drop(m);

@@ -119,7 +119,7 @@ public final class Names {
         if (onlyDigitsAndDots(host)) {
             return field + ": '" + name + "' looks like an IP address but is not one. Fix: use a DNS name or a valid IP address";
         }
-        return null;
+        return io.github.autocert4j.internal.names.PublicSuffixGuard.problem(field, name);
     }
 
     /**

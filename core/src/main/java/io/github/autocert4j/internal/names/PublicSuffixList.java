@@ -1,0 +1,163 @@
+package io.github.autocert4j.internal.names;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.net.IDN;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Internal: the Public Suffix List (publicsuffix.org) in its {@code public_suffix_list.dat} format, with
+ * its matching algorithm (normal, wildcard and exception rules; the longest matching rule prevails; no rule
+ * means the last label). A copy of the list ships in this jar; a newer one can be given as a file
+ * (system property {@value #PROPERTY} or environment variable {@value #ENV}).
+ */
+public final class PublicSuffixList {
+    /** System property naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
+    public static final String PROPERTY = "autocert4j.publicSuffixList";
+    /** Environment variable naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
+    public static final String ENV = "AUTOCERT4J_PUBLIC_SUFFIX_LIST";
+    private static final String BUILT_IN = "public_suffix_list.dat";
+
+    private final Set<String> exact = new HashSet<>();
+    private final Set<String> wildcard = new HashSet<>();
+    private final Set<String> exception = new HashSet<>();
+    private final String source;
+
+    private PublicSuffixList(Reader in, String source) throws IOException {
+        this.source = source;
+        try (BufferedReader r = new BufferedReader(in)) {
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                String rule = line.strip();
+                int space = rule.indexOf(' ');
+                rule = space < 0 ? rule : rule.substring(0, space);
+                if (rule.isEmpty() || rule.startsWith("//")) {
+                    continue;
+                }
+                if (rule.startsWith("!")) {
+                    exception.add(ascii(rule.substring(1)));
+                } else if (rule.startsWith("*.")) {
+                    wildcard.add(ascii(rule.substring(2)));
+                } else {
+                    exact.add(ascii(rule));
+                }
+            }
+        }
+        if (exact.size() < 100) {
+            throw new IOException("public suffix list " + source + " has only " + exact.size() + " rules: not a public_suffix_list.dat. "
+                    + "Fix: download https://publicsuffix.org/list/public_suffix_list.dat and point " + PROPERTY + " at it");
+        }
+    }
+
+    private static String ascii(String rule) {
+        try {
+            return IDN.toASCII(rule, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            return rule.toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The copy shipped in this jar. */
+    public static PublicSuffixList builtIn() {
+        try (InputStream in = PublicSuffixList.class.getResourceAsStream(BUILT_IN)) {
+            if (in == null) {
+                throw new IllegalStateException("the built-in public suffix list is missing from the autocert4j jar");
+            }
+            return new PublicSuffixList(new InputStreamReader(in, StandardCharsets.UTF_8), "built-in copy");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the built-in public suffix list", e);
+        }
+    }
+
+    /** The list in {@code file} (the format of publicsuffix.org's {@code public_suffix_list.dat}). */
+    public static PublicSuffixList fromFile(Path file) throws IOException {
+        if (!Files.isReadable(file)) {
+            throw new IOException("public suffix list " + file + " cannot be read. Fix: download https://publicsuffix.org/list/"
+                    + "public_suffix_list.dat to that path, or unset " + PROPERTY + " / " + ENV + " to use the built-in copy");
+        }
+        return new PublicSuffixList(Files.newBufferedReader(file, StandardCharsets.UTF_8), file.toString());
+    }
+
+    /** The file named by {@value #PROPERTY} (or else {@value #ENV}) if set, otherwise the built-in copy. */
+    public static PublicSuffixList configured(Map<String, String> env) {
+        String path = System.getProperty(PROPERTY);
+        if (path == null || path.isBlank()) {
+            path = env.get(ENV);
+        }
+        if (path == null || path.isBlank()) {
+            return builtIn();
+        }
+        try {
+            return fromFile(Path.of(path.strip()));
+        } catch (IOException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /** Where the rules came from (a path or "built-in copy"). */
+    public String source() {
+        return source;
+    }
+
+    /** The public suffix of {@code name} (lower case, ASCII; a leading {@code *.} is ignored). */
+    public String publicSuffix(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        if (n.startsWith("*.")) {
+            n = n.substring(2);
+        }
+        while (n.endsWith(".")) {
+            n = n.substring(0, n.length() - 1);
+        }
+        String s = n;
+        while (true) {
+            int dot = s.indexOf('.');
+            String parent = dot < 0 ? null : s.substring(dot + 1);
+            if (exception.contains(s)) {
+                return parent == null ? s : parent;
+            }
+            if (exact.contains(s) || (parent != null && wildcard.contains(parent))) {
+                return s;
+            }
+            if (parent == null) {
+                return s; // no rule: the prevailing rule is "*", the last label
+            }
+            s = parent;
+        }
+    }
+
+    /** Whether {@code name} is itself a public suffix ({@code com}, {@code co.uk}, {@code github.io}). */
+    public boolean isPublicSuffix(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        if (n.startsWith("*.")) {
+            n = n.substring(2);
+        }
+        return publicSuffix(n).equals(n);
+    }
+
+    /**
+     * The registrable domain of {@code name}: its public suffix and one more label ({@code example.co.uk} for
+     * {@code www.example.co.uk}), or empty if {@code name} is a public suffix.
+     */
+    public Optional<String> registrableDomain(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        if (n.startsWith("*.")) {
+            n = n.substring(2);
+        }
+        String suffix = publicSuffix(n);
+        if (suffix.equals(n)) {
+            return Optional.empty();
+        }
+        String rest = n.substring(0, n.length() - suffix.length() - 1);
+        int dot = rest.lastIndexOf('.');
+        return Optional.of(rest.substring(dot + 1) + "." + suffix);
+    }
+}
