@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 import io.github.autocert4j.internal.crypto.PemEnvelope;
+import io.github.autocert4j.internal.store.StoreLayout;
 
 /**
  * A {@link CertStore} wrapper that keeps private keys encrypted at rest (envelope encryption), for
@@ -135,7 +136,7 @@ public final class EncryptedCertStore implements CertStore {
             if (peek.isEmpty() || !needsRewrite(peek.get())) {
                 continue;
             }
-            String lockName = lockOf(key);
+            String lockName = StoreLayout.lockOfKey(key);
             try (Lock lock = lockName == null ? null : delegate.lock(lockName)) {
                 Optional<byte[]> raw = delegate.load(key);
                 if (raw.isEmpty() || !needsRewrite(raw.get())) {
@@ -169,18 +170,6 @@ public final class EncryptedCertStore implements CertStore {
             }
         }
         return false;
-    }
-
-    /** The lock the manager writes {@code key} under (see StoreLayout), or null for keys it writes without one. */
-    static String lockOf(String key) {
-        String[] p = key.split("/");
-        if (p.length == 3 && p[0].equals("certs") && p[2].equals(p[1] + ".pem")) {
-            return "cert-" + p[1];
-        }
-        if (p.length == 4 && p[0].equals("acme") && p[2].equals("account") && p[3].equals("account.key.pem")) {
-            return StoreLayout.sanitize("acme/" + p[1]) + "-account";
-        }
-        return null;
     }
 
     @Override

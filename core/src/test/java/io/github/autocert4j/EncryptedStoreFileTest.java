@@ -1,5 +1,9 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.tls.SelfSigned;
+import io.github.autocert4j.internal.store.CertBundle;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,7 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.store.Pem;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -97,6 +97,21 @@ public final class StoreLayout {
         return certsPrefix() + id + "/" + id + ".properties";
     }
 
+    /**
+     * The lock under which the library writes the value at {@code key}: a certificate bundle's
+     * {@link #certLock}, an account key's {@link #accountLock}; null for every other key.
+     */
+    public static String lockOfKey(String key) {
+        String[] p = key.split("/");
+        if (p.length == 3 && (p[0] + "/").equals(certsPrefix()) && p[2].equals(p[1] + ".pem")) {
+            return "cert-" + p[1];
+        }
+        if (p.length == 4 && p[0].equals("acme") && p[2].equals("account") && p[3].equals("account.key.pem")) {
+            return sanitize("acme/" + p[1]) + "-account";
+        }
+        return null;
+    }
+
     public static String certLock(String certId) {
         return "cert-" + sanitize(certId);
     }
