@@ -1,0 +1,134 @@
+package io.github.autocert4j.internal.cluster;
+
+import io.github.autocert4j.CertStore;
+import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.util.LogSafe;
+
+import java.io.IOException;
+import java.net.URI;
+import java.security.PublicKey;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.shredzone.acme4j.toolbox.AcmeUtils;
+import org.shredzone.acme4j.toolbox.JoseUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ACME accounts of this manager (one per configured CA) as the JWK thumbprints (RFC 7638) that
+ * end every key authorization: a challenge answer a peer published through the store is served only
+ * if it ends in one of them, and the answer served is then rebuilt here as {@code token + "." + own
+ * thumbprint}. An answer for any other account (planted by whoever can write the store) is never served.
+ *
+ * <p>The account key of a CA is read from the store (where every server sharing it keeps the same
+ * account) the first time it is needed, and its thumbprint kept for the life of this object: a key
+ * written to the store later does not replace one already known, so a store writer cannot swap in an
+ * account of their own under a running node. A CA whose key is not in the store yet (no server ordered
+ * yet) is asked again at the next unknown thumbprint; such lookups are bounded by {@link PeerChallenges}'s
+ * per-second limit.
+ */
+public final class OwnAccounts {
+    private static final Logger LOG = LoggerFactory.getLogger(OwnAccounts.class);
+    private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final CertStore store;
+    private final List<StoreLayout> layouts = new CopyOnWriteArrayList<>();
+    private final Map<String, String> thumbprintByAccountKey = new ConcurrentHashMap<>(); // store key -> thumbprint, never replaced
+    private final Object warnLock = new Object();
+    private long lastWarnNanos;    // guarded by warnLock
+    private int refusedSinceWarn;  // guarded by warnLock
+
+    /** Own accounts kept in {@code store}; add the CAs with {@link #addCa}. */
+    public OwnAccounts(CertStore store) {
+        this.store = store;
+    }
+
+    /** Adds the ACME CA at {@code directory}: its account (in the store) is one of this manager's. */
+    public void addCa(URI directory) {
+        layouts.add(new StoreLayout(directory));
+    }
+
+    /** The base64url JWK thumbprint of an account's public key, as in a key authorization (RFC 8555 §8.1). */
+    public static String thumbprint(PublicKey accountKey) {
+        return AcmeUtils.base64UrlEncode(JoseUtils.thumbprint(accountKey));
+    }
+
+    /** The thumbprints of the own accounts known so far (read from the store if not yet known). */
+    public Set<String> thumbprints() {
+        refresh();
+        return Set.copyOf(thumbprintByAccountKey.values());
+    }
+
+    /** Whether {@code thumbprint} is one of this manager's accounts. */
+    public boolean isOwn(String thumbprint) {
+        if (thumbprintByAccountKey.containsValue(thumbprint)) {
+            return true;
+        }
+        refresh();
+        return thumbprintByAccountKey.containsValue(thumbprint);
+    }
+
+    /**
+     * What to serve for a challenge answer a peer published: {@code token + "." + own thumbprint} if the
+     * stored key authorization is for {@code token} (null: any token, TLS-ALPN-01 stores by name) and one
+     * of the own accounts; else null (logged, at most once a minute).
+     *
+     * @param where the store key or name the answer was found under (logged)
+     */
+    public String answerFor(String token, String stored, String where) {
+        String value = stored == null ? "" : stored.trim();
+        int dot = value.lastIndexOf('.');
+        String storedToken = dot > 0 ? value.substring(0, dot) : null;
+        String thumbprint = dot > 0 ? value.substring(dot + 1) : null;
+        if (storedToken == null || (token != null && !token.equals(storedToken)) || thumbprint.isEmpty()) {
+            refused(where, "is not a key authorization for this token");
+            return null;
+        }
+        if (!isOwn(thumbprint)) {
+            refused(where, "is for an ACME account this server does not have (thumbprint " + LogSafe.text(thumbprint) + ")");
+            return null;
+        }
+        return storedToken + "." + thumbprint; // rebuilt from the own thumbprint, not the stored bytes
+    }
+
+    private void refresh() {
+        for (StoreLayout layout : layouts) {
+            String key = layout.accountKey();
+            if (thumbprintByAccountKey.containsKey(key)) {
+                continue; // known: kept, never replaced by what the store says later
+            }
+            try {
+                Optional<byte[]> pem = store.load(key);
+                if (pem.isPresent()) {
+                    thumbprintByAccountKey.putIfAbsent(key, thumbprint(Pem.decodeKeyPair(pem.get()).getPublic()));
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("autocert4j: cannot read the account key {} to check a challenge answer: {}", key, LogSafe.text(e.toString()));
+            }
+        }
+    }
+
+    private void refused(String where, String why) {
+        int suppressed;
+        synchronized (warnLock) {
+            long now = System.nanoTime();
+            if (lastWarnNanos != 0 && now - lastWarnNanos < WARN_EVERY_NANOS) {
+                refusedSinceWarn++;
+                return;
+            }
+            lastWarnNanos = now;
+            suppressed = refusedSinceWarn;
+            refusedSinceWarn = 0;
+        }
+        LOG.warn("autocert4j: not serving the challenge answer stored under {}: it {}; whoever wrote it can write the store. "
+                + "Fix: check who has write access to the store and remove the entry{}", LogSafe.text(where), why,
+                suppressed > 0 ? " (" + suppressed + " more refused in the last 60 s)" : "");
+    }
+}
