@@ -132,6 +132,7 @@ public final class Http01Responder implements ChallengeSolver {
     private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_-]{1,256}");
     private final Map<String, String> pending = new ConcurrentHashMap<>();
     private final CertStore shared;
+    private final java.util.function.UnaryOperator<String> published;
     private final PeerChallenges<String> peers; // null without a shared store
     private final AtomicLong answered = new AtomicLong();
 
@@ -155,6 +156,12 @@ public final class Http01Responder implements ChallengeSolver {
      * tools that only publish): a key authorization planted in the store for another account is never served.
      */
     Http01Responder(CertStore shared, Duration maxAge, OwnAccounts own) {
+        this(shared, maxAge, own, null);
+    }
+
+    /** The same, publishing {@code published.apply(keyAuthorization)} (null: the key authorization) for the peers. */
+    Http01Responder(CertStore shared, Duration maxAge, OwnAccounts own, java.util.function.UnaryOperator<String> published) {
+        this.published = published == null ? java.util.function.UnaryOperator.identity() : published;
         this.shared = shared;
         this.peers = shared == null ? null : new PeerChallenges<>(shared, StoreLayout::http01Challenge,
                 (token, bytes) -> {
@@ -307,7 +314,8 @@ public final class Http01Responder implements ChallengeSolver {
         presentHere(challenge);
         if (shared != null) {
             try {
-                shared.store(StoreLayout.http01Challenge(challenge.token()), challenge.keyAuthorization().getBytes(StandardCharsets.US_ASCII));
+                shared.store(StoreLayout.http01Challenge(challenge.token()),
+                        published.apply(challenge.keyAuthorization()).getBytes(StandardCharsets.US_ASCII));
             } catch (IOException e) {
                 pending.remove(challenge.token(), challenge.keyAuthorization()); // present() that throws withdraws what it published
                 throw new UncheckedIOException("cannot publish the HTTP-01 challenge to the other servers through the store: " + e.getMessage(), e);

@@ -80,6 +80,34 @@ class PlantedChallengeRulesTest {
     }
 
     @Test
+    void aDryRunsTestAccountIsServedOnlyEndorsedWithAnOwnAccountKey() throws Exception {
+        store = FileCertStore.of(dir);
+        KeyPair account = KeyType.EC_P256.generate();
+        store.store(new StoreLayout(CA).accountKey(), Pem.encodeKeyPair(account));
+        own = new OwnAccounts(store);
+        own.addCa(CA);
+        KeyPair attacker = KeyType.EC_P256.generate();
+        String testAccount = OwnAccounts.thumbprint(KeyType.EC_P256.generate().getPublic());
+        Http01Responder r = new Http01Responder(store, null, own);
+        try {
+            put(StoreLayout.http01Challenge("dry"), "dry." + testAccount + "\n" + OwnAccounts.endorsement("dry." + testAccount, account));
+            assertEquals(new Http01Responder.Answer(Http01Responder.Outcome.FOUND, "dry." + testAccount), r.answer("dry"));
+            // Signed by another key but naming the own thumbprint; signed by the attacker's own account; endorsing another answer.
+            String forged = OwnAccounts.endorsement("forged." + testAccount, attacker)
+                    .replace(OwnAccounts.thumbprint(attacker.getPublic()), OwnAccounts.thumbprint(account.getPublic()));
+            put(StoreLayout.http01Challenge("forged"), "forged." + testAccount + "\n" + forged);
+            put(StoreLayout.http01Challenge("selfSigned"), "selfSigned." + testAccount + "\n"
+                    + OwnAccounts.endorsement("selfSigned." + testAccount, attacker));
+            put(StoreLayout.http01Challenge("replayed"), "replayed." + testAccount + "\n" + OwnAccounts.endorsement("dry." + testAccount, account));
+            for (String token : new String[] {"forged", "selfSigned", "replayed"}) {
+                assertEquals(Http01Responder.Answer.NOT_FOUND, r.answer(token), token);
+            }
+        } finally {
+            r.close();
+        }
+    }
+
+    @Test
     void aNodeWithoutAnyAccountServesNoPeerAnswer() throws Exception {
         store = FileCertStore.of(dir);
         OwnAccounts none = new OwnAccounts(store); // a custom Issuer only: no ACME account

@@ -41,6 +41,7 @@ public final class OwnAccounts {
     private final CertStore store;
     private final List<StoreLayout> layouts = new CopyOnWriteArrayList<>();
     private final Map<String, String> thumbprintByAccountKey = new ConcurrentHashMap<>(); // store key -> thumbprint, never replaced
+    private final Map<String, PublicKey> publicKeyByThumbprint = new ConcurrentHashMap<>();
     private final Object warnLock = new Object();
     private long lastWarnNanos;    // guarded by warnLock
     private int refusedSinceWarn;  // guarded by warnLock
@@ -83,7 +84,9 @@ public final class OwnAccounts {
      * @param where the store key or name the answer was found under (logged)
      */
     public String answerFor(String token, String stored, String where) {
-        String value = stored == null ? "" : stored.trim();
+        String all = stored == null ? "" : stored.trim();
+        int newline = all.indexOf('\n');
+        String value = newline < 0 ? all : all.substring(0, newline).trim();
         int dot = value.lastIndexOf('.');
         String storedToken = dot > 0 ? value.substring(0, dot) : null;
         String thumbprint = dot > 0 ? value.substring(dot + 1) : null;
@@ -92,10 +95,56 @@ public final class OwnAccounts {
             return null;
         }
         if (!isOwn(thumbprint)) {
+            if (newline >= 0 && endorsed(value, all.substring(newline + 1))) {
+                return value; // a dry run's test account, endorsed with an own account key (StoreAdmin.dryRun)
+            }
             refused(where, "is for an ACME account this server does not have (thumbprint " + LogSafe.text(thumbprint) + ")");
             return null;
         }
         return storedToken + "." + thumbprint; // rebuilt from the own thumbprint, not the stored bytes
+    }
+
+    /**
+     * The lines that endorse {@code keyAuthorization} of another account (a dry run's account at a test CA) with
+     * the key of an own account: {@code endorsed-by <thumbprint> <base64url signature>}, one per account key
+     * the publisher could read. Only a holder of an own account's private key can make one.
+     */
+    public static String endorsement(String keyAuthorization, java.security.KeyPair accountKey) throws java.security.GeneralSecurityException {
+        java.security.Signature sig = java.security.Signature.getInstance(signatureAlgorithm(accountKey.getPublic()));
+        sig.initSign(accountKey.getPrivate());
+        sig.update(signedText(keyAuthorization));
+        return ENDORSED_BY + thumbprint(accountKey.getPublic()) + " " + AcmeUtils.base64UrlEncode(sig.sign());
+    }
+
+    private static final String ENDORSED_BY = "endorsed-by ";
+
+    private boolean endorsed(String keyAuthorization, String lines) {
+        for (String line : lines.split("\n")) {
+            String[] parts = line.trim().split(" ");
+            if (parts.length != 3 || !(parts[0] + " ").equals(ENDORSED_BY) || !isOwn(parts[1])) {
+                continue;
+            }
+            PublicKey key = publicKeyByThumbprint.get(parts[1]);
+            try {
+                java.security.Signature sig = java.security.Signature.getInstance(signatureAlgorithm(key));
+                sig.initVerify(key);
+                sig.update(signedText(keyAuthorization));
+                if (sig.verify(java.util.Base64.getUrlDecoder().decode(parts[2]))) {
+                    return true;
+                }
+            } catch (java.security.GeneralSecurityException | IllegalArgumentException | NullPointerException e) {
+                // not a valid endorsement: refused below
+            }
+        }
+        return false;
+    }
+
+    private static byte[] signedText(String keyAuthorization) {
+        return ("autocert4j dry-run http-01\n" + keyAuthorization).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    private static String signatureAlgorithm(PublicKey key) {
+        return "RSA".equals(key.getAlgorithm()) ? "SHA256withRSA" : "SHA256withECDSA";
     }
 
     private void refresh() {
@@ -107,7 +156,11 @@ public final class OwnAccounts {
             try {
                 Optional<byte[]> pem = store.load(key);
                 if (pem.isPresent()) {
-                    thumbprintByAccountKey.putIfAbsent(key, thumbprint(Pem.decodeKeyPair(pem.get()).getPublic()));
+                    PublicKey publicKey = Pem.decodeKeyPair(pem.get()).getPublic();
+                    String thumbprint = thumbprint(publicKey);
+                    if (thumbprintByAccountKey.putIfAbsent(key, thumbprint) == null) {
+                        publicKeyByThumbprint.put(thumbprint, publicKey);
+                    }
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.debug("autocert4j: cannot read the account key {} to check a challenge answer: {}", key, LogSafe.text(e.toString()));
