@@ -95,10 +95,15 @@ public final class AutoCert implements AutoCloseable {
     AutoCert(Config config) {
         this.config = config;
         java.time.Duration challengeMaxAge = LeftoverSweep.challengeMaxAge(config.policy());
-        this.http01 = new Http01Responder(config.store(), challengeMaxAge);
-        this.tlsAlpn01 = new TlsAlpn01Responder(config.store(), challengeMaxAge);
+        // Peers' challenge answers are served only for this manager's own ACME accounts (issue 20).
+        io.github.autocert4j.internal.cluster.OwnAccounts own = new io.github.autocert4j.internal.cluster.OwnAccounts(config.store());
+        this.http01 = new Http01Responder(config.store(), challengeMaxAge, own);
+        this.tlsAlpn01 = new TlsAlpn01Responder(config.store(), challengeMaxAge, own);
         List<ChallengeSolver> solvers = solvers(http01, tlsAlpn01);
         List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
+        issuers.stream().map(i -> i instanceof io.github.autocert4j.internal.renewal.FailedValidationBudget b ? b.delegate() : i)
+                .filter(i -> i instanceof io.github.autocert4j.internal.acme.AcmeIssuer)
+                .forEach(i -> own.addCa(((io.github.autocert4j.internal.acme.AcmeIssuer) i).directory()));
         // Without configured certificates (on-demand only) the fallback names no real host.
         List<String> first = config.certificates().isEmpty() ? List.of("autocert4j.invalid") : config.certificates().get(0);
         java.time.Clock clock = config.clock();

@@ -1,5 +1,6 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.cluster.OwnAccounts;
 import io.github.autocert4j.internal.cluster.PeerChallenges;
 import io.github.autocert4j.internal.store.StoreLayout;
 
@@ -27,7 +28,10 @@ import java.util.regex.Pattern;
  * answer it. Tokens this server published are answered from memory; others are looked up in the
  * store, only for well-formed tokens, through a small cache that also remembers misses for a few
  * seconds, at most a few lookups at a time and a bounded number per second, so a flood of random
- * tokens cannot hammer the store (beyond the per-second bound, unknown tokens get 404).
+ * tokens cannot hammer the store (beyond the per-second bound, unknown tokens get 404). A peer's
+ * answer is served only if it is a key authorization of this manager's own ACME account (the store
+ * holds the token and the account's thumbprint; an answer for any other account, planted by whoever
+ * can write the store, gets 404: docs/security.md).
  *
  * <p>A lookup has three outcomes, decided here and rendered alike by every adapter ({@link Answer}):
  * 200 with the key authorization; 404 when the token is not pending anywhere (the store said so);
@@ -128,6 +132,7 @@ public final class Http01Responder implements ChallengeSolver {
     private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_-]{1,256}");
     private final Map<String, String> pending = new ConcurrentHashMap<>();
     private final CertStore shared;
+    private final java.util.function.UnaryOperator<String> published;
     private final PeerChallenges<String> peers; // null without a shared store
     private final AtomicLong answered = new AtomicLong();
 
@@ -143,9 +148,26 @@ public final class Http01Responder implements ChallengeSolver {
 
     /** The same; answers stored longer ago than {@code maxAge} (null: no limit) are an abandoned order's and never served. */
     Http01Responder(CertStore shared, Duration maxAge) {
+        this(shared, maxAge, null);
+    }
+
+    /**
+     * The same, serving a peer's answer only for one of {@code own} accounts (null: any, for tests and
+     * tools that only publish): a key authorization planted in the store for another account is never served.
+     */
+    Http01Responder(CertStore shared, Duration maxAge, OwnAccounts own) {
+        this(shared, maxAge, own, null);
+    }
+
+    /** The same, publishing {@code published.apply(keyAuthorization)} (null: the key authorization) for the peers. */
+    Http01Responder(CertStore shared, Duration maxAge, OwnAccounts own, java.util.function.UnaryOperator<String> published) {
+        this.published = published == null ? java.util.function.UnaryOperator.identity() : published;
         this.shared = shared;
         this.peers = shared == null ? null : new PeerChallenges<>(shared, StoreLayout::http01Challenge,
-                (token, bytes) -> new String(bytes, StandardCharsets.US_ASCII), v -> { }, v -> { }, "autocert4j-challenge-lookup",
+                (token, bytes) -> {
+                    String stored = new String(bytes, StandardCharsets.US_ASCII);
+                    return own == null ? stored : own.answerFor(token, stored, StoreLayout.http01Challenge(token));
+                }, v -> { }, v -> { }, "autocert4j-challenge-lookup",
                 PeerChallenges.CACHE_ENTRIES, maxAge);
     }
 
@@ -292,7 +314,8 @@ public final class Http01Responder implements ChallengeSolver {
         presentHere(challenge);
         if (shared != null) {
             try {
-                shared.store(StoreLayout.http01Challenge(challenge.token()), challenge.keyAuthorization().getBytes(StandardCharsets.US_ASCII));
+                shared.store(StoreLayout.http01Challenge(challenge.token()),
+                        published.apply(challenge.keyAuthorization()).getBytes(StandardCharsets.US_ASCII));
             } catch (IOException e) {
                 pending.remove(challenge.token(), challenge.keyAuthorization()); // present() that throws withdraws what it published
                 throw new UncheckedIOException("cannot publish the HTTP-01 challenge to the other servers through the store: " + e.getMessage(), e);

@@ -372,7 +372,33 @@ public final class StoreAdmin {
                         + "). Fix: pass a readable PEM file with the test CA's certificate(s)", e);
             }
         }
-        Http01Responder published = new Http01Responder(store);
+        // The test account is not the fleet's: the servers answer its key authorization only endorsed (signed)
+        // with the fleet's account keys, which this tool reads from the store (issue 20: planted answers are not served).
+        List<KeyPair> fleetAccounts = new ArrayList<>();
+        try {
+            for (String key : store.list("acme/")) {
+                if (key.endsWith("/account/account.key.pem")) {
+                    Optional<byte[]> pem = store.load(key);
+                    if (pem.isPresent()) {
+                        fleetAccounts.add(Pem.decodeKeyPair(pem.get()));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("dryRun: cannot read the fleet's ACME account keys from " + store + " to endorse "
+                    + "the test challenges: " + LogSafe.text(e.getMessage()) + ". Fix: check the store (and its KEK if encrypted)", e);
+        }
+        Http01Responder published = new Http01Responder(store, null, null, keyAuthorization -> {
+            StringBuilder value = new StringBuilder(keyAuthorization);
+            for (KeyPair account : fleetAccounts) {
+                try {
+                    value.append('\n').append(io.github.autocert4j.internal.cluster.OwnAccounts.endorsement(keyAuthorization, account));
+                } catch (GeneralSecurityException e) {
+                    throw new IllegalStateException("dryRun: cannot sign with an account key of the store: " + e.getMessage(), e);
+                }
+            }
+            return value.toString();
+        });
         AcmeIssuer issuer = new AcmeIssuer(testCa, trust, new MemoryCertStore(), null, Duration.ofSeconds(30), List.of(published),
                 List.of("http-01"));
         List<DryRunResult.Outcome> outcomes = new ArrayList<>();

@@ -1,5 +1,6 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.cluster.OwnAccounts;
 import io.github.autocert4j.internal.cluster.PeerChallenges;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.StoreLayout;
@@ -114,10 +115,23 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
 
     /** The same; answers stored longer ago than {@code maxAge} (null: no limit) are an abandoned order's and never served. */
     TlsAlpn01Responder(CertStore shared, java.time.Duration maxAge) {
+        this(shared, maxAge, null);
+    }
+
+    /**
+     * The same, making a challenge certificate from a peer's answer only for one of {@code own} accounts
+     * (null: any, for tests): the acmeIdentifier digest is built from the token and the own thumbprint,
+     * and an answer planted in the store for another account yields no certificate.
+     */
+    TlsAlpn01Responder(CertStore shared, java.time.Duration maxAge, OwnAccounts own) {
         this.shared = shared;
         // A peer's challenge found in the store becomes a certificate of this server's, resolvable by its alias while cached.
         this.peers = shared == null ? null : new PeerChallenges<>(shared, StoreLayout::tlsAlpn01Challenge,
-                (identifier, bytes) -> create(identifier, new String(bytes, StandardCharsets.US_ASCII).trim()),
+                (identifier, bytes) -> {
+                    String stored = new String(bytes, StandardCharsets.US_ASCII).trim();
+                    String keyAuthorization = own == null ? stored : own.answerFor(null, stored, StoreLayout.tlsAlpn01Challenge(identifier));
+                    return keyAuthorization == null ? null : create(identifier, keyAuthorization);
+                },
                 a -> byAlias.put(a.alias, a), a -> byAlias.remove(a.alias, a), "autocert4j-tls-alpn-lookup", PeerChallenges.CACHE_ENTRIES, maxAge);
     }
 
