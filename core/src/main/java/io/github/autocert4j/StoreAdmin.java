@@ -104,10 +104,11 @@ public final class StoreAdmin {
      * @param storedAt when the server that obtained it stored it, or null
      * @param chain the chain, leaf first
      * @param renewalRequest the last renewal request for it, if any
+     * @param ari the CA's ARI window for it and the fleet's pick in it, if a server stored one
      */
     public record StoredCertificate(String id, List<String> names, BigInteger serial, String issuerDn, String issuerId, String profile,
                                     Instant notBefore, Instant notAfter, Instant storedAt, List<X509Certificate> chain,
-                                    Optional<RenewalRequest> renewalRequest) {
+                                    Optional<RenewalRequest> renewalRequest, Optional<AriWindow> ari) {
         /** Copies the lists. */
         public StoredCertificate {
             names = List.copyOf(names);
@@ -134,6 +135,17 @@ public final class StoreAdmin {
      * @param requestedBy who asked (free text)
      */
     public record RenewalRequest(BigInteger replaces, Instant requestedAt, String requestedBy) {
+    }
+
+    /**
+     * The renewal window the CA suggested through ARI (RFC 9773) and the moment the fleet picked in
+     * it, as the server that fetched it stored them with the certificate.
+     *
+     * @param start the window's start
+     * @param end the window's end
+     * @param chosen the fleet's one renewal moment in the window
+     */
+    public record AriWindow(Instant start, Instant end, Instant chosen) {
     }
 
     /** Every stored certificate, sorted by id. Unreadable entries are an IOException naming the key. */
@@ -176,7 +188,8 @@ public final class StoreAdmin {
         Optional<RenewalRequest> request = store.load(RenewalRequests.key(certId)).flatMap(RenewalRequests::decode)
                 .map(r -> new RenewalRequest(r.replaces(), r.requestedAt(), r.requestedBy()));
         return Optional.of(new StoredCertificate(certId, names, b.serial(), b.leaf().getIssuerX500Principal().getName(),
-                found.get().issuerId(), found.get().profile(), b.notBefore(), b.notAfter(), found.get().issuedAt(), b.chain(), request));
+                found.get().issuerId(), found.get().profile(), b.notBefore(), b.notAfter(), found.get().issuedAt(), b.chain(), request,
+                Optional.ofNullable(found.get().ari()).map(a -> new AriWindow(a.start(), a.end(), a.chosen()))));
     }
 
     /**

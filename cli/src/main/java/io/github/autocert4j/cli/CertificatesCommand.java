@@ -11,7 +11,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code certificates}: like {@code certbot certificates}, every stored certificate; {@code --json} for scripts. Never locks. */
 @Command(mixinStandardHelpOptions = true, name = "certificates", description = "Lists every certificate in the store: names, serial, issuer, validity, days left, "
-        + "profile, pending renewal request.")
+        + "profile, ARI window (when the CA offers ARI), pending renewal request.")
 final class CertificatesCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
@@ -38,7 +38,10 @@ final class CertificatesCommand implements Callable<Integer> {
                         .name("daysLeft").value(c.daysLeft(now)).name("expired").value(!now.isBefore(c.notAfter()))
                         .name("storedAt").value(c.storedAt() == null ? null : c.storedAt().toString())
                         .name("renewalRequested").value(c.renewalRequest().map(r -> r.requestedAt() == null ? "" : r.requestedAt().toString()).orElse(null))
-                        .name("renewalPending").value(c.renewalPending()).endObject();
+                        .name("renewalPending").value(c.renewalPending())
+                        .name("ariWindowStart").value(c.ari().map(a -> a.start().toString()).orElse(null))
+                        .name("ariWindowEnd").value(c.ari().map(a -> a.end().toString()).orElse(null))
+                        .name("ariChosen").value(c.ari().map(a -> a.chosen().toString()).orElse(null)).endObject();
             }
             j.endArray().endObject();
             main.out.println(j);
@@ -63,6 +66,7 @@ final class CertificatesCommand implements Callable<Integer> {
             if (c.storedAt() != null) {
                 main.out.println("    Stored At: " + c.storedAt());
             }
+            c.ari().ifPresent(a -> main.out.println("    ARI Window: " + a.start() + " .. " + a.end() + " (renewal picked at " + a.chosen() + ")"));
             c.renewalRequest().ifPresent(r -> main.out.println("    Renewal Requested: " + r.requestedAt() + " by " + r.requestedBy()
                     + (c.renewalPending() ? " (pending)" : " (done)")));
         }

@@ -72,6 +72,17 @@ class CliFileStoreTest {
             assertEquals(2, StoreAdmin.of(FileCertStore.of(store)).certificates().size());
             assertFalse(list.out().contains("PRIVATE KEY") || json.out().contains("PRIVATE KEY"));
 
+            // the ARI window a server stored with A's metadata (as on a CA with ARI) is listed with the fleet's pick
+            String hexA = server.status(A).orElseThrow().serial().toString(16);
+            Path metaA = store.resolve("certs").resolve(A).resolve(A + ".properties");
+            Files.writeString(metaA, "ari.serial=" + hexA + "\nari.windowStart=2030-01-01T00:00:00Z\nari.windowEnd=2030-01-03T00:00:00Z\n"
+                    + "ari.chosen=2030-01-02T06:00:00Z\nari.nextFetch=2029-12-31T00:00:00Z\n", java.nio.file.StandardOpenOption.APPEND);
+            CliTestSupport.Result withAri = cli("--store", s, "certificates");
+            assertTrue(withAri.out().contains("ARI Window: 2030-01-01T00:00:00Z .. 2030-01-03T00:00:00Z (renewal picked at 2030-01-02T06:00:00Z)"),
+                    withAri.toString());
+            CliTestSupport.Result jsonAri = cli("--store", s, "certificates", "--json");
+            assertTrue(jsonAri.out().contains("\"ariChosen\":\"2030-01-02T06:00:00Z\""), jsonAri.toString());
+
             // renew without --force: nothing is due, nothing requested
             int before = orders(pebble);
             CliTestSupport.Result notDue = cli("--store", s, "renew");
