@@ -1,34 +1,25 @@
 package io.github.autocert4j;
 
+import io.github.autocert4j.internal.acme.AcmeIssuer;
 import io.github.autocert4j.internal.acme.AcmeTlsAlpnContext;
 import io.github.autocert4j.internal.assembly.AutoCertMBean;
 import io.github.autocert4j.internal.config.Config;
 import io.github.autocert4j.internal.assembly.DryRun;
+import io.github.autocert4j.internal.assembly.Wiring;
+import io.github.autocert4j.internal.cluster.OwnAccounts;
 import io.github.autocert4j.internal.renewal.Services;
-import io.github.autocert4j.internal.ondemand.OnDemandCertificates;
-import io.github.autocert4j.internal.renewal.CertificateSet;
+import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
-import io.github.autocert4j.internal.renewal.StartupLoad;
-import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.store.LeftoverSweep;
-import io.github.autocert4j.internal.store.StoreLayout;
-import io.github.autocert4j.internal.renewal.StoreWatch;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.tls.LiveKeyManagerFactory;
-import io.github.autocert4j.internal.tls.SelfSigned;
-import io.github.autocert4j.internal.util.DaemonThreads;
-import io.github.autocert4j.internal.util.Events;
 
 import java.net.URI;
 import java.security.GeneralSecurityException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.net.ssl.KeyManager;
@@ -69,22 +60,13 @@ public final class AutoCert implements AutoCloseable {
     /** Let's Encrypt staging: untrusted certificates, generous rate limits. */
     public static final URI LETS_ENCRYPT_STAGING = URI.create("https://acme-staging-v02.api.letsencrypt.org/directory");
 
-    /** Above this many certificates, start-up logs one summary line instead of one line each. */
-    private static final int MAX_PER_CERTIFICATE_LOG_LINES = 100;
-    /** Above this many certificates, start-up reads the store in parallel. */
-    private static final int PARALLEL_LOAD_ABOVE = 64;
-
     private final Config config;
+    /** The running parts assembled from the configuration; this facade delegates to them. */
+    private final Wiring wiring;
     private final Services services;
     private final Http01Responder http01;
     private final TlsAlpn01Responder tlsAlpn01;
-    private final boolean ownsExecutor;
-    private final CertificateSet certificates;
-    private final OnDemandCertificates onDemand;
     private final AtomicBoolean started = new AtomicBoolean();
-    private final StoreWatch storeWatch;
-    private final LeftoverSweep leftovers;
-    private final StartupLoad startupLoad;
     /** The builder's {@code checkAccess()} of the store; still running or failed at {@link #start()}: the store is down. */
     private volatile CompletableFuture<Void> storeProbe;
     private volatile boolean closed;
@@ -95,56 +77,17 @@ public final class AutoCert implements AutoCloseable {
     AutoCert(Config config) {
         this.config = config;
         java.time.Duration challengeMaxAge = LeftoverSweep.challengeMaxAge(config.policy());
-        // Peers' challenge answers are served only for this manager's own ACME accounts (issue 20).
-        io.github.autocert4j.internal.cluster.OwnAccounts own = new io.github.autocert4j.internal.cluster.OwnAccounts(config.store());
+        // Peers' challenge answers are served only for this manager's own ACME accounts (docs/security.md).
+        OwnAccounts own = new OwnAccounts(config.store());
         this.http01 = new Http01Responder(config.store(), challengeMaxAge, own);
         this.tlsAlpn01 = new TlsAlpn01Responder(config.store(), challengeMaxAge, own);
-        List<ChallengeSolver> solvers = solvers(http01, tlsAlpn01);
-        List<Issuer> issuers = config.issuers().stream().map(f -> f.create(config.store(), solvers)).toList();
-        issuers.stream().map(i -> i instanceof io.github.autocert4j.internal.renewal.FailedValidationBudget b ? b.delegate() : i)
-                .filter(i -> i instanceof io.github.autocert4j.internal.acme.AcmeIssuer)
-                .forEach(i -> own.addCa(((io.github.autocert4j.internal.acme.AcmeIssuer) i).directory()));
-        // Without configured certificates (on-demand only) the fallback names no real host.
-        List<String> first = config.certificates().isEmpty() ? List.of("autocert4j.invalid") : config.certificates().get(0);
-        java.time.Clock clock = config.clock();
-        LiveKeyManager keyManager = new LiveKeyManager(config.certificates().isEmpty() ? null : first.get(0),
-                () -> SelfSigned.create(first, clock.instant())); // made on first need: off the path to the first certificate
-        if (config.tlsAlpn01Enabled()) {
-            keyManager.answerTlsAlpn01(tlsAlpn01.certificates());
-        }
-        ScheduledExecutorService executor = config.executor();
-        this.ownsExecutor = executor == null;
-        if (executor == null) {
-            executor = Executors.newScheduledThreadPool(1, DaemonThreads.named("autocert4j-renewal"));
-        }
-        this.services = new Services(config, issuers, new CertificateStorage(config.store()), keyManager, executor,
-                new Events(config.listener()), new java.util.Random());
-        this.certificates = new CertificateSet(services, config.certificates(), config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES);
-        this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services,
-                name -> certificates.byName(name) != null);
-        if (onDemand != null) {
-            keyManager.setMissHandler(onDemand);
-        }
-        this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
-        this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
-        this.tlsSessions = new TlsSessions(clock, keyManager::servedLeaves, executor);
-        keyManager.setOnInstall(tlsSessions::certificateInstalled);
-        this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);
-    }
-
-    private ManagedCertificate byStoreKey(String key) {
-        ManagedCertificate m = certificates.byStoreKey(key);
-        String dir = m == null && onDemand != null ? StoreLayout.certDirOfBundle(key) : null;
-        return dir != null ? onDemand.loaded(dir).orElse(null) : m;
-    }
-
-    /** The configured certificates, in the order they were added, then the on-demand ones loaded in memory. */
-    private List<ManagedCertificate> inMemory() {
-        List<ManagedCertificate> all = new ArrayList<>(certificates.all());
-        if (onDemand != null) {
-            all.addAll(onDemand.loaded());
-        }
-        return all;
+        this.wiring = new Wiring(config, solvers(http01, tlsAlpn01), config.tlsAlpn01Enabled() ? tlsAlpn01.certificates() : null,
+                challengeMaxAge);
+        this.services = wiring.services();
+        services.issuers().stream().map(i -> i instanceof FailedValidationBudget b ? b.delegate() : i)
+                .filter(i -> i instanceof AcmeIssuer).forEach(i -> own.addCa(((AcmeIssuer) i).directory()));
+        this.tlsSessions = new TlsSessions(config.clock(), wiring.keyManager()::servedLeaves, services.executor());
+        wiring.keyManager().setOnInstall(tlsSessions::certificateInstalled);
     }
 
     /** Starts configuring a manager. */
@@ -157,7 +100,7 @@ public final class AutoCert implements AutoCloseable {
      * in the background: missing or due certificates are ordered. Returns without waiting for the
      * CA, and without waiting for a store that is down or does not answer (a database outage): the
      * self-signed fallback is served meanwhile and the stored certificates are loaded within
-     * seconds of the store answering, without an order (see {@code StartupLoad}). Calling it again
+     * seconds of the store answering, without an order (see the internal {@code StartupLoad}). Calling it again
      * does nothing.
      */
     public AutoCert start() {
@@ -167,58 +110,8 @@ public final class AutoCert implements AutoCloseable {
         if (!started.compareAndSet(false, true)) {
             return this;
         }
-        List<ManagedCertificate> all = List.copyOf(certificates.all());
-        // Watching the store may wait on it (a database that is down): never on the caller's thread.
-        Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
-        watchStart.start();
-        CompletableFuture<Void> probe = storeProbe;
-        // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
-        boolean storeAnswered = startupLoad.run(all, probe != null && (!probe.isDone() || probe.isCompletedExceptionally()));
-        if (storeAnswered) {
-            // A store that answers is watched when start() returns, as before (bounded: it could fail just now).
-            try {
-                watchStart.join(StartupLoad.STORE_SILENCE.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        leftovers.start();
-        if (onDemand != null) {
-            onDemand.start();
-        }
+        wiring.start(storeProbe);
         return this;
-    }
-
-    /**
-     * Reports a start-up load round (in order, from the load's one thread, never concurrently) and
-     * checks the certificates the store answered about; those it could not be asked about are
-     * read again by the load, not checked (a check could order what is stored).
-     */
-    private void loaded(List<ManagedCertificate> round, List<CertificateSet.LoadResult> results, boolean first) {
-        List<ManagedCertificate> answered = new ArrayList<>(round.size());
-        for (int i = 0; i < round.size(); i++) {
-            CertificateSet.LoadResult r = results.get(i);
-            if (r.loaded() != null) {
-                services.events().emit(r.loaded());
-            }
-            if (!r.unavailable()) {
-                answered.add(round.get(i));
-            }
-        }
-        if (first) {
-            long live = round.stream().filter(ManagedCertificate::isLive).count();
-            if (round.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
-                LOG.info("autocert4j: serving {} of {} certificates from the store", live, round.size());
-            }
-            if (live < round.size()) {
-                List<String> waiting = round.stream().filter(m -> !m.isLive()).map(m -> m.id).limit(5).toList();
-                LOG.info("autocert4j: serving a self-signed fallback for {} certificate(s) ({}{}) until {}; "
-                        + "clients see an untrusted certificate meanwhile", round.size() - live, String.join(", ", waiting),
-                        round.size() - live > waiting.size() ? ", ..." : "",
-                        answered.size() < round.size() ? "the store answers or the CA issues them" : "the CA issues them");
-            }
-        }
-        answered.forEach(ManagedCertificate::kick);
     }
 
     /** The responder the host's plain-HTTP listener consults for {@code /.well-known/acme-challenge/}. */
@@ -253,7 +146,7 @@ public final class AutoCert implements AutoCloseable {
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("this AutoCert is closed"));
         }
-        List<List<String>> names = certificates.all().stream().map(m -> m.names).toList();
+        List<List<String>> names = wiring.certificates().all().stream().map(m -> m.names).toList();
         return DryRun.start(testCa, config, names, solvers(http01.localOnly(), tlsAlpn01.localOnly()));
     }
 
@@ -311,10 +204,7 @@ public final class AutoCert implements AutoCloseable {
      * handshake thread waits inside {@link #keyManager()}, bounded by {@link OnDemand#handshakeWait()}).
      */
     public CompletableFuture<Boolean> certificateReady(String serverName) {
-        if (serverName == null || services.keyManager().find(serverName) != null || configuredCovers(serverName)) {
-            return CompletableFuture.completedFuture(true);
-        }
-        return onDemand == null ? CompletableFuture.completedFuture(false) : onDemand.ready(serverName);
+        return wiring.certificateReady(serverName);
     }
 
     /**
@@ -325,19 +215,6 @@ public final class AutoCert implements AutoCloseable {
      */
     public List<String> challengeTypes() {
         return config.challengeTypes();
-    }
-
-    /**
-     * Whether a configured certificate covers {@code serverName} (exactly, or by its wildcard), issued
-     * or not: until it is issued, its handshakes get the self-signed fallback, never an on-demand order.
-     */
-    private boolean configuredCovers(String serverName) {
-        String name = serverName.toLowerCase(java.util.Locale.ROOT);
-        if (certificates.byName(name) != null) {
-            return true;
-        }
-        int dot = name.indexOf('.');
-        return dot > 0 && certificates.byName("*" + name.substring(dot)) != null;
     }
 
     /** The on-demand configuration, if on-demand TLS is enabled. */
@@ -381,7 +258,7 @@ public final class AutoCert implements AutoCloseable {
         ManagedCertificate m = managed(name);
         if (m == null) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("no managed certificate covers '" + name
-                    + "'; managed names: " + certificates.names()));
+                    + "'; managed names: " + wiring.certificates().names()));
         }
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("this AutoCert is closed"));
@@ -405,21 +282,7 @@ public final class AutoCert implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("this AutoCert is closed");
         }
-        if (onDemand != null) {
-            for (String n : names == null ? new String[0] : names) {
-                onDemand.loaded(n).ifPresent(onDemand::drop); // configured from now on
-            }
-        }
-        ManagedCertificate m = certificates.add(names);
-        CompletableFuture<CertificateStatus> live = m.whenLive();
-        if (started.get()) {
-            CertEvent.Loaded loaded = m.loadStored();
-            if (loaded != null) {
-                services.events().emit(loaded);
-            }
-            m.kick();
-        }
-        return live;
+        return wiring.addCertificate(names, started.get());
     }
 
     /**
@@ -428,21 +291,7 @@ public final class AutoCert implements AutoCloseable {
      * again later serves it at once. Returns whether a certificate was removed.
      */
     public boolean removeCertificate(String name) {
-        ManagedCertificate m = certificates.remove(name);
-        if (m == null) {
-            return onDemand != null && onDemand.remove(name);
-        }
-        m.stop(new IllegalStateException("certificate " + m.id + " was removed"));
-        try {
-            if (!m.awaitIdle(Duration.ofSeconds(10))) {
-                LOG.warn("autocert4j: certificate {} was removed while an order was still running; it stops at its next step", m.id);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        services.keyManager().remove(m.id, m.names);
-        LOG.info("autocert4j: stopped managing certificate {} {}", m.id, m.names);
-        return true;
+        return wiring.removeCertificate(name);
     }
 
     /**
@@ -450,10 +299,7 @@ public final class AutoCert implements AutoCloseable {
      * certificate loaded in memory right now.
      */
     public List<CertificateStatus> status() {
-        java.time.Instant now = services.now();
-        List<CertificateStatus> all = new ArrayList<>();
-        inMemory().forEach(m -> all.add(m.status(now)));
-        return all;
+        return wiring.status();
     }
 
     /** The status of the configured (or loaded on-demand) certificate covering {@code name}. */
@@ -505,14 +351,7 @@ public final class AutoCert implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        IllegalStateException why = new IllegalStateException("this AutoCert was closed");
-        certificates.all().forEach(m -> m.stop(why));
-        if (onDemand != null) {
-            onDemand.close();
-        }
-        startupLoad.close();
-        storeWatch.close();
-        leftovers.close();
+        wiring.stopWork();
         tlsSessions.close();
         for (javax.management.ObjectName on : mbeans) {
             try {
@@ -524,19 +363,12 @@ public final class AutoCert implements AutoCloseable {
         mbeans.clear();
         http01.close();
         tlsAlpn01.close();
-        if (ownsExecutor) {
-            services.executor().shutdownNow();
-            try {
-                services.executor().awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        wiring.shutdownExecutor();
     }
 
     @Override
     public String toString() {
-        return "AutoCert" + certificates.all().stream().map(m -> m.names).toList() + (onDemand == null ? "" : " + " + onDemand);
+        return "AutoCert" + wiring;
     }
 
     /** The builder's store probe (null: none ran). */
@@ -551,7 +383,6 @@ public final class AutoCert implements AutoCloseable {
 
     /** The state machine of the configured or loaded on-demand certificate covering {@code name}. */
     ManagedCertificate managed(String name) {
-        ManagedCertificate m = certificates.byName(name);
-        return m != null || onDemand == null ? m : onDemand.loaded(name).orElse(null);
+        return wiring.managed(name);
     }
 }

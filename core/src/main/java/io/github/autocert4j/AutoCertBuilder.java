@@ -1,31 +1,17 @@
 package io.github.autocert4j;
 
-import io.github.autocert4j.internal.acme.AcmeIssuer;
-import io.github.autocert4j.internal.acme.CaTrust;
-import io.github.autocert4j.internal.config.ChallengeTypes;
-import io.github.autocert4j.internal.config.Config;
-import io.github.autocert4j.internal.config.StoreProbe;
+import io.github.autocert4j.internal.assembly.ConfigAssembly;
+import io.github.autocert4j.internal.config.ConfigValidator;
+import io.github.autocert4j.internal.config.Settings;
 import io.github.autocert4j.internal.renewal.FailedValidationBudget;
-import io.github.autocert4j.internal.store.StoreLayout;
-import io.github.autocert4j.internal.util.LogSafe;
 import io.github.autocert4j.internal.util.Names;
 
-import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.regex.Pattern;
-
-import javax.net.ssl.SSLContext;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Configures an {@link AutoCert}. {@link #build()} checks everything at once and fails with one
@@ -42,14 +28,11 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class AutoCertBuilder {
-    private static final Logger LOG = LoggerFactory.getLogger(AutoCertBuilder.class);
-    private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
-    private static final Pattern PROFILE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     private final List<List<String>> certificates = new ArrayList<>();
     private final List<ChallengeSolver> extraSolvers = new ArrayList<>();
     /** Issuers after the primary directory, in the order added. */
-    private final List<IssuerSource> furtherIssuers = new ArrayList<>();
+    private final List<Settings.IssuerSource> furtherIssuers = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
     private URI directory;
     private Path acmeTrustPem;
@@ -119,7 +102,7 @@ public final class AutoCertBuilder {
         if (issuer == null) {
             problems.add("issuer: null. Fix: pass an Issuer instance, or use directory(...) for an ACME CA");
         } else {
-            furtherIssuers.add(new IssuerSource(null, issuer));
+            furtherIssuers.add(new Settings.IssuerSource(null, issuer));
         }
         return this;
     }
@@ -139,7 +122,7 @@ public final class AutoCertBuilder {
         if (ca == null) {
             problems.add("acmeCa: null. Fix: pass AcmeCa.of(\"https://ca.example/directory\")");
         } else {
-            furtherIssuers.add(new IssuerSource(ca, null));
+            furtherIssuers.add(new Settings.IssuerSource(ca, null));
         }
         return this;
     }
@@ -348,169 +331,40 @@ public final class AutoCertBuilder {
      * (named {@code autocert4j-store-probe}) until it does, and a late failure is logged.
      */
     public AutoCert build() {
-        List<String> errors = new ArrayList<>(problems);
-        if (certificates.isEmpty() && onDemand == null) {
-            errors.add("certificate: none configured. Fix: call .certificate(\"example.com\", \"www.example.com\"), or enable .onDemand(...)");
+        // Three steps: copy what was given, check all of it, assemble. Only the check touches
+        // anything outside the JVM (see above); the copy lets this builder change and build again.
+        Settings settings = settings();
+        ConfigValidator.Result valid = ConfigValidator.validate(settings);
+        if (!valid.errors().isEmpty()) {
+            throw new InvalidConfigurationException("invalid autocert4j configuration:", valid.errors());
         }
-        List<String> types = ChallengeTypes.resolve(challengeTypes, extraSolvers, errors);
-        boolean wildcards = Config.wildcardsAllowed(types);
-        boolean ipValidatable = Config.ipAddressesValidatable(types);
-        Set<String> seen = new HashSet<>();
-        for (List<String> names : certificates) {
-            for (String name : names) {
-                String problem = Names.problem("certificate", name, wildcards, allowIpAddresses);
-                if (problem == null && Names.isIpAddress(name) && !ipValidatable) {
-                    problem = "certificate: '" + name + "' is an IP address, which CAs validate only by http-01 or tls-alpn-01 (RFC 8738), "
-                            + "but challengeTypes are " + types + ". Fix: add \"http-01\" or \"tls-alpn-01\" to challengeTypes(...)";
-                }
-                if (problem != null) {
-                    errors.add(problem);
-                } else if (!seen.add(name)) {
-                    errors.add("certificate: '" + name + "' is listed twice. Fix: name each host in exactly one certificate");
-                }
-            }
-        }
-        AcmeCa primary = null;
-        if (directory != null) {
-            primary = new AcmeCa(directory, acmeTrustPem, eabKeyId, eabHmacKey, preferredChain);
-            // The first CA's settings come from separate builder methods: name those in the errors.
-            errors.addAll(primary.problems("directory", "externalAccountBinding", "preferredChain"));
-            if (eabSet && !primary.hasExternalAccountBinding()) {
-                errors.add("externalAccountBinding: no key id and no HMAC key. Fix: pass the key id and base64url HMAC key the CA gave you");
-            }
-        } else if (furtherIssuers.isEmpty()) {
-            errors.add("directory: not set. Fix: .directory(AutoCert.LETS_ENCRYPT_STAGING) to test, LETS_ENCRYPT_PRODUCTION to go live");
-        } else if (eabSet || preferredChain != null || acmeTrustPem != null) {
-            errors.add("directory: not set, but externalAccountBinding, preferredChain or acmeServerTrust is, and those configure "
-                    + "the directory's CA. Fix: set .directory(...) or put them on the AcmeCa given to acmeCa(...)");
-        }
-        Set<String> caIds = new HashSet<>();
-        if (primary != null && primary.directory() != null && primary.directory().getHost() != null) {
-            caIds.add(StoreLayout.caId(primary.directory()));
-        }
-        List<IssuerSource> ordered = new ArrayList<>(); // the issuers in failover order: the directory's CA first
-        if (primary != null) {
-            ordered.add(new IssuerSource(primary, null));
-        }
-        ordered.addAll(furtherIssuers);
-        boolean anyAcme = ordered.stream().anyMatch(IssuerSource::isAcme);
-        for (IssuerSource further : furtherIssuers) {
-            if (further.isAcme()) {
-                AcmeCa ca = further.ca();
-                List<String> caErrors = ca.problems("acmeCa(" + ca.directory() + ")");
-                errors.addAll(caErrors);
-                if (caErrors.isEmpty() && !caIds.add(StoreLayout.caId(ca.directory()))) {
-                    errors.add("acmeCa(" + ca.directory() + "): this CA is configured twice. Fix: configure each CA once");
-                }
-            }
-        }
-        if (anyAcme && !agreedToTos) {
-            errors.add("agreeToTermsOfService: not agreed. Fix: read the CA's terms of service, then call .agreeToTermsOfService(true)");
-        }
-        if (email != null && !EMAIL.matcher(email).matches()) {
-            errors.add("email: '" + email + "' is not an e-mail address. Fix: .email(\"ops@example.com\") or leave it out");
-        }
-        if (keyType == null) {
-            errors.add("keyType: null. Fix: .keyType(KeyType.EC_P256)");
-        }
-        if (listener == null) {
-            errors.add("listener: null. Fix: pass an event listener or leave it out");
-        }
-        String budgetProblem = FailedValidationBudget.problem(failedValidationMax, failedValidationWindow);
-        if (budgetProblem != null) {
-            errors.add(budgetProblem);
-        }
-        if (clock == null) {
-            errors.add("clock: null. Fix: leave it out to use the system clock");
-        }
-        if (profile != null && !PROFILE.matcher(profile).matches()) {
-            errors.add("profile: '" + profile + "' is not a profile name. Fix: use a name from the CA's directory meta.profiles, e.g. \"shortlived\"");
-        }
-        if (requireProfile && profile == null) {
-            errors.add("requireProfile: set without a profile. Fix: also call .profile(\"shortlived\") or drop requireProfile");
-        }
-        if (policy == null) {
-            errors.add("renewal: null. Fix: leave it out or pass RenewalPolicy.defaults()");
-        } else {
-            try {
-                policy.validate();
-            } catch (IllegalArgumentException e) {
-                errors.add(e.getMessage());
-            }
-        }
-        java.util.Map<AcmeCa, SSLContext> trusts = new java.util.IdentityHashMap<>();
-        for (IssuerSource source : ordered) {
-            AcmeCa ca = source.ca();
-            if (ca != null && ca.serverTrust() != null) {
-                try {
-                    trusts.put(ca, CaTrust.from(ca.serverTrust()));
-                } catch (IOException | GeneralSecurityException | RuntimeException e) {
-                    String field = ca == primary ? "acmeServerTrust" : "acmeCa(" + ca.directory() + ").withServerTrust";
-                    errors.add(field + ": cannot use " + ca.serverTrust() + " (" + e.getMessage()
-                            + "). Fix: pass a readable PEM file with the CA certificate(s) of the ACME server");
-                }
-            }
-        }
-        CertStore chosenStore = store;
-        if (chosenStore == null && errors.isEmpty()) {
-            chosenStore = FileCertStore.of(Path.of(System.getProperty("user.home"), ".local", "share", "autocert4j"));
-        }
-        if (chosenStore != null && keyEncryption != null) {
-            chosenStore = EncryptedCertStore.wrap(chosenStore, keyEncryption[0], java.util.Arrays.copyOfRange(keyEncryption, 1, keyEncryption.length));
-        }
-        java.util.concurrent.CompletableFuture<Void> probe = null;
-        if (chosenStore != null) {
-            probe = new java.util.concurrent.CompletableFuture<>();
-            try {
-                StoreProbe.checkAccessBounded(chosenStore, probe);
-            } catch (java.util.concurrent.TimeoutException e) {
-                LOG.warn("autocert4j: the store {} has not answered within {} s (a database that is down or unreachable); "
-                        + "starting anyway: stored certificates are loaded, or new ones obtained, once it answers; the self-signed "
-                        + "fallback is served meanwhile", chosenStore, StoreProbe.WAIT.toSeconds());
-            } catch (CertStore.UnavailableException e) {
-                // Down, not misconfigured: a server must start while its database is down. Every
-                // store operation later fails and is retried at the first backoff step.
-                LOG.warn("autocert4j: the store {} cannot be reached now ({}); starting anyway: stored certificates are loaded, "
-                        + "or new ones obtained, once it answers; the self-signed fallback is served meanwhile", chosenStore,
-                        LogSafe.text(e.getMessage()));
-            } catch (IOException | RuntimeException e) {
-                errors.add("store: " + chosenStore + " cannot be written (" + LogSafe.text(e.getMessage()) + "). Fix: point storageDirectory() at a "
-                        + "directory this process can write, or fix the store's permissions or connection");
-            }
-        }
-        if (!errors.isEmpty()) {
-            throw new InvalidConfigurationException("invalid autocert4j configuration:", errors);
-        }
-        List<Config.IssuerFactory> factories = new ArrayList<>();
-        String contact = email;
-        java.time.Duration httpTimeout = policy.httpTimeout();
-        Clock issuerClock = clock;
-        for (IssuerSource source : ordered) {
-            AcmeCa ca = source.ca();
-            if (ca != null) {
-                SSLContext acmeTrust = trusts.get(ca);
-                factories.add((s, solvers) -> new AcmeIssuer(ca, acmeTrust, s, contact, httpTimeout, solvers, types, issuerClock));
-            } else {
-                Issuer issuer = source.custom();
-                factories.add((s, solvers) -> issuer);
-            }
-        }
-        // Every issuer (one ACME account each) keeps each hostname's failed validations under the CA's hourly limit.
-        int maxFailed = failedValidationMax;
-        java.time.Duration failedWindow = failedValidationWindow;
-        Clock budgetClock = clock;
-        factories.replaceAll(f -> (s, solvers) -> new FailedValidationBudget(f.create(s, solvers), maxFailed, failedWindow, budgetClock, s));
-        AutoCert built = new AutoCert(new Config(certificates, factories, extraSolvers, types, chosenStore, keyType, profile, requireProfile,
-                allowIpAddresses, policy, listener, executor, clock, onDemand));
-        built.storeProbe(probe);
+        AutoCert built = new AutoCert(ConfigAssembly.config(settings, valid));
+        built.storeProbe(valid.storeProbe());
         return built;
     }
 
+    private Settings settings() {
+        return new Settings(copy(certificates.stream().map(AutoCertBuilder::copy).toList()), copy(extraSolvers), copy(furtherIssuers),
+                copy(problems), directory, acmeTrustPem, email, agreedToTos, keyType, store,
+                keyEncryption == null ? null : keyEncryption.clone(), policy, policyProblem(policy), listener, executor, clock, profile, requireProfile,
+                allowIpAddresses, onDemand, failedValidationMax, failedValidationWindow, eabSet, eabKeyId, eabHmacKey, preferredChain,
+                challengeTypes == null ? null : copy(challengeTypes));
+    }
 
-    /** One issuer in failover order: an ACME CA this library talks to, or a custom {@link Issuer}; exactly one is set. */
-    private record IssuerSource(AcmeCa ca, Issuer custom) {
-        boolean isAcme() {
-            return ca != null;
+    /** What the policy finds wrong with itself (its check is package-private), for the validator; null if fine or null. */
+    private static String policyProblem(RenewalPolicy policy) {
+        try {
+            if (policy != null) {
+                policy.validate();
+            }
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
         }
+    }
+
+    /** An unmodifiable copy that, unlike {@code List.copyOf}, keeps a null (the validator reports it). */
+    private static <T> List<T> copy(List<T> list) {
+        return java.util.Collections.unmodifiableList(new ArrayList<>(list));
     }
 }

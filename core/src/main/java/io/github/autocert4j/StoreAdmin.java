@@ -11,6 +11,7 @@ import io.github.autocert4j.internal.store.Pem;
 import io.github.autocert4j.internal.store.RenewalRequests;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.tls.ChainVerifier;
+import io.github.autocert4j.internal.tls.ImportCheck;
 import io.github.autocert4j.internal.util.LogSafe;
 
 import java.io.IOException;
@@ -21,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PrivateKey;
-import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -223,41 +223,7 @@ public final class StoreAdmin {
      * {@code now}, it covers {@code names} and its chain is signed in order. Returns the problems (empty: fine).
      */
     public static List<String> problems(List<String> names, PrivateKey key, List<X509Certificate> chain, Instant now) {
-        List<String> problems = new ArrayList<>();
-        if (chain.isEmpty()) {
-            return List.of("no certificate");
-        }
-        X509Certificate leaf = chain.get(0);
-        try {
-            String alg = key.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
-            byte[] probe = "autocert4j key check".getBytes(StandardCharsets.US_ASCII);
-            Signature s = Signature.getInstance(alg);
-            s.initSign(key);
-            s.update(probe);
-            byte[] sig = s.sign();
-            Signature v = Signature.getInstance(alg);
-            v.initVerify(leaf.getPublicKey());
-            v.update(probe);
-            if (!v.verify(sig)) {
-                problems.add("the private key does not belong to the certificate (serial " + leaf.getSerialNumber().toString(16) + ")");
-            }
-        } catch (GeneralSecurityException | RuntimeException e) {
-            problems.add("the private key does not belong to the certificate (serial " + leaf.getSerialNumber().toString(16) + "): "
-                    + e.getClass().getSimpleName());
-        }
-        if (!now.isBefore(leaf.getNotAfter().toInstant())) {
-            problems.add("the certificate expired at " + leaf.getNotAfter().toInstant());
-        } else if (now.isBefore(leaf.getNotBefore().toInstant())) {
-            problems.add("the certificate is not valid before " + leaf.getNotBefore().toInstant());
-        }
-        if (problems.isEmpty()) {
-            try {
-                ChainVerifier.verify(new CertBundle(new KeyPair(leaf.getPublicKey(), key), chain), names, now);
-            } catch (ChainVerifier.VerificationException e) {
-                problems.add(e.getMessage());
-            }
-        }
-        return problems;
+        return ImportCheck.problems(names, key, chain, now);
     }
 
     /**

@@ -4,6 +4,7 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.OnDemand;
 import io.github.autocert4j.internal.renewal.Services;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
+import io.github.autocert4j.internal.renewal.RenewalHooks;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.tls.MissHandler;
@@ -39,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * the store's index ({@link OnDemandIndex}) brings due certificates back into memory so that
  * their own schedule renews them.
  */
-public final class OnDemandCertificates implements MissHandler, ManagedCertificate.Hooks {
+public final class OnDemandCertificates implements MissHandler, RenewalHooks {
     private static final Logger LOG = LoggerFactory.getLogger(OnDemandCertificates.class);
 
     private final OnDemand config;

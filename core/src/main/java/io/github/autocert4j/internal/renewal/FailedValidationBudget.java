@@ -132,15 +132,6 @@ public final class FailedValidationBudget implements Issuer {
         }
     }
 
-    /** The problem of {@code max}/{@code window} as a builder error with its fix, or null when they are usable. */
-    public static String problem(int max, Duration window) {
-        if (max < 1 || window == null || window.isNegative() || window.isZero()) {
-            return "failedValidationLimit: " + max + " per " + window + " is not a positive count per positive duration. Fix: "
-                    + ".failedValidationLimit(5, Duration.ofHours(1)) (Let's Encrypt's limit), or leave it out";
-        }
-        return null;
-    }
-
     @Override
     public String id() {
         return delegate.id();

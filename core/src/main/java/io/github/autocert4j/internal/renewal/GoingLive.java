@@ -1,0 +1,133 @@
+package io.github.autocert4j.internal.renewal;
+
+import io.github.autocert4j.CertEvent;
+import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.tls.ChainVerifier;
+import io.github.autocert4j.internal.util.LogSafe;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How a certificate of one {@link ManagedCertificate} becomes live without an order: loaded from
+ * the store at start, or adopted from a peer that renewed it; and the swap itself (installed in
+ * the key manager, waiters released after the lock), shared with the {@link OrderStep}.
+ *
+ * <p>Runs inside {@link ManagedCertificate}'s unit of work, under its one lock, on that
+ * certificate's state.
+ */
+final class GoingLive {
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
+
+    private final ManagedCertificate m;
+
+    GoingLive(ManagedCertificate m) {
+        this.m = m;
+    }
+
+    /**
+     * Adopts a newer, valid, not yet due certificate that a server sharing the store put there
+     * (if {@code storedSince} is not null: only one stored at or after that moment). Returns
+     * whether it did.
+     */
+    boolean adoptFromStore(Instant storedSince) {
+        return adoptFromStore(storedSince, null);
+    }
+
+    /**
+     * Like {@link #adoptFromStore(Instant)}; with {@code replacing} (the serial a store renewal request
+     * replaces) any other valid stored certificate is that renewal, even one that expires sooner than
+     * the live one (a peer's renewal may have come with a shorter profile).
+     */
+    boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) {
+        Optional<CertificateStorage.Stored> found = StoreAdoption.adoptable(m.services, m.id, m.names, m.live, storedSince, replacing);
+        if (found.isEmpty()) {
+            return false;
+        }
+        CertBundle stored = found.get().bundle();
+        Instant now = m.services.now();
+        goLive(stored, found.get().profile(), found.get().issuerId(), true);
+        if (found.get().ari() != null && m.live == stored) {
+            m.ariTracking.useStored(found.get().ari());
+        }
+        m.failures = 0;
+        m.lastFailure = null;
+        m.renewReason = null;
+        m.permanent = false;
+        LOG.info("autocert4j: adopted certificate {} that another server sharing the store renewed (serial {}, expires {})",
+                m.id, stored.serial().toString(16), stored.notAfter());
+        m.emit(new CertEvent.Loaded(m.id, now, stored.serial(), stored.notAfter()));
+        m.hooks.renewed(m, stored);
+        return true;
+    }
+
+    CertEvent.Loaded load(CertificateStorage.Read read) {
+        try {
+            Optional<CertificateStorage.Stored> found = (read != null ? read : m.services.storage().read(m.id)).decode();
+            if (found.isEmpty()) {
+                return null;
+            }
+            CertBundle bundle = found.get().bundle();
+            if (m.live != null && !bundle.notAfter().isAfter(m.live.notAfter())) {
+                return null; // never replace a newer live certificate with an older stored one
+            }
+            Instant now = m.services.now();
+            try {
+                ChainVerifier.verifyUsable(bundle, m.names, now);
+            } catch (ChainVerifier.VerificationException namesChanged) {
+                // Names were added to the configuration: keep serving the stored certificate for
+                // the names it does cover while a new one is ordered at the first check.
+                ChainVerifier.verifyUsable(bundle, bundle.names(), now);
+                m.renewReason = "the configured names changed";
+                LOG.info("autocert4j: stored certificate {} does not cover every configured name ({}); serving it until a new one is issued",
+                        m.id, namesChanged.getMessage());
+            }
+            if (!m.services.isConfigured(found.get().issuerId())) {
+                m.renewReason = "it was issued by " + found.get().issuerId() + ", which is not configured any more";
+                LOG.info("autocert4j: stored certificate {} was issued by {}, which is not configured any more; serving it until a new one is issued",
+                        m.id, found.get().issuerId());
+            }
+            goLive(bundle, found.get().profile(), found.get().issuerId(), false);
+            if (found.get().ari() != null && m.live == bundle) {
+                m.ariTracking.useStored(found.get().ari()); // the fleet's pick for this window, not a new one
+            }
+            if (m.verboseLoad) {
+                LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
+            }
+            return new CertEvent.Loaded(m.id, now, bundle.serial(), bundle.notAfter());
+        } catch (ChainVerifier.VerificationException e) {
+            LOG.info("autocert4j: stored certificate {} is not usable ({}); a new one will be ordered", m.id, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("autocert4j: cannot read stored certificate {} ({}); a new one will be ordered", m.id, LogSafe.text(e.toString()));
+        }
+        return null;
+    }
+
+    /** @param fresh issued or adopted just now (not loaded at start): ARI may not make it due again at once */
+    void goLive(CertBundle bundle, String profile, String issuerId, boolean fresh) {
+        if (m.stopped) {
+            return; // removed or closed: never install behind the caller's back
+        }
+        m.services.keyManager().install(m.id, m.names, bundle);
+        m.live = bundle;
+        m.liveProfile = profile;
+        m.liveIssuer = issuerId;
+        m.liveSince = fresh ? m.services.now() : null;
+        m.ariTracking.reset();
+        List<CompletableFuture<CertificateStatus>> waiters = m.takeLiveWaiters();
+        if (!waiters.isEmpty()) {
+            m.afterUnlock.add(() -> {
+                CertificateStatus s = m.status(m.services.now());
+                waiters.forEach(w -> w.complete(s));
+            });
+        }
+    }
+}
