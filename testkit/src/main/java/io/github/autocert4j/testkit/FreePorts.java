@@ -41,6 +41,40 @@ public final class FreePorts {
         }
     }
 
+    /**
+     * Returns {@code count} distinct TCP ports that were free on 127.0.0.1 at the time of the call.
+     * Use it where several ports are picked before any is bound: Linux often hands the same
+     * ephemeral port to consecutive {@link #loopback()} calls once the first socket is closed.
+     *
+     * @param count how many ports
+     * @return the ports, all different
+     * @throws UncheckedIOException if the ports could not be bound
+     */
+    public static int[] loopback(int count) {
+        java.util.List<ServerSocket> held = new java.util.ArrayList<>(count);
+        try {
+            int[] ports = new int[count];
+            for (int i = 0; i < count; i++) {
+                ServerSocket s = new ServerSocket();
+                held.add(s);
+                s.setReuseAddress(false);
+                s.bind(new InetSocketAddress(LOOPBACK, 0), 1);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot bind " + count + " free loopback TCP ports", e);
+        } finally {
+            for (ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing a listening socket that was never used
+                }
+            }
+        }
+    }
+
     /** A port that is free on 127.0.0.1 for both TCP and UDP (for a DNS server). */
     static int loopbackTcpAndUdp() {
         for (int attempt = 0; attempt < 50; attempt++) {

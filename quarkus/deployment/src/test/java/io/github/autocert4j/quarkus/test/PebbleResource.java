@@ -36,10 +36,15 @@ public class PebbleResource implements QuarkusTestResourceLifecycleManager {
 
     private PebbleServer pebble;
     private Path store;
+    private int httpsPort;
 
     @Override
     public Map<String, String> start() {
-        pebble = pebble(PebbleServer.builder().httpPort(FreePorts.loopback()).tlsPort(FreePorts.loopback())).start();
+        // three distinct ports picked at once (the app's plain port = Pebble's validation port, TLS-ALPN, the app's HTTPS port):
+        // consecutive single picks can return the same port, and Quarkus then refused "Both http and https servers started on port"
+        int[] ports = FreePorts.loopback(3);
+        httpsPort = ports[2];
+        pebble = pebble(PebbleServer.builder().httpPort(ports[0]).tlsPort(ports[1])).start();
         try {
             store = Files.createTempDirectory("autocert4j-quarkus-store");
         } catch (IOException e) {
@@ -53,7 +58,7 @@ public class PebbleResource implements QuarkusTestResourceLifecycleManager {
         config.put("quarkus.autocert4j.store.directory", store.toString());
         config.put("quarkus.http.host", "127.0.0.1");
         config.put("quarkus.http.test-port", String.valueOf(pebble.httpPort()));
-        config.put("quarkus.http.test-ssl-port", String.valueOf(FreePorts.loopback()));
+        config.put("quarkus.http.test-ssl-port", String.valueOf(httpsPort));
         // the redirect in the test profile only, as applications set it (%prod.): the extension must see the profile's value
         config.put("quarkus.http.insecure-requests", "enabled");
         config.put("%test.quarkus.http.insecure-requests", "redirect");

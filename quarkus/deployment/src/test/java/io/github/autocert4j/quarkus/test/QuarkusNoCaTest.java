@@ -118,11 +118,12 @@ class QuarkusNoCaTest {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+            int[] ports = FreePorts.loopback(2); // distinct: Quarkus refuses one port for both servers
             return Map.of("quarkus.autocert4j.names", PebbleResource.NAME,
                     "quarkus.autocert4j.store.directory", store.toString(),
                     "quarkus.http.host", "127.0.0.1",
-                    "quarkus.http.test-port", String.valueOf(FreePorts.loopback()),
-                    "quarkus.http.test-ssl-port", String.valueOf(FreePorts.loopback()));
+                    "quarkus.http.test-port", String.valueOf(ports[0]),
+                    "quarkus.http.test-ssl-port", String.valueOf(ports[1]));
         }
 
         @Override
