@@ -98,6 +98,7 @@ class FuzzServletChallengeTest {
         List<String> anomalies = new ArrayList<>();
         Socket socket = null;
         String previous = "(none)";
+        Reply previousReply = null;
         try {
             for (int i = 0; i < PER_CONTAINER; i++) {
                 Case c = generate(rnd, tokens);
@@ -109,6 +110,7 @@ class FuzzServletChallengeTest {
                     }
                     socket = connect(addr);
                     previous = "(none)";
+                    previousReply = null;
                 }
                 Reply r = exchange(socket, c);
                 boolean retried = false;
@@ -117,6 +119,7 @@ class FuzzServletChallengeTest {
                     socket.close();
                     socket = connect(addr);
                     previous = "(none)";
+                    previousReply = null;
                     r = exchange(socket, c);
                     retried = true;
                 }
@@ -126,7 +129,11 @@ class FuzzServletChallengeTest {
                     String where = "request " + i + (retried ? " (retried)" : "") + " on a connection whose previous request was:\n"
                             + abbreviate(previous) + "\n" + e.getMessage();
                     boolean connectionLevel = r.status == -2 && c.kind != Kind.MALFORMED; // no parseable answer at all
-                    if (!(WELL_FORMED.contains(c.kind) || connectionLevel) || anomalies.size() >= MAX_ANOMALIES
+                    // The previous request's answer again, word for word, on a kept connection (seen in CI for a
+                    // hostile request after a 200: the same Jetty symptom as below); the resend must be right.
+                    boolean replayOfPrevious = previousReply != null && previousReply.status > 0 && r.status == previousReply.status
+                            && r.body.equals(previousReply.body);
+                    if (!(WELL_FORMED.contains(c.kind) || connectionLevel || replayOfPrevious) || anomalies.size() >= MAX_ANOMALIES
                             || e.getMessage().contains("escaped to the host")) {
                         throw new AssertionError(where, e);
                     }
@@ -144,6 +151,7 @@ class FuzzServletChallengeTest {
                     check(c, r, keyAuth);
                 }
                 previous = c.raw + " -> " + r.status;
+                previousReply = r;
                 if (r.close || c.kind == Kind.MALFORMED) {
                     socket.close();
                     socket = null;
