@@ -15,8 +15,10 @@ import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.store.LeftoverSweep;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.tls.ChallengeCertificates;
+import io.github.autocert4j.internal.tls.ChallengeSource;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.tls.SelfSigned;
+import io.github.autocert4j.internal.tls.SourceChain;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.Events;
 
@@ -67,9 +69,6 @@ public final class Wiring {
         java.time.Clock clock = config.clock();
         LiveKeyManager keyManager = new LiveKeyManager(config.certificates().isEmpty() ? null : first.get(0),
                 () -> SelfSigned.create(first, clock.instant())); // made on first need: off the path to the first certificate
-        if (alpnCertificates != null) {
-            keyManager.answerTlsAlpn01(alpnCertificates);
-        }
         ScheduledExecutorService executor = config.executor();
         this.ownsExecutor = executor == null;
         if (executor == null) {
@@ -80,9 +79,13 @@ public final class Wiring {
         this.certificates = new CertificateSet(services, config.certificates(), config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES);
         this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services,
                 name -> certificates.byName(name) != null);
-        if (onDemand != null) {
-            keyManager.setMissHandler(onDemand);
-        }
+        // The one place the order of certificate sources is decided; each source does one job.
+        keyManager.useSources(SourceChain.builder()
+                .then("tls-alpn-01 challenges", alpnCertificates == null ? null : new ChallengeSource(alpnCertificates))
+                .then("live certificates", keyManager.certificates().named())
+                .then("on-demand", onDemand == null ? null : onDemand.source())
+                .then("default or fallback", keyManager.certificates().byDefault())
+                .build());
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
         this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);

@@ -7,7 +7,7 @@ import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.renewal.RenewalHooks;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
-import io.github.autocert4j.internal.tls.MissHandler;
+import io.github.autocert4j.internal.tls.CertificateSource;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
 import io.github.autocert4j.internal.util.Names;
@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * the store's index ({@link OnDemandIndex}) brings due certificates back into memory so that
  * their own schedule renews them.
  */
-public final class OnDemandCertificates implements MissHandler, RenewalHooks {
+public final class OnDemandCertificates implements RenewalHooks {
     private static final Logger LOG = LoggerFactory.getLogger(OnDemandCertificates.class);
 
     private final OnDemand config;
@@ -115,27 +115,9 @@ public final class OnDemandCertificates implements MissHandler, RenewalHooks {
         return created;
     }
 
-    /** The key manager's synchronous path (JSSE stacks: the handshake's own thread waits, bounded). */
-    @Override
-    public LiveKeyManager.Entry onMiss(String host) {
-        if (configured.test(Names.normalize(host))) {
-            return null; // a configured certificate not issued yet: the default (or fallback) as always
-        }
-        CompletableFuture<Boolean> f = ready(host);
-        boolean ok;
-        try {
-            ok = f.get(config.handshakeWait().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | ExecutionException e) {
-            ok = false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            ok = false;
-        }
-        LiveKeyManager.Entry e = ok ? services.keyManager().find(host) : null;
-        if (e != null) {
-            return e;
-        }
-        return config.onTimeout() == OnDemand.OnTimeout.SERVE_FALLBACK ? null : LiveKeyManager.NO_CERTIFICATE;
+    /** This manager's link in the key manager's chain of sources (see {@link OnDemandSource}). */
+    public CertificateSource source() {
+        return new OnDemandSource(config, configured, this::ready, services.keyManager()::find);
     }
 
     private void resolve(String name, CompletableFuture<Boolean> done) {

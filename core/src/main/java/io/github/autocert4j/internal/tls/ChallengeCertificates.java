@@ -4,10 +4,10 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 
 /**
- * The TLS-ALPN-01 challenge certificates (RFC 8737) that {@link LiveKeyManager} asks first, before
- * on-demand, managed and fallback certificates, on a handshake that negotiated {@link #ACME_TLS_1}.
- * Implemented by the public {@code TlsAlpn01Responder}; an interface here so that the key manager
- * does not depend on the responder that depends on it.
+ * The TLS-ALPN-01 challenge certificates (RFC 8737) that {@link ChallengeSource} serves, first in
+ * the key manager's {@link SourceChain} (before live, on-demand and default certificates), on a
+ * handshake that negotiated {@link #ACME_TLS_1}. Implemented by the public {@code TlsAlpn01Responder};
+ * an interface here so that the key manager does not depend on the responder that depends on it.
  */
 public interface ChallengeCertificates {
 
