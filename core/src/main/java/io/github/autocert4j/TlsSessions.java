@@ -40,8 +40,9 @@ import org.slf4j.LoggerFactory;
  *       handshake would serve them just the same), re-applied as that time shrinks.</li>
  * </ul>
  * The decision (when to drop, how long a session may live) is made here once; adapters only
- * register each listener's hook: {@link #guard(SSLSessionContext)} for a JSSE context, or
- * {@link #register(Object, Host)} for another TLS stack (Netty's OpenSSL provider).
+ * register each listener's hook: {@link #guard(SSLSessionContext)} for a JSSE context,
+ * {@link #guard(SSLSessionContext, SessionSecrets)} for an OpenSSL one (Netty's OpenSSL provider), or
+ * {@link #register(Object, Host)} for another TLS stack.
  *
  * <pre>{@code
  * autoCert.tlsSessions().guard(sslContext.getServerSessionContext());
@@ -72,6 +73,8 @@ public final class TlsSessions {
     private int lifetimeSeconds = (int) MAX_LIFETIME.toSeconds(); // guarded by this
     private Instant earliestNotAfter; // guarded by this: the earliest notAfter at the last refresh
     private final java.security.Provider jsseProvider = new FreshSessionsContext.JsseProvider(this);
+    /** Session ID contexts and ticket keys for {@link #guard(SSLSessionContext, SessionSecrets)}; seeded on first use. */
+    private final java.security.SecureRandom random = new java.security.SecureRandom();
 
     TlsSessions(Clock clock, Supplier<List<X509Certificate>> servedLeaves, ScheduledExecutorService executor) {
         this.clock = clock;
@@ -97,6 +100,66 @@ public final class TlsSessions {
                 context.setSessionTimeout(configured == 0 ? seconds : Math.min(configured, seconds));
             }
         });
+    }
+
+    /**
+     * Renews what an OpenSSL-based server session context resumes under, for
+     * {@link #guard(SSLSessionContext, SessionSecrets)}: BoringSSL and OpenSSL resume a session only
+     * under the session ID context it was made in (TLS 1.2 IDs and TLS 1.3 tickets alike), and
+     * decrypt a ticket only with the keys that sealed it.
+     */
+    public interface SessionSecrets {
+        /**
+         * Installs a new session ID context and new ticket keys, all random: Netty's
+         * {@code server.setSessionIdContext(sessionIdContext);
+         * server.setTicketKeys(new OpenSslSessionTicketKey(ticketKeyName, ticketHmacKey, ticketAesKey))}.
+         *
+         * @param sessionIdContext 32 bytes
+         * @param ticketKeyName 16 bytes
+         * @param ticketHmacKey 16 bytes
+         * @param ticketAesKey 16 bytes
+         */
+        void renew(byte[] sessionIdContext, byte[] ticketKeyName, byte[] ticketHmacKey, byte[] ticketAesKey);
+    }
+
+    /**
+     * Guards the server session context of an OpenSSL-based TLS stack (Netty's
+     * {@code OpenSslServerSessionContext}): on a swap {@code secrets} get a new session ID context
+     * and new ticket keys (BoringSSL then refuses every earlier session and ticket) and every cached
+     * session is invalidated; its session timeout is kept within the served certificates' validity.
+     * The one copy of the hook the Netty adapter and the Spring Boot starter (Reactor Netty) each
+     * wrote; registering the same context again does nothing.
+     *
+     * <pre>{@code
+     * if (sslContext.sessionContext() instanceof OpenSslServerSessionContext server) {
+     *     autoCert.tlsSessions().guard(server, (id, name, hmac, aes) -> {
+     *         server.setSessionIdContext(id);
+     *         server.setTicketKeys(new OpenSslSessionTicketKey(name, hmac, aes));
+     *     });
+     * }
+     * }</pre>
+     */
+    public void guard(SSLSessionContext context, SessionSecrets secrets) {
+        java.util.Objects.requireNonNull(secrets, "secrets");
+        int configured = context.getSessionTimeout(); // 0: unlimited
+        register(context, new Host() {
+            @Override
+            public void dropSessions() {
+                secrets.renew(randomBytes(32), randomBytes(16), randomBytes(16), randomBytes(16));
+                invalidateAll(context);
+            }
+
+            @Override
+            public void limitSessionLifetime(int seconds) {
+                context.setSessionTimeout(configured == 0 ? seconds : Math.min(configured, seconds));
+            }
+        });
+    }
+
+    private byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        random.nextBytes(b);
+        return b;
     }
 
     /**

@@ -107,4 +107,35 @@ class SessionAfterSwapPolicyTest {
         km.install("a.example", List.of("a.example"), SelfSigned.create(List.of("a.example"), now));
         assertEquals(List.of(false, true, true), replaced, "the default certificate replaces the fallback a client got");
     }
+
+    /**
+     * The OpenSSL hook, decided here once for the Netty adapter and the starter: a swap renews the
+     * session ID context and ticket keys (new random bytes every time, of the sizes BoringSSL takes)
+     * and invalidates every cached session; the context's own timeout still caps the lifetime.
+     */
+    @Test
+    void anOpenSslContextGetsNewSecretsOnEverySwapAndKeepsItsTimeoutCap() throws Exception {
+        ManualScheduler scheduler = new ManualScheduler(START);
+        X509Certificate sixDays = leaf(START.plus(Duration.ofDays(6)), "six.example");
+        TlsSessions sessions = new TlsSessions(scheduler.clock(), () -> List.of(sixDays), scheduler);
+        javax.net.ssl.SSLContext jdk = javax.net.ssl.SSLContext.getInstance("TLS");
+        jdk.init(null, null, null);
+        javax.net.ssl.SSLSessionContext context = jdk.getServerSessionContext();
+        context.setSessionTimeout(600);
+        List<byte[][]> renewed = new CopyOnWriteArrayList<>();
+        sessions.guard(context, (id, name, hmac, aes) -> renewed.add(new byte[][] {id, name, hmac, aes}));
+        assertEquals(600, context.getSessionTimeout(), "the context's own 10 minutes stay below the 24-hour cap");
+        assertEquals(0, renewed.size(), "nothing renewed before a swap");
+        sessions.certificateInstalled(sixDays, true);
+        sessions.certificateInstalled(sixDays, true);
+        assertEquals(2, renewed.size(), "one renewal per swap");
+        for (byte[][] r : renewed) {
+            assertEquals(List.of(32, 16, 16, 16), java.util.Arrays.stream(r).map(b -> b.length).toList());
+        }
+        assertTrue(!java.util.Arrays.equals(renewed.get(0)[0], renewed.get(1)[0]) && !java.util.Arrays.equals(renewed.get(0)[2], renewed.get(1)[2]),
+                "fresh random secrets each time");
+        sessions.guard(context, (id, name, hmac, aes) -> renewed.add(null));
+        assertEquals(1, sessions.registered(), "guarding the same context again does nothing");
+        sessions.close();
+    }
 }

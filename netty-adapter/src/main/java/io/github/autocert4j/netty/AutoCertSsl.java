@@ -4,29 +4,21 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.SecureRandom;
-import java.util.Enumeration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSessionContext;
-import javax.net.ssl.X509ExtendedKeyManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.LocalAddressHint;
-import io.github.autocert4j.TlsSessions;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
@@ -36,7 +28,6 @@ import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
-import io.netty.handler.ssl.util.SimpleKeyManagerFactory;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,44 +93,18 @@ public final class AutoCertSsl {
         }
     }
 
-    /** The OpenSSL provider's session hook; its own class, so that nothing loads OpenSSL classes for a JDK context. */
+    /** The OpenSSL provider's session hook (decided in core: TlsSessions); its own class, so that nothing loads OpenSSL classes for a JDK context. */
     private static final class OpenSslSessions {
-        private static final SecureRandom RANDOM = new SecureRandom();
-
         private OpenSslSessions() {
         }
 
         static void guard(SSLSessionContext sessions, AutoCert autoCert) {
-            if (!(sessions instanceof OpenSslServerSessionContext server)) {
-                return;
+            if (sessions instanceof OpenSslServerSessionContext server) {
+                autoCert.tlsSessions().guard(server, (id, name, hmac, aes) -> {
+                    server.setSessionIdContext(id);
+                    server.setTicketKeys(new OpenSslSessionTicketKey(name, hmac, aes));
+                });
             }
-            int configured = server.getSessionTimeout(); // 0: unlimited
-            autoCert.tlsSessions().register(server, new TlsSessions.Host() {
-                @Override
-                public void dropSessions() {
-                    // A session resumes only under the session ID context it was made in (TLS 1.2 IDs and
-                    // TLS 1.3 tickets alike) and a ticket only decrypts under the keys it was sealed with.
-                    server.setSessionIdContext(randomBytes(32));
-                    server.setTicketKeys(new OpenSslSessionTicketKey(randomBytes(16), randomBytes(16), randomBytes(16)));
-                    for (Enumeration<byte[]> ids = server.getIds(); ids.hasMoreElements(); ) {
-                        SSLSession s = server.getSession(ids.nextElement());
-                        if (s != null) {
-                            s.invalidate();
-                        }
-                    }
-                }
-
-                @Override
-                public void limitSessionLifetime(int seconds) {
-                    server.setSessionTimeout(configured == 0 ? seconds : Math.min(configured, seconds));
-                }
-            });
-        }
-
-        private static byte[] randomBytes(int n) {
-            byte[] b = new byte[n];
-            RANDOM.nextBytes(b);
-            return b;
         }
     }
 
@@ -283,27 +248,8 @@ public final class AutoCertSsl {
         return builder;
     }
 
-    /** A {@link KeyManagerFactory} handing out the AutoCert's live key manager. */
+    /** A {@link KeyManagerFactory} handing out the AutoCert's live key manager: {@link AutoCert#keyManagerFactory()}. */
     public static KeyManagerFactory keyManagerFactory(AutoCert autoCert) {
-        return factoryOf(autoCert.keyManager());
-    }
-
-    /** A {@link KeyManagerFactory} handing out {@code keyManager}. */
-    static KeyManagerFactory factoryOf(X509ExtendedKeyManager keyManager) {
-        KeyManager[] managers = {keyManager};
-        return new SimpleKeyManagerFactory() {
-            @Override
-            protected void engineInit(KeyStore keyStore, char[] password) {
-            }
-
-            @Override
-            protected void engineInit(ManagerFactoryParameters params) {
-            }
-
-            @Override
-            protected KeyManager[] engineGetKeyManagers() {
-                return managers.clone();
-            }
-        };
+        return autoCert.keyManagerFactory();
     }
 }

@@ -113,7 +113,7 @@ public final class AutoCertTls {
         SslProvider provider = hostContext instanceof JdkSslContext ? SslProvider.JDK : SslProvider.OPENSSL;
         // No key material cache for OpenSSL here: every challenge certificate has an alias of its
         // own, and validations are a handful of handshakes per order.
-        SslContext challenge = SslContextBuilder.forServer(AutoCertSsl.factoryOf(autoCert.tlsAlpn01().keyManager())).sslProvider(provider)
+        SslContext challenge = SslContextBuilder.forServer(autoCert.tlsAlpn01().keyManager()).sslProvider(provider)
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, TlsAlpn01Responder.ACME_TLS_1))
@@ -122,7 +122,7 @@ public final class AutoCertTls {
         if (autoCert.onDemand().isPresent()) {
             // Never the live key manager here: on a miss it would wait for the certificate, on the event loop.
             boolean fallback = autoCert.onDemand().get().onTimeout() == OnDemand.OnTimeout.SERVE_FALLBACK;
-            refused = SslContextBuilder.forServer(AutoCertSsl.factoryOf(new RefusingKeyManager(autoCert, fallback)))
+            refused = SslContextBuilder.forServer(new RefusingKeyManager(autoCert, fallback))
                     .sslProvider(provider).build();
         }
         // No session resumes into a replaced certificate, whichever of the three contexts made it.

@@ -1,14 +1,10 @@
 package io.github.autocert4j.spring.boot;
 
-import java.security.SecureRandom;
-import java.util.Enumeration;
 
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSessionContext;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.TlsSessions;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslServerSessionContext;
@@ -70,44 +66,18 @@ final class ReactorNettyHttps {
         return server.secure(ssl -> ssl.sslContext(context));
     }
 
-    /** The OpenSSL provider's session hook, in its own class so that nothing loads OpenSSL classes without tcnative. */
+    /** The OpenSSL provider's session hook (decided in core: TlsSessions), in its own class so that nothing loads OpenSSL classes without tcnative. */
     private static final class OpenSslSessions {
-        private static final SecureRandom RANDOM = new SecureRandom();
-
         private OpenSslSessions() {
         }
 
         static void guard(SSLSessionContext sessions, AutoCert autoCert) {
-            if (!(sessions instanceof OpenSslServerSessionContext server)) {
-                return;
+            if (sessions instanceof OpenSslServerSessionContext server) {
+                autoCert.tlsSessions().guard(server, (id, name, hmac, aes) -> {
+                    server.setSessionIdContext(id);
+                    server.setTicketKeys(new OpenSslSessionTicketKey(name, hmac, aes));
+                });
             }
-            int configured = server.getSessionTimeout(); // 0: unlimited
-            autoCert.tlsSessions().register(server, new TlsSessions.Host() {
-                @Override
-                public void dropSessions() {
-                    // BoringSSL resumes only under the session ID context a session was made in, and a ticket only
-                    // decrypts under the keys that sealed it: new ones refuse every earlier session and ticket.
-                    server.setSessionIdContext(random(32));
-                    server.setTicketKeys(new OpenSslSessionTicketKey(random(16), random(16), random(16)));
-                    for (Enumeration<byte[]> ids = server.getIds(); ids.hasMoreElements(); ) {
-                        SSLSession s = server.getSession(ids.nextElement());
-                        if (s != null) {
-                            s.invalidate();
-                        }
-                    }
-                }
-
-                @Override
-                public void limitSessionLifetime(int seconds) {
-                    server.setSessionTimeout(configured == 0 ? seconds : Math.min(configured, seconds));
-                }
-            });
-        }
-
-        private static byte[] random(int n) {
-            byte[] b = new byte[n];
-            RANDOM.nextBytes(b);
-            return b;
         }
     }
 }
