@@ -15,12 +15,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.CertStore;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.Http01Responder;
+import io.github.autocert4j.testdoubles.CutOffStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -131,7 +130,7 @@ class AcmeHttpListenerTest {
     @Test
     void aTokenTheUnreachableStoreCannotDecideIs503AndTheConnectionStaysUsable() throws Exception {
         try (AutoCert cut = AutoCert.builder().directory("https://127.0.0.1:9/directory").agreeToTermsOfService(true)
-                .certificate("app.example.test").store(new UnreachableStore()).build()) { // never started: no CA contact
+                .certificate("app.example.test").store(new CutOffStore()).build()) { // never started: no CA contact
             cut.http01().present(new ChallengeSolver.Challenge("http-01", "app.example.test", TOKEN, KEY_AUTH));
             AcmeHttpListener cutListener = AcmeHttpListener.bind(cut.http01(), new InetSocketAddress("127.0.0.1", 0), DEADLINE);
             try (Socket s = new Socket()) {
@@ -151,46 +150,6 @@ class AcmeHttpListenerTest {
             } finally {
                 cutListener.close();
             }
-        }
-    }
-
-    /**
-     * A store whose database went away after this node published its own challenge: writes succeed (and are
-     * dropped), every other operation fails as {@link CertStore.UnavailableException}.
-     */
-    static final class UnreachableStore implements CertStore {
-        private static IOException down() {
-            return new CertStore.UnavailableException("connection refused (test: the store is cut off)", null);
-        }
-
-        @Override
-        public Optional<byte[]> load(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public void store(String key, byte[] value) {
-            // published before the cut
-        }
-
-        @Override
-        public List<String> list(String prefix) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public boolean delete(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public Lock lock(String name) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public void checkAccess() throws IOException {
-            throw down();
         }
     }
 

@@ -9,6 +9,7 @@ import java.time.Duration;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testdoubles.InMemoryCa;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
@@ -40,7 +41,7 @@ class OptionalTcnativeTest {
                     "the without-tcnative run must not have tcnative on its class path (netty-adapter/pom.xml classpathDependencyExcludes)");
             assertEquals(false, OpenSsl.isAvailable());
         }
-        PrepareKeyMaterialTest.Ca ca = new PrepareKeyMaterialTest.Ca();
+        InMemoryCa ca = new InMemoryCa("prepare-test-ca", Duration.ofDays(30));
         try (AutoCert autoCert = AutoCert.builder().issuer(ca).storageDirectory(store).certificate(NAME).build().start()) {
             PrepareKeyMaterialTest.awaitValid(autoCert, NAME);
             assertEquals(present ? SslProvider.OPENSSL : SslProvider.JDK, AutoCertSsl.defaultProvider());

@@ -6,20 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
-import io.github.autocert4j.Issuer;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testdoubles.InMemoryCa;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -31,14 +25,6 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,7 +42,7 @@ class PrepareKeyMaterialTest {
     @Test
     void preparesEveryServedCertificateAndHandshakesServeThem() throws Exception {
         assertTrue(OpenSsl.isAvailable(), "netty-tcnative-boringssl-static is on the test class path: " + OpenSsl.unavailabilityCause());
-        Ca ca = new Ca();
+        InMemoryCa ca = new InMemoryCa("prepare-test-ca", Duration.ofDays(30));
         var b = AutoCert.builder().issuer(ca).storageDirectory(store);
         NAMES.forEach(b::certificate);
         try (AutoCert autoCert = b.build().start()) {
@@ -98,49 +84,4 @@ class PrepareKeyMaterialTest {
         throw new AssertionError(name + " never became valid: " + autoCert.status(name));
     }
 
-    /** An in-memory CA behind the public Issuer SPI: signs the CSR's public key. */
-    static final class Ca implements Issuer {
-        final KeyPair key;
-        final X509Certificate root;
-        final Duration validity;
-
-        Ca() throws Exception {
-            this(Duration.ofDays(30));
-        }
-
-        /** A CA whose certificates are valid for {@code validity}. */
-        Ca(Duration validity) throws Exception {
-            this.validity = validity;
-            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-            g.initialize(new ECGenParameterSpec("secp256r1"));
-            key = g.generateKeyPair();
-            X500Name name = new X500Name("CN=prepare test CA");
-            Instant now = Instant.now();
-            var b = new JcaX509v3CertificateBuilder(name, BigInteger.ONE, Date.from(now.minusSeconds(3600)), Date.from(now.plus(Duration.ofDays(30))),
-                    name, key.getPublic());
-            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-            root = new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate())));
-        }
-
-        @Override
-        public String id() {
-            return "prepare-test-ca";
-        }
-
-        @Override
-        public Result issue(Request r) {
-            try {
-                Instant now = Instant.now();
-                var b = new JcaX509v3CertificateBuilder(root, BigInteger.valueOf(System.nanoTime()), Date.from(now.minusSeconds(60)),
-                        Date.from(now.plus(validity)), new X500Name("CN=" + r.names().get(0)), r.publicKey());
-                b.addExtension(Extension.subjectAlternativeName, false,
-                        new GeneralNames(r.names().stream().map(n -> new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new)));
-                X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(
-                        b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate())));
-                return new Result(List.of(leaf), null);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    }
 }

@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.ResumingClients;
+import io.github.autocert4j.testdoubles.InMemoryCa;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
@@ -49,7 +50,7 @@ class SessionAfterSwapNettyTest {
     @CsvSource({"JDK, TLSv1.2", "JDK, TLSv1.3", "OPENSSL, TLSv1.2", "OPENSSL, TLSv1.3"})
     void javaClientGetsTheNewCertificateAfterASwap(SslProvider provider, String protocol) throws Exception {
         assertTrue(provider == SslProvider.JDK || OpenSsl.isAvailable(), "tcnative on the test class path: " + OpenSsl.unavailabilityCause());
-        PrepareKeyMaterialTest.Ca ca = new PrepareKeyMaterialTest.Ca(VALIDITY);
+        InMemoryCa ca = new InMemoryCa("prepare-test-ca", VALIDITY);
         try (AutoCert autoCert = AutoCert.builder().issuer(ca).storageDirectory(dir.resolve("store")).certificate(NAME).build().start()) {
             PrepareKeyMaterialTest.awaitValid(autoCert, NAME);
             SslContext host = AutoCertSsl.contextBuilder(autoCert, provider).build();
@@ -76,7 +77,7 @@ class SessionAfterSwapNettyTest {
     @CsvSource({"JDK, TLSv1.2", "JDK, TLSv1.3", "OPENSSL, TLSv1.2", "OPENSSL, TLSv1.3"})
     void opensslClientGetsTheNewCertificateAfterASwap(SslProvider provider, String protocol) throws Exception {
         assertTrue(provider == SslProvider.JDK || OpenSsl.isAvailable(), "tcnative on the test class path: " + OpenSsl.unavailabilityCause());
-        PrepareKeyMaterialTest.Ca ca = new PrepareKeyMaterialTest.Ca(VALIDITY);
+        InMemoryCa ca = new InMemoryCa("prepare-test-ca", VALIDITY);
         Path rootPem = dir.resolve("root.pem");
         Files.writeString(rootPem, "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                 .encodeToString(ca.root.getEncoded()) + "\n-----END CERTIFICATE-----\n");

@@ -3,15 +3,12 @@ package io.github.autocert4j.servlet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 
 import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.CertStore;
 import io.github.autocert4j.ChallengeSolver;
+import io.github.autocert4j.testdoubles.CutOffStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -103,7 +100,7 @@ abstract class ChallengeFilterContract {
     @Test
     void aTokenTheUnreachableStoreCannotDecideIs503() throws Exception {
         try (AutoCert cut = AutoCert.builder().directory("https://127.0.0.1:9/directory").agreeToTermsOfService(true)
-                .certificate("app.autocert4j.test").store(new UnreachableStore()).build();
+                .certificate("app.autocert4j.test").store(new CutOffStore()).build();
              ServletTestHost host = newHost(cut, Registration.REGISTER, tmp.resolve("work"))) {
             cut.http01().present(new ChallengeSolver.Challenge("http-01", "app.autocert4j.test", TOKEN, KEY_AUTHZ));
             InetSocketAddress http = host.httpAddress();
@@ -116,46 +113,6 @@ abstract class ChallengeFilterContract {
             assertEquals(200, own.status());
             assertEquals(KEY_AUTHZ, own.body());
             assertEquals(400, RawHttp.send(http, "GET", PREFIX + "a.b").status(), "malformed tokens never reach the store");
-        }
-    }
-
-    /**
-     * A store whose database went away after this node published its own challenge: writes succeed (and are
-     * dropped), every other operation fails as {@link CertStore.UnavailableException}.
-     */
-    static final class UnreachableStore implements CertStore {
-        private static IOException down() {
-            return new CertStore.UnavailableException("connection refused (test: the store is cut off)", null);
-        }
-
-        @Override
-        public Optional<byte[]> load(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public void store(String key, byte[] value) {
-            // published before the cut
-        }
-
-        @Override
-        public List<String> list(String prefix) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public boolean delete(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public Lock lock(String name) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public void checkAccess() throws IOException {
-            throw down();
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.ResumingClients;
+import io.github.autocert4j.testdoubles.InMemoryCa;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -43,7 +44,7 @@ abstract class SessionAfterSwapContract {
     @ParameterizedTest
     @ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
     void javaClientGetsTheNewCertificateAfterASwap(String protocol) throws Exception {
-        InMemoryCa ca = new InMemoryCa(Duration.ofHours(1));
+        InMemoryCa ca = new InMemoryCa("servlet-session-test-ca", Duration.ofHours(1));
         try (AutoCert autoCert = AutoCert.builder().issuer(ca).storageDirectory(dir.resolve("store")).certificate(NAME).build().start();
              ServletTestHost host = host(awaitValid(autoCert), dir.resolve("base"))) {
             InetSocketAddress addr = host.httpsAddress();
@@ -66,7 +67,7 @@ abstract class SessionAfterSwapContract {
     @ParameterizedTest
     @ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
     void opensslClientGetsTheNewCertificateAfterASwap(String protocol) throws Exception {
-        InMemoryCa ca = new InMemoryCa(Duration.ofHours(1));
+        InMemoryCa ca = new InMemoryCa("servlet-session-test-ca", Duration.ofHours(1));
         Path root = ca.writeRoot(dir.resolve("root.pem"));
         Path session = dir.resolve("session.pem");
         try (AutoCert autoCert = AutoCert.builder().issuer(ca).storageDirectory(dir.resolve("store")).certificate(NAME).build().start();

@@ -2,17 +2,15 @@ package io.github.autocert4j.spring.boot;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.io.IOException;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.IntegrationTest;
+import io.github.autocert4j.testdoubles.CutOffStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -67,40 +65,4 @@ class ClusterPartitionSpringBootTest {
         }
     }
 
-    /** Writes succeed (and are dropped); every other operation fails as {@link CertStore.UnavailableException}. */
-    static final class CutOffStore implements CertStore {
-        private static IOException down() {
-            return new CertStore.UnavailableException("connection refused (test: the store is cut off)", null);
-        }
-
-        @Override
-        public Optional<byte[]> load(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public void store(String key, byte[] value) {
-            // published before the cut
-        }
-
-        @Override
-        public List<String> list(String prefix) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public boolean delete(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public Lock lock(String name) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public void checkAccess() throws IOException {
-            throw down();
-        }
-    }
 }

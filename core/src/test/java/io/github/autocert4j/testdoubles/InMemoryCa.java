@@ -1,4 +1,6 @@
-package io.github.autocert4j.servlet;
+package io.github.autocert4j.testdoubles;
+
+import io.github.autocert4j.Issuer;
 
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +16,6 @@ import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 
-import io.github.autocert4j.Issuer;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -24,18 +25,27 @@ import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
-/** An in-memory CA behind the public Issuer SPI: signs the CSR's public key, certificates valid for {@code validity}. */
-final class InMemoryCa implements Issuer {
-    final KeyPair key;
-    final X509Certificate root;
+/**
+ * An in-memory CA behind the public {@link Issuer} SPI: an EC P-256 root (valid 30 days) that signs
+ * the CSR's public key directly, leaves valid for {@code validity}. Shared by the adapters' tests
+ * through core's test-jar (the one copy of what the Netty and servlet tests each wrote).
+ */
+public final class InMemoryCa implements Issuer {
+    /** The root's key pair. */
+    public final KeyPair key;
+    /** The self-signed root every leaf chains to. */
+    public final X509Certificate root;
+    private final String id;
     private final Duration validity;
 
-    InMemoryCa(Duration validity) throws Exception {
+    /** A CA with issuer id {@code id} whose leaves are valid for {@code validity}. */
+    public InMemoryCa(String id, Duration validity) throws Exception {
+        this.id = id;
         this.validity = validity;
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"));
         key = g.generateKeyPair();
-        X500Name name = new X500Name("CN=servlet session test CA");
+        X500Name name = new X500Name("CN=" + id);
         Instant now = Instant.now();
         var b = new JcaX509v3CertificateBuilder(name, BigInteger.ONE, Date.from(now.minusSeconds(3600)), Date.from(now.plus(Duration.ofDays(30))),
                 name, key.getPublic());
@@ -43,8 +53,8 @@ final class InMemoryCa implements Issuer {
         root = new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate())));
     }
 
-    /** Writes the root as PEM (for openssl s_client -CAfile). */
-    Path writeRoot(Path file) throws Exception {
+    /** Writes the root as PEM (for {@code openssl s_client -CAfile}); returns {@code file}. */
+    public Path writeRoot(Path file) throws Exception {
         Files.writeString(file, "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                 .encodeToString(root.getEncoded()) + "\n-----END CERTIFICATE-----\n");
         return file;
@@ -52,7 +62,7 @@ final class InMemoryCa implements Issuer {
 
     @Override
     public String id() {
-        return "servlet-session-test-ca";
+        return id;
     }
 
     @Override
@@ -69,5 +79,10 @@ final class InMemoryCa implements Issuer {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    @Override
+    public String toString() {
+        return "InMemoryCa[" + id + "]";
     }
 }
