@@ -47,7 +47,9 @@ import io.netty.handler.ssl.SslProvider;
  * latency ratio = median over rounds of (latency of b / latency of a). Also the server engines'
  * own CPU per handshake in memory ({@link EngineBench}), which isolates the key manager.
  *
- * <p>Invoked as a section of {@link Bench} ({@code Bench ondemandloaded <outDir>}) or on its own:
+ * <p>Runs on its own (its {@link #main}); as a section of {@link Bench} once its switch has
+ * {@code case "ondemandloaded" -> OnDemandLoadedBench.run(out);} and bench.sh a
+ * {@code run ondemandloaded 240 1g} line (about 2.5 minutes):
  *
  * <pre>{@code
  * java -cp "benchmarks/target/lib/*:benchmarks/target/lib/bench-classes" io.github.autocert4j.benchmarks.OnDemandLoadedBench benchmarks/target/results
