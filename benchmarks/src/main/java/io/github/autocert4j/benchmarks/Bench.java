@@ -32,7 +32,8 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 /**
  * Entry point of the benchmark harness: {@code java -cp ... io.github.autocert4j.benchmarks.Bench <section> <outDir>}
  * with section one of {@code handshake}, {@code swap}, {@code renewal}, {@code issuance}, {@code coldstart},
- * {@code scale}, {@code storeops}, {@code ondemand}; {@code report <outDir> <benchmarksDir>} merges them; {@code table <results.json>} prints
+ * {@code scale}, {@code storeops}, {@code ondemand}, {@code anchors} (or any section class named by
+ * {@code -Dbench.sectionClass}); {@code report <outDir> <benchmarksDir>} merges them; {@code table <results.json>} prints
  * the table of docs/measured.md. Each section writes {@code <outDir>/<section>.md} (details) and
  * {@code <outDir>/<section>.json} (its {@link Rows}).
  *
@@ -46,7 +47,7 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: Bench handshake|swap|renewal|issuance|coldstart|scale|storeops|ondemand <outDir> | report <outDir> <benchmarksDir> "
+            System.err.println("usage: Bench handshake|swap|renewal|issuance|coldstart|scale|storeops|ondemand|anchors <outDir> | report <outDir> <benchmarksDir> "
                     + "| table <results.json>");
             System.exit(2);
         }
@@ -65,10 +66,18 @@ public final class Bench {
             case "scale" -> ScaleBench.run(out);
             case "storeops" -> StoreOpsBench.run(out);
             case "ondemand" -> OnDemandBench.run(out);
+            case "anchors" -> AnchorsBench.run(out);
             case "report" -> Report.run(out, Path.of(args[2]));
             default -> {
-                System.err.println("unknown section " + args[0]);
-                System.exit(2);
+                // A section whose class bench.sh found by name (-Dbench.sectionClass), e.g. "loaded": static run(Path).
+                String cls = System.getProperty("bench.sectionClass");
+                if (cls == null) {
+                    System.err.println("unknown section " + args[0]);
+                    System.exit(2);
+                }
+                java.lang.reflect.Method m = Class.forName(cls).getDeclaredMethod("run", Path.class);
+                m.setAccessible(true);
+                m.invoke(null, out);
             }
         }
         System.exit(0); // event loops and AutoCert threads are daemon or closed; make sure the JVM ends
