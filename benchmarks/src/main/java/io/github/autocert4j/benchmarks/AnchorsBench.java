@@ -188,7 +188,7 @@ final class AnchorsBench {
     private static void throughput(boolean quick, Path work, String caddyBin, String qcp, Rows rows, StringBuilder md) throws Exception {
         int rounds = quick ? 5 : 7;
         Duration round = Duration.ofMillis(quick ? 1000 : 3000);
-        Duration warm = Duration.ofMillis(quick ? 1500 : 5000);
+        Duration warm = Duration.ofMillis(quick ? 1500 : 10000); // the JVM's JIT needs it; Caddy gets the same
         Path store = Files.createDirectories(work.resolve("static-store"));
         BenchCa ca = BenchCa.create();
         KeyPair kp = BenchCa.ecKey();
