@@ -15,7 +15,7 @@
 # Method and row definitions: docs/benchmarks.md. The table of docs/measured.md: `./bench.sh table`.
 set -uo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)
 cd "$repo"
 out=benchmarks/target/results
 lib=benchmarks/target/lib
@@ -43,8 +43,8 @@ fi
 
 echo "== build (reactor, nothing installed into ~/.m2)"
 build() {
-  mvn -q "$@" -pl benchmarks -am package dependency:copy-dependencies -DskipTests \
-      -DoutputDirectory=target/lib -DincludeScope=runtime
+  mvn -q "$@" -pl benchmarks -am package dependency:copy-dependencies dependency:tree -DskipTests \
+      -DoutputDirectory=target/lib -DincludeScope=runtime -DoutputFile=target/deptree.txt -Dscope=runtime
 }
 rm -rf "$lib" "$out"
 if ! build -o; then
@@ -61,9 +61,17 @@ cp=$(ls "$lib"/*.jar | tr '\n' ':')
 cp=${cp%:}
 # The README's Netty quickstart dependencies (autocert4j-netty and what it brings, nothing the benchmarks add): the
 # anchors section runs the library's server on exactly this class path (plus the benchmark classes and slf4j-simple).
+# Optional dependencies of autocert4j-netty (and everything under them in its dependency tree) never reach a user's
+# class path, so they are left out here, as they would be there.
 mkdir -p "$lib/quickstart"
 cp netty-adapter/target/lib/*.jar netty-adapter/target/autocert4j-netty-*.jar "$lib/quickstart/" 2>/dev/null
 rm -f "$lib"/quickstart/*-sources.jar "$lib"/quickstart/*-javadoc.jar
+awk '{ match($0, /[a-zA-Z]/); d = RSTART
+       if (skip && d > skipd) { split(substr($0, d), a, ":"); print a[2]; next }
+       skip = 0
+       if ($0 ~ /\(optional\)/) { skip = 1; skipd = d; split(substr($0, d), a, ":"); print a[2] } }' netty-adapter/target/deptree.txt \
+  | sort -u | while read -r artifact; do [ -n "$artifact" ] && rm -f "$lib/quickstart/$artifact"-[0-9]*.jar; done
+echo "quickstart class path (README Netty quickstart, optional dependencies left out): $(ls "$lib/quickstart" | tr '\n' ' ')"
 quickstart_cp=$(ls "$lib"/quickstart/*.jar | tr '\n' ':')"$lib/bench-classes.jar:$(ls "$lib"/slf4j-simple-*.jar | head -n 1)"
 
 echo "== pebble"
