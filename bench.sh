@@ -2,17 +2,22 @@
 # bench.sh - build the benchmarks module, run every benchmark section, write benchmarks/results.json
 # (machine-readable, with the commit) and benchmarks/RESULTS.md (tables and details of this run only).
 #
-#   ./bench.sh                   full run (about 11 minutes on 2 cores; the first run also writes a
-#                                100,000-certificate store under benchmarks/target/scale-store and a
-#                                1,000,000-certificate on-demand store under benchmarks/target/ondemand-store
-#                                (about 7 minutes more, 13 GB), both reused later)
+#   ./bench.sh                   full run: about 25 minutes on 2 cores nobody else uses (up to about an hour when
+#                                noisy sections are repeated); the first run also writes a 100,000-certificate store
+#                                under benchmarks/target/scale-store and a 1,000,000-certificate on-demand store under
+#                                benchmarks/target/ondemand-store (7-13 minutes more, 13 GB), both reused later
 #   BENCH_QUICK=1 ./bench.sh     smoke run (short rounds, smaller N; figures not meaningful, marked so)
 #   BENCH_FORCE=1 ./bench.sh     run even with uncommitted changes (results.json then says "dirty": true)
-#   BENCH_SECTIONS="swap renewal" ./bench.sh   only these sections (the report lists the others as missing)
+#   BENCH_SECTIONS="swap renewal" ./bench.sh   only these sections (the others' rows say "not measured")
+#   BENCH_LOAD_MAX=1.5 BENCH_FOREIGN_MAX=0.15 BENCH_RETRIES=2 BENCH_SETTLE_S=90   the noise rule (defaults shown)
+#   BENCH_JAVA25=/path/to/java   the Java 25 of the AOT-cache row (default: /usr/lib/jvm/temurin-25-jdk-amd64)
 #
 # Refuses to run from a tree with uncommitted changes (other than its own outputs), so every published figure
-# belongs to a commit. Every section runs in its own JVM under `timeout`, so the whole run is bounded.
-# Method and row definitions: docs/benchmarks.md. The table of docs/measured.md: `./bench.sh table`.
+# belongs to a commit. Every section runs in its own JVM under `timeout`, so the whole run is bounded, and every
+# row is written even when its section fails (status "failed" and the reason). Each section records the load
+# average before and after and the CPU other processes took meanwhile; a noisy section is repeated (bounded) and
+# its rows are never "met". Method and row definitions: docs/benchmarks.md. The table of docs/measured.md:
+# `./bench.sh table`.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)
@@ -171,7 +176,7 @@ run renewal 420 1g
 run issuance 150 1g
 # Cold start vs uacme, no proxy in between: plain Java 17, AppCDS on 17 and the AOT cache on 25 (training runs included).
 run coldstart 600 1g
-run scale 720 3g -XX:+AlwaysPreTouch  # pre-touched heap: resident growth is native memory
+run scale 900 3g -XX:+AlwaysPreTouch  # pre-touched heap: resident growth is native memory
 run storeops 600 1g   # PostgreSQL store vs file store; 3 nodes starting with 10,000 certificates each from PostgreSQL; encryption at rest
 # On-demand TLS: first handshakes against Pebble, then 1,000,000 stored on-demand certificates. The limit also covers
 # the one-time generation of that store (benchmarks/target/ondemand-store, reused for 25 days); later runs take about 5 min.

@@ -76,7 +76,8 @@ final class ScaleBench {
                 cold[2], dropped));
         // The same again: a fresh JVM, but the files are in the page cache now (separates disk reads from the JVM's work).
         double[] warmCache = coldLoad(store, n);
-        Bench.log(f("scale: load of %d in a fresh JVM with a warm page cache: build %.2f s + start %.2f s", n, warmCache[0], warmCache[1]));
+        Bench.log(f("scale: load of %d in a fresh JVM with a warm page cache: build %.2f s + start %.2f s + server context %.2f s", n,
+                warmCache[0], warmCache[1], warmCache[2]));
 
         // 2. In this JVM: load, prepare OpenSSL key material, touch every certificate with a handshake, measure heap.
         List<String> names = IntStream.range(0, n).mapToObj(ScaleBench::name).toList();
