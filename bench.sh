@@ -48,7 +48,7 @@ fi
 
 echo "== build (reactor, nothing installed into ~/.m2)"
 build() {
-  mvn -q "$@" -pl benchmarks -am package dependency:copy-dependencies dependency:tree -DskipTests \
+  timeout 1800 mvn -q "$@" -pl benchmarks -am package dependency:copy-dependencies dependency:tree -DskipTests \
       -DoutputDirectory=target/lib -DincludeScope=runtime -DoutputFile=target/deptree.txt -Dscope=runtime
 }
 rm -rf "$lib" "$out"
@@ -80,10 +80,10 @@ echo "quickstart class path (README Netty quickstart, optional dependencies left
 quickstart_cp=$(ls "$lib"/quickstart/*.jar | tr '\n' ':')"$lib/bench-classes.jar:$(ls "$lib"/slf4j-simple-*.jar | head -n 1)"
 
 echo "== pebble"
-bash scripts/get-pebble.sh || echo "get-pebble.sh failed; the sections that need Pebble will report the error"
-bash scripts/get-postgres.sh || echo "get-postgres.sh failed; the storeops section will report the error"
-bash scripts/get-uacme.sh || echo "get-uacme.sh failed; the cold-start section reports the missing uacme in its rows"
-bash scripts/get-caddy.sh || echo "get-caddy.sh failed; the anchors section reports the missing caddy in its rows"
+timeout 600 bash scripts/get-pebble.sh || echo "get-pebble.sh failed; the sections that need Pebble will report the error"
+timeout 600 bash scripts/get-postgres.sh || echo "get-postgres.sh failed; the storeops section will report the error"
+timeout 600 bash scripts/get-uacme.sh || echo "get-uacme.sh failed; the cold-start section reports the missing uacme in its rows"
+timeout 600 bash scripts/get-caddy.sh || echo "get-caddy.sh failed; the anchors section reports the missing caddy in its rows"
 
 {
   echo "nproc: $(nproc)"
@@ -198,7 +198,7 @@ quick=$quick
 date=$(date -u +%Y-%m-%dT%H:%MZ)
 seconds=$elapsed
 META
-"${jvm[@]}" io.github.autocert4j.benchmarks.Bench report "$out" benchmarks > "$out/report.log" 2>&1 \
+timeout 300 "${jvm[@]}" io.github.autocert4j.benchmarks.Bench report "$out" benchmarks > "$out/report.log" 2>&1 \
   || { echo "report failed:"; cat "$out/report.log"; exit 1; }
 echo
 cat "$out/report.log"
