@@ -76,6 +76,14 @@ awk '{ match($0, /[a-zA-Z]/); d = RSTART
        skip = 0
        if ($0 ~ /\(optional\)/) { skip = 1; skipd = d; split(substr($0, d), a, ":"); print a[2] } }' netty-adapter/target/deptree.txt \
   | sort -u | while read -r artifact; do [ -n "$artifact" ] && rm -f "$lib/quickstart/$artifact"-[0-9]*.jar; done
+# Any other dependency the README's Netty quickstart block declares without marking it optional (e.g. netty-tcnative
+# once it is the default) is added, from the benchmarks' own copies.
+awk '/^## Quickstart: Netty/{q=1} q&&/^```xml/{x=1;next} x&&/^```/{exit} x' README.md \
+  | awk '/<!--.*optional/{opt=1} /<artifactId>/{gsub(/.*<artifactId>|<\/artifactId>.*/, ""); if (!opt && $0 != "autocert4j-netty") print; opt=0}' \
+  | while read -r artifact; do
+      cp "$lib/$artifact"-[0-9]*.jar "$lib/quickstart/" 2>/dev/null || echo "README quickstart dependency $artifact: no jar in $lib" >&2
+      case $artifact in netty-tcnative*) cp "$lib"/netty-tcnative-classes-[0-9]*.jar "$lib/quickstart/" 2>/dev/null ;; esac
+    done
 echo "quickstart class path (README Netty quickstart, optional dependencies left out): $(ls "$lib/quickstart" | tr '\n' ' ')"
 quickstart_cp=$(ls "$lib"/quickstart/*.jar | tr '\n' ':')"$lib/bench-classes.jar:$(ls "$lib"/slf4j-simple-*.jar | head -n 1)"
 

@@ -2,9 +2,7 @@ package io.github.autocert4j.benchmarks;
 
 import static io.github.autocert4j.benchmarks.Bench.f;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -126,9 +124,8 @@ final class AnchorsBench {
                     List<String> names = isLib ? libNames : caddyNames;
                     for (int k = 0; k < perRound; k++) {
                         String name = "n" + next++ + SUFFIX;
-                        OnDemandBench.TimedClient.Handshake h = client.handshake(addr, name);
-                        checkLeafName(h, client, addr, name);
-                        (isLib ? l : c).add(h.seconds());
+                        // the client verifies the chain up to the issuing Pebble's root and the name (HTTPS identification)
+                        (isLib ? l : c).add(client.handshake(addr, name).seconds());
                         names.add(name);
                     }
                     for (int k = 0; k < 2 * perRound; k++) { // loaded names: issued before, in memory
@@ -173,13 +170,6 @@ final class AnchorsBench {
             stop(lib);
             stop(caddy);
             ask.stop(0);
-        }
-    }
-
-    private static void checkLeafName(OnDemandBench.TimedClient.Handshake h, OnDemandBench.TimedClient client, InetSocketAddress addr,
-                                      String name) {
-        if (h.serial() == null) {
-            throw new IllegalStateException("no certificate served for " + name + " at " + addr);
         }
     }
 
