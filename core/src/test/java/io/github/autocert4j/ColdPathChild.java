@@ -1,0 +1,60 @@
+package io.github.autocert4j;
+
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The fresh JVM that {@link ColdPathTest} measures: what a server pays on its first start with an
+ * empty store. It prints {@code BUILD_MS n} (the time {@code build()} took), then, unless the mode
+ * is {@code build}, starts the manager and prints {@code ISSUED_MS n} (from before {@code build()}
+ * to the {@code Issued} event) or {@code FAILED ...}. It uses nothing but the public API, as a user's
+ * {@code main} would, so the classes it loads are the library's.
+ *
+ * <p>Args: directory, acme-trust-pem, store-dir, name, mode ({@code build} or {@code issue}).
+ */
+public final class ColdPathChild {
+    private ColdPathChild() {
+    }
+
+    // Loaded (by their first use) at each step: the parent finds them in the JVM's class-load log, with its uptime.
+    static final class BuildBegins {
+    }
+
+    static final class BuildReturned {
+    }
+
+    static final class StartCalled {
+    }
+
+    public static void main(String[] args) throws Exception {
+        PrintStream out = System.out;
+        new BuildBegins();
+        long t0 = System.nanoTime();
+        CompletableFuture<String> issued = new CompletableFuture<>();
+        AutoCert autoCert = AutoCert.builder().directory(URI.create(args[0])).acmeServerTrust(Path.of(args[1]))
+                .agreeToTermsOfService(true).storageDirectory(Path.of(args[2])).certificate(args[3])
+                .listener(e -> {
+                    if (e instanceof CertEvent.Issued) {
+                        issued.complete("ISSUED_MS " + (System.nanoTime() - t0) / 1_000_000);
+                    } else if (e instanceof CertEvent.Failed f) {
+                        issued.complete("FAILED " + f.failure());
+                    }
+                })
+                .build();
+        long built = System.nanoTime();
+        new BuildReturned();
+        out.println("BUILD_MS " + (built - t0) / 1_000_000);
+        out.flush();
+        if (!args[4].equals("build")) {
+            new StartCalled();
+            autoCert.start();
+            out.println(issued.get(60, TimeUnit.SECONDS));
+        }
+        autoCert.close();
+        out.flush();
+        System.exit(0);
+    }
+}
