@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * to the {@code Issued} event) or {@code FAILED ...}. It uses nothing but the public API, as a user's
  * {@code main} would, so the classes it loads are the library's.
  *
- * <p>Args: directory, acme-trust-pem, store-dir, name, mode ({@code build} or {@code issue}).
+ * <p>Args: directory, acme-trust-pem ({@code -}: the JDK's default trust, as with Let's Encrypt), store-dir, name,
+ * mode ({@code build} or {@code issue}).
  */
 public final class ColdPathChild {
     private ColdPathChild() {
@@ -34,8 +35,11 @@ public final class ColdPathChild {
         new BuildBegins();
         long t0 = System.nanoTime();
         CompletableFuture<String> issued = new CompletableFuture<>();
-        AutoCert autoCert = AutoCert.builder().directory(URI.create(args[0])).acmeServerTrust(Path.of(args[1]))
-                .agreeToTermsOfService(true).storageDirectory(Path.of(args[2])).certificate(args[3])
+        AutoCertBuilder builder = AutoCert.builder().directory(URI.create(args[0]));
+        if (!args[1].equals("-")) {
+            builder.acmeServerTrust(Path.of(args[1]));
+        }
+        AutoCert autoCert = builder.agreeToTermsOfService(true).storageDirectory(Path.of(args[2])).certificate(args[3])
                 .listener(e -> {
                     if (e instanceof CertEvent.Issued) {
                         issued.complete("ISSUED_MS " + (System.nanoTime() - t0) / 1_000_000);
@@ -52,6 +56,7 @@ public final class ColdPathChild {
             new StartCalled();
             autoCert.start();
             out.println(issued.get(60, TimeUnit.SECONDS));
+            out.println("CPU_MS " + ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis()).orElse(-1L));
         }
         autoCert.close();
         out.flush();
