@@ -323,10 +323,11 @@ public final class FileCertStore implements CertStore {
             throw new IOException("directory " + root + " is not writable by this process");
         }
         // Created, written and deleted without store()'s fsyncs: they make a write durable, which a probe does not
-        // need, and cost every build() three disk flushes on the caller's thread (issue 23).
-        Path probe = Files.createTempFile(root, ".probe-", ".tmp");
+        // need, and cost every build() three disk flushes on the caller's thread (issue 23). Not Files.createTempFile:
+        // its random name initialises the JDK's security providers (about 100 classes) on the same thread.
+        Path probe = root.resolve(".probe-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().getId() + "-" + System.nanoTime());
         try {
-            Files.write(probe, new byte[] {1});
+            Files.write(probe, new byte[] {1}, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } finally {
             Files.deleteIfExists(probe);
         }
