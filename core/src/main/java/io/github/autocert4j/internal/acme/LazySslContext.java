@@ -1,6 +1,7 @@
 package io.github.autocert4j.internal.acme;
 
 import java.security.KeyManagementException;
+import java.security.Provider;
 import java.security.SecureRandom;
 import java.util.concurrent.Callable;
 
@@ -23,7 +24,16 @@ import javax.net.ssl.TrustManager;
 final class LazySslContext extends SSLContext {
 
     LazySslContext(Callable<SSLContext> make) {
-        super(new Spi(make), null, "TLS");
+        super(new Spi(make), new Named(), "TLS");
+    }
+
+    /** What {@code getProvider()} answers (not null, for callers that read it); it offers no service. */
+    private static final class Named extends Provider {
+        private static final long serialVersionUID = 1L;
+
+        Named() {
+            super("autocert4j-acme-trust", "1.0", "autocert4j: the ACME server trust's TLS context, made at first use");
+        }
     }
 
     private static final class Spi extends SSLContextSpi {
