@@ -248,6 +248,15 @@ public final class AcmeIssuer implements Issuer {
         return session;
     }
 
+    /**
+     * Sets up the HTTP client and its TLS context now: {@code AutoCert.start()} calls this on a thread of
+     * its own, so that the first order finds them ready instead of paying for them before its first
+     * request (issue 23). A failure here is left to that request to report.
+     */
+    public void prepareClient() {
+        httpClient();
+    }
+
     /** One JDK HTTP client for every session of this CA: connections and TLS sessions are reused across orders. */
     private HttpClient httpClient() {
         HttpClient c = http;

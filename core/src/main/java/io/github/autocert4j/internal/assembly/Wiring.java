@@ -4,9 +4,11 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.Issuer;
+import io.github.autocert4j.internal.acme.AcmeIssuer;
 import io.github.autocert4j.internal.config.Config;
 import io.github.autocert4j.internal.ondemand.OnDemandCertificates;
 import io.github.autocert4j.internal.renewal.CertificateSet;
+import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.renewal.Services;
 import io.github.autocert4j.internal.renewal.StartupLoad;
@@ -130,6 +132,7 @@ public final class Wiring {
         // Watching the store may wait on it (a database that is down): never on the caller's thread.
         Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
         watchStart.start();
+        prepareAcmeClients();
         // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
         boolean storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
         if (storeAnswered) {
@@ -143,6 +146,25 @@ public final class Wiring {
         leftovers.start();
         if (onDemand != null) {
             onDemand.start();
+        }
+    }
+
+    /**
+     * Sets up each ACME CA's HTTP client (the JDK client and its TLS context: about 600 classes in a
+     * fresh JVM) on a thread of its own, while the start-up load reads the store and the first order
+     * makes its keys (issue 23).
+     */
+    private void prepareAcmeClients() {
+        List<AcmeIssuer> acme = services.issuers().stream().map(i -> i instanceof FailedValidationBudget b ? b.delegate() : i)
+                .filter(AcmeIssuer.class::isInstance).map(AcmeIssuer.class::cast).toList();
+        if (!acme.isEmpty()) {
+            DaemonThreads.named("autocert4j-acme-client").newThread(() -> {
+                try {
+                    acme.forEach(AcmeIssuer::prepareClient);
+                } catch (RuntimeException e) {
+                    LOG.debug("autocert4j: preparing the ACME HTTP client failed; the first request will say why", e);
+                }
+            }).start();
         }
     }
 

@@ -9,7 +9,9 @@ import java.net.IDN;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -31,6 +33,14 @@ public final class PublicSuffixList {
     private final Set<String> exact = new HashSet<>();
     private final Set<String> wildcard = new HashSet<>();
     private final Set<String> exception = new HashSet<>();
+    /**
+     * The rules with a non-ASCII character, as written (exact, wildcard and exception rules, each
+     * with its prefix): converted to ASCII (IDN) only when a name with an {@code xn--} label is first
+     * looked up, since only such a name can match one. IDN conversion loads the JDK's ICU data and
+     * took about 80 ms of every {@code build()} (issue 23); few servers ever ask about such a name.
+     */
+    private final List<String> unicodeRules = new ArrayList<>();
+    private volatile PublicSuffixList unicode;
     private final String source;
 
     private PublicSuffixList(Reader in, String source) throws IOException {
@@ -43,19 +53,59 @@ public final class PublicSuffixList {
                 if (rule.isEmpty() || rule.startsWith("//")) {
                     continue;
                 }
-                if (rule.startsWith("!")) {
-                    exception.add(ascii(rule.substring(1)));
+                if (!isAscii(rule)) {
+                    unicodeRules.add(rule);
+                } else if (rule.startsWith("!")) { // IDN.toASCII leaves an ASCII rule as it is (or rejects it: then it was lower-cased too)
+                    exception.add(rule.substring(1).toLowerCase(Locale.ROOT));
                 } else if (rule.startsWith("*.")) {
-                    wildcard.add(ascii(rule.substring(2)));
+                    wildcard.add(rule.substring(2).toLowerCase(Locale.ROOT));
                 } else {
-                    exact.add(ascii(rule));
+                    exact.add(rule.toLowerCase(Locale.ROOT));
                 }
             }
         }
-        if (exact.size() < 100) {
+        if (exact.size() + unicodeRules.size() < 100) {
             throw new IOException("public suffix list " + source + " has only " + exact.size() + " rules: not a public_suffix_list.dat. "
                     + "Fix: download https://publicsuffix.org/list/public_suffix_list.dat and point " + PROPERTY + " at it");
         }
+    }
+
+    /** The converted non-ASCII rules of {@code of}. */
+    private PublicSuffixList(PublicSuffixList of) {
+        this.source = of.source;
+        for (String rule : of.unicodeRules) {
+            if (rule.startsWith("!")) {
+                exception.add(ascii(rule.substring(1)));
+            } else if (rule.startsWith("*.")) {
+                wildcard.add(ascii(rule.substring(2)));
+            } else {
+                exact.add(ascii(rule));
+            }
+        }
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The non-ASCII rules, converted at the first call. */
+    private PublicSuffixList unicode() {
+        PublicSuffixList u = unicode;
+        if (u == null) {
+            synchronized (unicodeRules) {
+                u = unicode;
+                if (u == null) {
+                    u = new PublicSuffixList(this);
+                    unicode = u;
+                }
+            }
+        }
+        return u;
     }
 
     private static String ascii(String rule) {
@@ -117,14 +167,18 @@ public final class PublicSuffixList {
         while (n.endsWith(".")) {
             n = n.substring(0, n.length() - 1);
         }
+        // Every non-ASCII rule has an xn-- label once converted (nameprep maps no character the list uses to ASCII;
+        // PublicSuffixListTest checks this for the built-in copy): other names need no conversion.
+        PublicSuffixList u = n.contains("xn--") && !unicodeRules.isEmpty() ? unicode() : null;
         String s = n;
         while (true) {
             int dot = s.indexOf('.');
             String parent = dot < 0 ? null : s.substring(dot + 1);
-            if (exception.contains(s)) {
+            if (exception.contains(s) || (u != null && u.exception.contains(s))) {
                 return parent == null ? s : parent;
             }
-            if (exact.contains(s) || (parent != null && wildcard.contains(parent))) {
+            if (exact.contains(s) || (parent != null && wildcard.contains(parent))
+                    || (u != null && (u.exact.contains(s) || (parent != null && u.wildcard.contains(parent))))) {
                 return s;
             }
             if (parent == null) {
