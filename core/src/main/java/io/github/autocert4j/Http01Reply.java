@@ -24,7 +24,8 @@ import java.util.Map;
  *
  * <p>The table: {@code GET|HEAD /.well-known/acme-challenge/{token}} is 200 with the key
  * authorization, 404 for a token no server has pending (or an empty one), 503 when this server
- * cannot tell (its shared store failed or was too slow: a load balancer should try another server);
+ * cannot tell (its shared store failed or was too slow: a load balancer should try another server;
+ * {@code Retry-After: 2});
  * a token that is not base64url, or a path that is a challenge path only once percent-decoded or
  * normalized, is 400 and closes the connection (never a CA's request); another method on a challenge
  * path is 405 with {@code Allow: GET, HEAD}; every other path is passed to the host. Every answer is
@@ -35,7 +36,8 @@ import java.util.Map;
  * @param status the HTTP status: 200, 400, 404, 405 or 503 (0 when passed to the host)
  * @param contentType the {@code Content-Type} header value ("" when passed to the host)
  * @param body the response body, US-ASCII ("" when passed to the host)
- * @param headers further response headers, in order ({@code Cache-Control}; {@code Allow} for 405)
+ * @param headers further response headers, in order ({@code Cache-Control}; {@code Allow} for 405,
+ *        {@code Retry-After: 2} for 503)
  * @param sendBody false for a HEAD request: send the headers (with the body's length) but no body
  * @param closeConnection true when the connection should be closed after the answer (a malformed request)
  */
@@ -73,6 +75,8 @@ public record Http01Reply(boolean passToHost, int status, String contentType, St
         headers.put("Cache-Control", "no-store");
         if (status == 405) {
             headers.put("Allow", "GET, HEAD");
+        } else if (status == 503) {
+            headers.put("Retry-After", "2"); // this server cannot tell now: try again (or another server) shortly
         }
         return new Http01Reply(false, status, CONTENT_TYPE, reason(status) + "\n", headers, !"HEAD".equals(method), status == 400);
     }

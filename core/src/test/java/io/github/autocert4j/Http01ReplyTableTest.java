@@ -116,6 +116,7 @@ class Http01ReplyTableTest {
             Http01Reply unknown = cut.respond("GET", Http01Table.PREFIX + "peersToken_1");
             assertEquals(503, unknown.status(), unknown.toString());
             assertEquals("Service Unavailable\n", unknown.body());
+            assertEquals(Map.of("Cache-Control", "no-store", "Retry-After", "2"), unknown.headers());
             assertFalse(unknown.closeConnection(), "a load balancer may retry on the same connection");
             CompletableFuture<Http01Reply> head = cut.respondAsync("HEAD", Http01Table.PREFIX + "peersToken_2");
             Http01Reply h = head.join();
