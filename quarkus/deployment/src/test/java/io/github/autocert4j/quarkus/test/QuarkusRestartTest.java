@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Inject;
 
@@ -49,7 +50,8 @@ class QuarkusRestartTest {
 
     @Test
     void servesTheStoredCertificateWithoutANewOrder() throws Exception {
-        AutoCert autoCert = extension.autoCert();
+        // started once Quarkus' ports listen (an asynchronous event): from then on the stored certificate is served
+        AutoCert autoCert = extension.started().toCompletableFuture().get(T.toSeconds(), TimeUnit.SECONDS);
         // read here, not injected: Quarkus validates every test class's injection points in each application
         BigInteger stored = new BigInteger(ConfigProvider.getConfig().getValue("autocert4j.test.first-serial", String.class), 16);
         assertEquals(stored, autoCert.status(PebbleResource.NAME).orElseThrow().serial(), "the stored certificate is live at start");
