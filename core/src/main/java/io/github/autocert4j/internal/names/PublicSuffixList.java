@@ -20,15 +20,18 @@ import java.util.Set;
 /**
  * Internal: the Public Suffix List (publicsuffix.org) in its {@code public_suffix_list.dat} format, with
  * its matching algorithm (normal, wildcard and exception rules; the longest matching rule prevails; no rule
- * means the last label). A copy of the list ships in this jar; a newer one can be given as a file
- * (system property {@value #PROPERTY} or environment variable {@value #ENV}).
+ * means the last label). A copy of the list ships in this jar (its date and commit in
+ * {@code public_suffix_list.README} next to it); the user's own file (system property {@value #PROPERTY} or
+ * environment variable {@value #ENV}) is read the same way. See {@link PublicSuffixes} for which source is used.
  */
-public final class PublicSuffixList {
+public final class PublicSuffixList implements PublicSuffixes {
     /** System property naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
     public static final String PROPERTY = "autocert4j.publicSuffixList";
     /** Environment variable naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
     public static final String ENV = "AUTOCERT4J_PUBLIC_SUFFIX_LIST";
     private static final String BUILT_IN = "public_suffix_list.dat";
+    /** The bundled copy's date and publicsuffix/list commit (also in public_suffix_list.README). */
+    public static final String BUILT_IN_VERSION = "2026-08-19, github.com/publicsuffix/list commit e8c9a2b2";
 
     private final Set<String> exact = new HashSet<>();
     private final Set<String> wildcard = new HashSet<>();
@@ -122,7 +125,7 @@ public final class PublicSuffixList {
             if (in == null) {
                 throw new IllegalStateException("the built-in public suffix list is missing from the autocert4j jar");
             }
-            return new PublicSuffixList(new InputStreamReader(in, StandardCharsets.UTF_8), "built-in copy");
+            return new PublicSuffixList(new InputStreamReader(in, StandardCharsets.UTF_8), "bundled copy of " + BUILT_IN_VERSION);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read the built-in public suffix list", e);
         }
@@ -132,28 +135,33 @@ public final class PublicSuffixList {
     public static PublicSuffixList fromFile(Path file) throws IOException {
         if (!Files.isReadable(file)) {
             throw new IOException("public suffix list " + file + " cannot be read. Fix: download https://publicsuffix.org/list/"
-                    + "public_suffix_list.dat to that path, or unset " + PROPERTY + " / " + ENV + " to use the built-in copy");
+                    + "public_suffix_list.dat to that path, or unset " + PROPERTY + " / " + ENV + " to use Guava's list (when Guava is on the class path) or the bundled copy");
         }
         return new PublicSuffixList(Files.newBufferedReader(file, StandardCharsets.UTF_8), file.toString());
     }
 
-    /** The file named by {@value #PROPERTY} (or else {@value #ENV}) if set, otherwise the built-in copy. */
-    public static PublicSuffixList configured(Map<String, String> env) {
+    /**
+     * The file named by {@value #PROPERTY} (or else {@value #ENV} in {@code env}), empty if neither is set.
+     *
+     * @throws IllegalStateException if the named file cannot be read or is not a list (the message names the fix)
+     */
+    public static Optional<PublicSuffixList> userFile(Map<String, String> env) {
         String path = System.getProperty(PROPERTY);
         if (path == null || path.isBlank()) {
             path = env.get(ENV);
         }
         if (path == null || path.isBlank()) {
-            return builtIn();
+            return Optional.empty();
         }
         try {
-            return fromFile(Path.of(path.strip()));
+            return Optional.of(fromFile(Path.of(path.strip())));
         } catch (IOException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
     }
 
-    /** Where the rules came from (a path or "built-in copy"). */
+    /** Where the rules came from (a path, or the bundled copy with its date). */
+    @Override
     public String source() {
         return source;
     }
@@ -189,6 +197,7 @@ public final class PublicSuffixList {
     }
 
     /** Whether {@code name} is itself a public suffix ({@code com}, {@code co.uk}, {@code github.io}). */
+    @Override
     public boolean isPublicSuffix(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         if (n.startsWith("*.")) {
@@ -201,6 +210,7 @@ public final class PublicSuffixList {
      * The registrable domain of {@code name}: its public suffix and one more label ({@code example.co.uk} for
      * {@code www.example.co.uk}), or empty if {@code name} is a public suffix.
      */
+    @Override
     public Optional<String> registrableDomain(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         if (n.startsWith("*.")) {
