@@ -68,13 +68,17 @@ final class GuavaPublicSuffixes implements PublicSuffixes {
     /** Guava's view of {@code n} (Unicode labels: Guava matches the list's Unicode rules), or null if its syntax check refuses it. */
     private static InternetDomainName parse(String n) {
         try {
-            return InternetDomainName.from(IDN.toUnicode(n, IDN.ALLOW_UNASSIGNED));
+            // IDN loads the JDK's ICU data (~20 classes, on build()'s path): only a punycode label needs it
+            return InternetDomainName.from(n.contains("xn--") ? IDN.toUnicode(n, IDN.ALLOW_UNASSIGNED) : n);
         } catch (IllegalArgumentException e) {
             return null;
         }
     }
 
     private static String ascii(String name) {
+        if (name.chars().allMatch(c -> c < 0x80)) {
+            return name.toLowerCase(Locale.ROOT);
+        }
         try {
             return IDN.toASCII(name, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
         } catch (IllegalArgumentException e) {
