@@ -78,6 +78,7 @@ public final class AcmeIssuer implements Issuer {
     private final Object accountMonitor = new Object();
     private final AcmeFailures failures;
     private final AcmeAccount accounts;
+    private final AccountLifecycle lifecycle;
     private final Authorizations authorizations;
     private final CaHealth health;
     private volatile HttpClient http;
@@ -116,6 +117,7 @@ public final class AcmeIssuer implements Issuer {
         this.preferredChain = ca.preferredChain();
         this.failures = new AcmeFailures(directory);
         this.accounts = new AcmeAccount(ca, store, new StoreLayout(directory), email, clock, accountMonitor, failures);
+        this.lifecycle = new AccountLifecycle(directory, store, accounts, accountMonitor, () -> newSession(new AtomicReference<>()), clock);
         this.authorizations = new Authorizations(directory, this.solvers, this.challengeTypes);
         this.health = new CaHealth(directory, httpTimeout, clock);
     }
@@ -279,7 +281,12 @@ public final class AcmeIssuer implements Issuer {
      */
     public void revoke(X509Certificate certificate, KeyPair certificateKey, org.shredzone.acme4j.RevocationReason reason)
             throws IssuanceException {
-        accounts.revoke(newSession(new AtomicReference<>()), certificate, certificateKey, reason);
+        accounts.revoke(newSession(new AtomicReference<>()), certificate, certificateKey, reason, false);
+    }
+
+    /** Key rollover, deactivation and revocation by either key, for this CA's account: {@link AccountLifecycle}. */
+    public AccountLifecycle account() {
+        return lifecycle;
     }
 
     private String chooseProfile(Metadata meta, String wanted, boolean required) throws IssuanceException {

@@ -56,6 +56,26 @@ public final class OwnAccounts {
         layouts.add(new StoreLayout(directory));
     }
 
+    /** {@link #addCa(URI)}, following its key changes through {@code keyChanges} (the issuer's key rollover hook). */
+    public void addCa(URI directory, java.util.function.Consumer<java.util.function.Consumer<PublicKey>> keyChanges) {
+        addCa(directory);
+        keyChanges.accept(k -> accountKeyChanged(directory, k));
+    }
+
+    /**
+     * The account of the CA at {@code directory} now has {@code publicKey} (a key rollover this server did or
+     * confirmed with the CA): it replaces the known one. Called with keys this server logged in with, never with a key merely found in the store.
+     */
+    public void accountKeyChanged(URI directory, PublicKey publicKey) {
+        String key = new StoreLayout(directory).accountKey();
+        String thumbprint = thumbprint(publicKey);
+        publicKeyByThumbprint.put(thumbprint, publicKey);
+        String old = thumbprintByAccountKey.put(key, thumbprint);
+        if (old != null && !old.equals(thumbprint)) {
+            publicKeyByThumbprint.remove(old);
+        }
+    }
+
     /** The base64url JWK thumbprint of an account's public key, as in a key authorization (RFC 8555 §8.1). */
     public static String thumbprint(PublicKey accountKey) {
         return AcmeUtils.base64UrlEncode(JoseUtils.thumbprint(accountKey));
