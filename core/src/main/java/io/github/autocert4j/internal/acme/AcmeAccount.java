@@ -174,6 +174,12 @@ final class AcmeAccount {
      */
     Login recoverAccount(Session session, Login failedLogin, AcmeException failure, Instant askedRetry)
             throws AcmeException, IOException, IssuanceException {
+        if (failure instanceof AcmeServerException se) {
+            Login changed = changedInStore(session, failedLogin, se);
+            if (changed != null) {
+                return changed;
+            }
+        }
         String reason;
         if (failure instanceof AcmeServerException se && AcmeFailures.accountGone(se)) {
             reason = "it answered " + AcmeFailures.describe(se.getProblem());
@@ -181,12 +187,6 @@ final class AcmeAccount {
             reason = null; // decided by the lookup below
         } else {
             return null;
-        }
-        if (failure instanceof AcmeServerException se) {
-            Login changed = changedInStore(session, failedLogin, se);
-            if (changed != null) {
-                return changed;
-            }
         }
         URL failed = failedLogin.getAccountLocation();
         synchronized (accountMonitor) {
