@@ -93,6 +93,9 @@ class RevokePebbleTest {
             assertEquals(replaced.serial(), a.servedCertificate(APP).chain().get(0).getSerialNumber(), "and is served");
             assertEquals(1, CA.proxy().count("POST", "newOrder"), "one order for the replacement");
 
+            assertEquals("revoked", CA.pebble().certificateStatus(leaf.getSerialNumber()).orElse("").toLowerCase(java.util.Locale.ROOT),
+                    "Pebble's management API says so");
+            assertEquals("valid", CA.pebble().certificateStatus(replaced.serial()).orElse("").toLowerCase(java.util.Locale.ROOT));
             IssuanceException again = AcmeLookup.revokeAgain(CA.proxy().directoryUri(), CA.proxy().caPem(), leaf,
                     new KeyPair(leaf.getPublicKey(), before.privateKey()));
             assertNotNull(again, "the CA revoked it: a second revocation is refused");
@@ -143,6 +146,7 @@ class RevokePebbleTest {
             assertEquals("cessationOfOperation", revoked.reason());
             assertFalse(Files.exists(store.resolve(StoreLayout.certBundle(APP))), "the revoked copy is not served again after a re-add");
             assertEquals(0, CA.proxy().count("POST", "newOrder"), "removed: nothing replaces it");
+            assertEquals("revoked", CA.pebble().certificateStatus(leaf.getSerialNumber()).orElse("").toLowerCase(java.util.Locale.ROOT));
             IssuanceException again = AcmeLookup.revokeAgain(CA.proxy().directoryUri(), CA.proxy().caPem(), leaf,
                     new KeyPair(leaf.getPublicKey(), before.privateKey()));
             assertNotNull(again);
