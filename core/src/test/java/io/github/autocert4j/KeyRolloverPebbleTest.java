@@ -212,4 +212,23 @@ class KeyRolloverPebbleTest {
             assertArrayEquals(newKey, file(layout().accountKey()));
         }
     }
+    @Test
+    void aServerSharingTheStoreServesTheRollingServersChallengeAnswersAtOnce() throws Exception {
+        try (AutoCert a = issued(builder(new CopyOnWriteArrayList<>()));
+             AutoCert b = builder(new CopyOnWriteArrayList<>()).build()) {
+            b.start();
+            CA.challenges().responder = b.http01();
+            b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS); // b knows the old account key
+            a.accounts().rolloverKey();
+            assertTrue(Files.exists(store.resolve(layout().accountKeyRolledOver())), "the hand-over signed with the old key is stored");
+
+            // a orders; the CA's validation reaches b, which serves a's answer (published through the store) for the new key.
+            CA.proxy().reset();
+            CA.challenges().responder = b.http01();
+            CertificateStatus renewed = a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
+            assertEquals(CertificateStatus.State.VALID, renewed.state(), "validated through b (a's answers are in a's memory only)");
+            assertTrue(CA.proxy().requests("POST", "newOrder").stream().noneMatch(o -> o.status() == 401 || o.status() == 403),
+                    CA.proxy().seen::toString);
+        }
+    }
 }

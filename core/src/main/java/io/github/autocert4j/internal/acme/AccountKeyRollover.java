@@ -4,6 +4,7 @@ import io.github.autocert4j.CertStore;
 import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.KeyType;
 import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.store.RolloverRecord;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
 
@@ -33,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * calls {@link #resolvePending} first: an account lookup by key ({@code newAccount} with
  * {@code onlyReturnExisting}) with the pending key; known, it is promoted as in (3) and (4); unknown
  * ({@code accountDoesNotExist}), it is discarded and the old key, which the CA still accepts, stays.
+ *
+ * <p>Between (2) and (3) the hand-over {@link StoreLayout#accountKeyRolledOver()} is stored, signed with the old key
+ * ({@link RolloverRecord}): servers sharing the store serve this server's challenge answers for the new key at once.
  */
 final class AccountKeyRollover {
     private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log
@@ -60,6 +64,7 @@ final class AccountKeyRollover {
             throw IssuanceException.transientFailure("cannot write the new ACME account key to " + layout.accountKeyPending() + " ("
                     + LogSafe.text(e.getMessage()) + "); nothing changed at the CA " + directory + ". Fix: check the store, then roll again", e);
         }
+        KeyPair oldKey = login.getKeyPair(); // acme4j's login holds the new key after changeKey
         try {
             login.getAccount().changeKey(newKey);
         } catch (AcmeException e) {
@@ -72,6 +77,13 @@ final class AccountKeyRollover {
             }
             throw IssuanceException.transientFailure("the CA " + directory + " did not change the ACME account key: "
                     + LogSafe.text(e.getMessage()) + ". Fix: roll again later; the account keeps working with the key the CA accepts", e);
+        }
+        try {
+            store.store(layout.accountKeyRolledOver(), RolloverRecord.encode(oldKey, thumbprint(oldKey),
+                    thumbprint(newKey)), lock);
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            LOG.warn("autocert4j: cannot store the key rollover's hand-over {} ({}); servers sharing the store adopt the new key at "
+                    + "their next order", layout.accountKeyRolledOver(), LogSafe.text(e.getMessage()));
         }
         try {
             store.store(layout.accountKey(), pem, lock);
@@ -129,6 +141,10 @@ final class AccountKeyRollover {
                     + "server used, and the CA " + directory + " does not confirm it (" + LogSafe.text(e.getMessage()) + "). Fix: check who "
                     + "wrote the store; restore the account key from a backup, or roll the key again", e);
         }
+    }
+
+    private static String thumbprint(KeyPair key) {
+        return org.shredzone.acme4j.toolbox.AcmeUtils.base64UrlEncode(org.shredzone.acme4j.toolbox.JoseUtils.thumbprint(key.getPublic()));
     }
 
     private IssuanceException unsettled(AcmeException e) {

@@ -16,6 +16,7 @@ import java.util.Locale;
  * acme/127.0.0.1-14000-dir/account/account.url       account location at that CA
  * acme/127.0.0.1-14000-dir/account/account.key.pending.pem  new key of a key rollover in progress (or interrupted)
  * acme/127.0.0.1-14000-dir/account/deactivated       when and which account was deactivated: no more orders
+ * acme/127.0.0.1-14000-dir/account/rolled-over       the last key rollover: old and new key thumbprint, signed by the old key
  * certs/example.com/example.com.pem                  private key + chain, one atomic file
  * certs/example.com/example.com.properties           names, issuer, profile, issuedAt, serial,
  *                                                    ari.* (ARI window, the fleet's pick, next fetch)
@@ -81,6 +82,11 @@ public final class StoreLayout {
     /** The new account key of a key rollover, written before the CA is asked and promoted after (RFC 8555 §7.3.5). */
     public String accountKeyPending() {
         return base + "/account/account.key.pending.pem";
+    }
+
+    /** The last key rollover's hand-over, signed with the old key ({@code RolloverRecord}). */
+    public String accountKeyRolledOver() {
+        return base + "/account/rolled-over";
     }
 
     /** Present once the account was deactivated (RFC 8555 §7.3.6): orders are refused until a new account is asked for. */
