@@ -32,7 +32,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Account key rollover (RFC 8555 §7.3.5) from a running manager against Pebble (issue 20): afterwards orders
  * succeed with the new key and the CA no longer knows the old one; a crash between the CA's answer and the
  * promotion of the new key in the store (an injected store fault), or before the CA was asked (a pending key the
- * CA never saw), leaves an account with which a new manager on the same store orders at once; a server sharing
+ * CA never saw, a child JVM SIGKILLed at the promotion), leaves an account with which a new manager on the same store
+ * orders at once; a server sharing
  * the store that still holds the old key adopts the new one at its next order.
  */
 @WithPebble
@@ -230,5 +231,47 @@ class KeyRolloverPebbleTest {
             assertTrue(CA.proxy().requests("POST", "newOrder").stream().noneMatch(o -> o.status() == 401 || o.status() == 403),
                     CA.proxy().seen::toString);
         }
+    }
+    @Test
+    void aChildJvmKilledBetweenTheCaAndThePromotionLeavesAnAccountANewManagerOrdersWith() throws Exception {
+        try (AutoCert a = issued(builder(new CopyOnWriteArrayList<>()))) {
+            assertTrue(a.status(APP).isPresent());
+        }
+        byte[] oldKey = file(layout().accountKey());
+        String location = location();
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), KeyRolloverCrashChild.class.getName(),
+                CA.proxy().directoryUri().toString(), CA.proxy().caPem().toString(), store.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        List<String> out = new java.util.ArrayList<>();
+        try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8))) {
+            for (String line = r.readLine(); line != null && out.size() < 1000; line = r.readLine()) {
+                out.add(line);
+                if (line.equals("HALT")) {
+                    child.destroyForcibly(); // SIGKILL: the CA has the new key, the store does not
+                    break;
+                }
+            }
+        } finally {
+            if (!child.waitFor(60, TimeUnit.SECONDS)) {
+                child.destroyForcibly();
+            }
+        }
+        assertTrue(out.contains("HALT"), "the child reached the promotion: " + out);
+        byte[] pending = file(layout().accountKeyPending());
+        assertArrayEquals(oldKey, file(layout().accountKey()));
+        assertEquals(location, caKnows(pending).orElseThrow().toExternalForm(), "the CA took the new key");
+        assertEquals(Optional.empty(), caKnows(oldKey));
+
+        CA.proxy().reset();
+        try (AutoCert b = builder(new CopyOnWriteArrayList<>()).build()) {
+            CA.challenges().responder = b.http01();
+            b.start();
+            assertEquals(CertificateStatus.State.VALID, b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS).state());
+        }
+        assertArrayEquals(pending, file(layout().accountKey()), "promoted by the new manager");
+        assertFalse(Files.exists(store.resolve(layout().accountKeyPending())));
+        assertEquals(location, location());
     }
 }
