@@ -92,7 +92,9 @@ final class AcmeAccount {
             }
             throw IssuanceException.permanentFailure("the CA at " + directory + " refused to revoke serial "
                     + certificate.getSerialNumber().toString(16) + ": " + LogSafe.text(e.getMessage())
-                    + ". Fix: check that this is the CA that issued it and that it is not revoked already");
+                    + ". Fix: check that this is the CA that issued it and that it is not revoked already"
+                    + (withCertificateKey ? "" : "; if the account is deactivated or lost, sign with the certificate's key "
+                    + "(autoCert.accounts().revoke(name, reason, true), the CLI's revoke --with-certificate-key)"));
         } catch (IOException e) {
             throw IssuanceException.transientFailure("cannot read the account of " + directory + " from the store: "
                     + LogSafe.text(e.getMessage()), e);
