@@ -91,7 +91,12 @@ class RevokePebbleTest {
             assertEquals(CertificateStatus.State.VALID, replaced.state());
             assertNotEquals(leaf.getSerialNumber(), replaced.serial(), "a replacement went live");
             assertEquals(replaced.serial(), a.servedCertificate(APP).chain().get(0).getSerialNumber(), "and is served");
-            assertEquals(1, CA.proxy().count("POST", "newOrder"), "one order for the replacement");
+            // One order placed; Pebble sometimes refuses its 'replaces' ("could not find an order for the given certificate"),
+            // which is answered by the same order without it (AcmeIssuer.placeOrder): at most one refused request before it.
+            List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
+            assertEquals(1, orders.stream().filter(o -> o.status() == 201).count(), "one order for the replacement: " + orders);
+            assertTrue(orders.size() == 1 || (orders.size() == 2 && (orders.get(0).responseBody().contains("replace")
+                    || orders.get(0).responseBody().contains("given certificate"))), orders.toString());
 
             assertEquals("revoked", CA.pebble().certificateStatus(leaf.getSerialNumber()).orElse("").toLowerCase(java.util.Locale.ROOT),
                     "Pebble's management API says so");
