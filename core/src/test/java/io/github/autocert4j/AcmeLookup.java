@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Optional;
 
 import org.shredzone.acme4j.AccountBuilder;
-import org.shredzone.acme4j.RevocationReason;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.exception.AcmeServerException;
@@ -51,7 +50,7 @@ final class AcmeLookup {
         AcmeIssuer issuer = new AcmeIssuer(AcmeCa.of(directory), CaTrust.from(caPem), new MemoryCertStore(), null, Duration.ofSeconds(10),
                 List.of(), List.of());
         try {
-            issuer.revoke(leaf, key, RevocationReason.KEY_COMPROMISE);
+            issuer.account().revoke(leaf, key, "keyCompromise", true);
             return null;
         } catch (IssuanceException e) {
             return e;

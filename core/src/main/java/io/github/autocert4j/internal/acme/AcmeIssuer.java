@@ -14,7 +14,6 @@ import java.net.URI;
 import java.net.URL;
 import java.net.UnknownHostException;
 import java.net.http.HttpClient;
-import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -78,7 +77,6 @@ public final class AcmeIssuer implements Issuer {
     private final Object accountMonitor = new Object();
     private final AcmeFailures failures;
     private final AcmeAccount accounts;
-    private final AccountLifecycle lifecycle;
     private final Authorizations authorizations;
     private final CaHealth health;
     private volatile HttpClient http;
@@ -117,7 +115,6 @@ public final class AcmeIssuer implements Issuer {
         this.preferredChain = ca.preferredChain();
         this.failures = new AcmeFailures(directory);
         this.accounts = new AcmeAccount(ca, store, new StoreLayout(directory), email, clock, accountMonitor, failures);
-        this.lifecycle = new AccountLifecycle(directory, store, accounts, accountMonitor, () -> newSession(new AtomicReference<>()), clock);
         this.authorizations = new Authorizations(directory, this.solvers, this.challengeTypes);
         this.health = new CaHealth(directory, httpTimeout, clock);
     }
@@ -272,21 +269,11 @@ public final class AcmeIssuer implements Issuer {
     }
 
     /**
-     * Revokes {@code certificate} at this CA (RFC 8555 section 7.6): signed with the stored account of
-     * this CA if the store has one (key and location), else with the certificate's own key
-     * {@code certificateKey}. Registers nothing. The one place the ACME revocation call lives (the CLI's
-     * {@code revoke} and {@link StoreAdmin#revoke} use it).
-     *
-     * @param certificateKey the certificate's key pair, used when the store holds no account for this CA; may be null
+     * Revocation (RFC 8555 §7.6, signed by the account or by the certificate's key), key rollover and deactivation of
+     * this CA's account: {@link AccountLifecycle}; the one place the ACME revocation call lives (CLI, {@code StoreAdmin}).
      */
-    public void revoke(X509Certificate certificate, KeyPair certificateKey, org.shredzone.acme4j.RevocationReason reason)
-            throws IssuanceException {
-        accounts.revoke(newSession(new AtomicReference<>()), certificate, certificateKey, reason, false);
-    }
-
-    /** Key rollover, deactivation and revocation by either key, for this CA's account: {@link AccountLifecycle}. */
     public AccountLifecycle account() {
-        return lifecycle;
+        return new AccountLifecycle(directory, store, accounts, accountMonitor, () -> newSession(new AtomicReference<>()), clock);
     }
 
     private String chooseProfile(Metadata meta, String wanted, boolean required) throws IssuanceException {

@@ -49,7 +49,7 @@ public final class Revocation {
 
     /** Revokes {@code bundle}'s certificate at {@code ca}, signed with the store's account for it, else the certificate's key. */
     public static void revoke(CertStore store, AcmeCa ca, CertBundle bundle, RevocationReason reason) throws IOException, IssuanceException {
-        issuer(store, ca).revoke(bundle.leaf(), bundle.keyPair(), reason);
+        issuer(store, ca).account().revoke(bundle.leaf(), bundle.keyPair(), reason.name(), false);
     }
 
     /** Revokes {@code bundle}'s certificate at {@code ca}, signed with the certificate's own key if {@code withCertificateKey}. */
