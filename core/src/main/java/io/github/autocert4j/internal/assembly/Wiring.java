@@ -57,6 +57,7 @@ public final class Wiring {
     private final StoreWatch storeWatch;
     private final LeftoverSweep leftovers;
     private final StartupLoad startupLoad;
+    private final AcmeActions acmeActions;
 
     /**
      * @param solvers every challenge solver, for the issuers
@@ -88,6 +89,12 @@ public final class Wiring {
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
         this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);
+        this.acmeActions = new AcmeActions(services, this::managed);
+    }
+
+    /** Revocation and the ACME account operations (issue 20). */
+    public AcmeActions acmeActions() {
+        return acmeActions;
     }
 
     public Services services() {
@@ -257,6 +264,7 @@ public final class Wiring {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        acmeActions.removed(m); // revokeOnRemove: while it is still served here
         services.keyManager().remove(m.id, m.names);
         LOG.info("autocert4j: stopped managing certificate {} {}", m.id, m.names);
         return true;
