@@ -15,4 +15,6 @@ module io.github.autocert4j {
     requires java.management;
     requires java.naming;
     requires java.net.http;
+    // optional: when present, Guava's InternetDomainName answers the public-suffix guard (internal.names.PublicSuffixes)
+    requires static com.google.common;
 }

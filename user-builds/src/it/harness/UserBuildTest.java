@@ -87,6 +87,7 @@ class UserBuildTest {
                 assertEquals(200, reply.status(), "GET / over TLS: " + reply.body());
                 assertEquals("hello over TLS", reply.body().trim());
                 assertTrue(server.isAlive(), "the quickstart keeps running (see " + log + ")");
+                assertTlsProvider(server, served);
             } finally {
                 server.destroy();
                 if (!server.waitFor(10, TimeUnit.SECONDS)) {
@@ -101,6 +102,23 @@ class UserBuildTest {
         boolean expected = Boolean.getBoolean("quickstart.tcnative");
         boolean present = runtime.stream().anyMatch(e -> Path.of(e).getFileName().toString().startsWith("netty-tcnative"));
         assertEquals(expected, present, "netty-tcnative on the quickstart's class path: " + runtime);
+    }
+
+    /**
+     * The quickstart serves with OpenSSL exactly when this build expects it ({@code quickstart.openssl}:
+     * netty-tcnative brought by the README's dependencies and a Netty server): BoringSSL is loaded
+     * into its JVM then, and only then (the JDK provider never loads it). Read from
+     * {@code /proc/<pid>/maps}, which only Linux has; the user builds run on Linux in CI.
+     */
+    private static void assertTlsProvider(Process server, TlsProbe.Result served) throws IOException {
+        if (!Files.isDirectory(Path.of("/proc/self"))) {
+            return; // not Linux: no /proc to read the quickstart's native libraries from
+        }
+        boolean expected = Boolean.getBoolean("quickstart.openssl");
+        boolean loaded = Files.readAllLines(Path.of("/proc", Long.toString(server.pid()), "maps"), StandardCharsets.ISO_8859_1)
+                .stream().anyMatch(l -> l.contains("netty_tcnative"));
+        assertEquals(expected, loaded, "netty-tcnative's BoringSSL loaded in the quickstart's JVM (the OpenSSL provider; handshake: "
+                + served.protocol() + " " + served.cipherSuite() + ")");
     }
 
     /**

@@ -1,6 +1,5 @@
 package io.github.autocert4j;
 
-import io.github.autocert4j.internal.acme.AcmeIssuer;
 import io.github.autocert4j.internal.acme.AcmeTlsAlpnContext;
 import io.github.autocert4j.internal.assembly.AutoCertMBean;
 import io.github.autocert4j.internal.config.Config;
@@ -8,7 +7,6 @@ import io.github.autocert4j.internal.assembly.DryRun;
 import io.github.autocert4j.internal.assembly.Wiring;
 import io.github.autocert4j.internal.cluster.OwnAccounts;
 import io.github.autocert4j.internal.renewal.Services;
-import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.store.LeftoverSweep;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
@@ -84,8 +82,7 @@ public final class AutoCert implements AutoCloseable {
         this.wiring = new Wiring(config, solvers(http01, tlsAlpn01), config.tlsAlpn01Enabled() ? tlsAlpn01.certificates() : null,
                 challengeMaxAge);
         this.services = wiring.services();
-        services.issuers().stream().map(i -> i instanceof FailedValidationBudget b ? b.delegate() : i)
-                .filter(i -> i instanceof AcmeIssuer).forEach(i -> own.addCa(((AcmeIssuer) i).directory()));
+        wiring.acmeActions().accounts().forEach(a -> own.addCa(a.directory(), a::onKeyChange)); // a key rollover: at once
         this.tlsSessions = new TlsSessions(config.clock(), wiring.keyManager()::servedLeaves, services.executor());
         wiring.keyManager().setOnInstall(tlsSessions::certificateInstalled);
     }
@@ -287,11 +284,24 @@ public final class AutoCert implements AutoCloseable {
 
     /**
      * Stops managing the certificate that covers {@code name}: no more renewals, and its names are
-     * no longer served (they get the default certificate). The stored copy is kept, so adding it
-     * again later serves it at once. Returns whether a certificate was removed.
+     * no longer served (they get the default certificate). The stored copy is kept, so adding it again later serves
+     * it at once (with {@link AutoCertBuilder#revokeOnRemove}: revoked and deleted). Returns whether one was removed.
      */
     public boolean removeCertificate(String name) {
         return wiring.removeCertificate(name);
+    }
+
+    /**
+     * Revokes the live certificate covering {@code name}, signed with the ACME account, and orders its replacement:
+     * {@link AcmeAccounts#revoke}. <pre>{@code autoCert.revoke("example.com", "keyCompromise").get(1, TimeUnit.MINUTES);}</pre>
+     */
+    public CompletableFuture<CertificateStatus> revoke(String name, String reason) {
+        return accounts().revoke(name, reason, false);
+    }
+
+    /** The ACME accounts: revocation with a certificate's key, key rollover, deactivation: {@link AcmeAccounts}. */
+    public AcmeAccounts accounts() {
+        return new AcmeAccounts(wiring.acmeActions());
     }
 
     /**

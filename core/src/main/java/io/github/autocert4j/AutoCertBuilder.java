@@ -56,6 +56,7 @@ public final class AutoCertBuilder {
     private String eabHmacKey;
     private String preferredChain;
     private List<String> challengeTypes;
+    private String revokeOnRemove;
 
     AutoCertBuilder() {
     }
@@ -314,6 +315,22 @@ public final class AutoCertBuilder {
     }
 
     /**
+     * Revoke a certificate's live certificate at its CA, with {@code reason} (one of {@link AcmeAccounts#revocationReasons()},
+     * e.g. {@code "cessationOfOperation"}), when {@link AutoCert#removeCertificate} removes it, and delete its stored copy.
+     * Default: off (null), the stored copy is kept and served again if the certificate is added back.
+     * <pre>{@code builder.revokeOnRemove("cessationOfOperation")}</pre>
+     */
+    public AutoCertBuilder revokeOnRemove(String reason) {
+        if (reason != null && AcmeAccounts.revocationReasons().stream().noneMatch(r -> r.replace("_", "")
+                .equals(reason.replace("_", "").replace("-", "").toLowerCase(java.util.Locale.ROOT)))) {
+            problems.add("revokeOnRemove: unknown reason '" + reason + "'. Fix: one of " + AcmeAccounts.revocationReasons());
+        } else {
+            this.revokeOnRemove = reason;
+        }
+        return this;
+    }
+
+    /**
      * Validates the configuration and creates the manager (not started yet: call {@link AutoCert#start()}).
      *
      * <p>What it touches outside the JVM, and why (everything else waits for {@code start()}):
@@ -340,6 +357,7 @@ public final class AutoCertBuilder {
         }
         AutoCert built = new AutoCert(ConfigAssembly.config(settings, valid));
         built.storeProbe(valid.storeProbe());
+        built.accounts().revokeOnRemove(revokeOnRemove);
         return built;
     }
 

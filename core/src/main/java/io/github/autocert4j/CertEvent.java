@@ -70,4 +70,37 @@ public sealed interface CertEvent {
     /** The live certificate is inside the expiry-warning window and renewal has not succeeded yet. */
     record ExpiryWarning(String certificate, Instant at, Instant notAfter, Duration remaining) implements CertEvent {
     }
+    /**
+     * The CA revoked a certificate at this manager's request ({@code AutoCert.revoke}, {@code removeCertificate} with
+     * {@code revokeOnRemove}).
+     *
+     * @param reason the RFC 5280 reason, as named in {@code AcmeAccounts.revocationReasons()}
+     * @param withCertificateKey whether the request was signed with the certificate's key rather than the account's
+     * @param issuerId {@link Issuer#id()} of the CA that revoked it
+     */
+    record Revoked(String certificate, Instant at, BigInteger serial, String reason, boolean withCertificateKey,
+                   String issuerId) implements CertEvent {
+    }
+
+    /**
+     * An ACME account changed at this manager's request ({@code AutoCert.accounts()}); {@link #certificate()} is
+     * empty: it concerns every certificate from that CA.
+     *
+     * @param issuerId {@link Issuer#id()} of the CA
+     * @param change what changed
+     * @param account the account's location (for {@link AccountChange#REGISTERED}, the new account's)
+     */
+    record AccountChanged(String certificate, Instant at, String issuerId, AccountChange change, java.net.URI account)
+            implements CertEvent {
+    }
+
+    /** What happened to an ACME account. */
+    enum AccountChange {
+        /** The account key was replaced by a new one (RFC 8555 §7.3.5); the old key no longer works at the CA. */
+        KEY_ROLLED_OVER,
+        /** The account was deactivated (RFC 8555 §7.3.6): no more orders with it. */
+        DEACTIVATED,
+        /** A new account with a new key was registered after a deactivation. */
+        REGISTERED
+    }
 }

@@ -322,8 +322,15 @@ public final class FileCertStore implements CertStore {
         if (!Files.isWritable(root)) {
             throw new IOException("directory " + root + " is not writable by this process");
         }
-        store(".probe", new byte[] {1});
-        delete(".probe");
+        // Created, written and deleted without store()'s fsyncs: they make a write durable, which a probe does not
+        // need, and cost every build() three disk flushes on the caller's thread (issue 23). Not Files.createTempFile:
+        // its random name initialises the JDK's security providers (about 100 classes) on the same thread.
+        Path probe = root.resolve(".probe-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().getId() + "-" + System.nanoTime());
+        try {
+            Files.write(probe, new byte[] {1}, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } finally {
+            Files.deleteIfExists(probe);
+        }
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.github.autocert4j;
 import io.github.autocert4j.internal.cluster.OwnAccounts;
 import io.github.autocert4j.internal.cluster.PeerChallenges;
 import io.github.autocert4j.internal.store.StoreLayout;
+import io.github.autocert4j.internal.util.ChallengePaths;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,23 +34,21 @@ import java.util.regex.Pattern;
  * holds the token and the account's thumbprint; an answer for any other account, planted by whoever
  * can write the store, gets 404: docs/security.md).
  *
- * <p>A lookup has three outcomes, decided here and rendered alike by every adapter ({@link Answer}):
- * 200 with the key authorization; 404 when the token is not pending anywhere (the store said so);
- * 503 when this server cannot tell (the store failed, did not answer within
- * {@value #LOOKUP_TIMEOUT_MILLIS} ms, or lookups pile up behind a slow store). A server cut off from a
- * shared store thus never claims a peer's token is unknown: behind a load balancer that retries
- * another server on 503 (docs/cluster.md), the CA's request reaches one that knows. Challenge answers
- * stored longer ago than the maximum age (an abandoned order's) count as not pending.
+ * <p>A lookup has three outcomes ({@link Answer}): 200 with the key authorization; 404 when the token
+ * is not pending anywhere (the store said so); 503 when this server cannot tell (the store failed, did
+ * not answer within {@value #LOOKUP_TIMEOUT_MILLIS} ms, or lookups pile up behind a slow store). A
+ * server cut off from a shared store thus never claims a peer's token is unknown: behind a load
+ * balancer that retries another server on 503 (docs/cluster.md), the CA's request reaches one that
+ * knows. Challenge answers stored longer ago than the maximum age (an abandoned order's) count as not pending.
  *
- * <p>The Netty handler and the Servlet filter read from it; any other HTTP stack can too:
+ * <p>The whole answer to a request on the plain-HTTP port (pass to the host, or 200/400/404/405/503
+ * with its headers and body) is decided here too, by {@link #respond} / {@link #respondAsync}, from
+ * the method and the raw request target; every adapter (Netty, Servlet, Vert.x, Quarkus, Spring Boot,
+ * Micronaut) only renders the {@link Http01Reply}, and so can any other HTTP stack:
  *
  * <pre>{@code
- * Http01Responder acme = autoCert.http01();
- * if (path.startsWith(Http01Responder.PATH_PREFIX)) {
- *     String token = path.substring(Http01Responder.PATH_PREFIX.length());
- *     Http01Responder.Answer a = acme.answer(token);       // answerAsync(token) on an event loop
- *     reply(a.status(), a.body());                          // 200, 404 or 503
- * }
+ * Http01Reply reply = autoCert.http01().respond(method, rawRequestTarget); // respondAsync(...) on an event loop
+ * if (reply.passToHost()) { next.handle(request); } else { write(reply); }
  * }</pre>
  */
 public final class Http01Responder implements ChallengeSolver {
@@ -177,35 +176,7 @@ public final class Http01Responder implements ChallengeSolver {
      * {@link #PATH_PREFIX} against it, so that encoded tricks stay visible (and get a 400).
      */
     public static String requestPath(String requestTarget) {
-        if (requestTarget == null || requestTarget.isEmpty()) {
-            return null;
-        }
-        String path = requestTarget;
-        if (!requestTarget.startsWith("/")) {
-            int scheme = requestTarget.indexOf("://");
-            if (scheme <= 0) {
-                return null;
-            }
-            // The authority ends at the first '/', '?' or '#'; only a '/' starts a path.
-            int end = scheme + 3;
-            while (end < requestTarget.length() && "/?#".indexOf(requestTarget.charAt(end)) < 0) {
-                end++;
-            }
-            if (end == requestTarget.length() || requestTarget.charAt(end) != '/') {
-                return "/";
-            }
-            path = requestTarget.substring(end);
-        }
-        int cut = path.length();
-        int q = path.indexOf('?');
-        if (q >= 0) {
-            cut = q;
-        }
-        int h = path.indexOf('#');
-        if (h >= 0 && h < cut) {
-            cut = h;
-        }
-        return path.substring(0, cut);
+        return ChallengePaths.path(requestTarget);
     }
 
     /** Whether {@code token} is syntactically a token (base64url, 1..256 chars); adapters answer 400 otherwise. */
@@ -287,6 +258,50 @@ public final class Http01Responder implements ChallengeSolver {
             answered.incrementAndGet();
             return new Answer(Outcome.FOUND, r.value());
         });
+    }
+
+    /**
+     * The whole answer to a request with {@code method} and the raw (undecoded) {@code requestTarget}
+     * (origin or absolute form, as sent) on the plain-HTTP port: see {@link Http01Reply} for the table.
+     * Never throws. May wait up to {@value #LOOKUP_TIMEOUT_MILLIS} ms for the shared store: call it from
+     * a worker thread, never from an event loop (use {@link #respondAsync} there).
+     */
+    public Http01Reply respond(String method, String requestTarget) {
+        CompletableFuture<Http01Reply> reply = respondAsync(method, requestTarget);
+        try {
+            return reply.isDone() ? reply.join() : reply.get(LOOKUP_TIMEOUT_MILLIS + 100, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Http01Reply.of(503, method);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            return Http01Reply.of(503, method);
+        }
+    }
+
+    /**
+     * {@link #respond} without blocking the caller; never completes exceptionally. Every answer but a
+     * store lookup's (a token another server may have published) is complete at once, in particular
+     * {@link Http01Reply#PASS_TO_HOST}, so an adapter can pass a request on synchronously:
+     * {@code if (f.isDone() && f.join().passToHost())}.
+     */
+    public CompletableFuture<Http01Reply> respondAsync(String method, String requestTarget) {
+        try {
+            ChallengePaths.Target target = ChallengePaths.classify(requestTarget);
+            if (target.kind() == ChallengePaths.Kind.HOST) {
+                return CompletableFuture.completedFuture(Http01Reply.PASS_TO_HOST);
+            }
+            int early = !"GET".equals(method) && !"HEAD".equals(method) ? 405
+                    : target.kind() == ChallengePaths.Kind.DISGUISED ? 400
+                    : target.token().isEmpty() ? 404
+                    : !isWellFormedToken(target.token()) ? 400 : 0;
+            if (early != 0) {
+                return CompletableFuture.completedFuture(Http01Reply.of(early, method));
+            }
+            return answerAsync(target.token()).handle((a, failure) -> failure != null || a == null ? Http01Reply.of(503, method)
+                    : a.outcome() == Outcome.FOUND ? Http01Reply.found(a.keyAuthorization(), method) : Http01Reply.of(a.status(), method));
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(Http01Reply.of(400, method));
+        }
     }
 
     /** How many challenges this process has pending right now. */

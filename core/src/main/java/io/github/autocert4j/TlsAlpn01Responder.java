@@ -31,8 +31,6 @@ import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.X509ExtendedKeyManager;
 
-import org.bouncycastle.asn1.ASN1ObjectIdentifier;
-import org.bouncycastle.asn1.DEROctetString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -331,8 +329,8 @@ public final class TlsAlpn01Responder implements ChallengeSolver {
     private Answer create(String identifier, String keyAuthorization) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(keyAuthorization.getBytes(StandardCharsets.US_ASCII));
-            CertBundle bundle = SelfSigned.build("CN=ACME TLS-ALPN-01 challenge", List.of(identifier), Instant.now(), Duration.ofDays(7),
-                    b -> b.addExtension(new ASN1ObjectIdentifier(ACME_IDENTIFIER_OID), true, new DEROctetString(digest)));
+            CertBundle bundle = SelfSigned.buildWithOctetStringExtension("CN=ACME TLS-ALPN-01 challenge", List.of(identifier), Instant.now(),
+                    Duration.ofDays(7), ACME_IDENTIFIER_OID, digest);
             return new Answer(identifier, keyAuthorization, ALIAS_PREFIX + aliases.incrementAndGet(), bundle.keyPair().getPrivate(),
                     bundle.leaf());
         } catch (NoSuchAlgorithmException e) {

@@ -3,6 +3,7 @@ package io.github.autocert4j.benchmarks;
 import static io.github.autocert4j.benchmarks.Bench.f;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
@@ -10,29 +11,33 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.sun.net.httpserver.HttpServer;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 
 /**
- * Section 5: cold start beside a peer. A fresh JVM ({@link ColdStartChild}) with an empty store,
- * from process spawn until its first certificate is live, and uacme's whole process (account
- * {@code new} + {@code issue}, empty config directory) against the same Pebble 2.6, in
- * interleaved rounds (ABBA). A TCP pass-through ({@link TimingProxy}) in front of Pebble stamps
- * each client's first request, and the child stamps its own steps, so the report says where the
- * time goes.
+ * Section 5: cold start beside a peer, <b>no proxy in between</b>. Whole-process wall clock from spawn to a verified
+ * certificate: a fresh JVM ({@link ColdStartChild}) with an empty store, from spawn until the process exits right after
+ * its first certificate is live, and uacme's whole processes ({@code new} + {@code issue}, empty config directory),
+ * both talking straight to the same Pebble; every certificate is checked afterwards (chain signatures up to Pebble's
+ * issuance root, name), outside the timing. The JVM runs in three variants, interleaved with uacme in rotating order:
+ * Java 17 without flags (a new user's first start), Java 17 with an AppCDS archive, Java 25 with an AOT cache (the
+ * start-up recipe of docs/startup.md; each archive is written by one training run against the same Pebble first).
  *
- * <p>uacme validates http-01 through a hook script that writes the token file, served by a small
- * static server on Pebble's http port (started before and stopped after each uacme round, outside
- * uacme's timing). uacme (libcurl) has no option for a private CA, so it runs in a private mount
- * namespace ({@code unshare -m}) in which the system CA bundle is Pebble's API CA; the namespace
- * setup is outside its timing too.
+ * <p>uacme validates http-01 through a hook script that writes the token file, served by a small static server on
+ * Pebble's http port (started before and stopped after each uacme round, outside uacme's timing). uacme (libcurl) has
+ * no option for a private CA, so it runs in a private mount namespace ({@code unshare -m}) in which the system CA
+ * bundle is Pebble's API CA; the namespace setup is outside its timing too.
  *
  * <pre>{@code
  * ColdStartBench.run(Path.of("benchmarks/target/results"));
@@ -40,6 +45,10 @@ import io.github.autocert4j.testkit.PebbleServer;
  */
 final class ColdStartBench {
     static final String NAME = "cold.autocert4j.test";
+    static final String UACME = "uacme";
+    static final String PLAIN = "java17";
+    static final String CDS = "java17-appcds";
+    static final String AOT = "java25-aot-cache";
 
     private ColdStartBench() {
     }
@@ -50,71 +59,120 @@ final class ColdStartBench {
         int httpPort = FreePorts.loopback();
         Path work = Files.createTempDirectory("bench-cold");
         Rows rows = new Rows();
-        StringBuilder md = new StringBuilder("## 5. Cold start beside a peer (uacme)\n\n");
+        StringBuilder md = new StringBuilder("## 5. Cold start beside a peer (uacme), no proxy\n\n");
         String uacmeVersion = uacmeVersion();
-        try (PebbleServer pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.ARI).start();
-             TimingProxy proxy = new TimingProxy(pebble.directoryUri().getPort())) {
-            String directory = "https://127.0.0.1:" + proxy.port() + "/dir";
-            Bench.log("coldstart: Pebble " + pebble.version() + ", uacme " + uacmeVersion);
+        String java17 = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String java25 = System.getProperty("bench.java25", "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+        String cp = System.getProperty("java.class.path");
+        boolean jarsOnly = java.util.Arrays.stream(cp.split(java.io.File.pathSeparator)).allMatch(e -> e.endsWith(".jar"));
+        List<String> notes = new ArrayList<>();
+        try (PebbleServer pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.ARI).start()) {
+            String directory = pebble.directoryUri().toString();
+            X509Certificate root = pebble.issuanceRoot();
+            Bench.log("coldstart: Pebble " + pebble.version() + ", uacme " + uacmeVersion + ", no proxy: " + directory);
             Path hook = writeHook(work);
-            List<Double> auto = new ArrayList<>(), uacme = new ArrayList<>(), ratios = new ArrayList<>();
-            Map<String, List<Double>> phases = new LinkedHashMap<>();
+            // The JVM variants: command prefix (java + flags) per label; the archives come from one training run each.
+            Map<String, List<String>> jvms = new LinkedHashMap<>();
+            jvms.put(PLAIN, List.of(java17));
+            if (!jarsOnly) {
+                notes.add("AppCDS and the AOT cache were not measured: the class path has a directory (bench.sh passes jars only)");
+            } else {
+                Path jsa = work.resolve("app.jsa");
+                String err = train(List.of(java17, "-XX:ArchiveClassesAtExit=" + jsa), pebble, directory, httpPort, work.resolve("train-cds"));
+                if (err == null && Files.size(jsa) > 0) {
+                    jvms.put(CDS, List.of(java17, "-XX:SharedArchiveFile=" + jsa, "-Xshare:auto"));
+                    notes.add(f("AppCDS archive (Java 17, dynamic): %.1f MB", Files.size(jsa) / 1048576.0));
+                } else {
+                    notes.add("AppCDS training run failed: " + err);
+                }
+                if (Files.isExecutable(Path.of(java25))) {
+                    Path aot = work.resolve("app.aot");
+                    String err25 = train(List.of(java25, "-XX:AOTCacheOutput=" + aot), pebble, directory, httpPort, work.resolve("train-aot"));
+                    if (err25 == null && Files.exists(aot) && Files.size(aot) > 0) {
+                        jvms.put(AOT, List.of(java25, "-XX:AOTCache=" + aot));
+                        notes.add(f("AOT cache (Java 25, `%s`): %.1f MB", javaVersion(java25), Files.size(aot) / 1048576.0));
+                    } else {
+                        notes.add("Java 25 AOT-cache training run failed: " + err25);
+                    }
+                } else {
+                    notes.add("no Java 25 at " + java25 + " (BENCH_JAVA25): the AOT cache was not measured");
+                }
+            }
+            List<String> variants = new ArrayList<>(jvms.keySet());
+            if (uacmeVersion != null) {
+                variants.add(UACME);
+            }
+            Map<String, List<Double>> seconds = new LinkedHashMap<>();
+            Map<String, List<Double>> ratios = new LinkedHashMap<>();
+            Map<String, Map<String, List<Double>>> phases = new LinkedHashMap<>();
             Map<String, List<Double>> uacmePhases = new LinkedHashMap<>();
             List<String> errors = new ArrayList<>();
             for (int i = 0; i < rounds; i++) {
-                double a = Double.NaN, u = Double.NaN;
-                for (String who : i % 2 == 0 ? List.of("autocert4j", "uacme") : List.of("uacme", "autocert4j")) {
-                    proxy.clear();
+                List<String> order = new ArrayList<>(variants);
+                java.util.Collections.rotate(order, i); // each variant goes first, second, ... in turn
+                Map<String, Double> got = new LinkedHashMap<>();
+                for (String v : order) {
+                    Path dir = work.resolve(v + "-" + i);
                     try {
-                        if (who.equals("autocert4j")) {
-                            a = runChild(pebble, directory, httpPort, work.resolve("store-" + i), proxy, phases);
-                        } else if (uacmeVersion != null) {
-                            u = runUacme(pebble, directory, httpPort, work.resolve("uacme-" + i), hook, proxy, uacmePhases);
-                        }
+                        double s = v.equals(UACME) ? runUacme(pebble, directory, httpPort, dir, hook, root, uacmePhases)
+                                : runChild(jvms.get(v), directory, pebble, httpPort, dir, root, phases.computeIfAbsent(v, k -> new LinkedHashMap<>()));
+                        got.put(v, s);
+                        seconds.computeIfAbsent(v, k -> new ArrayList<>()).add(s);
                     } catch (Exception e) {
-                        errors.add(who + " round " + (i + 1) + ": " + e.getMessage());
-                        Bench.log("coldstart: " + who + " failed: " + e);
+                        errors.add(v + " round " + (i + 1) + ": " + e.getMessage());
+                        Bench.log("coldstart: " + v + " failed: " + e);
                     }
                 }
-                Bench.log(f("coldstart round %d: autocert4j %.3f s, uacme %.3f s", i + 1, a, u));
-                if (!Double.isNaN(a)) {
-                    auto.add(a);
+                Double u = got.get(UACME);
+                for (String v : jvms.keySet()) {
+                    if (u != null && got.containsKey(v)) {
+                        ratios.computeIfAbsent(v, k -> new ArrayList<>()).add(got.get(v) / u);
+                    }
                 }
-                if (!Double.isNaN(u)) {
-                    uacme.add(u);
-                }
-                if (!Double.isNaN(a) && !Double.isNaN(u)) {
-                    ratios.add(a / u);
-                }
+                Bench.log(f("coldstart round %d (%s): %s", i + 1, String.join(",", order), got));
             }
             List<Double> breakdown = breakdown(work.resolve("breakdown"));
+
             md.append(f("Pebble %s (`PebbleServer.Flavor.ARI`: Debian's uacme 1.7.4 cannot parse Pebble 2.10's `dns-persist-01` "
-                    + "challenge), `PEBBLE_VA_NOSLEEP=1`, every order validated (http-01). **autocert4j**: a fresh JVM (`java -cp ... "
-                    + "ColdStartChild`, no JVM flags, as a new user would start it) builds an `AutoCert` on an empty store, binds "
-                    + "`AcmeHttpListener` on Pebble's http port, calls `start()` and waits for the `Issued` event (the certificate is "
-                    + "live in the key manager); measured from process spawn to that moment. **uacme %s**: `uacme -y -t EC new` then "
-                    + "`uacme -y -t EC issue %s` on an empty config directory (account key, account, certificate key, order, http-01 "
-                    + "through a hook script, download), measured over both processes. %d rounds, order alternating "
-                    + "(autocert4j first in odd rounds). Ratio = median of the per-round ratios autocert4j / uacme.\n\n",
-                    pebble.version(), uacmeVersion == null ? "(not installed)" : uacmeVersion, NAME, rounds));
-            md.append("| client | median (s) | min–max (s) | rounds |\n|---|---:|---|---:|\n");
-            md.append(f("| autocert4j (fresh JVM to first certificate live) | **%.3f** | %.3f–%.3f | %d |\n", Bench.median(auto),
-                    HandshakeBench.min(auto), HandshakeBench.max(auto), auto.size()));
-            md.append(f("| uacme (new + issue, whole processes) | **%.3f** | %.3f–%.3f | %d |\n", Bench.median(uacme),
-                    HandshakeBench.min(uacme), HandshakeBench.max(uacme), uacme.size()));
-            md.append(f("| ratio autocert4j / uacme (per round) | **%.2f** | %.2f–%.2f | %d |\n\n", Bench.median(ratios),
-                    HandshakeBench.min(ratios), HandshakeBench.max(ratios), ratios.size()));
-            md.append("**Where the time goes** (median over the rounds; each phase ends where the next begins):\n\n| autocert4j phase | median (s) |\n|---|---:|\n");
-            phases.forEach((k, v) -> md.append(f("| %s | %.3f |\n", k, Bench.median(v))));
+                    + "challenge), `PEBBLE_VA_NOSLEEP=1`, every order validated (http-01). **Both clients talk straight to Pebble** "
+                    + "(no pass-through in between). **autocert4j**: a fresh JVM (`ColdStartChild`) builds an `AutoCert` on an empty "
+                    + "store, binds `AcmeHttpListener` on Pebble's http port, calls `start()`, waits for the `Issued` event (the "
+                    + "certificate is live in the key manager) and halts; measured from process spawn to process exit. **uacme %s**: "
+                    + "`uacme -y -t EC new` then `uacme -y -t EC issue %s` on an empty config directory (account key, account, "
+                    + "certificate key, order, http-01 through a hook script, download), from the first spawn to the second exit. "
+                    + "Every certificate is verified afterwards, outside the timing (chain signatures up to Pebble's issuance root, "
+                    + "name). %d rounds; the order rotates every round (each variant first in turn). Ratio = median of the per-round "
+                    + "ratios JVM variant / uacme. JVM variants: **%s** = Java 17, no flags (a new user's first start); **%s** = Java 17 "
+                    + "with a dynamic AppCDS archive (`-XX:ArchiveClassesAtExit` on one training run against the same Pebble, then "
+                    + "`-XX:SharedArchiveFile`); **%s** = Java 25 with an AOT cache (`-XX:AOTCacheOutput` on one training run, then "
+                    + "`-XX:AOTCache`). %s.\n\n", pebble.version(), uacmeVersion == null ? "(not installed)" : uacmeVersion, NAME, rounds,
+                    PLAIN, CDS, AOT, String.join("; ", notes)));
+            md.append("| client | median (s) | min–max (s) | rounds | ratio to uacme (median of rounds) | min–max |\n|---|---:|---|---:|---:|---|\n");
+            for (String v : variants) {
+                List<Double> s = seconds.getOrDefault(v, List.of()), r = ratios.getOrDefault(v, List.of());
+                md.append(f("| %s | **%.3f** | %.3f–%.3f | %d | %s | %s |\n", v, Bench.median(s), HandshakeBench.min(s), HandshakeBench.max(s),
+                        s.size(), v.equals(UACME) ? "—" : f("**%.2f**", Bench.median(r)), v.equals(UACME) ? "" : f("%.2f–%.2f",
+                                HandshakeBench.min(r), HandshakeBench.max(r))));
+            }
+            md.append("\n**Where the time goes** (median over the rounds, from the child's own timestamps; each phase ends where the next begins):\n\n");
+            md.append("| phase | ").append(String.join(" | ", phases.keySet())).append(" |\n|---|").append("---:|".repeat(phases.size())).append('\n');
+            List<String> phaseNames = phases.values().stream().flatMap(m -> m.keySet().stream()).distinct().toList();
+            for (String ph : phaseNames) {
+                md.append("| ").append(ph);
+                for (Map<String, List<Double>> m : phases.values()) {
+                    md.append(f(" | %.3f", Bench.median(m.getOrDefault(ph, List.of()))));
+                }
+                md.append(" |\n");
+            }
             md.append("\n| uacme phase | median (s) |\n|---|---:|\n");
             uacmePhases.forEach((k, v) -> md.append(f("| %s | %.3f |\n", k, Bench.median(v))));
-            md.append("\nFirst-touch cost of the steps before the first ACME request, each timed alone in one more fresh JVM "
-                    + "(`ColdStartChild breakdown`, in the order the library meets them; a later step profits from classes an earlier "
-                    + "one loaded):\n\n| step | seconds |\n|---|---:|\n");
+            md.append("\nFirst-touch cost of the steps before the first ACME request, each timed alone in one more fresh Java 17 JVM "
+                    + "(`ColdStartChild breakdown`, median of 3, in the order the library meets them; a later step profits from classes an "
+                    + "earlier one loaded):\n\n| step | seconds |\n|---|---:|\n");
             String[] steps = {"JVM start to main()", "first EC P-256 key pair", "JSSE SSLContext init",
                 "AutoCert.builder()...build() (validation, store probe, issuer, executor)", "AcmeHttpListener.bind (Netty)",
-                "self-signed fallback certificate: now made on first need, off this path", "registering BouncyCastle's JCA provider: "
-                    + "what build() did before this change, not done any more"};
+                "self-signed fallback certificate (made on first need, off this path)", "registering BouncyCastle's JCA provider "
+                    + "(not done by the library; for comparison)"};
             for (int k = 0; k < breakdown.size() && k < steps.length; k++) {
                 md.append(f("| %s | %.3f |\n", steps[k], breakdown.get(k)));
             }
@@ -122,47 +180,91 @@ final class ColdStartBench {
             if (!errors.isEmpty()) {
                 md.append("Errors: ").append(errors).append("\n\n");
             }
-            rows.add("cold_first_certificate_s", auto.isEmpty() ? Double.NaN : Bench.median(auto), "s", "info", Rows.Spread.of(auto),
-                    f("fresh JVM, empty store, spawn to first certificate live, Pebble %s, %d interleaved rounds", pebble.version(), auto.size()));
+            List<Double> plain = seconds.getOrDefault(PLAIN, List.of()), uacme = seconds.getOrDefault(UACME, List.of());
+            String why = uacmeVersion == null ? "uacme is not installed (Fix: scripts/get-uacme.sh)" : errors.isEmpty() ? "" : "errors: " + errors;
+            rows.add("cold_first_certificate_s", plain.isEmpty() ? Double.NaN : Bench.median(plain), "s", "info", Rows.Spread.of(plain),
+                    f("Java 17, no flags: fresh JVM, empty store, spawn to exit right after the first certificate is live, Pebble %s, no proxy, "
+                            + "median of %d rotating rounds", pebble.version(), plain.size()));
             rows.add("uacme_first_certificate_s", uacme.isEmpty() ? Double.NaN : Bench.median(uacme), "s", "info", Rows.Spread.of(uacme),
-                    uacmeVersion == null ? "uacme is not installed (apt-get install -y uacme)"
-                            : f("uacme %s new + issue, whole processes, same Pebble, %d interleaved rounds", uacmeVersion, uacme.size()));
-            rows.add("cold_start_ratio_vs_uacme", ratios.isEmpty() ? Double.NaN : Bench.median(ratios), "ratio", "<= 1.5", Rows.Spread.of(ratios),
-                    "median of per-round ratios autocert4j / uacme");
+                    uacmeVersion == null ? why : f("uacme %s new + issue, whole processes, same Pebble, no proxy, %d rounds", uacmeVersion,
+                            uacme.size()));
+            List<Double> rp = ratios.getOrDefault(PLAIN, List.of());
+            rows.add("cold_start_ratio_vs_uacme", rp.isEmpty() ? Double.NaN : Bench.median(rp), "ratio", "<= 2.5", Rows.Spread.of(rp),
+                    "Java 17 without flags: median of the per-round ratios autocert4j / uacme, whole processes, no proxy" + (why.isEmpty() ? "" : "; " + why));
+            String better = null;
+            for (String v : List.of(CDS, AOT)) {
+                List<Double> r = ratios.getOrDefault(v, List.of());
+                if (!r.isEmpty()) {
+                    rows.add("cold_start_" + (v.equals(CDS) ? "appcds17" : "aot25") + "_ratio_vs_uacme", Bench.median(r), "ratio", "info",
+                            Rows.Spread.of(r), v + ": median of the per-round ratios to uacme");
+                    if (better == null || Bench.median(r) < Bench.median(ratios.get(better))) {
+                        better = v;
+                    }
+                }
+            }
+            String recipe = better == null ? "none measured: " + String.join("; ", notes)
+                    : better.equals(CDS) ? "Java 17 AppCDS (-XX:ArchiveClassesAtExit on a training run, then -XX:SharedArchiveFile)"
+                    : "Java 25 AOT cache (-XX:AOTCacheOutput on a training run, then -XX:AOTCache)";
+            List<Double> bs = better == null ? List.of() : seconds.get(better), br = better == null ? List.of() : ratios.get(better);
+            rows.add("cold_first_certificate_aot_s", bs.isEmpty() ? Double.NaN : Bench.median(bs), "s", "info", Rows.Spread.of(bs),
+                    "the better start-up recipe: " + recipe + "; spawn to exit as above");
+            rows.add("cold_start_aot_ratio_vs_uacme", br.isEmpty() ? Double.NaN : Bench.median(br), "ratio", "<= 1.5", Rows.Spread.of(br),
+                    "the better of AppCDS on 17 and the AOT cache on 25 (docs/startup.md), median of the per-round ratios to uacme: " + recipe);
         }
         Bench.write(out, "coldstart", md.toString(), rows);
     }
 
-    /** Spawns {@link ColdStartChild}; returns seconds from spawn to "live" and adds the phases. */
-    private static double runChild(PebbleServer pebble, String directory, int httpPort, Path store, TimingProxy proxy,
+    /** One training run (a full cold start to a certificate, orderly exit); null if it worked, else why not. */
+    private static String train(List<String> jvm, PebbleServer pebble, String directory, int httpPort, Path store) {
+        try {
+            List<String> cmd = new ArrayList<>(jvm);
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ColdStartChild.class.getName(), directory,
+                    pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME, "exit"));
+            Path log = store.resolveSibling(store.getFileName() + ".log");
+            long t0 = System.nanoTime();
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(180, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "training run hung (180 s); see " + log;
+            }
+            Bench.log(f("coldstart: training run %s: exit %d in %.1f s", jvm, p.exitValue(), (System.nanoTime() - t0) / 1e9));
+            return p.exitValue() == 0 ? null : "exit " + p.exitValue() + ": " + Files.readString(log).lines().limit(5).toList();
+        } catch (IOException | InterruptedException e) {
+            return e.toString();
+        }
+    }
+
+    /** Spawns {@link ColdStartChild} with {@code jvm}; returns seconds from spawn to exit; adds the phases; verifies the certificate. */
+    private static double runChild(List<String> jvm, String directory, PebbleServer pebble, int httpPort, Path store, X509Certificate root,
                                    Map<String, List<Double>> phases) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ColdStartChild.class.getName(),
-                directory, pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME)
-                .redirectError(store.resolveSibling(store.getFileName() + ".log").toFile());
-        long spawn = System.currentTimeMillis();
+        List<String> cmd = new ArrayList<>(jvm);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ColdStartChild.class.getName(), directory,
+                pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(store.resolveSibling(store.getFileName() + ".log").toFile());
+        long spawnMs = System.currentTimeMillis();
+        long spawn = System.nanoTime();
         Process p = pb.start();
         Map<String, Long> t = readMarks(p);
         if (!p.waitFor(90, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("cold-start child hung");
         }
+        double total = (System.nanoTime() - spawn) / 1e9;
         if (!t.containsKey("live")) {
             throw new IllegalStateException("the child exited (" + p.exitValue() + ") without a live certificate: " + t + "; see "
                     + store.getFileName() + ".log");
         }
-        List<Long> conns = proxy.connections();
-        long firstCa = conns.isEmpty() ? t.get("started") : conns.get(0);
-        add(phases, "spawn to main() (JVM start, class loading)", t.get("main") - spawn);
-        add(phases, "main() to build() done (validation, ACME server trust, store probe, issuer, executor)", t.get("built") - t.get("main"));
+        verify(storedChain(store), root, "autocert4j's store " + store);
+        add(phases, "spawn to main() (JVM start, class loading)", t.get("main") - spawnMs);
+        add(phases, "main() to build() done", t.get("built") - t.get("main"));
         add(phases, "AcmeHttpListener.bind (Netty)", t.get("listening") - t.get("built"));
-        add(phases, "start() (store read, scheduling)", t.get("started") - t.get("listening"));
-        add(phases, "start() to first ACME request (key pairs, acme4j session, TLS client)", firstCa - t.get("started"));
-        add(phases, "first ACME request to live (account, order, http-01, finalize, download, swap)", t.get("live") - firstCa);
-        return (t.get("live") - spawn) / 1000.0;
+        add(phases, "start()", t.get("started") - t.get("listening"));
+        add(phases, "start() to live (keys, account, order, http-01, finalize, download, swap)", t.get("live") - t.get("started"));
+        add(phases, "live to process exit", Math.round(total * 1000) - (t.get("live") - spawnMs));
+        return total;
     }
 
-    private static double runUacme(PebbleServer pebble, String directory, int httpPort, Path conf, Path hook, TimingProxy proxy,
+    private static double runUacme(PebbleServer pebble, String directory, int httpPort, Path conf, Path hook, X509Certificate root,
                                    Map<String, List<Double>> phases) throws Exception {
         Path tokens = Files.createDirectories(conf.resolveSibling(conf.getFileName() + "-tokens"));
         HttpServer http = HttpServer.create(new InetSocketAddress("127.0.0.1", httpPort), 64);
@@ -189,7 +291,6 @@ final class ColdStartBench {
                     "t1=$(date +%s%N)",
                     "uacme -y -t EC -b 256 -c '" + conf + "' -a '" + directory + "' -h '" + hook + "' issue " + NAME,
                     "t2=$(date +%s%N)",
-                    "test -s '" + conf + "/" + NAME + "/cert.pem'",
                     "echo \"T $t0 $t1 $t2\"", ""));
             Path log = conf.resolveSibling(conf.getFileName() + ".log");
             Process p = new ProcessBuilder("unshare", "-m", "sh", script.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -202,18 +303,65 @@ final class ColdStartBench {
             if (p.exitValue() != 0 || line == null) {
                 throw new IllegalStateException("uacme failed (exit " + p.exitValue() + "): " + text.lines().limit(20).toList());
             }
-            String[] f = line.split(" ");
-            long t0 = Long.parseLong(f[1]) / 1_000_000, t1 = Long.parseLong(f[2]) / 1_000_000, t2 = Long.parseLong(f[3]) / 1_000_000;
-            List<Long> conns = proxy.connections();
-            long firstCa = conns.isEmpty() ? t0 : conns.get(0);
-            long firstIssueCa = conns.stream().filter(c -> c >= t1).findFirst().orElse(t1);
-            add(phases, "`new`: spawn to first ACME request (account key)", firstCa - t0);
-            add(phases, "`new`: first request to exit (account)", t1 - firstCa);
-            add(phases, "`issue`: spawn to first ACME request (certificate key)", firstIssueCa - t1);
-            add(phases, "`issue`: first request to exit (order, http-01, finalize, download)", t2 - firstIssueCa);
-            return (t2 - t0) / 1000.0;
+            String[] fl = line.split(" ");
+            long t0 = Long.parseLong(fl[1]), t1 = Long.parseLong(fl[2]), t2 = Long.parseLong(fl[3]);
+            verify(certificates(Files.readString(conf.resolve(NAME).resolve("cert.pem"))), root, "uacme's " + conf.resolve(NAME));
+            add(phases, "`new` (account key, account), whole process", (t1 - t0) / 1_000_000);
+            add(phases, "`issue` (certificate key, order, http-01, finalize, download), whole process", (t2 - t1) / 1_000_000);
+            return (t2 - t0) / 1e9;
         } finally {
             http.stop(0);
+        }
+    }
+
+    private static final Pattern PEM_CERT = Pattern.compile("-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----");
+
+    static List<X509Certificate> certificates(String pem) throws Exception {
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        List<X509Certificate> out = new ArrayList<>();
+        Matcher m = PEM_CERT.matcher(pem);
+        while (m.find()) {
+            out.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(m.group().getBytes(StandardCharsets.US_ASCII))));
+        }
+        return out;
+    }
+
+    /** The chain the store holds for {@link #NAME}: the .pem file under the store whose first certificate covers it. */
+    private static List<X509Certificate> storedChain(Path store) throws Exception {
+        try (var files = Files.walk(store)) {
+            for (Path p : files.filter(x -> x.toString().endsWith(".pem")).toList()) {
+                List<X509Certificate> c = certificates(Files.readString(p));
+                if (!c.isEmpty() && BenchCa.covers(c.get(0), NAME)) {
+                    return c;
+                }
+            }
+        }
+        throw new IllegalStateException("no certificate for " + NAME + " in the store " + store);
+    }
+
+    /** Leaf names {@link #NAME}, is valid now, and every certificate is signed by the next, the last by {@code root}. */
+    static void verify(List<X509Certificate> chain, X509Certificate root, String where) throws Exception {
+        if (chain.isEmpty() || !BenchCa.covers(chain.get(0), NAME)) {
+            throw new IllegalStateException(where + ": no certificate for " + NAME);
+        }
+        chain.get(0).checkValidity();
+        for (int i = 0; i < chain.size(); i++) {
+            X509Certificate issuer = i + 1 < chain.size() ? chain.get(i + 1) : root;
+            if (i + 1 == chain.size() && chain.get(i).getSubjectX500Principal().equals(root.getSubjectX500Principal())) {
+                issuer = root; // a chain that ends with the root itself
+            }
+            chain.get(i).verify(issuer.getPublicKey());
+        }
+    }
+
+    private static String javaVersion(String java) {
+        try {
+            Process p = new ProcessBuilder(java, "-version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().findFirst().orElse("?");
+            p.waitFor(10, TimeUnit.SECONDS);
+            return v;
+        } catch (IOException | InterruptedException e) {
+            return "?";
         }
     }
 

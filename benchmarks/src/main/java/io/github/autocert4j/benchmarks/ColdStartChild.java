@@ -15,7 +15,9 @@ import io.github.autocert4j.netty.AcmeHttpListener;
  * with an empty store, up to its first certificate being live. Prints {@code T <label>
  * <epoch-ms>} at each step for the parent ({@link ColdStartBench}) to attribute the time.
  *
- * <p>Args: directory, acme-trust-pem, http-port, store-dir, name.
+ * <p>Args: directory, acme-trust-pem, http-port, store-dir, name [, {@code exit}]. With {@code exit} the JVM ends
+ * through {@code System.exit} (an orderly exit: what a training run for a class-data-sharing archive or an AOT cache
+ * needs to write it); without, through {@code Runtime.halt} right after the certificate is live.
  *
  * <pre>{@code
  * java -cp ... io.github.autocert4j.benchmarks.ColdStartChild https://127.0.0.1:14000/dir ca.pem 5002 /tmp/store app.test
@@ -54,8 +56,12 @@ public final class ColdStartChild {
         live.get(60, TimeUnit.SECONDS);
         mark("live");
         System.out.flush();
+        if (args.length > 5 && args[5].equals("exit")) {
+            http.close();
+            autoCert.close();
+            System.exit(0); // training run: the JVM writes its archive / AOT cache on this orderly exit
+        }
         Runtime.getRuntime().halt(0); // the measurement ends at "live"; no orderly shutdown needed
-        http.close();
     }
 
     /**

@@ -424,6 +424,9 @@ final class OnDemandBench {
                 f("build() + start() of an on-demand AutoCert over %s stored certificates in a fresh JVM (%s), median of %d", label, dropped,
                         coldRounds));
 
+        // 3a'. First handshakes right after a cold start: page cache dropped, a fresh JVM serving, stored names never loaded.
+        String firstMd = firstAfterColdStart(quick, cache, store, n, label, rows);
+
         // 3b. Heap with the cache full (10,000 loaded certificates), fresh JVM.
         String heapDropped = ScaleBench.dropPageCache();
         String[] h = child(List.of("heap", store.toString(), Integer.toString(n), Integer.toString(CACHE)), "HEAP ");
@@ -547,6 +550,7 @@ final class OnDemandBench {
                 + "at start-up: neither the certificates nor the index (the renewal sweep runs a minute later, in the background), so "
                 + "this does not grow with the number of stored certificates.\n", dropped, Bench.median(cold), coldRounds, Bench.list(builds),
                 Bench.list(starts)));
+        md.append(firstMd);
         md.append(f("- **Heap** = used heap after `System.gc()` in a fresh JVM (`OnDemandChild heap`, `-Xmx1g`) after `%,d` distinct "
                 + "names spread over the store were loaded through `certificateReady(name)` (%s first; loading took %.1f s): "
                 + "**%.1f MB** (%.1f MB before `build()`, so %.1f MB for the manager with a full cache, %.2f KB per loaded "
@@ -575,6 +579,74 @@ final class OnDemandBench {
                 + "disk, see the read figures) on the on-demand worker threads, which share the 2 cores with the event loops and the "
                 + "clients. It is the worst case of a crawler sweeping random names; real traffic concentrates on the names that "
                 + "are used, which the hot ratio measures.\n", n, CACHE, 100.0 * (n - CACHE) / n));
+    }
+
+    /**
+     * First handshakes after a cold start: the page cache is dropped, a fresh JVM ({@code OnDemandChild serve}) builds and
+     * starts an on-demand AutoCert over the store behind a Netty host, and as soon as it prints READY this (warm) JDK client
+     * makes handshakes, one after the other, to distinct random stored names (each the first handshake of its name in that
+     * JVM: the certificate is read from the cold disk and parsed, on cold code). Several fresh JVMs; p50 and p99 over all.
+     */
+    private static String firstAfterColdStart(boolean quick, Path cache, Path store, int n, String label, Rows rows) throws Exception {
+        int jvms = quick ? 2 : 5;
+        int perJvm = quick ? 25 : 60;
+        TimedClient client = new TimedClient(BenchCa.load(cache.resolve("ca")).root);
+        List<Double> all = new ArrayList<>(), firsts = new ArrayList<>(), readyS = new ArrayList<>();
+        Random random = new Random(23);
+        String dropped = "";
+        String provider = "?";
+        for (int j = 0; j < jvms; j++) {
+            int port = FreePorts.loopback();
+            dropped = ScaleBench.dropPageCache();
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            long spawn = System.nanoTime();
+            Process p = new ProcessBuilder(java, "-Xmx1g", "-XX:+UseG1GC", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp",
+                    System.getProperty("java.class.path"), OnDemandChild.class.getName(), "serve", store.toString(), Integer.toString(port))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String ready = r.readLine();
+                if (ready == null || !ready.startsWith("READY ")) {
+                    throw new IllegalStateException("the serving child did not get ready: " + ready);
+                }
+                readyS.add((System.nanoTime() - spawn) / 1e9);
+                provider = ready.split(" ")[2];
+                InetSocketAddress addr = new InetSocketAddress("127.0.0.1", port);
+                for (String name : randomDistinct(n, perJvm, random)) {
+                    TimedClient.Handshake h = client.handshake(addr, name);
+                    double ms = h.seconds() * 1e3;
+                    all.add(ms);
+                    if (firsts.size() == j) {
+                        firsts.add(ms);
+                    }
+                }
+                p.getOutputStream().close();
+                String served = r.readLine();
+                String[] f = served == null ? new String[0] : served.split(" ");
+                if (f.length != 4 || !f[1].equals(Integer.toString(perJvm)) || !f[2].equals("0") || !f[3].equals("0")) {
+                    throw new IllegalStateException("the serving child reported " + served + "; expected SERVED " + perJvm + " 0 0");
+                }
+            } finally {
+                if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            }
+        }
+        List<Double> sorted = new ArrayList<>(all);
+        Collections.sort(sorted);
+        double p50 = Bench.median(sorted), p99 = sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(0.99 * sorted.size()) - 1));
+        Bench.log(f("ondemand: first handshakes after a cold start (%s): p50 %.1f ms, p99 %.1f ms, first of each JVM %s ms", dropped, p50, p99,
+                Bench.list(firsts)));
+        String how = f("%d fresh JVMs (OnDemandChild serve: build + start + Netty host with AutoCertTls.forServer, %s provider) over %s stored "
+                + "certificates, %s before each; right after READY, %d handshakes each, one at a time, to distinct random stored names "
+                + "(each its name's first: read from the store and parsed); JDK client verifying chain and name, connect to handshake "
+                + "complete; over all %d", jvms, provider, label, dropped, perJvm, all.size());
+        rows.add("ondemand_1m_first_handshake_p50_ms", p50, "ms", "info", Rows.Spread.of(all), "p50 of first handshakes after a cold start: " + how);
+        rows.add("ondemand_1m_first_handshake_p99_ms", p99, "ms", "info", Rows.Spread.of(all), "p99 of first handshakes after a cold start: " + how);
+        rows.add("ondemand_1m_spawn_to_ready_s", Bench.median(readyS), "s", "info", Rows.Spread.of(readyS),
+                "spawn of the fresh JVM to its host listening with the manager started (JVM start included), median");
+        return f("- **First handshakes after a cold start**: %s. **p50 %.1f ms, p99 %.1f ms** (min %.1f, max %.1f); the very first "
+                + "handshake of each JVM: %s ms; spawn to READY: %s s.\n", how, p50, p99, sorted.get(0), sorted.get(sorted.size() - 1),
+                Bench.list(firsts), Bench.list(readyS));
     }
 
     /** Loads {@code names} through certificateReady (all at once, as concurrent handshakes would); returns the seconds it took. */

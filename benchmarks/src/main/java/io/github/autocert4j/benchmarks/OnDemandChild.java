@@ -18,7 +18,10 @@ import io.github.autocert4j.AutoCert;
  *   <li>{@code heap <store> <n> <cache>}: builds and starts it, loads {@code cache} distinct names (spread
  *       over the first {@code n}) through {@code certificateReady(name)}, then prints
  *       {@code HEAP <used-after> <used-before-build> <load-s> <ready> <loaded-events> <issued> <failed> <in-memory>},
- *       used heap in bytes after {@code System.gc()}.</li>
+ *       used heap in bytes after {@code System.gc()};</li>
+ *   <li>{@code serve <store> <port>}: builds and starts it behind a Netty host ({@code AutoCertTls.forServer(autoCert)}) on
+ *       127.0.0.1:port, prints {@code READY <build+start-s> <provider>}, serves until stdin closes, then prints
+ *       {@code SERVED <loaded> <issued> <failed>}.</li>
  * </ul>
  *
  * <pre>{@code
@@ -56,8 +59,23 @@ public final class OnDemandChild {
             long after = ScaleBench.usedHeap();
             System.out.println("HEAP " + after + " " + before + " " + seconds + " " + ok + " " + counters.loaded.get() + " "
                     + counters.issued.get() + " " + counters.failed.get() + " " + ac.status().size());
+        } else if (args[0].equals("serve")) {
+            // A fresh on-demand server: build, start, a Netty host with AutoCertTls.forServer(autoCert) on the given port; the
+            // parent times the first handshakes (each a stored name not in memory yet) right after READY.
+            long t0 = System.nanoTime();
+            AutoCert ac = OnDemandBench.fromStore(store, counters).start();
+            io.github.autocert4j.netty.AutoCertTls tls = io.github.autocert4j.netty.AutoCertTls.forServer(ac);
+            io.netty.channel.EventLoopGroup boss = Bench.group(1), workers = Bench.group(2);
+            new TlsServer(ch -> tls.newHandler(), boss, workers, Integer.parseInt(args[2]));
+            System.out.println("READY " + (System.nanoTime() - t0) / 1e9 + " " + io.github.autocert4j.netty.AutoCertSsl.defaultProvider());
+            System.out.flush();
+            // Serve until the parent closes stdin, then report what happened.
+            while (System.in.read() >= 0) {
+                // wait
+            }
+            System.out.println("SERVED " + counters.loaded.get() + " " + counters.issued.get() + " " + counters.failed.get());
         } else {
-            System.err.println("usage: OnDemandChild start <store> | heap <store> <n> <cache>");
+            System.err.println("usage: OnDemandChild start <store> | heap <store> <n> <cache> | serve <store> <port>");
             Runtime.getRuntime().halt(2);
         }
         System.out.flush();

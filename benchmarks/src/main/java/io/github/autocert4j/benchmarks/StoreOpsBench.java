@@ -65,6 +65,7 @@ final class StoreOpsBench {
     }
 
     static void run(Path out) throws Exception {
+        Exception startupFailure = null;
         boolean quick = Bench.quick();
         int rounds = quick ? 2 : 6;
         Duration roundLength = Duration.ofMillis(quick ? 300 : 1500);
@@ -175,58 +176,70 @@ final class StoreOpsBench {
             md.append(encryptedMd);
 
             // ---------------------------------------------------------------- 2. fleet start-up
-            Bench.log("storeops: writing " + certificates + " certificates into PostgreSQL and a file store");
-            long g0 = System.nanoTime();
-            List<String> names = seed(pg, work.resolve("startup-files"), certificates);
-            double seedSeconds = (System.nanoTime() - g0) / 1e9;
-            Map<String, List<Long>> startup = new LinkedHashMap<>();
-            Map<String, List<String>> details = new LinkedHashMap<>();
-            List<String> variants = List.of("3 nodes, PostgreSQL", "1 node, PostgreSQL", "1 node, file store");
-            for (int r = 0; r < startupRounds; r++) {
-                List<String> order = new ArrayList<>(variants);
-                if (r % 2 == 1) {
-                    Collections.reverse(order);
-                }
-                for (String v : order) {
-                    int nodes = v.startsWith("3") ? 3 : 1;
-                    boolean fromPg = v.endsWith("PostgreSQL");
-                    long t = startNodes(pg, work.resolve("startup-files"), names.size(), nodes, fromPg, details.computeIfAbsent(v, x -> new ArrayList<>()));
-                    startup.computeIfAbsent(v, x -> new ArrayList<>()).add(t);
-                    Bench.log(f("storeops: %s: all %d certificates served on every node after %d ms", v, names.size(), t));
-                }
-            }
-            md.append(f("**Fleet start-up.** %,d certificates (one name each, ECDSA P-256, 90 days) written once into PostgreSQL "
-                    + "through the store (%.0f s, including generating them) and into a file store. Each run launches the node "
-                    + "JVMs at once (`StoreStartupNode`: an `AutoCert` managing all %,d names on `PostgresCertStore` over HikariCP, "
-                    + "pool 4, or on the file store; `start()` loads every stored certificate); a node reports when "
-                    + "`servedCertificate(name)` returns the stored certificate for every name. Time = from launching the JVMs "
-                    + "to the last node reporting (JVM start-up included); %d rounds in alternating order, median and all runs:\n\n",
-                    names.size(), seedSeconds, names.size(), startupRounds));
-            md.append("| variant | median (ms) | runs (ms) | per node: JVM start to all served, of which start() (ms) |\n|---|---|---|---|\n");
-            String perNodeNote = f("\nThe three nodes share the machine's 2 cores with PostgreSQL (and with whatever else runs): three "
-                    + "JVMs parse and verify %,d certificates each at the same moment, so each node's `start()` takes longer than "
-                    + "one node's alone. Nodes on their own machines should come close to the 1-node time (not measured here).\n\n",
-                    names.size());
-            List<Map<String, Object>> startRows = new ArrayList<>();
-            for (String v : variants) {
-                List<Long> t = startup.get(v);
-                long best = (long) Bench.median(t);
-                md.append(f("| %s | %,d | %s | %s |\n", v, best, t, String.join("; ", details.get(v))));
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("variant", v);
-                row.put("certificates", names.size());
-                row.put("median_ms", best);
-                row.put("runs_ms", t);
-                startRows.add(row);
-            }
-            md.append(perNodeNote);
-            json.put("startup", startRows);
             String[] ids = {"startup_3_nodes_from_postgres_s", "startup_1_node_from_postgres_s", "startup_1_node_from_files_s"};
-            for (int i = 0; i < variants.size(); i++) {
-                List<Double> seconds = startup.get(variants.get(i)).stream().map(ms -> ms / 1000.0).toList();
-                summary.add(ids[i], Bench.median(seconds), "s", "info", Rows.Spread.of(seconds),
-                        f("%s with %,d certificates each: JVM launch to every certificate served on every node; median of %d rounds",
-                                variants.get(i), names.size(), seconds.size()));
+            try {
+                Bench.log("storeops: writing " + certificates + " certificates into PostgreSQL and a file store");
+                long g0 = System.nanoTime();
+                List<String> names = seed(pg, work.resolve("startup-files"), certificates);
+                double seedSeconds = (System.nanoTime() - g0) / 1e9;
+                Map<String, List<Long>> startup = new LinkedHashMap<>();
+                Map<String, List<String>> details = new LinkedHashMap<>();
+                List<String> variants = List.of("3 nodes, PostgreSQL", "1 node, PostgreSQL", "1 node, file store");
+                for (int r = 0; r < startupRounds; r++) {
+                    List<String> order = new ArrayList<>(variants);
+                    if (r % 2 == 1) {
+                        Collections.reverse(order);
+                    }
+                    for (String v : order) {
+                        int nodes = v.startsWith("3") ? 3 : 1;
+                        boolean fromPg = v.endsWith("PostgreSQL");
+                        long t = startNodes(pg, work.resolve("startup-files"), names.size(), nodes, fromPg, details.computeIfAbsent(v, x -> new ArrayList<>()));
+                        startup.computeIfAbsent(v, x -> new ArrayList<>()).add(t);
+                        Bench.log(f("storeops: %s: all %d certificates served on every node after %d ms", v, names.size(), t));
+                    }
+                }
+                md.append(f("**Fleet start-up.** %,d certificates (one name each, ECDSA P-256, 90 days) written once into PostgreSQL "
+                        + "through the store (%.0f s, including generating them) and into a file store. Each run launches the node "
+                        + "JVMs at once (`StoreStartupNode`: an `AutoCert` managing all %,d names on `PostgresCertStore` over HikariCP, "
+                        + "pool 4, or on the file store; `start()` loads every stored certificate); a node reports when "
+                        + "`servedCertificate(name)` returns the stored certificate for every name. Time = from launching the JVMs "
+                        + "to the last node reporting (JVM start-up included); %d rounds in alternating order, median and all runs:\n\n",
+                        names.size(), seedSeconds, names.size(), startupRounds));
+                md.append("| variant | median (ms) | runs (ms) | per node: JVM start to all served, of which start() (ms) |\n|---|---|---|---|\n");
+                String perNodeNote = f("\nThe three nodes share the machine's 2 cores with PostgreSQL (and with whatever else runs): three "
+                        + "JVMs parse and verify %,d certificates each at the same moment, so each node's `start()` takes longer than "
+                        + "one node's alone. Nodes on their own machines should come close to the 1-node time (not measured here).\n\n",
+                        names.size());
+                List<Map<String, Object>> startRows = new ArrayList<>();
+                for (String v : variants) {
+                    List<Long> t = startup.get(v);
+                    long best = (long) Bench.median(t);
+                    md.append(f("| %s | %,d | %s | %s |\n", v, best, t, String.join("; ", details.get(v))));
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("variant", v);
+                    row.put("certificates", names.size());
+                    row.put("median_ms", best);
+                    row.put("runs_ms", t);
+                    startRows.add(row);
+                }
+                md.append(perNodeNote);
+                json.put("startup", startRows);
+                for (int i = 0; i < variants.size(); i++) {
+                    List<Double> seconds = startup.get(variants.get(i)).stream().map(ms -> ms / 1000.0).toList();
+                    summary.add(ids[i], Bench.median(seconds), "s", "info", Rows.Spread.of(seconds),
+                            f("%s with %,d certificates each: JVM launch to every certificate served on every node; median of %d rounds",
+                                    variants.get(i), names.size(), seconds.size()));
+                }
+            } catch (Exception e) {
+                // the rows measured above are kept: this part's rows say it failed, and the section still fails afterwards
+                startupFailure = e;
+                Bench.log("storeops: fleet start-up failed: " + e);
+                md.append("**Fleet start-up failed**: ").append(e.getMessage()).append("\n\n");
+                for (String id : ids) {
+                    if (summary.rows().stream().noneMatch(r -> r.id().equals(id))) {
+                        summary.add(id, Double.NaN, "s", "info", null, "fleet start-up failed: " + e.getMessage());
+                    }
+                }
             }
         } finally {
             deleteTree(work);
@@ -234,6 +247,9 @@ final class StoreOpsBench {
         Bench.write(out, "storeops", md.toString(), summary);
         // storeops.json holds the section's rows (read by the report); the per-operation detail goes beside it
         Files.writeString(out.resolve("storeops-detail.json"), toJson(json) + "\n", StandardCharsets.UTF_8);
+        if (startupFailure != null) {
+            throw startupFailure; // after writing: the section is reported as failed, with every row it measured
+        }
     }
 
     // ------------------------------------------------------------------ helpers

@@ -58,8 +58,18 @@ final class TlsServer implements AutoCloseable {
      * {@code tls} makes the first handler of each accepted channel (an SslHandler or an SniHandler);
      * {@code handshaken}, if set, gets the engine of every successful handshake of an SslHandler made by {@code tls}.
      */
+    /** As {@link #TlsServer(Function, EventLoopGroup, EventLoopGroup)} on a given port of 127.0.0.1 (0: any free port). */
+    TlsServer(Function<SocketChannel, ChannelHandler> tls, EventLoopGroup boss, EventLoopGroup workers, int port) throws InterruptedException {
+        this(tls, boss, workers, null, port);
+    }
+
     TlsServer(Function<SocketChannel, ChannelHandler> tls, EventLoopGroup boss, EventLoopGroup workers, Consumer<SSLEngine> handshaken)
             throws InterruptedException {
+        this(tls, boss, workers, handshaken, 0);
+    }
+
+    private TlsServer(Function<SocketChannel, ChannelHandler> tls, EventLoopGroup boss, EventLoopGroup workers, Consumer<SSLEngine> handshaken,
+                      int port) throws InterruptedException {
         channel = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -77,7 +87,7 @@ final class TlsServer implements AutoCloseable {
                         ch.pipeline().addLast(h, new HttpServerCodec(), new HttpObjectAggregator(8192), new Ok());
                     }
                 })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                .bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
     }
 
     InetSocketAddress address() {

@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "autocert4j", mixinStandardHelpOptions = true, version = "autocert4j-cli 0.1.0",
         description = "Looks at and acts on the certificates in an autocert4j store (files or PostgreSQL).",
-        subcommands = {CertificatesCommand.class, RenewCommand.class, RevokeCommand.class, ExportCommand.class, ImportCommand.class},
+        subcommands = {CertificatesCommand.class, RenewCommand.class, RevokeCommand.class, ExportCommand.class, ImportCommand.class,
+            AccountCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the action failed (dry run, revocation, --wait timed out)", "2:bad usage",
             "3:no such certificate", "4:the store cannot be read or written", "5:import refused; the store is unchanged"})

@@ -38,6 +38,10 @@ final class RevokeCommand implements Callable<Integer> {
     @Option(names = "--ca-trust", paramLabel = "PEM", description = "PEM file to trust for the CA's HTTPS API (a private CA).")
     Path caTrust;
 
+    @Option(names = "--with-certificate-key", description = "Sign with the certificate's own key instead of the account "
+            + "(the account is lost, deactivated or not trusted).")
+    boolean withCertificateKey;
+
     @Override
     public Integer call() throws Exception {
         try (Main.OpenStore s = main.openStore()) {
@@ -64,7 +68,8 @@ final class RevokeCommand implements Callable<Integer> {
                 target = target.withServerTrust(caTrust);
             }
             try {
-                BigInteger serial = admin.revoke(c.id(), target, reason);
+                BigInteger serial = withCertificateKey ? io.github.autocert4j.StoreAccounts.of(s.store(), target).revoke(c.id(), reason, true)
+                        : admin.revoke(c.id(), target, reason);
                 main.out.println(c.id() + ": serial " + serial.toString(16) + " revoked at " + directory + " (reason " + reason
                         + "). Next: autocert4j renew " + c.id() + " --force, so the servers stop serving it");
                 return ExitCodes.OK;

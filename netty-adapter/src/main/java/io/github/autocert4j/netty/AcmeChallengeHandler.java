@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 
+import io.github.autocert4j.Http01Reply;
 import io.github.autocert4j.Http01Responder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -15,7 +16,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -39,14 +39,11 @@ import org.slf4j.LoggerFactory;
  *              .addLast(new RedirectToHttpsHandler());
  * }</pre>
  *
- * <ul>
- *   <li>{@code GET|HEAD /.well-known/acme-challenge/{token}}: 200 with the key authorization, 404 for a token no
- *       server has pending, or 503 when this server cannot tell (its shared store is unreachable or too slow:
- *       a load balancer should try another server, see docs/cluster.md);</li>
- *   <li>a token that is not base64url (encoded slashes, dots, over-long): 400;</li>
- *   <li>any other method on that path: 405 with {@code Allow: GET, HEAD};</li>
- *   <li>anything else: passed on to the next handler.</li>
- * </ul>
+ * <p>What to answer is decided by core ({@link Http01Responder#respondAsync}, the table is in
+ * {@link Http01Reply}: 200 / 404 / 503 for a challenge token, 400 for a malformed token or a disguised
+ * challenge path, 405 for other methods); this handler only renders it, passes every other request on,
+ * answers 400 for a challenge request the codec could not decode, and never blocks the event loop
+ * (a peer's token is looked up in the shared store off the loop, later requests wait in order).
  */
 public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(AcmeChallengeHandler.class);
@@ -90,13 +87,15 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
             discardingBody = false;
         }
         if (msg instanceof HttpRequest request) {
-            String path = Http01Responder.requestPath(request.uri());
-            if (path != null && path.startsWith(Http01Responder.PATH_PREFIX)) {
+            String method = request.method().name();
+            CompletableFuture<Http01Reply> reply = responder.respondAsync(method, request.uri());
+            if (!(reply.isDone() && reply.join().passToHost())) {
                 try {
-                    answer(ctx, request, path.substring(Http01Responder.PATH_PREFIX.length()));
+                    // A request the codec could not parse is never a CA's: 400, whatever the path says.
+                    answer(ctx, request, request.decoderResult().isFailure() ? CompletableFuture.completedFuture(Http01Reply.of(400, method)) : reply);
                 } catch (RuntimeException e) {
                     LOG.debug("autocert4j: bad challenge request {}: {}", request.uri(), e.toString());
-                    send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, false);
+                    send(ctx, request, Http01Reply.of(400, method));
                 } finally {
                     discardingBody = !(msg instanceof LastHttpContent);
                     ReferenceCountUtil.release(msg);
@@ -107,47 +106,19 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
-    private void answer(ChannelHandlerContext ctx, HttpRequest request, String token) {
-        if (request.decoderResult().isFailure()) {
-            send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, false);
-            return;
-        }
-        HttpMethod method = request.method();
-        boolean head = HttpMethod.HEAD.equals(method);
-        if (!head && !HttpMethod.GET.equals(method)) {
-            send(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, null, false);
-            return;
-        }
-        if (token.isEmpty()) {
-            send(ctx, request, HttpResponseStatus.NOT_FOUND, null, head);
-            return;
-        }
-        if (!Http01Responder.isWellFormedToken(token)) {
-            send(ctx, request, HttpResponseStatus.BAD_REQUEST, null, head);
-            return;
-        }
-        CompletableFuture<Http01Responder.Answer> lookup = responder.answerAsync(token);
-        if (lookup.isDone()) {
-            reply(ctx, request, lookup.isCompletedExceptionally() ? null : lookup.getNow(null), head);
+    private void answer(ChannelHandlerContext ctx, HttpRequest request, CompletableFuture<Http01Reply> reply) {
+        if (reply.isDone()) {
+            send(ctx, request, reply.join());
             return;
         }
         // Looked up in a shared store (a token another server published): never block the event
         // loop; hold back later requests on this connection so responses stay in order.
         awaiting = true;
-        lookup.whenComplete((found, failure) -> ctx.executor().execute(() -> {
+        reply.whenComplete((r, failure) -> ctx.executor().execute(() -> {
             awaiting = false;
-            reply(ctx, request, failure == null ? found : null, head);
+            send(ctx, request, r != null ? r : Http01Reply.of(503, request.method().name()));
             replayHeldBack(ctx);
         }));
-    }
-
-    /** Renders the responder's decision (null: the lookup itself failed, which is "cannot tell" too). */
-    private static void reply(ChannelHandlerContext ctx, HttpRequest request, Http01Responder.Answer answer, boolean head) {
-        if (answer == null) {
-            send(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE, null, head);
-        } else {
-            send(ctx, request, HttpResponseStatus.valueOf(answer.status()), answer.found().orElse(null), head);
-        }
     }
 
     private void replayHeldBack(ChannelHandlerContext ctx) {
@@ -170,21 +141,17 @@ public final class AcmeChallengeHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    private static void send(ChannelHandlerContext ctx, HttpRequest request, HttpResponseStatus status, String body, boolean head) {
-        byte[] bytes = (body != null ? body : status.reasonPhrase() + "\n").getBytes(StandardCharsets.US_ASCII);
-        ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
+    /** Renders core's decision: status, headers, body (none for HEAD); closes after a 400 or when the client asks. */
+    private static void send(ChannelHandlerContext ctx, HttpRequest request, Http01Reply reply) {
+        byte[] bytes = reply.bodyBytes();
+        ByteBuf content = reply.sendBody() ? Unpooled.wrappedBuffer(bytes) : Unpooled.EMPTY_BUFFER;
         // Answer HTTP/1.0 as HTTP/1.0 and everything else as HTTP/1.1: never echo a version we do not speak.
         HttpVersion version = HttpVersion.HTTP_1_0.equals(request.protocolVersion()) ? HttpVersion.HTTP_1_0 : HttpVersion.HTTP_1_1;
-        FullHttpResponse response = new DefaultFullHttpResponse(version, status, content);
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=us-ascii");
+        FullHttpResponse response = new DefaultFullHttpResponse(version, HttpResponseStatus.valueOf(reply.status()), content);
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType());
         response.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
-        if (status == HttpResponseStatus.METHOD_NOT_ALLOWED) {
-            response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
-        }
-        boolean keepAlive = status.code() < 400 || status == HttpResponseStatus.NOT_FOUND || status == HttpResponseStatus.METHOD_NOT_ALLOWED
-                || status == HttpResponseStatus.SERVICE_UNAVAILABLE;
-        keepAlive &= !request.decoderResult().isFailure() && HttpUtil.isKeepAlive(request);
+        reply.headers().forEach(response.headers()::set);
+        boolean keepAlive = !reply.closeConnection() && !request.decoderResult().isFailure() && HttpUtil.isKeepAlive(request);
         if (keepAlive) {
             if (version.equals(HttpVersion.HTTP_1_0)) {
                 response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);

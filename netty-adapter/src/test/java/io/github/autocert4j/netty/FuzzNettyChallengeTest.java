@@ -122,10 +122,12 @@ class FuzzNettyChallengeTest {
             starts.add(m.start());
         }
         String ctx = batch + " -> " + out;
-        // Nothing whose raw path is a challenge path reaches the host.
+        // Nothing whose path is a challenge path, raw or once decoded, reaches the host.
         for (int i = 0; i < host.uris.size(); i++) {
             String path = Http01Responder.requestPath(host.uris.get(i));
             assertTrue(path == null || !path.startsWith(P), "escaped to the host: " + host.uris.get(i) + " in " + ctx);
+            assertTrue(host.failed.get(i) || new Http01Responder().respond("GET", host.uris.get(i)).passToHost(),
+                    "a disguised challenge path escaped to the host: " + host.uris.get(i) + " in " + ctx);
         }
         if (batch.size() == 1 && batch.get(0).kind == Kind.MALFORMED) {
             assertTrue(statuses.size() <= 1, ctx);
@@ -233,9 +235,15 @@ class FuzzNettyChallengeTest {
             case 10, 11 -> {
                 // Not a challenge path (raw): the host's business, passed on unchanged.
                 String[] others = {"/", "/index.html", "/.well-known/acme-challenge", "/.well-known/acme-challengeX/" + known,
-                    "/.well-known/%61cme-challenge/" + known, "/.WELL-KNOWN/acme-challenge/" + known, "//.well-known/acme-challenge/" + known,
-                    "/x/.well-known/acme-challenge/" + known, "/.well-known/acme-challenge%2f" + known, "/.well-known/./acme-challenge/" + known,
-                    "/.well-known/security.txt", "/" + token(rnd, 20) + "/../.well-known/acme-challenge/" + known};
+                    "/.WELL-KNOWN/acme-challenge/" + known, "//.well-known/acme-challenge/" + known,
+                    "/x/.well-known/acme-challenge/" + known, "/.well-known/security.txt", "/static/" + token(rnd, 20)};
+                // Challenge paths only once decoded or normalized (core's decision, the same for every host): 400, never the host's.
+                String[] disguised = {"/.well-known/%61cme-challenge/" + known, "/.well-known/acme-challenge%2f" + known,
+                    "/.well-known/./acme-challenge/" + known, "/" + token(rnd, 20) + "/../.well-known/acme-challenge/" + known};
+                if (rnd.nextInt(3) == 0) {
+                    String target = disguised[rnd.nextInt(disguised.length)];
+                    return new Case(Kind.BAD, request("GET", target, "", ""), target);
+                }
                 String target = others[rnd.nextInt(others.length)];
                 return new Case(Kind.HOST, request(rnd.nextBoolean() ? "GET" : "POST", target, "", ""), target);
             }

@@ -76,6 +76,8 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
     private static final int MAX_KEY_LENGTH = 1000;
     private static final Pattern PREFIX = Pattern.compile("[a-z_][a-z0-9_]*");
     private static final int MAX_PREFIX_LENGTH = 40;
+    /** PostgreSQL's identifier limit (NAMEDATALEN - 1). */
+    private static final int MAX_IDENTIFIER_BYTES = 63;
     private static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
     private static final Duration MIN_LEASE = Duration.ofSeconds(1);
     private static final Duration MAX_LEASE = Duration.ofHours(1);
@@ -87,6 +89,10 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
     private final DataSource dataSource;
     private final DataSource listenDataSource;
     private final String prefix;
+    /** The schema (null: the connection's search_path decides). */
+    private final String schema;
+    /** {@code prefix}, schema-qualified ({@code "schema".prefix}) when a schema is set: what the SQL names tables by. */
+    private final String tables;
     private final Duration lease;
     private final long leaseNanos;
     private final Duration lockTimeout;
@@ -122,12 +128,15 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
         this.dataSource = b.dataSource;
         this.listenDataSource = b.listenDataSource != null ? b.listenDataSource : b.dataSource;
         this.prefix = b.tablePrefix;
+        this.schema = b.schema;
+        this.tables = schema == null ? prefix : quoteIdentifier(schema) + "." + prefix;
         this.lease = b.leaseDuration;
         this.leaseNanos = lease.toNanos();
         this.lockTimeout = b.lockTimeout;
-        this.channel = prefix + "changes";
-        String entries = prefix + "entries";
-        String locks = prefix + "locks";
+        // one channel per database: stores in different schemas with the same prefix must not hear each other
+        this.channel = schema == null ? prefix + "changes" : prefix + "changes_" + String.format("%08x", schema.hashCode());
+        String entries = tables + "entries";
+        String locks = tables + "locks";
         this.sqlLoad = "SELECT value FROM " + entries + " WHERE key = ?";
         this.sqlUpsertNotify = "WITH written AS (INSERT INTO " + entries + " AS e (key, value, updated_at) VALUES (?, ?, clock_timestamp())"
                 + " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING e.key)"
@@ -178,6 +187,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
         private final DataSource dataSource;
         private DataSource listenDataSource;
         private String tablePrefix = "autocert4j_";
+        private String schema;
         private Duration leaseDuration = DEFAULT_LEASE;
         private Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
 
@@ -192,6 +202,18 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
          */
         public Builder tablePrefix(String prefix) {
             this.tablePrefix = prefix;
+            return this;
+        }
+
+        /**
+         * The PostgreSQL schema of the tables (default: none, so the connection's {@code search_path} decides,
+         * usually {@code public}). Used as a quoted identifier, exactly as given ({@code "MyApp"} keeps its case);
+         * 1 to 63 bytes, no control characters. The schema must exist: {@code CREATE SCHEMA autocert4j} (with
+         * {@code USAGE}, and {@code CREATE} for the first start, granted to the store's user). Stores in different
+         * schemas of one database are independent (their notification channels differ too).
+         */
+        public Builder schema(String schema) {
+            this.schema = schema;
             return this;
         }
 
@@ -233,6 +255,10 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
                 throw new IllegalArgumentException("tablePrefix '" + tablePrefix + "' is invalid: use lower-case letters, digits and '_', "
                         + "starting with a letter or '_', at most " + MAX_PREFIX_LENGTH + " characters, e.g. \"autocert4j_\"");
             }
+            String schemaProblem = schemaProblem(schema);
+            if (schemaProblem != null) {
+                throw new IllegalArgumentException("schema " + schemaProblem);
+            }
             if (leaseDuration == null || leaseDuration.compareTo(MIN_LEASE) < 0 || leaseDuration.compareTo(MAX_LEASE) > 0) {
                 throw new IllegalArgumentException("leaseDuration " + leaseDuration + " is out of range: use 1 s to 1 h, e.g. "
                         + "Duration.ofSeconds(30) (a dead holder's locks free up after it; the heartbeat extends it every third of it)");
@@ -258,6 +284,38 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
     /** The table prefix. */
     public String tablePrefix() {
         return prefix;
+    }
+
+    /** The schema of the tables, empty when the connection's {@code search_path} decides. */
+    public Optional<String> schema() {
+        return Optional.ofNullable(schema);
+    }
+
+    /**
+     * Null if {@code schema} is a usable schema name for {@link Builder#schema} (null, or 1 to 63 bytes of UTF-8
+     * without control characters), else what is wrong with it and the fix (starting with the quoted value).
+     */
+    public static String schemaProblem(String schema) {
+        if (schema == null) {
+            return null;
+        }
+        String fix = ". Fix: the name of an existing schema, e.g. \"autocert4j\" (CREATE SCHEMA autocert4j), or no schema to use the "
+                + "search_path (public)";
+        if (schema.isEmpty() || schema.isBlank()) {
+            return "'" + schema + "' is blank" + fix;
+        }
+        if (schema.chars().anyMatch(Character::isISOControl)) {
+            return "'" + schema.replaceAll("\\p{Cntrl}", "?") + "' contains a control character" + fix;
+        }
+        if (schema.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_IDENTIFIER_BYTES) {
+            return "'" + schema + "' is longer than PostgreSQL's " + MAX_IDENTIFIER_BYTES + "-byte identifiers" + fix;
+        }
+        return null;
+    }
+
+    /** {@code name} as a quoted SQL identifier ({@code "} doubled). */
+    static String quoteIdentifier(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
     }
 
     // ------------------------------------------------------------------ key/value
@@ -584,7 +642,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
         ensureSchema();
         run("check read and write access to its tables", c -> transaction(c, () -> {
             String probe = ".autocert4j-access-probe";
-            try (PreparedStatement ps = prepare(c, "INSERT INTO " + prefix + "entries (key, value) VALUES (?, ?)"
+            try (PreparedStatement ps = prepare(c, "INSERT INTO " + tables + "entries (key, value) VALUES (?, ?)"
                     + " ON CONFLICT (key) DO UPDATE SET value = excluded.value")) {
                 ps.setString(1, probe);
                 ps.setBytes(2, new byte[] {1});
@@ -594,16 +652,16 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
                 ps.setString(1, probe);
                 ps.executeQuery().close();
             }
-            try (PreparedStatement ps = prepare(c, "DELETE FROM " + prefix + "entries WHERE key = ?")) {
+            try (PreparedStatement ps = prepare(c, "DELETE FROM " + tables + "entries WHERE key = ?")) {
                 ps.setString(1, probe);
                 ps.executeUpdate();
             }
-            try (PreparedStatement ps = prepare(c, "INSERT INTO " + prefix + "locks AS l (name, holder, token, expires_at)"
+            try (PreparedStatement ps = prepare(c, "INSERT INTO " + tables + "locks AS l (name, holder, token, expires_at)"
                     + " VALUES (?, '', 0, '-infinity') ON CONFLICT (name) DO UPDATE SET token = l.token")) {
                 ps.setString(1, probe);
                 ps.executeUpdate();
             }
-            try (PreparedStatement ps = prepare(c, "DELETE FROM " + prefix + "locks WHERE name = ?")) {
+            try (PreparedStatement ps = prepare(c, "DELETE FROM " + tables + "locks WHERE name = ?")) {
                 ps.setString(1, probe);
                 ps.executeUpdate();
             }
@@ -626,7 +684,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
 
     @Override
     public String toString() {
-        return "PostgresCertStore[tables " + prefix + "entries/" + prefix + "locks, lease " + lease + ", lockTimeout " + lockTimeout
+        return "PostgresCertStore[tables " + tables + "entries/" + tables + "locks, lease " + lease + ", lockTimeout " + lockTimeout
                 + (closed ? ", closed" : "") + "]";
     }
 
@@ -682,7 +740,7 @@ public final class PostgresCertStore implements CertStore, AutoCloseable {
                 throw SqlFailures.connect("create or check its tables", e);
             }
             try (c) {
-                Schema.ensure(c, prefix);
+                Schema.ensure(c, prefix, schema);
             } catch (SQLException e) {
                 throw SqlFailures.statement("give back a connection after checking its tables", e);
             }

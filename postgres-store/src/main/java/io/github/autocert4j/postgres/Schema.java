@@ -75,12 +75,40 @@ final class Schema {
      * @throws IOException with a clear message if the recorded version is newer than this code, or on SQL errors
      */
     static void ensure(Connection c, String prefix) throws IOException {
+        ensure(c, prefix, null);
+    }
+
+    /**
+     * Makes sure the tables of {@code prefix} exist at version {@link #LATEST} in {@code schema} (null: the
+     * search_path's), creating them if needed; a schema that does not exist fails with the fix.
+     *
+     * @throws IOException with a clear message if the schema is missing, the recorded version is newer than this
+     *         code, or on SQL errors
+     */
+    static void ensure(Connection c, String bare, String schema) throws IOException {
+        String prefix = schema == null ? bare : PostgresCertStore.quoteIdentifier(schema) + "." + bare;
         Identity who = null;
         try {
             boolean autoCommit = c.getAutoCommit();
             c.setAutoCommit(false);
             try {
                 int version;
+                if (schema != null) {
+                    try (PreparedStatement ps = c.prepareStatement("SELECT current_user, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)")) {
+                        ps.setQueryTimeout(SqlFailures.QUERY_TIMEOUT_SECONDS);
+                        ps.setString(1, schema);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            if (!rs.getBoolean(2)) {
+                                throw new IOException("the schema " + PostgresCertStore.quoteIdentifier(schema) + " (PostgresCertStore.schema) "
+                                        + "does not exist in this database. Fix: as an administrator, CREATE SCHEMA "
+                                        + PostgresCertStore.quoteIdentifier(schema) + "; GRANT USAGE, CREATE ON SCHEMA "
+                                        + PostgresCertStore.quoteIdentifier(schema) + " TO " + PostgresCertStore.quoteIdentifier(rs.getString(1))
+                                        + "; or set no schema to use the search_path");
+                            }
+                        }
+                    }
+                }
                 try (PreparedStatement ps = c.prepareStatement(
                         "SELECT current_user, current_schema(), to_regclass(?) IS NOT NULL")) {
                     ps.setQueryTimeout(SqlFailures.QUERY_TIMEOUT_SECONDS);

@@ -1,11 +1,11 @@
 package io.github.autocert4j.servlet;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.Optional;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.Http01Reply;
 import io.github.autocert4j.Http01Responder;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
@@ -35,17 +35,12 @@ import org.slf4j.LoggerFactory;
  * servletContext.setAttribute(AcmeChallengeFilter.RESPONDER_ATTRIBUTE, autoCert.http01());
  * }</pre>
  *
- * <ul>
- *   <li>{@code GET|HEAD /.well-known/acme-challenge/{token}}: 200 {@code text/plain} with the key
- *       authorization, 404 for an unknown or empty token, or 503 when a lookup in the shared store
- *       cannot tell (store unreachable or slower than {@link Http01Responder#LOOKUP_TIMEOUT_MILLIS}:
- *       a load balancer should try another server, see docs/cluster.md);</li>
- *   <li>a token that is not base64url (judged on the raw, undecoded request URI, so encoded
- *       slashes and dots are visible): 400;</li>
- *   <li>any other method on that path: 405 with {@code Allow: GET, HEAD} (and
- *       {@code Connection: close} when the request has a body, which is left unread);</li>
- *   <li>everything else: {@code chain.doFilter(request, response)}, untouched.</li>
- * </ul>
+ * <p>What to answer is decided by core, on the raw (undecoded) request URI inside the context
+ * ({@link Http01Responder#respond}; the table is in {@link Http01Reply}: 200 / 404 / 503 for a token,
+ * 400 for a malformed token or a disguised challenge path, 405 with {@code Allow: GET, HEAD} for other
+ * methods); the filter renders it, adds {@code Connection: close} when a request body is left unread,
+ * answers 400 when the container maps a request to the challenge path that core passed on (merged
+ * slashes), and passes everything else down the chain untouched.
  *
  * <p>The filter never throws into the container: an unexpected error while answering a challenge
  * request becomes a 400.
@@ -140,22 +135,27 @@ public final class AcmeChallengeFilter implements Filter {
             chain.doFilter(request, response);
             return;
         }
+        String method = req.getMethod();
         String raw = rawPath(req);
-        boolean ours = raw != null && raw.startsWith(PREFIX);
-        if (!ours && !decodedPath(req).startsWith(PREFIX)) {
-            chain.doFilter(request, response);
-            return;
+        Http01Responder r = responder;
+        Http01Reply reply = (r != null ? r : new Http01Responder()).respond(method, raw); // 200, 404, or 503 when the shared store cannot tell
+        if (reply.passToHost()) {
+            if (!decodedPath(req).startsWith(PREFIX)) {
+                chain.doFilter(request, response);
+                return;
+            }
+            // The container maps this request to a challenge path that its raw path is not (merged slashes and
+            // the like): never a CA, always a 400.
+            reply = Http01Reply.of(400, method);
         }
         try {
-            // A request whose decoded path is a challenge path but whose raw path is not has encoded
-            // characters in the prefix itself: never a CA, always a 400.
-            answer(req, res, ours ? raw.substring(PREFIX.length()) : null);
+            send(req, res, reply);
         } catch (RuntimeException e) {
             LOG.debug("autocert4j: bad challenge request {}: {}", raw, e.toString());
             try {
                 if (!res.isCommitted()) {
                     res.reset();
-                    send(res, HttpServletResponse.SC_BAD_REQUEST, null, isHead(req));
+                    send(req, res, Http01Reply.of(400, method));
                 }
             } catch (RuntimeException | IOException ignored) {
                 // the client is gone or the response is unusable: nothing more to do
@@ -163,64 +163,21 @@ public final class AcmeChallengeFilter implements Filter {
         }
     }
 
-    private void answer(HttpServletRequest req, HttpServletResponse res, String token) throws IOException {
-        String method = req.getMethod();
-        boolean head = "HEAD".equals(method);
-        if (!head && !"GET".equals(method)) {
-            res.setHeader("Allow", "GET, HEAD");
-            if (req.getContentLengthLong() > 0 || req.getHeader("Transfer-Encoding") != null) {
-                // The body is left unread: close rather than leave the container to skip it on a
-                // kept-alive connection (where a body that is still arriving can desynchronize it).
-                res.setHeader("Connection", "close");
-            }
-            send(res, HttpServletResponse.SC_METHOD_NOT_ALLOWED, null, false);
-            return;
+    /** Renders core's decision: status, headers, the body unless HEAD. */
+    private static void send(HttpServletRequest req, HttpServletResponse res, Http01Reply reply) throws IOException {
+        res.setStatus(reply.status());
+        res.setContentType(reply.contentType());
+        reply.headers().forEach(res::setHeader);
+        if (reply.closeConnection() || req.getContentLengthLong() > 0 || req.getHeader("Transfer-Encoding") != null) {
+            // A request body is left unread: close rather than leave the container to skip it on a
+            // kept-alive connection (where a body that is still arriving can desynchronize it).
+            res.setHeader("Connection", "close");
         }
-        if (token == null) {
-            send(res, HttpServletResponse.SC_BAD_REQUEST, null, head);
-            return;
-        }
-        if (token.isEmpty()) {
-            send(res, HttpServletResponse.SC_NOT_FOUND, null, head);
-            return;
-        }
-        if (!Http01Responder.isWellFormedToken(token)) {
-            send(res, HttpServletResponse.SC_BAD_REQUEST, null, head);
-            return;
-        }
-        Http01Responder r = responder;
-        if (r == null) {
-            send(res, HttpServletResponse.SC_NOT_FOUND, null, head);
-            return;
-        }
-        Http01Responder.Answer answer = r.answer(token); // 200, 404, or 503 when the shared store cannot tell
-        send(res, answer.status(), answer.found().orElse(null), head);
-    }
-
-    private static void send(HttpServletResponse res, int status, String body, boolean head) throws IOException {
-        byte[] bytes = (body != null ? body : reason(status) + "\n").getBytes(StandardCharsets.US_ASCII);
-        res.setStatus(status);
-        res.setContentType("text/plain;charset=us-ascii");
-        res.setHeader("Cache-Control", "no-store");
-        res.setContentLength(bytes.length);
-        if (!head) {
-            res.getOutputStream().write(bytes);
+        res.setContentLength(reply.contentLength());
+        if (reply.sendBody()) {
+            res.getOutputStream().write(reply.bodyBytes());
         }
         res.flushBuffer();
-    }
-
-    private static String reason(int status) {
-        return switch (status) {
-            case HttpServletResponse.SC_BAD_REQUEST -> "Bad Request";
-            case HttpServletResponse.SC_NOT_FOUND -> "Not Found";
-            case HttpServletResponse.SC_METHOD_NOT_ALLOWED -> "Method Not Allowed";
-            case HttpServletResponse.SC_SERVICE_UNAVAILABLE -> "Service Unavailable";
-            default -> String.valueOf(status);
-        };
-    }
-
-    private static boolean isHead(HttpServletRequest req) {
-        return "HEAD".equals(req.getMethod());
     }
 
     /** The request path inside the context, exactly as the client sent it (not decoded, not normalized). */

@@ -12,6 +12,7 @@ import static org.mockito.Mockito.when;
 import java.nio.charset.StandardCharsets;
 
 import io.github.autocert4j.ChallengeSolver;
+import io.github.autocert4j.Http01Reply;
 import io.github.autocert4j.Http01Responder;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletOutputStream;
@@ -60,7 +61,7 @@ class AcmeChallengeFilterMockTest {
         byte[] body = KEY_AUTHZ.getBytes(StandardCharsets.US_ASCII);
         InOrder order = inOrder(res, out);
         order.verify(res).setStatus(200);
-        order.verify(res).setContentType("text/plain;charset=us-ascii");
+        order.verify(res).setContentType(Http01Reply.CONTENT_TYPE);
         order.verify(res).setHeader("Cache-Control", "no-store");
         order.verify(res).setContentLength(body.length);
         order.verify(out).write(body);

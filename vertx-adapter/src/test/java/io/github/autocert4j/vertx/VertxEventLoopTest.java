@@ -19,7 +19,7 @@ import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,15 +40,16 @@ class VertxEventLoopTest {
     /** Far below the 3 s a blocked event loop would cost a new connection's handshake. */
     static final long HANDSHAKE_BOUND_MILLIS = 1500;
 
-    static PebbleServer pebble;
+    /** This class's own Pebble (from its {@code @WithPebble}), set before each test. */
+    PebbleServer pebble;
 
     @TempDir
     Path store;
     final List<CertEvent> events = new CopyOnWriteArrayList<>();
     final List<AutoCloseable> open = new ArrayList<>();
 
-    @BeforeAll
-    static void rememberPebble(PebbleServer running) {
+    @BeforeEach
+    void rememberPebble(PebbleServer running) {
         pebble = running;
     }
 
@@ -67,7 +68,7 @@ class VertxEventLoopTest {
         VertxHost host = new VertxHost(a, pebble.httpPort(), 1, false, Duration.ofSeconds(3), "slow");
         open.add(host);
         a.start(); // once the host listens: a validation refused before would cost the first backoff step (1 min)
-        VertxPebbleTest.awaitIssued(a, fast);
+        VertxPebbleTest.awaitIssued(a, fast, pebble);
         try (KeepAliveClient kept = new KeepAliveClient(host.httpsAddress(), fast, pebble.issuanceRoot(), T)) {
             assertEquals("tls " + fast + " /warm", kept.get("/warm"));
             CompletableFuture<X509Certificate> slowHandshake = CompletableFuture.supplyAsync(() -> {

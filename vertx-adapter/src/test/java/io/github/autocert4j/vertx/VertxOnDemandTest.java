@@ -26,7 +26,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.OpenSSLEngineOptions;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,15 +43,16 @@ class VertxOnDemandTest {
     static final Duration T = Duration.ofSeconds(60);
     static final String ZONE = ".shop.autocert4j.test";
 
-    static PebbleServer pebble;
+    /** This class's own Pebble (from its {@code @WithPebble}), set before each test. */
+    PebbleServer pebble;
 
     @TempDir
     Path store;
     final List<CertEvent> events = new CopyOnWriteArrayList<>();
     final List<AutoCloseable> open = new ArrayList<>();
 
-    @BeforeAll
-    static void rememberPebble(PebbleServer running) {
+    @BeforeEach
+    void rememberPebble(PebbleServer running) {
         pebble = running;
     }
 

@@ -22,7 +22,7 @@ import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,14 +38,15 @@ import org.junit.jupiter.api.io.TempDir;
 class VertxPebbleTest {
     static final Duration T = Duration.ofSeconds(60);
 
-    static PebbleServer pebble;
+    /** This class's own Pebble (from its {@code @WithPebble}), set before each test. */
+    PebbleServer pebble;
 
     @TempDir
     Path store;
     final List<AutoCloseable> open = new ArrayList<>();
 
-    @BeforeAll
-    static void rememberPebble(PebbleServer running) {
+    @BeforeEach
+    void rememberPebble(PebbleServer running) {
         pebble = running;
     }
 
@@ -63,7 +64,8 @@ class VertxPebbleTest {
         return a;
     }
 
-    static CertificateStatus awaitIssued(AutoCert a, String name) throws InterruptedException {
+    /** The status once {@code name} has a CA certificate from {@code pebble} (whose log a failure shows), within {@link #T}. */
+    static CertificateStatus awaitIssued(AutoCert a, String name, PebbleServer pebble) throws InterruptedException {
         long deadline = System.nanoTime() + T.toNanos();
         while (System.nanoTime() < deadline) {
             CertificateStatus s = a.status(name).orElseThrow();
@@ -72,7 +74,7 @@ class VertxPebbleTest {
             }
             Thread.sleep(20);
         }
-        throw new AssertionError("no certificate for " + name + " within " + T + ": " + a.status(name) + (pebble == null ? "" : "\n" + pebble.logTail(30)));
+        throw new AssertionError("no certificate for " + name + " within " + T + ": " + a.status(name) + "\n" + pebble.logTail(30));
     }
 
     @Test
@@ -90,7 +92,7 @@ class VertxPebbleTest {
         VertxHost host = new VertxHost(a, pebble.httpPort(), 2, router, null, null);
         open.add(host);
         a.start();
-        CertificateStatus issued = awaitIssued(a, name);
+        CertificateStatus issued = awaitIssued(a, name, pebble);
         TlsProbe.Result served = TlsProbe.handshake(host.httpsAddress(), name, pebble.issuanceRoot(), T); // verifies chain and name
         assertEquals(issued.serial(), served.serial(), "the issued certificate is the one served");
         assertTrue(served.chain().size() >= 2, "leaf and intermediate: " + served.chain().size());

@@ -74,7 +74,7 @@ class VertxQuickstartDocTest {
             Future<HttpServer> https = (Future<HttpServer>) start.invoke(null, vertx, autoCert, pebble.httpPort(), 0);
             HttpServer server = VertxHost.await(https);
             autoCert.start();
-            VertxPebbleTest.awaitIssued(autoCert, NAME);
+            VertxPebbleTest.awaitIssued(autoCert, NAME, pebble);
             InetSocketAddress addr = new InetSocketAddress("127.0.0.1", server.actualPort());
             TlsProbe.HttpResult page = TlsProbe.httpsGet(addr, NAME, "/", pebble.issuanceRoot(), Duration.ofSeconds(30));
             assertEquals(200, page.status());

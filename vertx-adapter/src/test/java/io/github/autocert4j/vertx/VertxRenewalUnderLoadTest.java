@@ -22,7 +22,7 @@ import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,14 +41,15 @@ class VertxRenewalUnderLoadTest {
     /** Bounds of each client loop: requests and wall time. */
     static final int MAX_REQUESTS = 20_000;
 
-    static PebbleServer pebble;
+    /** This class's own Pebble (from its {@code @WithPebble}), set before each test. */
+    PebbleServer pebble;
 
     @TempDir
     Path store;
     final List<AutoCloseable> open = new ArrayList<>();
 
-    @BeforeAll
-    static void rememberPebble(PebbleServer running) {
+    @BeforeEach
+    void rememberPebble(PebbleServer running) {
         pebble = running;
     }
 
@@ -67,7 +68,7 @@ class VertxRenewalUnderLoadTest {
         VertxHost host = new VertxHost(a, pebble.httpPort(), 2, false, null, null);
         open.add(host);
         a.start();
-        BigInteger first = VertxPebbleTest.awaitIssued(a, NAME).serial();
+        BigInteger first = VertxPebbleTest.awaitIssued(a, NAME, pebble).serial();
 
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger keptOk = new AtomicInteger();

@@ -49,6 +49,8 @@ final class AcmeAccount {
     private final AcmeFailures failures;
     private Account account;            // guarded by accountMonitor
     private Instant lastRegistration;   // when the key was last registered again; guarded by accountMonitor
+    private final AccountKeyRollover rollover;
+    private volatile java.util.function.Consumer<java.security.PublicKey> keyListener = k -> { };
 
     AcmeAccount(AcmeCa ca, CertStore store, StoreLayout layout, String email, Clock clock, Object accountMonitor, AcmeFailures failures) {
         this.directory = ca.directory();
@@ -60,14 +62,18 @@ final class AcmeAccount {
         this.clock = clock;
         this.accountMonitor = accountMonitor;
         this.failures = failures;
+        this.rollover = new AccountKeyRollover(directory, store, layout);
     }
 
-    /** Revokes {@code certificate}, signed by the stored account, else by {@code certificateKey}. */
-    void revoke(Session session, X509Certificate certificate, KeyPair certificateKey, org.shredzone.acme4j.RevocationReason reason)
-            throws IssuanceException {
+    /**
+     * Revokes {@code certificate}, signed by the stored account, else (or if {@code withCertificateKey}) by
+     * {@code certificateKey}.
+     */
+    void revoke(Session session, X509Certificate certificate, KeyPair certificateKey, org.shredzone.acme4j.RevocationReason reason,
+                boolean withCertificateKey) throws IssuanceException {
         try {
-            Optional<byte[]> keyPem = store.load(layout.accountKey());
-            Optional<byte[]> location = store.load(layout.accountLocation());
+            Optional<byte[]> keyPem = withCertificateKey ? Optional.empty() : store.load(layout.accountKey());
+            Optional<byte[]> location = withCertificateKey ? Optional.empty() : store.load(layout.accountLocation());
             if (keyPem.isPresent() && location.isPresent()) {
                 Login login = session.login(URI.create(new String(location.get(), StandardCharsets.UTF_8).trim()).toURL(),
                         Pem.decodeKeyPair(keyPem.get()));
@@ -79,9 +85,16 @@ final class AcmeAccount {
                         + "the revocation with. Fix: revoke from the store the certificate was issued into");
             }
         } catch (AcmeException e) {
+            if (e instanceof AcmeServerException se && se.getType().toString().endsWith(":alreadyRevoked")) {
+                throw new IssuanceException("the CA at " + directory + " says serial " + certificate.getSerialNumber().toString(16)
+                        + " is already revoked: " + AcmeFailures.describe(se.getProblem()) + ". Fix: none needed", true, null,
+                        se.getType().toString(), se.getProblem().getDetail().orElse(null), e);
+            }
             throw IssuanceException.permanentFailure("the CA at " + directory + " refused to revoke serial "
                     + certificate.getSerialNumber().toString(16) + ": " + LogSafe.text(e.getMessage())
-                    + ". Fix: check that this is the CA that issued it and that it is not revoked already");
+                    + ". Fix: check that this is the CA that issued it and that it is not revoked already"
+                    + (withCertificateKey ? "" : "; if the account is deactivated or lost, sign with the certificate's key "
+                    + "(autoCert.accounts().revoke(name, reason, true), the CLI's revoke --with-certificate-key)"));
         } catch (IOException e) {
             throw IssuanceException.transientFailure("cannot read the account of " + directory + " from the store: "
                     + LogSafe.text(e.getMessage()), e);
@@ -93,13 +106,19 @@ final class AcmeAccount {
         synchronized (accountMonitor) {
             if (account == null) {
                 account = loadOrRegister(session);
+                keyListener.accept(account.keyPair().getPublic());
             }
             return session.login(account.location(), account.keyPair());
         }
     }
 
     private Account loadOrRegister(Session session) throws AcmeException, IOException, IssuanceException {
-        try (CertStore.Lock ignored = store.lock(layout.accountLock())) {
+        try (CertStore.Lock lock = store.lock(layout.accountLock())) {
+            IssuanceException deactivated = AccountLifecycle.deactivated(store, layout, directory);
+            if (deactivated != null) {
+                throw deactivated;
+            }
+            rollover.resolvePending(session, lock); // a rollover interrupted by a crash: settled with the CA before use
             KeyPair accountKey;
             Optional<byte[]> keyPem = store.load(layout.accountKey());
             if (keyPem.isPresent()) {
@@ -121,7 +140,7 @@ final class AcmeAccount {
     }
 
     /** newAccount for {@code accountKey}; a key the CA already knows returns that account: never a duplicate. */
-    private Login register(Session session, KeyPair accountKey) throws AcmeException, IssuanceException {
+    Login register(Session session, KeyPair accountKey) throws AcmeException, IssuanceException {
         AccountBuilder builder = new AccountBuilder().useKeyPair(accountKey).agreeToTermsOfService();
         if (email != null) {
             builder.addEmail(email);
@@ -157,6 +176,12 @@ final class AcmeAccount {
      */
     Login recoverAccount(Session session, Login failedLogin, AcmeException failure, Instant askedRetry)
             throws AcmeException, IOException, IssuanceException {
+        if (failure instanceof AcmeServerException se) {
+            Login changed = changedInStore(session, failedLogin, se);
+            if (changed != null) {
+                return changed;
+            }
+        }
         String reason;
         if (failure instanceof AcmeServerException se && AcmeFailures.accountGone(se)) {
             reason = "it answered " + AcmeFailures.describe(se.getProblem());
@@ -215,6 +240,59 @@ final class AcmeAccount {
                 return login;
             }
         }
+    }
+
+    /**
+     * After a refused order: what the store says changed under this server's cached account. Deactivated (a
+     * marker, or the CA's refusal says so): a permanent failure. A rollover that was interrupted, or that another
+     * server sharing the store did: the stored key, once the CA confirms it by a key lookup, is used from now on.
+     * Null when nothing changed (the caller's recovery goes on). Failure path only: orders read nothing extra.
+     */
+    private Login changedInStore(Session session, Login failedLogin, AcmeServerException failure)
+            throws IOException, IssuanceException {
+        synchronized (accountMonitor) {
+            try (CertStore.Lock lock = store.lock(layout.accountLock())) {
+                IssuanceException deactivated = AccountLifecycle.deactivated(store, layout, directory);
+                if (deactivated == null && AccountLifecycle.saysDeactivated(failure)) {
+                    AccountLifecycle.markDeactivated(store, layout, failedLogin.getAccountLocation(), clock.instant(), lock);
+                    deactivated = AccountLifecycle.deactivated(store, layout, directory);
+                }
+                if (deactivated != null) {
+                    account = null;
+                    throw deactivated;
+                }
+                rollover.resolvePending(session, lock);
+                Optional<byte[]> pem = store.load(layout.accountKey());
+                if (pem.isEmpty()) {
+                    return null;
+                }
+                KeyPair stored = Pem.decodeKeyPair(pem.get());
+                if (java.util.Arrays.equals(stored.getPublic().getEncoded(), failedLogin.getKeyPair().getPublic().getEncoded())) {
+                    return null;
+                }
+                Login adopted = rollover.lookUp(session, stored);
+                LOG.info("autocert4j: the ACME account key of {} changed in the store (a key rollover); the CA confirms the new key for {}",
+                        directory, adopted.getAccountLocation());
+                adopt(adopted.getAccountLocation(), stored);
+                return adopted;
+            }
+        }
+    }
+
+    /** The account to use from now on (after a key rollover); tells {@link #onKeyChange} listeners. Caller holds accountMonitor. */
+    void adopt(URL location, KeyPair key) {
+        account = new Account(location, key);
+        keyListener.accept(key.getPublic());
+    }
+
+    /** Forgets the cached account: the next login reads the store again. Caller holds accountMonitor. */
+    void forget() {
+        account = null;
+    }
+
+    /** Called with the new public key whenever this server starts using another account key. */
+    void onKeyChange(java.util.function.Consumer<java.security.PublicKey> listener) {
+        keyListener = listener;
     }
 
     /** Replaces the stored account location (one atomic write) and the cached account; caller holds the account lock. */

@@ -175,7 +175,9 @@ final class AcmeFailures {
         if (type.endsWith(":alreadyReplaced")) {
             return true;
         }
-        boolean refusalType = type.endsWith(":malformed") || type.endsWith(":serverInternal") || type.endsWith(":conflict");
+        // unauthorized: the certificate replaced belongs to another account (Pebble and Boulder after a new account)
+        boolean refusalType = type.endsWith(":malformed") || type.endsWith(":serverInternal") || type.endsWith(":conflict")
+                || type.endsWith(":unauthorized");
         return refusalType && problem.getDetail().map(d -> ABOUT_REPLACES.matcher(d).matches()).orElse(false);
     }
 

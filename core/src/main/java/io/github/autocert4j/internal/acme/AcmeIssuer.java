@@ -14,7 +14,6 @@ import java.net.URI;
 import java.net.URL;
 import java.net.UnknownHostException;
 import java.net.http.HttpClient;
-import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -248,6 +247,15 @@ public final class AcmeIssuer implements Issuer {
         return session;
     }
 
+    /**
+     * Sets up the HTTP client and its TLS context now: {@code AutoCert.start()} calls this on a thread of
+     * its own, so that the first order finds them ready instead of paying for them before its first
+     * request (issue 23). A failure here is left to that request to report.
+     */
+    public void prepareClient() {
+        httpClient();
+    }
+
     /** One JDK HTTP client for every session of this CA: connections and TLS sessions are reused across orders. */
     private HttpClient httpClient() {
         HttpClient c = http;
@@ -270,16 +278,11 @@ public final class AcmeIssuer implements Issuer {
     }
 
     /**
-     * Revokes {@code certificate} at this CA (RFC 8555 section 7.6): signed with the stored account of
-     * this CA if the store has one (key and location), else with the certificate's own key
-     * {@code certificateKey}. Registers nothing. The one place the ACME revocation call lives (the CLI's
-     * {@code revoke} and {@link StoreAdmin#revoke} use it).
-     *
-     * @param certificateKey the certificate's key pair, used when the store holds no account for this CA; may be null
+     * Revocation (RFC 8555 §7.6, signed by the account or by the certificate's key), key rollover and deactivation of
+     * this CA's account: {@link AccountLifecycle}; the one place the ACME revocation call lives (CLI, {@code StoreAdmin}).
      */
-    public void revoke(X509Certificate certificate, KeyPair certificateKey, org.shredzone.acme4j.RevocationReason reason)
-            throws IssuanceException {
-        accounts.revoke(newSession(new AtomicReference<>()), certificate, certificateKey, reason);
+    public AccountLifecycle account() {
+        return new AccountLifecycle(directory, store, accounts, accountMonitor, () -> newSession(new AtomicReference<>()), clock);
     }
 
     private String chooseProfile(Metadata meta, String wanted, boolean required) throws IssuanceException {

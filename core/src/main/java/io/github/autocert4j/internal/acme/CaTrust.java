@@ -23,12 +23,20 @@ public final class CaTrust {
     private CaTrust() {
     }
 
-    /** An SSL context trusting exactly the certificates in the PEM file {@code pem}. */
+    /**
+     * An SSL context trusting exactly the certificates in the PEM file {@code pem}. The file is read
+     * and its certificates parsed now (an unreadable or empty file fails here, in {@code build()});
+     * the JSSE context itself is set up at its first use (see {@link LazySslContext}).
+     */
     public static SSLContext from(Path pem) throws IOException, GeneralSecurityException {
         List<X509Certificate> certs = Pem.decodeCertificates(Files.readAllBytes(pem));
         if (certs.isEmpty()) {
             throw new IOException("no certificate in the file");
         }
+        return new LazySslContext(() -> context(certs));
+    }
+
+    private static SSLContext context(List<X509Certificate> certs) throws IOException, GeneralSecurityException {
         KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
         ks.load(null, null);
         for (int i = 0; i < certs.size(); i++) {

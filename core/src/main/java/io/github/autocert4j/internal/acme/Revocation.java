@@ -49,6 +49,17 @@ public final class Revocation {
 
     /** Revokes {@code bundle}'s certificate at {@code ca}, signed with the store's account for it, else the certificate's key. */
     public static void revoke(CertStore store, AcmeCa ca, CertBundle bundle, RevocationReason reason) throws IOException, IssuanceException {
+        issuer(store, ca).account().revoke(bundle.leaf(), bundle.keyPair(), reason.name(), false);
+    }
+
+    /** Revokes {@code bundle}'s certificate at {@code ca}, signed with the certificate's own key if {@code withCertificateKey}. */
+    public static void revoke(CertStore store, AcmeCa ca, CertBundle bundle, String reason, boolean withCertificateKey)
+            throws IOException, IssuanceException {
+        issuer(store, ca).account().revoke(bundle.leaf(), bundle.keyPair(), reason, withCertificateKey);
+    }
+
+    /** An issuer for {@code ca} on {@code store} that orders nothing: for revocation and the account operations from outside the servers. */
+    public static AcmeIssuer issuer(CertStore store, AcmeCa ca) throws IOException {
         SSLContext trust = null;
         if (ca.serverTrust() != null) {
             try {
@@ -57,7 +68,6 @@ public final class Revocation {
                 throw new IOException("cannot use the trust file " + ca.serverTrust() + ": " + e.getMessage(), e);
             }
         }
-        AcmeIssuer issuer = new AcmeIssuer(ca, trust, store, null, Duration.ofSeconds(30), List.of(), List.of());
-        issuer.revoke(bundle.leaf(), bundle.keyPair(), reason);
+        return new AcmeIssuer(ca, trust, store, null, Duration.ofSeconds(30), List.of(), List.of());
     }
 }

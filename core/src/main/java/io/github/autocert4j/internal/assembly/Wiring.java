@@ -4,9 +4,11 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.Issuer;
+import io.github.autocert4j.internal.acme.AcmeIssuer;
 import io.github.autocert4j.internal.config.Config;
 import io.github.autocert4j.internal.ondemand.OnDemandCertificates;
 import io.github.autocert4j.internal.renewal.CertificateSet;
+import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.renewal.Services;
 import io.github.autocert4j.internal.renewal.StartupLoad;
@@ -57,6 +59,7 @@ public final class Wiring {
     private final StoreWatch storeWatch;
     private final LeftoverSweep leftovers;
     private final StartupLoad startupLoad;
+    private final AcmeActions acmeActions;
 
     /**
      * @param solvers every challenge solver, for the issuers
@@ -89,6 +92,12 @@ public final class Wiring {
         this.storeWatch = new StoreWatch(services, this::byStoreKey, this::inMemory);
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
         this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);
+        this.acmeActions = new AcmeActions(services, this::managed);
+    }
+
+    /** Revocation and the ACME account operations (issue 20). */
+    public AcmeActions acmeActions() {
+        return acmeActions;
     }
 
     public Services services() {
@@ -133,6 +142,7 @@ public final class Wiring {
         // Watching the store may wait on it (a database that is down): never on the caller's thread.
         Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
         watchStart.start();
+        prepareAcmeClients();
         // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
         boolean storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
         if (storeAnswered) {
@@ -146,6 +156,25 @@ public final class Wiring {
         leftovers.start();
         if (onDemand != null) {
             onDemand.start();
+        }
+    }
+
+    /**
+     * Sets up each ACME CA's HTTP client (the JDK client and its TLS context: about 600 classes in a
+     * fresh JVM) on a thread of its own, while the start-up load reads the store and the first order
+     * makes its keys (issue 23).
+     */
+    private void prepareAcmeClients() {
+        List<AcmeIssuer> acme = services.issuers().stream().map(i -> i instanceof FailedValidationBudget b ? b.delegate() : i)
+                .filter(AcmeIssuer.class::isInstance).map(AcmeIssuer.class::cast).toList();
+        if (!acme.isEmpty()) {
+            DaemonThreads.named("autocert4j-acme-client").newThread(() -> {
+                try {
+                    acme.forEach(AcmeIssuer::prepareClient);
+                } catch (RuntimeException e) {
+                    LOG.debug("autocert4j: preparing the ACME HTTP client failed; the first request will say why", e);
+                }
+            }).start();
         }
     }
 
@@ -238,6 +267,7 @@ public final class Wiring {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        acmeActions.removed(m); // revokeOnRemove: while it is still served here
         services.keyManager().remove(m.id, m.names);
         LOG.info("autocert4j: stopped managing certificate {} {}", m.id, m.names);
         return true;

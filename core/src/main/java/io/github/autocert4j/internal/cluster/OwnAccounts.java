@@ -2,6 +2,7 @@ package io.github.autocert4j.internal.cluster;
 
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.internal.store.Pem;
+import io.github.autocert4j.internal.store.RolloverRecord;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
 
@@ -54,6 +55,29 @@ public final class OwnAccounts {
     /** Adds the ACME CA at {@code directory}: its account (in the store) is one of this manager's. */
     public void addCa(URI directory) {
         layouts.add(new StoreLayout(directory));
+    }
+
+    /** {@link #addCa(URI)}, following its key changes through {@code keyChanges} (the issuer's key rollover hook). */
+    public void addCa(URI directory, java.util.function.Consumer<java.util.function.Consumer<PublicKey>> keyChanges) {
+        addCa(directory);
+        keyChanges.accept(k -> accountKeyChanged(directory, k));
+    }
+
+    /**
+     * The account of the CA at {@code directory} now has {@code publicKey} (a key rollover this server did or
+     * confirmed with the CA): it replaces the known one. Called with keys this server logged in with, never with a key merely found in the store.
+     */
+    public void accountKeyChanged(URI directory, PublicKey publicKey) {
+        accountKeyChanged(new StoreLayout(directory).accountKey(), publicKey);
+    }
+
+    private void accountKeyChanged(String key, PublicKey publicKey) {
+        String thumbprint = thumbprint(publicKey);
+        publicKeyByThumbprint.put(thumbprint, publicKey);
+        String old = thumbprintByAccountKey.put(key, thumbprint);
+        if (old != null && !old.equals(thumbprint)) {
+            publicKeyByThumbprint.remove(old);
+        }
     }
 
     /** The base64url JWK thumbprint of an account's public key, as in a key authorization (RFC 8555 §8.1). */
@@ -151,7 +175,8 @@ public final class OwnAccounts {
         for (StoreLayout layout : layouts) {
             String key = layout.accountKey();
             if (thumbprintByAccountKey.containsKey(key)) {
-                continue; // known: kept, never replaced by what the store says later
+                followRollover(layout); // known: replaced only by a hand-over signed with the known key
+                continue;
             }
             try {
                 Optional<byte[]> pem = store.load(key);
@@ -165,6 +190,30 @@ public final class OwnAccounts {
             } catch (IOException | RuntimeException e) {
                 LOG.debug("autocert4j: cannot read the account key {} to check a challenge answer: {}", key, LogSafe.text(e.toString()));
             }
+        }
+    }
+
+    /** A key rollover another server did: adopted if its hand-over is signed with the known key and names the stored key. */
+    private void followRollover(StoreLayout layout) {
+        String known = thumbprintByAccountKey.get(layout.accountKey());
+        PublicKey knownKey = known == null ? null : publicKeyByThumbprint.get(known);
+        if (knownKey == null) {
+            return;
+        }
+        try {
+            Optional<byte[]> record = store.load(layout.accountKeyRolledOver());
+            Optional<String> to = record.flatMap(r -> RolloverRecord.verify(r, knownKey, known));
+            if (to.isEmpty()) {
+                return;
+            }
+            Optional<byte[]> pem = store.load(layout.accountKey());
+            PublicKey stored = pem.isEmpty() ? null : Pem.decodeKeyPair(pem.get()).getPublic();
+            if (stored != null && thumbprint(stored).equals(to.get())) {
+                accountKeyChanged(layout.accountKey(), stored);
+                LOG.info("autocert4j: following the ACME account key rollover another server did ({})", layout.accountKey());
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: cannot read the account key rollover {}: {}", layout.accountKeyRolledOver(), LogSafe.text(e.toString()));
         }
     }
 

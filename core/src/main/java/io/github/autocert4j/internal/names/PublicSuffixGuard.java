@@ -3,8 +3,9 @@ package io.github.autocert4j.internal.names;
 /**
  * Internal: refuses names that are public suffixes ({@code co.uk}, {@code github.io}; a wildcard over one,
  * {@code *.co.uk}), which no CA issues for and which no single party controls. The list is
- * {@link PublicSuffixList#configured} (built-in copy, or the file named by {@value PublicSuffixList#PROPERTY} /
- * {@value PublicSuffixList#ENV}), read once per class loader at the first check.
+ * {@link PublicSuffixes#configured} (the file named by {@value PublicSuffixList#PROPERTY} /
+ * {@value PublicSuffixList#ENV}, else Guava's when Guava is on the class path, else the bundled copy), chosen
+ * once per class loader at the first check.
  */
 public final class PublicSuffixGuard {
     private PublicSuffixGuard() {
@@ -12,14 +13,14 @@ public final class PublicSuffixGuard {
 
     /** Loaded at first use; an unreadable configured list is reported at every check instead of throwing. */
     private static final class Holder {
-        static final PublicSuffixList LIST;
+        static final PublicSuffixes LIST;
         static final String ERROR;
 
         static {
-            PublicSuffixList list = null;
+            PublicSuffixes list = null;
             String error = null;
             try {
-                list = PublicSuffixList.configured(System.getenv());
+                list = PublicSuffixes.configured(System.getenv(), PublicSuffixGuard.class.getClassLoader());
             } catch (RuntimeException e) {
                 error = e.getMessage();
             }
@@ -29,7 +30,7 @@ public final class PublicSuffixGuard {
     }
 
     /** The list in use (null if the configured file could not be read: see {@link #problem}). */
-    public static PublicSuffixList list() {
+    public static PublicSuffixes list() {
         return Holder.LIST;
     }
 
@@ -39,7 +40,7 @@ public final class PublicSuffixGuard {
             return field + ": cannot check '" + name + "' against the public suffix list: " + Holder.ERROR;
         }
         if (Holder.LIST.isPublicSuffix(name)) {
-            return field + ": '" + name + "' is a public suffix (" + Holder.LIST.source() + " of the Public Suffix List): names under it "
+            return field + ": '" + name + "' is a public suffix (Public Suffix List: " + Holder.LIST.source() + "): names under it "
                     + "belong to different owners and no CA issues a certificate for it. Fix: use a name under it that you control, "
                     + "such as \"app." + (name.startsWith("*.") ? name.substring(2) : name).replaceFirst("^", "yourdomain.")
                     + "\"; if the list is out of date, point -D" + PublicSuffixList.PROPERTY + " (or " + PublicSuffixList.ENV

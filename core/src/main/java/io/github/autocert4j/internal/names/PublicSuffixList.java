@@ -9,7 +9,9 @@ import java.net.IDN;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -18,19 +20,30 @@ import java.util.Set;
 /**
  * Internal: the Public Suffix List (publicsuffix.org) in its {@code public_suffix_list.dat} format, with
  * its matching algorithm (normal, wildcard and exception rules; the longest matching rule prevails; no rule
- * means the last label). A copy of the list ships in this jar; a newer one can be given as a file
- * (system property {@value #PROPERTY} or environment variable {@value #ENV}).
+ * means the last label). A copy of the list ships in this jar (its date and commit in
+ * {@code public_suffix_list.README} next to it); the user's own file (system property {@value #PROPERTY} or
+ * environment variable {@value #ENV}) is read the same way. See {@link PublicSuffixes} for which source is used.
  */
-public final class PublicSuffixList {
+public final class PublicSuffixList implements PublicSuffixes {
     /** System property naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
     public static final String PROPERTY = "autocert4j.publicSuffixList";
     /** Environment variable naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
     public static final String ENV = "AUTOCERT4J_PUBLIC_SUFFIX_LIST";
     private static final String BUILT_IN = "public_suffix_list.dat";
+    /** The bundled copy's date and publicsuffix/list commit (also in public_suffix_list.README). */
+    public static final String BUILT_IN_VERSION = "2026-08-19, github.com/publicsuffix/list commit e8c9a2b2";
 
     private final Set<String> exact = new HashSet<>();
     private final Set<String> wildcard = new HashSet<>();
     private final Set<String> exception = new HashSet<>();
+    /**
+     * The rules with a non-ASCII character, as written (exact, wildcard and exception rules, each
+     * with its prefix): converted to ASCII (IDN) only when a name with an {@code xn--} label is first
+     * looked up, since only such a name can match one. IDN conversion loads the JDK's ICU data and
+     * took about 80 ms of every {@code build()} (issue 23); few servers ever ask about such a name.
+     */
+    private final List<String> unicodeRules = new ArrayList<>();
+    private volatile PublicSuffixList unicode;
     private final String source;
 
     private PublicSuffixList(Reader in, String source) throws IOException {
@@ -43,19 +56,59 @@ public final class PublicSuffixList {
                 if (rule.isEmpty() || rule.startsWith("//")) {
                     continue;
                 }
-                if (rule.startsWith("!")) {
-                    exception.add(ascii(rule.substring(1)));
+                if (!isAscii(rule)) {
+                    unicodeRules.add(rule);
+                } else if (rule.startsWith("!")) { // IDN.toASCII leaves an ASCII rule as it is (or rejects it: then it was lower-cased too)
+                    exception.add(rule.substring(1).toLowerCase(Locale.ROOT));
                 } else if (rule.startsWith("*.")) {
-                    wildcard.add(ascii(rule.substring(2)));
+                    wildcard.add(rule.substring(2).toLowerCase(Locale.ROOT));
                 } else {
-                    exact.add(ascii(rule));
+                    exact.add(rule.toLowerCase(Locale.ROOT));
                 }
             }
         }
-        if (exact.size() < 100) {
+        if (exact.size() + unicodeRules.size() < 100) {
             throw new IOException("public suffix list " + source + " has only " + exact.size() + " rules: not a public_suffix_list.dat. "
                     + "Fix: download https://publicsuffix.org/list/public_suffix_list.dat and point " + PROPERTY + " at it");
         }
+    }
+
+    /** The converted non-ASCII rules of {@code of}. */
+    private PublicSuffixList(PublicSuffixList of) {
+        this.source = of.source;
+        for (String rule : of.unicodeRules) {
+            if (rule.startsWith("!")) {
+                exception.add(ascii(rule.substring(1)));
+            } else if (rule.startsWith("*.")) {
+                wildcard.add(ascii(rule.substring(2)));
+            } else {
+                exact.add(ascii(rule));
+            }
+        }
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The non-ASCII rules, converted at the first call. */
+    private PublicSuffixList unicode() {
+        PublicSuffixList u = unicode;
+        if (u == null) {
+            synchronized (unicodeRules) {
+                u = unicode;
+                if (u == null) {
+                    u = new PublicSuffixList(this);
+                    unicode = u;
+                }
+            }
+        }
+        return u;
     }
 
     private static String ascii(String rule) {
@@ -72,7 +125,7 @@ public final class PublicSuffixList {
             if (in == null) {
                 throw new IllegalStateException("the built-in public suffix list is missing from the autocert4j jar");
             }
-            return new PublicSuffixList(new InputStreamReader(in, StandardCharsets.UTF_8), "built-in copy");
+            return new PublicSuffixList(new InputStreamReader(in, StandardCharsets.UTF_8), "bundled copy of " + BUILT_IN_VERSION);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read the built-in public suffix list", e);
         }
@@ -82,28 +135,33 @@ public final class PublicSuffixList {
     public static PublicSuffixList fromFile(Path file) throws IOException {
         if (!Files.isReadable(file)) {
             throw new IOException("public suffix list " + file + " cannot be read. Fix: download https://publicsuffix.org/list/"
-                    + "public_suffix_list.dat to that path, or unset " + PROPERTY + " / " + ENV + " to use the built-in copy");
+                    + "public_suffix_list.dat to that path, or unset " + PROPERTY + " / " + ENV + " to use Guava's list (when Guava is on the class path) or the bundled copy");
         }
         return new PublicSuffixList(Files.newBufferedReader(file, StandardCharsets.UTF_8), file.toString());
     }
 
-    /** The file named by {@value #PROPERTY} (or else {@value #ENV}) if set, otherwise the built-in copy. */
-    public static PublicSuffixList configured(Map<String, String> env) {
+    /**
+     * The file named by {@value #PROPERTY} (or else {@value #ENV} in {@code env}), empty if neither is set.
+     *
+     * @throws IllegalStateException if the named file cannot be read or is not a list (the message names the fix)
+     */
+    public static Optional<PublicSuffixList> userFile(Map<String, String> env) {
         String path = System.getProperty(PROPERTY);
         if (path == null || path.isBlank()) {
             path = env.get(ENV);
         }
         if (path == null || path.isBlank()) {
-            return builtIn();
+            return Optional.empty();
         }
         try {
-            return fromFile(Path.of(path.strip()));
+            return Optional.of(fromFile(Path.of(path.strip())));
         } catch (IOException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
     }
 
-    /** Where the rules came from (a path or "built-in copy"). */
+    /** Where the rules came from (a path, or the bundled copy with its date). */
+    @Override
     public String source() {
         return source;
     }
@@ -117,14 +175,18 @@ public final class PublicSuffixList {
         while (n.endsWith(".")) {
             n = n.substring(0, n.length() - 1);
         }
+        // Every non-ASCII rule has an xn-- label once converted (nameprep maps no character the list uses to ASCII;
+        // PublicSuffixListTest checks this for the built-in copy): other names need no conversion.
+        PublicSuffixList u = n.contains("xn--") && !unicodeRules.isEmpty() ? unicode() : null;
         String s = n;
         while (true) {
             int dot = s.indexOf('.');
             String parent = dot < 0 ? null : s.substring(dot + 1);
-            if (exception.contains(s)) {
+            if (exception.contains(s) || (u != null && u.exception.contains(s))) {
                 return parent == null ? s : parent;
             }
-            if (exact.contains(s) || (parent != null && wildcard.contains(parent))) {
+            if (exact.contains(s) || (parent != null && wildcard.contains(parent))
+                    || (u != null && (u.exact.contains(s) || (parent != null && u.wildcard.contains(parent))))) {
                 return s;
             }
             if (parent == null) {
@@ -135,6 +197,7 @@ public final class PublicSuffixList {
     }
 
     /** Whether {@code name} is itself a public suffix ({@code com}, {@code co.uk}, {@code github.io}). */
+    @Override
     public boolean isPublicSuffix(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         if (n.startsWith("*.")) {
@@ -147,6 +210,7 @@ public final class PublicSuffixList {
      * The registrable domain of {@code name}: its public suffix and one more label ({@code example.co.uk} for
      * {@code www.example.co.uk}), or empty if {@code name} is a public suffix.
      */
+    @Override
     public Optional<String> registrableDomain(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         if (n.startsWith("*.")) {

@@ -8,18 +8,18 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Internal: at most {@code max} on-demand orders per registrable domain (see {@link PublicSuffixList}) in any
+ * Internal: at most {@code max} on-demand orders per registrable domain (see {@link PublicSuffixes}) in any
  * window of {@code window} (a week by default, Let's Encrypt's window for its 50 certificates per
  * registered domain), counted in this process. Thread-safe.
  */
 public final class RegistrableDomainBudget {
-    private final PublicSuffixList list;
+    private final PublicSuffixes list;
     private final int max;
     private final Duration window;
     private final Map<String, Deque<Instant>> orders = new HashMap<>();
 
     /** A budget of {@code max} orders per registrable domain per {@code window}. */
-    public RegistrableDomainBudget(PublicSuffixList list, int max, Duration window) {
+    public RegistrableDomainBudget(PublicSuffixes list, int max, Duration window) {
         this.list = list;
         this.max = max;
         this.window = window;

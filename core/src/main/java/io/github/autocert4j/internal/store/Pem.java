@@ -2,8 +2,6 @@ package io.github.autocert4j.internal.store;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -12,24 +10,16 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 
-import org.bouncycastle.asn1.ASN1ObjectIdentifier;
-import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
-import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import io.github.autocert4j.internal.crypto.Der;
 
 /** PEM encoding of keys, chains and bundles (key followed by chain, as HAProxy and openssl read them). */
 public final class Pem {
@@ -38,18 +28,16 @@ public final class Pem {
 
     /** PKCS#8 private key, then the chain (or, without a chain, the public key). */
     public static byte[] encodeBundle(KeyPair keyPair, List<X509Certificate> chain) {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
-            w.writeObject(new JcaPKCS8Generator(keyPair.getPrivate(), null));
-            if (chain.isEmpty()) {
-                w.writeObject(keyPair.getPublic());
-            }
-            for (X509Certificate c : chain) {
-                w.writeObject(c);
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot PEM-encode", e);
+        PrivateKey key = keyPair.getPrivate();
+        if (!"PKCS#8".equals(key.getFormat()) || key.getEncoded() == null) {
+            return PemFallback.encodeBundle(keyPair, chain); // e.g. a provider's key with its own encoding
         }
+        StringBuilder out = new StringBuilder();
+        block(out, "PRIVATE KEY", key.getEncoded());
+        if (chain.isEmpty()) {
+            block(out, "PUBLIC KEY", keyPair.getPublic().getEncoded());
+        }
+        appendCertificates(out, chain);
         return out.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
@@ -58,21 +46,39 @@ public final class Pem {
     }
 
     public static byte[] encodeCertificates(List<X509Certificate> chain) {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
-            for (X509Certificate c : chain) {
-                w.writeObject(c);
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot PEM-encode", e);
-        }
+        StringBuilder out = new StringBuilder();
+        appendCertificates(out, chain);
         return out.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static void appendCertificates(StringBuilder out, List<X509Certificate> chain) {
+        for (X509Certificate c : chain) {
+            try {
+                block(out, "CERTIFICATE", c.getEncoded());
+            } catch (CertificateEncodingException e) {
+                throw new IllegalStateException("cannot PEM-encode", e);
+            }
+        }
+    }
+
+    /**
+     * One PEM block exactly as BouncyCastle's {@code PemWriter} writes it (64 base64 characters a
+     * line, the platform's line separator), so stored files do not change with this JDK-only path.
+     */
+    private static void block(StringBuilder out, String type, byte[] der) {
+        String nl = System.lineSeparator();
+        out.append("-----BEGIN ").append(type).append("-----").append(nl);
+        String b64 = Base64.getEncoder().encodeToString(der);
+        for (int i = 0; i < b64.length(); i += 64) {
+            out.append(b64, i, Math.min(b64.length(), i + 64)).append(nl);
+        }
+        out.append("-----END ").append(type).append("-----").append(nl);
     }
 
     /** Parses a key (with or without certificates). The public key comes from the PEM or, if absent, the leaf. */
     public static CertBundle decodeBundle(byte[] pem) throws IOException {
         CertBundle fast = decodeOwnBundle(pem);
-        return fast != null ? fast : decodeAnyBundle(pem);
+        return fast != null ? fast : PemFallback.decodeBundle(pem);
     }
 
     /**
@@ -107,8 +113,20 @@ public final class Pem {
                 }
                 byte[] der = Base64.getMimeDecoder().decode(text.substring(typeEnd + 5, end));
                 switch (type) {
-                    case "PRIVATE KEY" -> privateKey = privateKey(PrivateKeyInfo.getInstance(der));
-                    case "PUBLIC KEY" -> publicKey = publicKey(SubjectPublicKeyInfo.getInstance(der));
+                    case "PRIVATE KEY" -> {
+                        String algorithm = jdkAlgorithm(Der.keyAlgorithm(der, true));
+                        if (algorithm == null) {
+                            return null; // the general parser reports it
+                        }
+                        privateKey = KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+                    }
+                    case "PUBLIC KEY" -> {
+                        String algorithm = jdkAlgorithm(Der.keyAlgorithm(der, false));
+                        if (algorithm == null) {
+                            return null;
+                        }
+                        publicKey = KeyFactory.getInstance(algorithm).generatePublic(new X509EncodedKeySpec(der));
+                    }
                     case "CERTIFICATE" -> chain.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(der)));
                     default -> {
                         return null;
@@ -125,87 +143,71 @@ public final class Pem {
         return new CertBundle(new KeyPair(publicKey != null ? publicKey : chain.get(0).getPublicKey(), privateKey), chain);
     }
 
-    private static CertBundle decodeAnyBundle(byte[] pem) throws IOException {
-        PrivateKey privateKey = null;
-        PublicKey publicKey = null;
-        KeyPair keyPair = null;
-        List<X509Certificate> chain = new ArrayList<>();
-        JcaX509CertificateConverter certs = new JcaX509CertificateConverter();
-        try (PEMParser parser = new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
-            Object o;
-            while ((o = parser.readObject()) != null) {
-                if (o instanceof PEMKeyPair kp) {
-                    privateKey = privateKey(kp.getPrivateKeyInfo());
-                    if (kp.getPublicKeyInfo() != null) {
-                        publicKey = publicKey(kp.getPublicKeyInfo());
-                    }
-                } else if (o instanceof PrivateKeyInfo info) {
-                    privateKey = privateKey(info);
-                } else if (o instanceof SubjectPublicKeyInfo spki) {
-                    publicKey = publicKey(spki);
-                } else if (o instanceof X509CertificateHolder holder) {
-                    chain.add(certs.getCertificate(holder));
-                } else {
-                    throw new IOException("unexpected PEM object " + o.getClass().getSimpleName());
-                }
-            }
-        } catch (GeneralSecurityException | RuntimeException e) {
-            // BouncyCastle reports bad base64 or DER with unchecked exceptions: callers expect IOException.
-            throw new IOException("malformed PEM (bad key or certificate): " + e.getClass().getSimpleName(), e);
-        }
-        if (keyPair == null && privateKey != null && publicKey != null) {
-            keyPair = new KeyPair(publicKey, privateKey);
-        }
-        if (keyPair == null && privateKey != null) {
-            if (chain.isEmpty()) {
-                throw new IOException("PKCS#8 private key without a certificate: cannot derive its public key");
-            }
-            keyPair = new KeyPair(chain.get(0).getPublicKey(), privateKey);
-        }
-        if (keyPair == null) {
-            throw new IOException("no private key in PEM");
-        }
-        return new CertBundle(keyPair, chain);
-    }
 
-    // Keys are rebuilt with the JDK's own KeyFactory ("EC"/"RSA"): JSSE refuses BouncyCastle's "ECDSA" keys for TLS.
-    private static PrivateKey privateKey(PrivateKeyInfo info) throws IOException, GeneralSecurityException {
-        return KeyFactory.getInstance(jdkAlgorithm(info.getPrivateKeyAlgorithm().getAlgorithm()))
-                .generatePrivate(new PKCS8EncodedKeySpec(info.getEncoded()));
-    }
 
-    private static PublicKey publicKey(SubjectPublicKeyInfo info) throws IOException, GeneralSecurityException {
-        return KeyFactory.getInstance(jdkAlgorithm(info.getAlgorithm().getAlgorithm()))
-                .generatePublic(new X509EncodedKeySpec(info.getEncoded()));
-    }
+    private static final byte[] EC_PUBLIC_KEY = Der.oid("1.2.840.10045.2.1");
+    private static final byte[] RSA_ENCRYPTION = Der.oid("1.2.840.113549.1.1.1");
 
-    private static String jdkAlgorithm(ASN1ObjectIdentifier oid) throws IOException {
-        if (X9ObjectIdentifiers.id_ecPublicKey.equals(oid)) {
-            return "EC";
-        }
-        if (PKCSObjectIdentifiers.rsaEncryption.equals(oid)) {
-            return "RSA";
-        }
-        throw new IOException("unsupported key algorithm " + oid + ": autocert4j stores EC and RSA keys");
+    /** "EC" or "RSA" for the encoded algorithm identifier's OID, null for anything else (or null). */
+    private static String jdkAlgorithm(byte[] oid) {
+        return oid == null ? null : Arrays.equals(oid, EC_PUBLIC_KEY) ? "EC" : Arrays.equals(oid, RSA_ENCRYPTION) ? "RSA" : null;
     }
 
     public static KeyPair decodeKeyPair(byte[] pem) throws IOException {
         return decodeBundle(pem).keyPair();
     }
 
+    /**
+     * The certificates in {@code pem}, in order; other blocks are skipped. A file of certificates
+     * alone is parsed by the JDK (no BouncyCastle on the path to the first certificate: the ACME
+     * server trust is read with it in {@code build()}); anything else by BouncyCastle, as before.
+     */
     public static List<X509Certificate> decodeCertificates(byte[] pem) throws IOException {
+        String text = new String(pem, StandardCharsets.US_ASCII);
         List<X509Certificate> chain = new ArrayList<>();
-        JcaX509CertificateConverter certs = new JcaX509CertificateConverter();
-        try (PEMParser parser = new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
-            Object o;
-            while ((o = parser.readObject()) != null) {
-                if (o instanceof X509CertificateHolder holder) {
-                    chain.add(certs.getCertificate(holder));
+        try {
+            CertificateFactory factory = null;
+            int at = 0;
+            while (true) {
+                int begin = text.indexOf("-----BEGIN ", at);
+                if (begin < 0) {
+                    break;
                 }
+                int typeEnd = text.indexOf("-----", begin + 11);
+                if (typeEnd < 0) {
+                    throw new IOException("malformed PEM (a BEGIN line without its closing dashes)");
+                }
+                String type = text.substring(begin + 11, typeEnd);
+                String endMarker = "-----END " + type + "-----";
+                int end = text.indexOf(endMarker, typeEnd + 5);
+                if (end < 0) {
+                    throw new IOException("malformed PEM (" + endMarker + " not found)");
+                }
+                String body = text.substring(typeEnd + 5, end);
+                if (!type.equals("CERTIFICATE") || !plainBase64(body)) {
+                    // Other blocks (which BouncyCastle parses, and rejects if malformed), RFC 1421 headers, stray characters: as before.
+                    return PemFallback.decodeCertificates(pem);
+                }
+                factory = factory != null ? factory : CertificateFactory.getInstance("X.509");
+                byte[] der = Base64.getMimeDecoder().decode(body);
+                chain.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(der)));
+                at = end + endMarker.length();
             }
         } catch (CertificateException | RuntimeException e) {
             throw new IOException("malformed PEM (bad certificate): " + e.getClass().getSimpleName(), e);
         }
         return chain;
+    }
+
+    /** Whether {@code body} has nothing but base64 characters, padding and line breaks. */
+    private static boolean plainBase64(String body) {
+        for (int i = 0; i < body.length(); i++) {
+            char c = body.charAt(i);
+            if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+                    || c == '\r' || c == '\n' || c == ' ' || c == '\t')) {
+                return false;
+            }
+        }
+        return true;
     }
 }

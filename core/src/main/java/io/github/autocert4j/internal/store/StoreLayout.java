@@ -14,6 +14,9 @@ import java.util.Locale;
  * <pre>
  * acme/127.0.0.1-14000-dir/account/account.key.pem   ACME account key pair (0600)
  * acme/127.0.0.1-14000-dir/account/account.url       account location at that CA
+ * acme/127.0.0.1-14000-dir/account/account.key.pending.pem  new key of a key rollover in progress (or interrupted)
+ * acme/127.0.0.1-14000-dir/account/deactivated       when and which account was deactivated: no more orders
+ * acme/127.0.0.1-14000-dir/account/rolled-over       the last key rollover: old and new key thumbprint, signed by the old key
  * certs/example.com/example.com.pem                  private key + chain, one atomic file
  * certs/example.com/example.com.properties           names, issuer, profile, issuedAt, serial,
  *                                                    ari.* (ARI window, the fleet's pick, next fetch)
@@ -76,6 +79,21 @@ public final class StoreLayout {
         return base + "/account/account.url";
     }
 
+    /** The new account key of a key rollover, written before the CA is asked and promoted after (RFC 8555 §7.3.5). */
+    public String accountKeyPending() {
+        return base + "/account/account.key.pending.pem";
+    }
+
+    /** The last key rollover's hand-over, signed with the old key ({@code RolloverRecord}). */
+    public String accountKeyRolledOver() {
+        return base + "/account/rolled-over";
+    }
+
+    /** Present once the account was deactivated (RFC 8555 §7.3.6): orders are refused until a new account is asked for. */
+    public String accountDeactivated() {
+        return base + "/account/deactivated";
+    }
+
     public String accountLock() {
         return sanitize(base) + "-account";
     }
@@ -106,7 +124,8 @@ public final class StoreLayout {
         if (p.length == 3 && (p[0] + "/").equals(certsPrefix()) && p[2].equals(p[1] + ".pem")) {
             return "cert-" + p[1];
         }
-        if (p.length == 4 && p[0].equals("acme") && p[2].equals("account") && p[3].equals("account.key.pem")) {
+        if (p.length == 4 && p[0].equals("acme") && p[2].equals("account")
+                && (p[3].equals("account.key.pem") || p[3].equals("account.key.pending.pem"))) {
             return sanitize("acme/" + p[1]) + "-account";
         }
         return null;

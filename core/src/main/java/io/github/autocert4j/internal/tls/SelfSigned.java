@@ -48,6 +48,17 @@ public final class SelfSigned {
     }
 
     /**
+     * {@link #build} with one more extension, critical, whose value is {@code value} as an OCTET
+     * STRING (RFC 8737's acmeIdentifier). Here rather than in the caller so that loading the caller
+     * loads no BouncyCastle class (the JVM verifies BouncyCastle's signed jar at its first class).
+     */
+    public static CertBundle buildWithOctetStringExtension(String subjectName, List<String> names, Instant now, Duration validity,
+            String oid, byte[] value) throws GeneralSecurityException, CertIOException, OperatorCreationException {
+        return build(subjectName, names, now, validity,
+                b -> b.addExtension(new org.bouncycastle.asn1.ASN1ObjectIdentifier(oid), true, new org.bouncycastle.asn1.DEROctetString(value)));
+    }
+
+    /**
      * A self-signed leaf with a fresh EC P-256 key for {@code names} (DNS names or IP literals),
      * valid from an hour before {@code now} (clock skew) for {@code validity}, not a CA.
      */

@@ -1,13 +1,14 @@
 package io.github.autocert4j.quarkus;
 
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
+import io.github.autocert4j.Http01Reply;
 import io.github.autocert4j.Http01Responder;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpMethod;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -20,13 +21,11 @@ import org.jboss.logging.Logger;
  * HTTPS exactly as Quarkus would (Quarkus' own redirect is a server-level handler that no route
  * can precede, so the extension turns it off and redirects here, after the challenge path).
  *
- * <ul>
- *   <li>{@code GET|HEAD /.well-known/acme-challenge/{token}}: 200 with the key authorization, or 404;</li>
- *   <li>a token that is not base64url (judged on the raw request target): 400 and the connection closed;</li>
- *   <li>another method on that path: 405 with {@code Allow: GET, HEAD};</li>
- *   <li>a token of another server sharing the store that cannot be read now: 503.</li>
- * </ul>
- * The decision is core's {@link Http01Responder}; the lookup never blocks the event loop.
+ * <p>What to answer is decided by core ({@link Http01Responder#respondAsync}; the table is in
+ * {@link Http01Reply}: 200 / 404 / 503 for a token, 400 and the connection closed for a malformed token
+ * or a disguised challenge path, judged on the raw request target, 405 with {@code Allow: GET, HEAD} for
+ * other methods); this route only renders it, with Quarkus' own Vert.x 4 (autocert4j-vertx, built for
+ * Vert.x 5, is not reused here). The lookup never blocks the event loop.
  */
 public final class AcmeChallengeRoute implements Handler<RoutingContext> {
     private static final Logger LOG = Logger.getLogger(AcmeChallengeRoute.class);
@@ -72,98 +71,58 @@ public final class AcmeChallengeRoute implements Handler<RoutingContext> {
         req.response().setStatusCode(301).putHeader("Location", "https://" + host + ":" + httpsPort.getAsInt() + req.uri()).end();
     }
 
-    /** Answers {@code req} if its raw path starts with the challenge prefix; false otherwise. */
+    /** Answers {@code req} if core decides it is a challenge request; false (and {@code req} untouched) otherwise. */
     boolean tryAnswer(HttpServerRequest req) {
-        String path = Http01Responder.requestPath(req.uri());
-        if (path == null || !path.startsWith(Http01Responder.PATH_PREFIX)) {
-            return false;
-        }
-        try {
-            answer(req, path.substring(Http01Responder.PATH_PREFIX.length()));
-        } catch (RuntimeException e) {
-            LOG.debugf("autocert4j: bad challenge request %s: %s", req.uri(), e);
-            if (!req.response().headWritten()) {
-                send(req, 400, null);
+        String method = req.method().name();
+        CompletableFuture<Http01Reply> reply = responder.respondAsync(method, req.uri());
+        if (reply.isDone()) {
+            Http01Reply now = reply.join();
+            if (now.passToHost()) {
+                return false;
             }
+            send(req, now);
+            return true;
         }
+        // A peer's token: looked up in the shared store off the event loop, answered on the request's context.
+        Context context = Vertx.currentContext();
+        reply.whenComplete((r, failure) -> {
+            Http01Reply answer = r != null ? r : Http01Reply.of(503, method);
+            if (context == null) {
+                send(req, answer);
+            } else {
+                context.runOnContext(v -> send(req, answer));
+            }
+        });
         return true;
     }
 
-    private void answer(HttpServerRequest req, String token) {
-        HttpMethod method = req.method();
-        if (!HttpMethod.GET.equals(method) && !HttpMethod.HEAD.equals(method)) {
-            req.response().putHeader("Allow", "GET, HEAD");
-            send(req, 405, null);
-            return;
-        }
-        if (token.isEmpty()) {
-            send(req, 404, null);
-            return;
-        }
-        if (!Http01Responder.isWellFormedToken(token)) {
-            send(req, 400, null);
-            return;
-        }
-        CompletableFuture<Optional<String>> lookup = responder.lookup(token);
-        if (lookup.isDone()) {
-            reply(req, lookup.getNow(Optional.empty()), null);
-            return;
-        }
-        Context context = Vertx.currentContext();
-        lookup.whenComplete((found, failure) -> {
-            if (context == null) {
-                reply(req, found, failure);
-            } else {
-                context.runOnContext(v -> reply(req, found, failure));
-            }
-        });
-    }
-
-    private static void reply(HttpServerRequest req, Optional<String> keyAuthorization, Throwable failure) {
-        if (failure != null) {
-            LOG.debugf("autocert4j: challenge lookup in the shared store failed: %s", failure);
-            req.response().putHeader("Retry-After", "2");
-            send(req, 503, null);
-        } else if (keyAuthorization != null && keyAuthorization.isPresent()) {
-            send(req, 200, keyAuthorization.get());
-        } else {
-            send(req, 404, null);
-        }
-    }
-
-    private static void send(HttpServerRequest req, int status, String body) {
+    /** Renders core's decision (Quarkus' Vert.x 4 API); after a 400 the connection is dropped. */
+    private static void send(HttpServerRequest req, Http01Reply reply) {
         HttpServerResponse res = req.response();
-        if (res.ended() || res.closed()) {
-            return;
+        try {
+            if (res.ended() || res.closed()) {
+                return;
+            }
+            res.setStatusCode(reply.status()).putHeader("Content-Type", reply.contentType());
+            reply.headers().forEach((name, value) -> res.putHeader(name, value));
+            if (reply.closeConnection()) {
+                res.putHeader("Connection", "close");
+            }
+            Future<Void> done;
+            if (reply.sendBody()) {
+                done = res.end(Buffer.buffer(reply.bodyBytes()));
+            } else {
+                res.putHeader("Content-Length", String.valueOf(reply.contentLength()));
+                done = res.end();
+            }
+            if (reply.closeConnection()) {
+                done.onComplete(ignored -> req.connection().close());
+            }
+        } catch (RuntimeException e) {
+            LOG.debugf("autocert4j: cannot answer challenge request %s: %s", req.uri(), e);
+            if (!res.headWritten() && reply.status() != 400) {
+                send(req, Http01Reply.of(400, req.method().name()));
+            }
         }
-        String text = body != null ? body : reason(status) + "\n";
-        res.setStatusCode(status)
-                .putHeader("Content-Type", "text/plain; charset=us-ascii")
-                .putHeader("Cache-Control", "no-store");
-        if (status == 400) {
-            res.putHeader("Connection", "close");
-        }
-        if (HttpMethod.HEAD.equals(req.method())) {
-            res.putHeader("Content-Length", String.valueOf(text.length()));
-            res.end().onComplete(done -> closeIfBad(req, status));
-            return;
-        }
-        res.end(text).onComplete(done -> closeIfBad(req, status));
-    }
-
-    private static void closeIfBad(HttpServerRequest req, int status) {
-        if (status == 400) {
-            req.connection().close();
-        }
-    }
-
-    private static String reason(int status) {
-        return switch (status) {
-            case 400 -> "Bad Request";
-            case 404 -> "Not Found";
-            case 405 -> "Method Not Allowed";
-            case 503 -> "Service Unavailable";
-            default -> String.valueOf(status);
-        };
     }
 }

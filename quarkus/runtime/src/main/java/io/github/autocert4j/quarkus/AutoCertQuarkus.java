@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.inject.Any;
@@ -24,10 +25,13 @@ import org.jboss.logging.Logger;
 
 /**
  * The application's {@link AutoCert}, built from {@link AutoCertQuarkusConfig} on first use (the
- * HTTP server's options customizer asks for it before the server starts), started at once (stored
- * certificates are served without contacting the CA; missing or due ones are ordered in the
- * background), and closed with the application. Inject it to read {@code status()} or call
- * {@code renewNow(...)}.
+ * HTTP server's options customizer asks for it before the server starts, so the HTTPS server has
+ * key material from its first handshake: the self-signed fallback until started), and started
+ * only once Quarkus' HTTP servers listen ({@link AutoCertHttp} observes Quarkus'
+ * {@code HttpServerStart}/{@code HttpsServerStart}): the CA's first validation then reaches a
+ * listening port. Starting serves the stored certificates without contacting the CA and orders
+ * missing or due ones in the background. Closed with the application. Inject it to read
+ * {@code status()}, call {@code renewNow(...)} or wait for {@link #started()}.
  */
 @Singleton
 public class AutoCertQuarkus {
@@ -41,6 +45,7 @@ public class AutoCertQuarkus {
     private final Instance<ChallengeSolver> solvers;
     private volatile AutoCert autoCert;
     private volatile boolean closed;
+    private final CompletableFuture<AutoCert> started = new CompletableFuture<>();
 
     /** Created by CDI. */
     @Inject
@@ -55,7 +60,10 @@ public class AutoCertQuarkus {
         return config.enabled();
     }
 
-    /** The started AutoCert (built on the first call). */
+    /**
+     * The AutoCert (built on the first call; started once Quarkus' HTTP servers listen, see
+     * {@link #started()}). Its key manager serves the self-signed fallback until then.
+     */
     public AutoCert autoCert() {
         AutoCert a = autoCert;
         if (a == null) {
@@ -65,12 +73,39 @@ public class AutoCertQuarkus {
                 }
                 a = autoCert;
                 if (a == null) {
-                    a = build().start();
+                    a = build();
                     autoCert = a;
                 }
             }
         }
         return a;
+    }
+
+    /**
+     * Completes with the AutoCert once it is started: stored certificates are served from then on
+     * and missing ones are being ordered. That happens right after Quarkus' HTTP servers listen.
+     */
+    public CompletionStage<AutoCert> started() {
+        return started.minimalCompletionStage();
+    }
+
+    /** Whether {@link #start(String)} has started the AutoCert. */
+    boolean isStarted() {
+        return started.isDone();
+    }
+
+    /** Starts the AutoCert (once; nothing after close). {@code why} is logged. */
+    void start(String why) {
+        AutoCert a;
+        synchronized (this) {
+            if (closed || started.isDone()) {
+                return;
+            }
+            a = autoCert();
+            a.start();
+        }
+        LOG.infof("autocert4j: started (%s)", why);
+        started.complete(a);
     }
 
     /** The configured certificate names (empty with on-demand TLS only). */
@@ -163,6 +198,7 @@ public class AutoCertQuarkus {
         if (a != null) {
             a.close();
         }
+        started.completeExceptionally(new IllegalStateException("autocert4j: the application shut down"));
     }
 
     /** Makes the PostgreSQL store when the application has a datasource it can use. */

@@ -258,13 +258,19 @@ public class AutoCertProperties {
     }
 
     /**
-     * {@code autocert4j.store.postgres.*}. The tables are created at first use in the schema of the
-     * DataSource's connections (their search_path: e.g. spring.datasource.hikari.schema, or
-     * currentSchema in the JDBC URL).
+     * {@code autocert4j.store.postgres.*}. The tables are created at first use in {@code schema} if set,
+     * otherwise in the schema of the DataSource's connections (their search_path: e.g.
+     * spring.datasource.hikari.schema, or currentSchema in the JDBC URL).
      */
     public static class Postgres {
         /** Prefix of the two tables and of the notification channel: lower-case letters, digits and _, at most 40 characters. */
         private String tablePrefix = "autocert4j_";
+
+        /**
+         * Schema of the tables, used as a quoted identifier exactly as written (case kept); it must exist. Unset: the
+         * connections' search_path decides (usually public).
+         */
+        private String schema;
 
         /** How long a lock stays held without a heartbeat (1s to 1h): a dead instance's locks free up after it. */
         private Duration lease = Duration.ofSeconds(30);
@@ -278,6 +284,14 @@ public class AutoCertProperties {
 
         public void setTablePrefix(String tablePrefix) {
             this.tablePrefix = tablePrefix;
+        }
+
+        public String getSchema() {
+            return schema;
+        }
+
+        public void setSchema(String schema) {
+            this.schema = schema;
         }
 
         public Duration getLease() {

@@ -39,13 +39,16 @@ class PostgresStoreConfiguration {
         AutoCertProperties.Postgres p = properties.getStore().getPostgres();
         try {
             return PostgresCertStore.builder(dataSource).tablePrefix(p.getTablePrefix() == null ? null : p.getTablePrefix().trim())
+                    .schema(p.getSchema())
                     .leaseDuration(p.getLease()).lockTimeout(p.getLockTimeout())
                     .build(); // connects at first use: start-up never waits on the database
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
-            String property = m.startsWith("tablePrefix") ? "table-prefix" : m.startsWith("leaseDuration") ? "lease" : "lock-timeout";
+            String property = m.startsWith("tablePrefix") ? "table-prefix" : m.startsWith("schema") ? "schema"
+                    : m.startsWith("leaseDuration") ? "lease" : "lock-timeout";
             throw new AutoCertConfigurationException(List.of("autocert4j.store.postgres." + property + ": " + m
-                    .replace("Duration.ofSeconds(30)", "30s").replace("Duration.ofMinutes(10)", "10m")));
+                    .replace("Duration.ofSeconds(30)", "30s").replace("Duration.ofMinutes(10)", "10m")
+                    .replace("or no schema to use the search_path", "or remove autocert4j.store.postgres.schema to use the search_path")));
         }
     }
 }

@@ -2,7 +2,9 @@ package io.github.autocert4j.spring.boot;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
+import io.github.autocert4j.Http01Reply;
 import io.github.autocert4j.Http01Responder;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
@@ -20,14 +22,13 @@ import reactor.netty.http.server.HttpServerResponse;
 /**
  * The plain-HTTP port of the Reactor Netty integration. Boot's reactive server has one port, so a
  * second, small Reactor Netty {@code HttpServer} (same event loops) listens on
- * {@code autocert4j.http-port}: it answers {@code /.well-known/acme-challenge/{token}} like the other
- * adapters (200 / 404 / 503 / 400 / 405, judged on the raw request target), then redirects to HTTPS or,
+ * {@code autocert4j.http-port}: it answers {@code /.well-known/acme-challenge/{token}} as core decides for every
+ * host ({@link Http01Responder#respondAsync}: 200 / 404 / 503 / 400 / 405, judged on the raw request target), then redirects to HTTPS or,
  * without {@code redirect-to-https}, hands the request to the application's own {@link HttpHandler}.
  * Started after Boot's server and before the AutoCert, stopped the other way round.
  */
 final class ReactorNettyPlainHttp implements SmartLifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(ReactorNettyPlainHttp.class);
-    private static final String PREFIX = Http01Responder.PATH_PREFIX;
 
     private final Http01Responder responder;
     private final ChallengeRequests counts;
@@ -97,67 +98,48 @@ final class ReactorNettyPlainHttp implements SmartLifecycle {
 
     private Publisher<Void> route(HttpServerRequest req, HttpServerResponse res, ReactorHttpHandlerAdapter app) {
         String uri = req.uri();
-        String path = Http01Responder.requestPath(uri);
-        if (path != null && path.startsWith(PREFIX)) {
-            return challenge(req, res, path.substring(PREFIX.length()));
+        // This runs on the event loop: respondAsync() reads a token not pending here from the shared store off the loop,
+        // and decides 200 / 400 / 404 / 405 / 503 (the store cannot tell: a load balancer tries another replica).
+        CompletableFuture<Http01Reply> reply = responder.respondAsync(req.method().name(), uri);
+        if (!reply.isDone() || !reply.join().passToHost()) {
+            return Mono.fromFuture(reply).flatMap(r -> answer(res, r));
         }
         if (redirect != null) {
+            String path = Http01Responder.requestPath(uri);
             int q = uri.indexOf('?');
             String location = redirect.location(req.requestHeaders().get("Host"), (path == null ? "/" : path) + (q >= 0 ? uri.substring(q) : ""));
             if (location == null) {
-                return plain(res, 400, "no usable Host header to redirect to HTTPS\n", false);
+                return plain(res, 400, "no usable Host header to redirect to HTTPS\n");
             }
             return res.status(HttpsRedirect.status(req.method().name())).header("Location", location).header("Content-Length", "0").send();
         }
         if (app != null) {
             return app.apply(req, res);
         }
-        return plain(res, 404, "Not Found\n", false);
+        return plain(res, 404, "Not Found\n");
     }
 
-    private Publisher<Void> challenge(HttpServerRequest req, HttpServerResponse res, String token) {
-        String method = req.method().name();
-        boolean head = "HEAD".equals(method);
-        int status;
-        if (!head && !"GET".equals(method)) {
-            status = 405;
-            res.header("Allow", "GET, HEAD");
-        } else if (token.isEmpty()) {
-            status = 404;
-        } else if (!Http01Responder.isWellFormedToken(token)) {
-            status = 400;
-        } else {
-            // This runs on the event loop: a token not pending here may need the shared store, which
-            // lookup() reads off the loop (keyAuthorization() would block it).
-            // answerAsync() decides 200 / 404 / 503 (the store cannot tell: a load balancer tries another replica).
-            return Mono.fromFuture(responder.answerAsync(token))
-                    .onErrorReturn(Http01Responder.Answer.UNKNOWN)
-                    .flatMap(a -> answer(res, a.status(), a.found().orElse(null), head));
+    /** Renders core's decision and counts it. */
+    private Mono<Void> answer(HttpServerResponse res, Http01Reply reply) {
+        counts.record(reply.status());
+        byte[] bytes = reply.bodyBytes();
+        res.status(reply.status())
+                .header("Content-Type", reply.contentType())
+                .header("Content-Length", Integer.toString(bytes.length));
+        reply.headers().forEach(res::header);
+        if (reply.closeConnection()) {
+            res.header("Connection", "close");
         }
-        return answer(res, status, null, head);
+        return reply.sendBody() ? res.sendByteArray(Mono.just(bytes)).then() : res.send().then();
     }
 
-    private Mono<Void> answer(HttpServerResponse res, int status, String body, boolean head) {
-        counts.record(status);
-        return plain(res, status, body != null ? body : reason(status) + "\n", head);
-    }
-
-    private static Mono<Void> plain(HttpServerResponse res, int status, String body, boolean head) {
+    /** The host's own plain answer (no usable Host header, nothing to serve). */
+    private static Mono<Void> plain(HttpServerResponse res, int status, String body) {
         byte[] bytes = body.getBytes(StandardCharsets.US_ASCII);
         res.status(status)
                 .header("Content-Type", "text/plain;charset=us-ascii")
                 .header("Cache-Control", "no-store")
                 .header("Content-Length", Integer.toString(bytes.length));
-        return head ? res.send().then() : res.sendByteArray(Mono.just(bytes)).then();
-    }
-
-    private static String reason(int status) {
-        return switch (status) {
-            case 400 -> "Bad Request";
-            case 404 -> "Not Found";
-            case 405 -> "Method Not Allowed";
-            case 503 -> "Service Unavailable";
-            default -> String.valueOf(status);
-        };
+        return res.sendByteArray(Mono.just(bytes)).then();
     }
 }

@@ -28,7 +28,7 @@ class ConfigurationMetadataTest {
                 "key-type", "renewal.check-interval", "renewal.renewal-ratio", "renewal.backoff", "renewal.expiry-warning",
                 "renewal.use-ari", "renewal.order-timeout", "renewal.http-timeout", "health.renewal-failing-status",
                 "health.fallback-status", "challenge-types", "store.type", "store.postgres.table-prefix", "store.postgres.lease",
-                "store.postgres.lock-timeout")) {
+                "store.postgres.lock-timeout", "store.postgres.schema")) {
             String entry = "\"name\": \"autocert4j." + property + "\"";
             int at = json.indexOf(entry);
             assertTrue(at >= 0, "no metadata for autocert4j." + property);

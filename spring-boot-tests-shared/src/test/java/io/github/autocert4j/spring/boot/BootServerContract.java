@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.testkit.FreePorts;
+import io.github.autocert4j.testkit.Http01Table;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
@@ -90,6 +92,16 @@ abstract class BootServerContract {
             assertEquals(1.0, challenges(meters, "400"), malformed.headers() + malformed.body());
             assertEquals(1.0, challenges(meters, "405"));
             assertTrue(challenges(meters, "200") >= 1.0, "Pebble's validation was answered on the plain port");
+            // testkit's Http01Table: the table core decides, the same rows for every adapter, on this server's plain port.
+            ChallengeSolver.Challenge probe = new ChallengeSolver.Challenge("http-01", name, Http01Table.TOKEN, Http01Table.KEY_AUTHORIZATION);
+            autoCert.http01().present(probe);
+            for (Http01Table.Row row : Http01Table.rows()) {
+                Http01Table.check(row, Http01Table.send(new InetSocketAddress("127.0.0.1", plain), row), host -> {
+                    assertEquals(row.method().equals("GET") ? 301 : 308, host.status(), "the redirect: " + row + " -> " + host);
+                    assertEquals("https://app.autocert4j.test:" + app.httpsPort() + row.target(), host.header("location"), row.toString());
+                });
+            }
+            autoCert.http01().cleanUp(probe);
 
             // Live renewal: an open connection keeps its session, new connections get the new certificate.
             try (KeepAliveTlsClient open = new KeepAliveTlsClient(https, name, issuanceRoot)) {

@@ -15,7 +15,9 @@ import jakarta.inject.Inject;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.quarkus.AutoCertQuarkus;
+import io.github.autocert4j.testkit.Http01Table;
 import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
@@ -83,5 +85,28 @@ class QuarkusPebbleTest {
         HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create(base + "/.well-known/acme-challenge/a.b"))
                 .timeout(T).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(400, bad.statusCode());
+    }
+
+    /**
+     * testkit's {@link Http01Table} (the table core decides, the same rows for every adapter) through the
+     * challenge route on Quarkus' plain-HTTP port, over raw sockets; every other request gets Quarkus' redirect.
+     */
+    @Test
+    void theSharedHttp01Table() throws Exception {
+        ChallengeSolver.Challenge challenge = new ChallengeSolver.Challenge("http-01", PebbleResource.NAME, Http01Table.TOKEN,
+                Http01Table.KEY_AUTHORIZATION);
+        extension.autoCert().http01().present(challenge);
+        try {
+            InetSocketAddress plain = new InetSocketAddress("127.0.0.1", pebble.httpPort());
+            for (Http01Table.Row row : Http01Table.rows()) {
+                Http01Table.Reply reply = Http01Table.send(plain, row);
+                Http01Table.check(row, reply, host -> {
+                    assertEquals(301, host.status(), "Quarkus' redirect: " + row + " -> " + host);
+                    assertEquals("https://app.autocert4j.test:" + httpsPort + row.target(), host.header("location"), row.toString());
+                });
+            }
+        } finally {
+            extension.autoCert().http01().cleanUp(challenge);
+        }
     }
 }

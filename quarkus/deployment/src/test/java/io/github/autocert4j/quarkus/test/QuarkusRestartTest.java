@@ -1,98 +1,84 @@
 package io.github.autocert4j.quarkus.test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.math.BigInteger;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
-import jakarta.inject.Inject;
-
-import com.sun.net.httpserver.HttpServer;
-import io.github.autocert4j.AutoCert;
-import io.github.autocert4j.Http01Responder;
-import io.github.autocert4j.quarkus.AutoCertQuarkus;
-import io.github.autocert4j.testkit.IntegrationTest;
+import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
-import io.github.autocert4j.testkit.TlsProbe;
-import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.junit.QuarkusTest;
-import org.eclipse.microprofile.config.ConfigProvider;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
+import io.github.autocert4j.testkit.WithPebble;
+import io.quarkus.test.junit.main.LaunchResult;
+import io.quarkus.test.junit.main.QuarkusMainLauncher;
+import io.quarkus.test.junit.main.QuarkusMainTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Restart without a new order: before the application starts, a first run on the same
- * configuration and store (a plain AutoCert answering Pebble's validation on the same port)
- * obtained the certificate; the Quarkus application then serves that stored certificate at once
- * and Pebble issues nothing more.
+ * Restart without a new order, both runs through the extension: the application ({@link RestartMain}) is launched
+ * on a fresh store and obtains the certificate from Pebble through its own challenge route; launched again on the
+ * same configuration and store, it serves that stored certificate from its start and Pebble issues nothing more.
+ * The configuration is given as system properties for the two launches and restored afterwards (a
+ * {@code @QuarkusMainTest} starts its test resources anew for each launch, which would mean a new Pebble).
  */
-@QuarkusTest
-@QuarkusTestResource(value = QuarkusRestartTest.FirstRun.class, restrictToAnnotatedClass = true)
-@IntegrationTest
+@QuarkusMainTest
+@WithPebble
 class QuarkusRestartTest {
-    static final Duration T = Duration.ofSeconds(60);
-
-    @PebbleResource.InjectPebble
-    PebbleServer pebble;
-
-    @Inject
-    AutoCertQuarkus extension;
-
-    @ConfigProperty(name = "quarkus.http.test-ssl-port")
-    int httpsPort;
 
     @Test
-    void servesTheStoredCertificateWithoutANewOrder() throws Exception {
-        AutoCert autoCert = extension.autoCert();
-        // read here, not injected: Quarkus validates every test class's injection points in each application
-        BigInteger stored = new BigInteger(ConfigProvider.getConfig().getValue("autocert4j.test.first-serial", String.class), 16);
-        assertEquals(stored, autoCert.status(PebbleResource.NAME).orElseThrow().serial(), "the stored certificate is live at start");
-        BigInteger served = TlsProbe.handshake(new InetSocketAddress("127.0.0.1", httpsPort), PebbleResource.NAME,
-                pebble.issuanceRoot(), T).serial();
-        assertEquals(stored, served);
-        Thread.sleep(1000); // a restart that wrongly ordered would have done so by now (an order takes < 1 s here)
-        assertEquals(1, Awaits.issuedByPebble(pebble), "Pebble issued only the first run's certificate\n" + pebble.logTail(20));
-        assertEquals(stored, autoCert.status(PebbleResource.NAME).orElseThrow().serial());
+    void aSecondStartServesTheStoredCertificateWithoutANewOrder(QuarkusMainLauncher launcher, PebbleServer pebble,
+            @TempDir Path store, @TempDir Path tmp) throws Exception {
+        Path root = tmp.resolve("pebble-root.pem");
+        Files.writeString(root, "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(pebble.issuanceRoot().getEncoded()) + "\n-----END CERTIFICATE-----\n", StandardCharsets.US_ASCII);
+        Map<String, String> config = new LinkedHashMap<>();
+        config.put("quarkus.autocert4j.directory", pebble.directoryUri().toString());
+        config.put("quarkus.autocert4j.trust", pebble.acmeServerCaPem().toString());
+        config.put("quarkus.autocert4j.agree-to-terms-of-service", "true");
+        config.put("quarkus.autocert4j.names", PebbleResource.NAME);
+        config.put("quarkus.autocert4j.store.directory", store.toString());
+        config.put("quarkus.autocert4j.profile", "default");
+        config.put("quarkus.autocert4j.on-demand.enabled", "false");
+        config.put("quarkus.http.host", "127.0.0.1");
+        config.put("quarkus.http.test-port", String.valueOf(pebble.httpPort())); // where Pebble validates
+        config.put("quarkus.http.test-ssl-port", String.valueOf(FreePorts.loopback(1)[0]));
+        config.put("quarkus.http.insecure-requests", "redirect");
+        Map<String, String> before = new LinkedHashMap<>();
+        config.keySet().forEach(k -> before.put(k, System.getProperty(k)));
+        try {
+            config.forEach(System::setProperty);
+            String[] first = launch(launcher, tmp.resolve("first.txt"), root);
+            assertEquals("none", first[2], "the first start had nothing stored");
+            assertEquals(first[0], first[1], "the first run serves the certificate it obtained");
+            assertEquals(1, Awaits.issuedByPebble(pebble), "one order on the first run\n" + pebble.logTail(20));
+
+            String[] second = launch(launcher, tmp.resolve("second.txt"), root);
+            assertEquals(first[0], second[2], "the stored certificate is live from the restart's start");
+            assertEquals(first[0], second[1], "and served");
+            assertEquals(first[0], second[0]);
+            assertEquals(1, Awaits.issuedByPebble(pebble), "Pebble issued only the first run's certificate\n" + pebble.logTail(20));
+        } finally {
+            before.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
+        }
     }
 
-    /** Pebble, plus a first run that obtains the certificate into the store the application then uses. */
-    public static class FirstRun extends PebbleResource {
-        @Override
-        protected Map<String, String> more(PebbleServer pebble, Path store) {
-            try (AutoCert first = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                    .agreeToTermsOfService(true).storageDirectory(store).certificate(NAME).build()) {
-                HttpServer http = HttpServer.create(new InetSocketAddress("127.0.0.1", pebble.httpPort()), 0);
-                http.createContext(Http01Responder.PATH_PREFIX, exchange -> {
-                    String token = exchange.getRequestURI().getPath().substring(Http01Responder.PATH_PREFIX.length());
-                    byte[] body = first.http01().keyAuthorization(token).orElse("").getBytes(StandardCharsets.US_ASCII);
-                    exchange.sendResponseHeaders(body.length == 0 ? 404 : 200, body.length == 0 ? -1 : body.length);
-                    exchange.getResponseBody().write(body);
-                    exchange.close();
-                });
-                http.start();
-                try {
-                    first.start();
-                    String serial = Awaits.issued(first, NAME, pebble, Duration.ofSeconds(60)).serialHex();
-                    long issued = Awaits.issuedByPebble(pebble);
-                    if (issued != 1) {
-                        throw new IllegalStateException("the first run should have made Pebble issue 1 certificate, its log shows " + issued);
-                    }
-                    return Map.of("autocert4j.test.first-serial", serial);
-                } finally {
-                    http.stop(0);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
+    /** Runs the application once; its result line split: status serial, served serial, serial at start. */
+    private static String[] launch(QuarkusMainLauncher launcher, Path result, Path root) throws Exception {
+        LaunchResult run = launcher.launch(result.toString(), root.toString());
+        assertEquals(0, run.exitCode(), "the application's run: " + run.getErrorOutput() + "\n" + run.getOutput());
+        String[] line = Files.readString(result, StandardCharsets.US_ASCII).split(" ");
+        assertNotEquals("none", line[0]);
+        return line;
     }
 }
