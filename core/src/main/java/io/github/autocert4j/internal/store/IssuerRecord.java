@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * <p>Store keys, next to each issuer's account ({@code <id>} is the issuer id, {@code imported} for a
  * certificate imported without a CA):
  * <pre>
- * acme/&lt;id&gt;/account/issuers/&lt;sha256 of the DER&gt;.pem   an issuer certificate of a chain stored by this library
- * acme/&lt;id&gt;/account/issuers/leaf-&lt;cert&gt;.pem            the leaf itself, for an issuer that returns no chain beyond it (pinned)
+ * acme/&lt;id&gt;/account/issuers/&lt;sha256 of the DER&gt;.crt   an issuer certificate of a chain stored by this library
+ * acme/&lt;id&gt;/account/issuers/leaf-&lt;cert&gt;.crt            the leaf itself, for an issuer that returns no chain beyond it (pinned)
  * acme/issuers-migration.properties                     trustOnFirstUseUntil: the end of the migration window
  * </pre>
  * Entries are content-addressed, so writing one needs no lock and concurrent issuances never lose
@@ -99,7 +99,7 @@ public final class IssuerRecord {
         List<X509Certificate> added = new ArrayList<>();
         for (X509Certificate c : issuers) {
             if (!s.all().contains(c)) {
-                write(prefix(issuerId) + (chain.size() == 1 ? "leaf-" + StoreLayout.sanitize(certId) : sha256(c)) + ".pem", c);
+                write(prefix(issuerId) + (chain.size() == 1 ? "leaf-" + StoreLayout.sanitize(certId) : sha256(c)) + ".crt", c);
                 added.add(c);
             }
         }
@@ -190,7 +190,7 @@ public final class IssuerRecord {
             Map<X500Principal, List<Known>> bySubject = new HashMap<>();
             Set<X509Certificate> all = new HashSet<>();
             for (String key : store.list(ACCOUNTS)) {
-                if (!key.contains(RECORD_DIR) || !key.endsWith(".pem")) {
+                if (!key.contains(RECORD_DIR) || !key.endsWith(".crt")) {
                     continue;
                 }
                 Optional<byte[]> bytes = store.load(key);
@@ -237,7 +237,7 @@ public final class IssuerRecord {
             List<X509Certificate> added = new ArrayList<>();
             for (X509Certificate c : chain.subList(1, chain.size())) {
                 if (!snapshot.all().contains(c) && !added.contains(c)) {
-                    write(prefix("migrated") + sha256(c) + ".pem", c);
+                    write(prefix("migrated") + sha256(c) + ".crt", c);
                     LOG.warn("autocert4j: trusting issuer {} on first use (it issued a certificate stored before issuers were recorded; "
                             + "the migration window ends at {})", c.getSubjectX500Principal().getName(), tofuUntil);
                     added.add(c);
