@@ -220,8 +220,11 @@ public final class IssuerRecord {
     /** Records the issuers of a stored chain while the migration window is open; returns whether it did. */
     private boolean trustOnFirstUse(List<X509Certificate> chain, Snapshot s, Instant now) throws IOException {
         synchronized (refreshLock) {
-            if (!tofuOpen(s, now) || chain.size() < 2) {
-                return false;
+            if (chain.size() < 2) {
+                return false; // no issuer to trust: a self-signed or chain-less bundle is never trusted on first use
+            }
+            if (check(chain, snapshot) == null) {
+                return true; // another thread (a parallel start-up load) recorded these issuers meanwhile
             }
             for (int i = 0; i + 1 < chain.size(); i++) {
                 X509Certificate parent = chain.get(i + 1);
@@ -233,6 +236,9 @@ public final class IssuerRecord {
                 } catch (GeneralSecurityException | RuntimeException e) {
                     return false;
                 }
+            }
+            if (!tofuOpen(s, now)) {
+                return false;
             }
             List<X509Certificate> added = new ArrayList<>();
             for (X509Certificate c : chain.subList(1, chain.size())) {

@@ -14,6 +14,7 @@ import java.util.Locale;
  * <pre>
  * acme/127.0.0.1-14000-dir/account/account.key.pem   ACME account key pair (0600)
  * acme/127.0.0.1-14000-dir/account/account.url       account location at that CA
+ * acme/127.0.0.1-14000-dir/account/issuers/{sha256}.crt  an issuer certificate presented at issuance ({@link IssuerRecord})
  * certs/example.com/example.com.pem                  private key + chain, one atomic file
  * certs/example.com/example.com.properties           names, issuer, profile, issuedAt, serial,
  *                                                    ari.* (ARI window, the fleet's pick, next fetch)
