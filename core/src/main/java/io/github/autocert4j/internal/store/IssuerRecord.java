@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * <p>Migration (a store written before the record existed): the first time a stored certificate is
  * checked against an empty record, a window of {@link #TRUST_ON_FIRST_USE} opens (its end is stored,
  * so the whole fleet shares it); within it, a stored chain whose signatures link and whose issuers are
- * CA certificates has its issuers recorded (trust on first use). After it, or on a store whose record
+ * CA certificates has its issuers recorded (trust on first use, under {@code acme/migrated/account/issuers/}). After it, or on a store whose record
  * was never empty when first checked (a new store), nothing is trusted that was not recorded at issuance.
  */
 public final class IssuerRecord {
@@ -121,7 +121,7 @@ public final class IssuerRecord {
         }
     }
 
-    /** {@code s} plus {@code certs}, as a new generation. Holds refreshLock. */
+    /** {@code s} plus {@code certs} (written by this process), in the same generation. Holds refreshLock. */
     private Snapshot with(Snapshot s, List<X509Certificate> certs) {
         Map<X500Principal, List<Known>> bySubject = new HashMap<>(s.bySubject());
         bySubject.replaceAll((k, v) -> new ArrayList<>(v));
