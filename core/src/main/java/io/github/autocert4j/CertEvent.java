@@ -103,4 +103,17 @@ public sealed interface CertEvent {
         /** A new account with a new key was registered after a deactivation. */
         REGISTERED
     }
+
+    /**
+     * A certificate found in the store failed verification and was not served: its chain does not
+     * link to an issuer recorded at issuance, its key is not the stored key, or its chain's signatures
+     * do not hold (a forged or damaged store entry). The certificate live before stays live (or the
+     * self-signed fallback, if none was), and a new one is ordered (along the backoff schedule if
+     * orders are failing).
+     *
+     * @param serial the rejected certificate's serial
+     * @param reason what failed, e.g. "chain not signed by a recorded issuer: CN=..."
+     */
+    record Rejected(String certificate, Instant at, BigInteger serial, String reason) implements CertEvent {
+    }
 }

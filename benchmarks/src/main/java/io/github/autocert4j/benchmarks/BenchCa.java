@@ -178,6 +178,35 @@ final class BenchCa {
         Files.writeString(pem, out.toString(), StandardCharsets.US_ASCII);
         String meta = "names=" + String.join(",", names) + "\nissuedAt=" + Instant.now().toString().replace(":", "\\:") + "\n";
         Files.writeString(storeDir.resolve("certs/" + certId + "/" + certId + ".properties"), meta, StandardCharsets.UTF_8);
+        if (chain.size() > 1) {
+            StringWriter issuer = new StringWriter();
+            try (JcaPEMWriter w = new JcaPEMWriter(issuer)) {
+                w.writeObject(chain.get(1));
+            }
+            recordIssuer(storeDir, issuer.toString());
+        }
+    }
+
+    /**
+     * Records the issuer as an order does ({@code acme/<ca>/account/issuers/*.crt}, docs/security.md), so a
+     * store written here is served like one the library wrote, not through the migration window (which a
+     * store regenerated with a new benchmark CA, after the window closed, would no longer get). Once per issuer.
+     */
+    static void recordIssuer(Path storeDir, String issuerPem) throws IOException {
+        String id;
+        try {
+            id = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(issuerPem.getBytes(StandardCharsets.US_ASCII)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        Path file = storeDir.resolve("acme/bench/account/issuers/" + id + ".crt");
+        if (!Files.exists(file)) {
+            Files.createDirectories(file.getParent());
+            Path tmp = Files.createTempFile(file.getParent(), "issuer", ".tmp");
+            Files.writeString(tmp, issuerPem, StandardCharsets.US_ASCII);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
     }
 
     /** The PKCS#8 PEM text of {@code key}, encoded once and reused by {@link #writeBundle(Path, String, List, String, List)}. */
@@ -214,6 +243,7 @@ final class BenchCa {
         write(dir.resolve(certId + ".pem"), pem.getBytes(StandardCharsets.US_ASCII));
         String meta = "names=" + String.join(",", names) + "\nissuedAt=" + Instant.now().toString().replace(":", "\\:") + "\n";
         write(dir.resolve(certId + ".properties"), meta.getBytes(StandardCharsets.UTF_8));
+        recordIssuer(storeDir, intermediatePem);
     }
 
     private final ThreadLocal<ContentSigner> signers = ThreadLocal.withInitial(this::intermediateSigner);

@@ -28,9 +28,48 @@ final class GoingLive {
     private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     private final ManagedCertificate m;
+    /** The last stored leaf rejected (its event and log line are said once), and whether a rejection is new since {@link #peer}. */
+    private java.security.cert.X509Certificate rejectedLeaf;
+    private boolean rejectedNow;
 
     GoingLive(ManagedCertificate m) {
         this.m = m;
+    }
+
+    /**
+     * A peer (or anyone) changed the stored certificate: adopt it if it is a valid renewal; if it
+     * failed verification, order a replacement now (or at the backoff's next attempt, if orders are
+     * failing: the renewal reason makes that attempt order).
+     */
+    Outcome peer() {
+        rejectedNow = false;
+        if (adoptFromStore(null)) {
+            return new Outcome(Outcome.Next.at(m.services.now()), null);
+        }
+        if (!rejectedNow) {
+            return new Outcome(Outcome.Next.UNCHANGED, null);
+        }
+        Instant now = m.services.now();
+        boolean backingOff = m.failures > 0 && m.nextCheck != null && m.nextCheck.isAfter(now);
+        return new Outcome(backingOff ? Outcome.Next.UNCHANGED : Outcome.Next.at(now), null);
+    }
+
+    /**
+     * A stored certificate failed verification ({@link StoreAdoption#integrityProblem}): it is not
+     * served, status and an event say why (once per certificate), and the next check orders a new one.
+     */
+    void rejected(CertBundle bundle, String problem) {
+        m.renewReason = "the stored certificate was rejected: " + problem;
+        if (bundle.leaf().equals(rejectedLeaf)) {
+            return;
+        }
+        rejectedLeaf = bundle.leaf();
+        rejectedNow = true;
+        String serving = m.live != null ? "the certificate live before stays live" : "the self-signed fallback is served";
+        m.lastFailure = io.github.autocert4j.IssuanceException.transientFailure("the stored certificate " + m.id + " (serial "
+                + bundle.serial().toString(16) + ") was not served: " + problem + "; " + serving + " and a new one is ordered", null);
+        LOG.warn("autocert4j: {}", m.lastFailure.getMessage());
+        m.emit(new CertEvent.Rejected(m.id, m.services.now(), bundle.serial(), problem));
     }
 
     /**
@@ -48,7 +87,8 @@ final class GoingLive {
      * the live one (a peer's renewal may have come with a shorter profile).
      */
     boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) {
-        Optional<CertificateStorage.Stored> found = StoreAdoption.adoptable(m.services, m.id, m.names, m.live, storedSince, replacing);
+        Optional<CertificateStorage.Stored> found = StoreAdoption.adoptable(m.services, m.id, m.names, m.live, storedSince, replacing,
+                this::rejected);
         if (found.isEmpty()) {
             return false;
         }
@@ -80,6 +120,11 @@ final class GoingLive {
                 return null; // never replace a newer live certificate with an older stored one
             }
             Instant now = m.services.now();
+            String problem = StoreAdoption.integrityProblem(m.services, bundle, now, false);
+            if (problem != null) {
+                rejected(bundle, problem);
+                return null;
+            }
             try {
                 ChainVerifier.verifyUsable(bundle, m.names, now);
             } catch (ChainVerifier.VerificationException namesChanged) {

@@ -285,7 +285,7 @@ public final class ManagedCertificate {
                             permanent = false;
                             yield orderStep.attempt(true);
                         }
-                        case PEER -> new Outcome(goingLive.adoptFromStore(null) ? Next.at(services.now()) : Next.UNCHANGED, null);
+                        case PEER -> goingLive.peer(); // adopts a renewal, or orders if the stored one was rejected
                     };
                     next = outcome.next();
                     failure = outcome.failure();

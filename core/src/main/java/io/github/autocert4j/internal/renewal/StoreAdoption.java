@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +31,7 @@ final class StoreAdoption {
      *     certificate is that renewal, even one that expires sooner than the live one; else null
      */
     static Optional<CertificateStorage.Stored> adoptable(Services services, String id, List<String> names, CertBundle live,
-            Instant storedSince, java.math.BigInteger replacing) {
+            Instant storedSince, java.math.BigInteger replacing, BiConsumer<CertBundle, String> rejected) {
         Optional<CertificateStorage.Stored> found;
         try {
             found = services.storage().load(id);
@@ -46,6 +47,16 @@ final class StoreAdoption {
         // shorter profile (a CA choosing 6-day certificates after 90-day ones). Same notBefore and
         // expiry, other serial: a peer's renewal issued within the same second (CAs truncate to
         // seconds); the store holds what the fleet serves, so it is adopted. Never an older one.
+        Instant now = services.now();
+        if (live != null && stored.serial().equals(live.serial())) {
+            return Optional.empty();
+        }
+        // Integrity first, newer or not: a forged entry is reported and replaced, never left for a restart to find.
+        String problem = integrityProblem(services, stored, now, true);
+        if (problem != null) {
+            rejected.accept(stored, problem);
+            return Optional.empty();
+        }
         boolean newer = replacing != null ? !stored.serial().equals(replacing) : live == null || issuedLater(stored, live);
         if (live != null && (stored.serial().equals(live.serial()) || !newer)) {
             return Optional.empty();
@@ -53,9 +64,8 @@ final class StoreAdoption {
         if (storedSince != null && (found.get().issuedAt() == null || found.get().issuedAt().isBefore(storedSince))) {
             return Optional.empty();
         }
-        Instant now = services.now();
         try {
-            ChainVerifier.verify(stored, names, now);
+            ChainVerifier.verifyUsable(stored, names, now);
         } catch (ChainVerifier.VerificationException e) {
             return Optional.empty();
         }
@@ -64,6 +74,26 @@ final class StoreAdoption {
             return Optional.empty();
         }
         return found;
+    }
+
+    /**
+     * Why {@code bundle}, read from the store, must not be served, or null: its key must be the
+     * stored key and its chain must link to an issuer recorded at issuance ({@link
+     * io.github.autocert4j.internal.store.IssuerRecord}). {@code signatures}: also check each link of
+     * the chain (a peer's renewal); without, the leaf's signature by a recorded issuer and the other
+     * certificates being recorded ones suffice (start-up: one signature check per certificate).
+     */
+    static String integrityProblem(Services services, CertBundle bundle, Instant now, boolean signatures) {
+        try {
+            if (signatures) {
+                ChainVerifier.verifyIntegrity(bundle);
+            } else {
+                ChainVerifier.verifyKey(bundle);
+            }
+        } catch (ChainVerifier.VerificationException e) {
+            return e.getMessage();
+        }
+        return services.storage().issuers().problem(bundle.chain(), now);
     }
 
     /** Whether {@code stored} was issued after {@code current}, or in the same second and expires no sooner. */

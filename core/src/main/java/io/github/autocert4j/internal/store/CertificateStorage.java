@@ -17,6 +17,9 @@ import java.util.Properties;
  * file beside it with what the PEM cannot say (which issuer, which profile, for which names, and
  * the CA's ARI window with the renewal moment picked in it, shared by the servers on the store).
  *
+ * <p>Before a chain is stored, its issuers are recorded ({@link IssuerRecord}), so that it can be
+ * checked against them whenever it is loaded.
+ *
  * <p>Writes go through {@link CertStore#store(String, byte[], CertStore.Lock)}: only the holder
  * of the certificate's store lock can replace it.
  */
@@ -46,9 +49,16 @@ public final class CertificateStorage {
     }
 
     private final CertStore store;
+    private final IssuerRecord issuers;
 
     public CertificateStorage(CertStore store) {
         this.store = store;
+        this.issuers = new IssuerRecord(store);
+    }
+
+    /** The issuers recorded at issuance, which a stored certificate must link to before it is served. */
+    public IssuerRecord issuers() {
+        return issuers;
     }
 
     public CertStore store() {
@@ -124,6 +134,7 @@ public final class CertificateStorage {
     /** Stores the bundle and its metadata, only while {@code held} is still held. */
     public void save(String certId, CertBundle bundle, List<String> names, String profile, String issuerId, Instant issuedAt,
               CertStore.Lock held) throws IOException {
+        issuers.record(certId, issuerId, bundle.chain()); // first: a stored chain always finds its issuers recorded
         store.store(StoreLayout.certBundle(certId), Pem.encodeBundle(bundle.keyPair(), bundle.chain()), held);
         Properties meta = new Properties();
         meta.setProperty("names", String.join(",", names));

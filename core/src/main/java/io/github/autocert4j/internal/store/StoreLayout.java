@@ -17,6 +17,7 @@ import java.util.Locale;
  * acme/127.0.0.1-14000-dir/account/account.key.pending.pem  new key of a key rollover in progress (or interrupted)
  * acme/127.0.0.1-14000-dir/account/deactivated       when and which account was deactivated: no more orders
  * acme/127.0.0.1-14000-dir/account/rolled-over       the last key rollover: old and new key thumbprint, signed by the old key
+ * acme/127.0.0.1-14000-dir/account/issuers/{sha256}.crt  an issuer certificate presented at issuance ({@link IssuerRecord})
  * certs/example.com/example.com.pem                  private key + chain, one atomic file
  * certs/example.com/example.com.properties           names, issuer, profile, issuedAt, serial,
  *                                                    ari.* (ARI window, the fleet's pick, next fetch)

@@ -35,10 +35,7 @@ public final class ChainVerifier {
         if (chain.isEmpty()) {
             throw new VerificationException("the CA returned an empty certificate chain");
         }
-        X509Certificate leaf = chain.get(0);
-        if (!Arrays.equals(leaf.getPublicKey().getEncoded(), bundle.keyPair().getPublic().getEncoded())) {
-            throw new VerificationException("the certificate's public key does not match the private key it was ordered for");
-        }
+        verifyKey(bundle);
         Set<String> covered = new HashSet<>(bundle.names());
         for (String name : names) {
             if (!covered.contains(Names.normalize(name))) {
@@ -50,6 +47,25 @@ public final class ChainVerifier {
         }
         if (!now.isBefore(bundle.notAfter())) {
             throw new VerificationException("the certificate has expired (notAfter " + bundle.notAfter() + ", now " + now + ")");
+        }
+    }
+
+    /**
+     * The checks that a stored bundle was not altered: the leaf's key is the stored key and each
+     * certificate of the chain is signed by the next. Names and dates are {@link #verifyUsable}'s.
+     */
+    public static void verifyIntegrity(CertBundle bundle) throws VerificationException {
+        verifyKey(bundle);
+        verifySignatures(bundle.chain());
+    }
+
+    /** The leaf's public key is the bundle's key. */
+    public static void verifyKey(CertBundle bundle) throws VerificationException {
+        if (bundle.chain().isEmpty()) {
+            throw new VerificationException("the CA returned an empty certificate chain");
+        }
+        if (!Arrays.equals(bundle.leaf().getPublicKey().getEncoded(), bundle.keyPair().getPublic().getEncoded())) {
+            throw new VerificationException("the certificate's public key does not match the private key it was ordered for");
         }
     }
 

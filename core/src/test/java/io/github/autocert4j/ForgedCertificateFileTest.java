@@ -1,0 +1,234 @@
+package io.github.autocert4j;
+
+import io.github.autocert4j.internal.store.IssuerRecord;
+import io.github.autocert4j.internal.store.RenewalRequests;
+import io.github.autocert4j.internal.store.StoreLayout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+import io.github.autocert4j.testkit.ForgedBundle;
+import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.WithPebble;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 20: whoever can write the file store must not decide what a node serves. A bundle for the
+ * managed name planted in the store (signed by the attacker's own CA, chain signatures intact, or
+ * self-signed), with metadata claiming Pebble issued it, is never served: a client trusting the
+ * forged chain's anchor gets 0 handshakes, a client trusting Pebble's root keeps succeeding, a
+ * {@link CertEvent.Rejected} names what failed, and a new certificate is ordered from Pebble (which
+ * replaces the planted one in the store).
+ *
+ * <p>The file store cannot be watched: a running node reads the certificate entry when it orders, when
+ * a renewal request arrives through the store (the CLI's {@code renew}; the case tested here), or for an
+ * on-demand load; at start-up it reads every entry.
+ */
+@WithPebble
+class ForgedCertificateFileTest {
+    static final String NAME = "forged.autocert4j.test";
+    static final Duration T = Duration.ofSeconds(5);
+
+    static PebbleServer pebble;
+    static FaultProxy.ChallengeListener challenges;
+
+    @BeforeAll
+    static void start(PebbleServer running) throws Exception {
+        pebble = running;
+        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
+    }
+
+    @AfterAll
+    static void stop() {
+        challenges.close();
+    }
+
+    AutoCert build(Path store, List<CertEvent> events) {
+        return build(store, (CertEventListener) events::add);
+    }
+
+    AutoCert build(Path store, CertEventListener listener) {
+        AutoCert a = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
+                .agreeToTermsOfService(true).certificate(NAME).storageDirectory(store).listener(listener).build();
+        challenges.responder = a.http01();
+        return a;
+    }
+
+    static void plant(Path store, ForgedBundle forged) throws IOException {
+        Path pem = store.resolve(StoreLayout.certBundle(NAME));
+        Files.write(pem, forged.pem());
+        Files.write(store.resolve(StoreLayout.certMeta(NAME)), forged.meta(StoreLayout.caId(pebble.directoryUri())));
+    }
+
+    @Test
+    void forgedBundleWrittenWhileANodeRunsIsNeverServedAndReplaced(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("store");
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        try (AutoCert a = build(store, events);
+             JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0)) {
+            a.start();
+            BigInteger first = ((CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued, 30)).serial();
+            assertTrue(Files.list(store.resolve(IssuerRecord.prefix(StoreLayout.caId(pebble.directoryUri())))).findAny().isPresent(),
+                    "the issuers Pebble presented are recorded with the account");
+            ForgedBundle forged = ForgedBundle.withOwnCa(NAME, "Pebble Intermediate CA 1a2b3c");
+            try (Probes probes = new Probes(server.address(), forged.trustAnchor())) {
+                plant(store, forged);
+                // An operator asks for a renewal (as the CLI's renew does): the node reads the store, finds the planted
+                // bundle, which every adoption rule but verification would take (newer, other serial, "issued by" Pebble).
+                Files.createDirectories(store.resolve("renewals"));
+                Files.write(store.resolve(RenewalRequests.key(NAME)),
+                        RenewalRequests.encode(new RenewalRequests.Request(NAME, first, Instant.now(), "ForgedCertificateFileTest")));
+                CertEvent.Rejected rejected = (CertEvent.Rejected) await(events, e -> e instanceof CertEvent.Rejected, 20);
+                assertEquals(forged.leaf().getSerialNumber(), rejected.serial());
+                assertTrue(rejected.reason().startsWith("chain not signed by a recorded issuer"), rejected.reason());
+                CertEvent.Issued issued = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued
+                        && events.indexOf(e) > events.indexOf(rejected), 60);
+                assertTrue(issued.renewal());
+                probes.awaitPebbleServed(issued.serial(), 10);
+                probes.assertNeverForged();
+            }
+            assertEquals(1, events.stream().filter(e -> e instanceof CertEvent.Rejected).count(), "said once: " + events);
+            assertEquals(issuedSerial(store), a.status(NAME).orElseThrow().serial(), "the planted bundle was replaced in the store");
+        }
+    }
+
+    @Test
+    void forgedBundleFoundAtStartUpIsNeverServedAndReplaced(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("store");
+        List<CertEvent> firstEvents = new CopyOnWriteArrayList<>();
+        try (AutoCert a = build(store, firstEvents)) {
+            a.start();
+            await(firstEvents, e -> e instanceof CertEvent.Issued, 30);
+        }
+        ForgedBundle forged = ForgedBundle.selfSigned(NAME);
+        plant(store, forged);
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<AutoCert> self = new java.util.concurrent.atomic.AtomicReference<>();
+        List<String> statusAtRejection = new CopyOnWriteArrayList<>();
+        try (AutoCert a = build(store, e -> {
+                    if (e instanceof CertEvent.Rejected) {
+                        statusAtRejection.add(self.get().status(NAME).orElseThrow().lastError());
+                    }
+                    events.add(e);
+                });
+             JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0);
+             Probes probes = new Probes(server.address(), forged.trustAnchor())) {
+            self.set(a);
+            a.start();
+            CertEvent.Rejected rejected = (CertEvent.Rejected) await(events, e -> e instanceof CertEvent.Rejected, 10);
+            assertTrue(rejected.reason().startsWith("chain not signed by a recorded issuer"), rejected.reason());
+            assertTrue(statusAtRejection.get(0).contains(rejected.reason()), "status shows it: " + statusAtRejection);
+            CertEvent.Issued issued = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued, 60);
+            assertFalse(issued.renewal(), "nothing was live: the forged bundle never went live");
+            assertNotEquals(forged.leaf().getSerialNumber(), issued.serial());
+            probes.awaitPebbleServed(issued.serial(), 10);
+            probes.assertNeverForged();
+            assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Loaded), events.toString());
+        }
+    }
+
+    static CertEvent await(List<CertEvent> events, Predicate<CertEvent> p, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            for (CertEvent e : events) {
+                if (p.test(e)) {
+                    return e;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no such event within " + seconds + " s: " + events);
+    }
+
+    static BigInteger issuedSerial(Path store) throws Exception {
+        return io.github.autocert4j.internal.store.Pem.decodeBundle(Files.readAllBytes(store.resolve(StoreLayout.certBundle(NAME)))).serial();
+    }
+
+    /**
+     * Two clients handshaking in a loop (every 50 ms, for at most 2 minutes) until closed: one trusting
+     * only the forged chain's anchor (it must never complete a handshake), one trusting only Pebble's root.
+     */
+    static final class Probes implements AutoCloseable {
+        final AtomicInteger forgedServed = new AtomicInteger();
+        final AtomicInteger forgedTried = new AtomicInteger();
+        final AtomicInteger pebbleServed = new AtomicInteger();
+        final List<BigInteger> pebbleSerials = new CopyOnWriteArrayList<>();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final Thread thread;
+
+        Probes(InetSocketAddress address, X509Certificate forgedAnchor) throws Exception {
+            X509Certificate pebbleRoot = pebble.issuanceRoot(0);
+            thread = new Thread(() -> {
+                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+                while (!stop.get() && System.nanoTime() < deadline) {
+                    forgedTried.incrementAndGet();
+                    try {
+                        TlsProbe.handshake(address, NAME, forgedAnchor, T);
+                        forgedServed.incrementAndGet();
+                    } catch (IOException expected) {
+                        // not the forged certificate: right
+                    }
+                    try {
+                        pebbleSerials.add(TlsProbe.handshake(address, NAME, pebbleRoot, T).serial());
+                        pebbleServed.incrementAndGet();
+                    } catch (IOException e) {
+                        // the fallback before the first certificate is live
+                    }
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "forged-probes");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void awaitPebbleServed(BigInteger serial, int seconds) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (!pebbleSerials.contains(serial) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(pebbleSerials.contains(serial), "a client trusting Pebble's root is served " + serial.toString(16));
+        }
+
+        /** Probes on (at least 10 tries of the forged-trusting client, at most 30 s), then asserts none succeeded. */
+        void assertNeverForged() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (forgedTried.get() < 10 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(forgedTried.get() >= 10, "probed " + forgedTried.get() + " times");
+            assertEquals(0, forgedServed.get(), "verified handshakes served with the forged certificate (of " + forgedTried.get() + ")");
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join(10_000);
+        }
+    }
+}
