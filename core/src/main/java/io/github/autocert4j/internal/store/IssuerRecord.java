@@ -70,12 +70,40 @@ public final class IssuerRecord {
     private static final String RECORD_DIR = "/account/issuers/";
 
     /**
-     * A recorded issuer: its certificate and its public key, decoded once; an EC key as a BouncyCastle
-     * key checked with BouncyCastle ({@code provider}), which verifies ECDSA 6 to 10 times faster than
-     * the JDK 17 provider (measured: P-256 about 0.1 ms against 1 ms, P-384 0.33 ms against 2.2 ms per
-     * leaf; RSA is as fast in both, so the JDK's stays: {@code provider} null).
+     * A recorded issuer: its certificate and public key. An EC key is checked with BouncyCastle, which
+     * verifies ECDSA 6 to 10 times faster than the JDK 17 provider (measured: P-256 about 0.1 ms against
+     * 1 ms, P-384 0.33 ms against 2.2 ms per leaf; RSA is as fast in both, so the JDK's stays). The
+     * BouncyCastle key is made at the first check, not when recorded: recording is on the way to a first
+     * certificate, where BouncyCastle must not load (docs/startup.md, ColdPathTest).
      */
-    private record Known(X509Certificate cert, PublicKey key, Provider provider) {
+    private final class Known {
+        final X509Certificate cert;
+        final PublicKey key;
+        private volatile PublicKey bcKey;
+
+        Known(X509Certificate cert) {
+            this.cert = cert;
+            this.key = cert.getPublicKey();
+        }
+
+        void verify(X509Certificate leaf) throws GeneralSecurityException {
+            if (!"EC".equals(key.getAlgorithm())) {
+                leaf.verify(key);
+                return;
+            }
+            Provider p = bouncyCastle();
+            PublicKey k = bcKey;
+            if (k == null) {
+                try {
+                    k = KeyFactory.getInstance("EC", p).generatePublic(new X509EncodedKeySpec(key.getEncoded()));
+                } catch (GeneralSecurityException | RuntimeException e) {
+                    leaf.verify(key); // the JDK's check, slower
+                    return;
+                }
+                bcKey = k;
+            }
+            leaf.verify(k, p);
+        }
     }
 
     /** @param generation counts the reads of the whole record from the store */
@@ -83,8 +111,8 @@ public final class IssuerRecord {
     }
 
     private final CertStore store;
-    /** BouncyCastle for ECDSA checks, made at the first EC issuer (about 0.1 s); guarded by refreshLock. */
-    private Provider bc;
+    /** BouncyCastle for ECDSA checks, made at the first check against an EC issuer (about 0.1 s). */
+    private volatile Provider bc;
     private volatile Snapshot snapshot;
     /** The migration window's end once read (Instant.MIN: closed for good), or null if not read yet. */
     private volatile Instant tofuUntil;
@@ -176,11 +204,7 @@ public final class IssuerRecord {
         X500Principal issuer = leaf.getIssuerX500Principal();
         for (Known k : s.bySubject().getOrDefault(issuer, List.of())) {
             try {
-                if (k.provider() == null) {
-                    leaf.verify(k.key());
-                } else {
-                    leaf.verify(k.key(), k.provider());
-                }
+                k.verify(leaf);
                 return null;
             } catch (GeneralSecurityException | RuntimeException e) {
                 // another recorded issuer with the same name (a re-keyed intermediate): try the next
@@ -234,18 +258,31 @@ public final class IssuerRecord {
     }
 
     private Known known(X509Certificate c) {
-        PublicKey key = c.getPublicKey();
-        if (!"EC".equals(key.getAlgorithm())) {
-            return new Known(c, key, null);
+        return new Known(c);
+    }
+
+    /**
+     * Kept apart so that verifying IssuerRecord's bytecode does not load BouncyCastle's classes (the
+     * verifier loads a type to check it is a Provider where it is assigned to one).
+     */
+    private static final class BouncyCastle {
+        static Provider provider() {
+            return new BouncyCastleProvider();
         }
-        try {
-            if (bc == null) {
-                bc = new BouncyCastleProvider();
+    }
+
+    private Provider bouncyCastle() {
+        Provider p = bc;
+        if (p == null) {
+            synchronized (this) {
+                p = bc;
+                if (p == null) {
+                    p = BouncyCastle.provider();
+                    bc = p;
+                }
             }
-            return new Known(c, KeyFactory.getInstance("EC", bc).generatePublic(new X509EncodedKeySpec(key.getEncoded())), bc);
-        } catch (GeneralSecurityException | RuntimeException e) {
-            return new Known(c, key, null); // the JDK's check, slower
         }
+        return p;
     }
 
     /** Records the issuers of a stored chain while the migration window is open; returns whether it did. */
