@@ -212,6 +212,10 @@ dirty=$dirty
 quick=$quick
 date=$(date -u +%Y-%m-%dT%H:%MZ)
 seconds=$elapsed
+load_max=$load_max
+foreign_max=$foreign_max
+retries=$retries
+settle_s=$settle_s
 META
 timeout 300 "${jvm[@]}" io.github.autocert4j.benchmarks.Bench report "$out" benchmarks > "$out/report.log" 2>&1 \
   || { echo "report failed:"; cat "$out/report.log"; exit 1; }

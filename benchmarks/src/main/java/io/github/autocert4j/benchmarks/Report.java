@@ -63,12 +63,19 @@ final class Report {
         EXPECTED.put("loaded", List.of("ondemand_loaded_handshake_vs_static <= 1.2"));
     }
 
-    /** The rule that decides {@code noisy}, as bench.sh applies it (written into results.json). */
-    static final String NOISE_RULE = "a section is noisy when the 1-min load average was >= BENCH_LOAD_MAX (1.5 on 2 cores) when it started "
-            + "(after waiting up to BENCH_SETTLE_S = 90 s for it to fall), or when processes outside the section's own process tree used "
-            + ">= BENCH_FOREIGN_MAX (0.15) of all cores while it ran (/proc/stat busy time minus the CPU time of the section's reaped "
-            + "process tree); a noisy section is repeated up to BENCH_RETRIES (2) more times; if every try is noisy, the try with the "
-            + "least foreign CPU is reported and its rows are never 'met' (status 'noisy'; a miss stays 'missed')";
+    /**
+     * The rule that decides {@code noisy}, with the settings bench.sh ran with (meta.properties; the defaults
+     * when a run did not record them), written into results.json.
+     */
+    static String noiseRule(Map<String, String> meta) {
+        return "a section is noisy when the 1-min load average was >= BENCH_LOAD_MAX (" + meta.getOrDefault("load_max", "1.5")
+                + " on 2 cores) when it started (after waiting up to BENCH_SETTLE_S = " + meta.getOrDefault("settle_s", "90")
+                + " s for it to fall), or when processes outside the section's own process tree used >= BENCH_FOREIGN_MAX ("
+                + meta.getOrDefault("foreign_max", "0.15") + ") of all cores while it ran (/proc/stat busy time minus the CPU time of "
+                + "the section's reaped process tree); a noisy section is repeated up to BENCH_RETRIES (" + meta.getOrDefault("retries", "2")
+                + ") more times; if every try is noisy, the try with the least foreign CPU is reported and its rows are never 'met' "
+                + "(status 'noisy'; a miss stays 'missed')";
+    }
 
     private Report() {
     }
@@ -130,7 +137,7 @@ final class Report {
         json.put("date", meta.getOrDefault("date", ""));
         json.put("seconds", meta.containsKey("seconds") ? Long.parseLong(meta.get("seconds")) : null);
         json.put("missing_sections", new ArrayList<>(missing));
-        json.put("noise_rule", NOISE_RULE);
+        json.put("noise_rule", noiseRule(meta));
         json.put("rows", new ArrayList<Object>(all));
         Files.writeString(target.resolve("results.json"), Rows.toJson(json, "") + "\n", StandardCharsets.UTF_8);
 
@@ -142,7 +149,7 @@ final class Report {
                 .append("; whole run ").append(meta.getOrDefault("seconds", "?")).append(" s). Machine-readable: `benchmarks/results.json`. "
                         + "Method and row definitions: `docs/benchmarks.md`. All traffic is on 127.0.0.1 and client and server share the "
                         + "machine's cores, so only ratios measured within one run are meaningful.\n\n");
-        md.append("Noise rule: ").append(NOISE_RULE).append(".\n\n");
+        md.append("Noise rule: ").append(noiseRule(meta)).append(".\n\n");
         md.append("## Machine, JVM, libraries\n\n```\n").append(read(out.resolve("machine.txt")).strip()).append("\n```\n\n");
         Set<String> libs = new TreeSet<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
