@@ -6,13 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
+import io.github.autocert4j.testdoubles.CutOffStore;
 import io.github.autocert4j.testkit.Http01Table;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -110,7 +109,7 @@ class Http01ReplyTableTest {
 
     @Test
     void aStoreThatCannotTellIs503AndOwnTokensStill200() {
-        Http01Responder cut = new Http01Responder(new UnreachableStore());
+        Http01Responder cut = new Http01Responder(new CutOffStore());
         try {
             cut.present(new ChallengeSolver.Challenge("http-01", "app.autocert4j.test", Http01Table.TOKEN, Http01Table.KEY_AUTHORIZATION));
             Http01Reply unknown = cut.respond("GET", Http01Table.PREFIX + "peersToken_1");
@@ -142,37 +141,5 @@ class Http01ReplyTableTest {
     void cleanUpTurns200Into404() {
         responder.cleanUp(new ChallengeSolver.Challenge("http-01", "app.autocert4j.test", Http01Table.TOKEN, Http01Table.KEY_AUTHORIZATION));
         assertEquals(404, responder.respond("GET", Http01Table.PREFIX + Http01Table.TOKEN).status());
-    }
-
-    /** A shared store that is cut off: every read fails. */
-    static final class UnreachableStore implements CertStore {
-        private static IOException down() {
-            return new CertStore.UnavailableException("connection refused (test: the store is cut off)", null);
-        }
-
-        @Override
-        public Optional<byte[]> load(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public void store(String key, byte[] value) {
-            // published before the cut
-        }
-
-        @Override
-        public List<String> list(String prefix) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public boolean delete(String key) throws IOException {
-            throw down();
-        }
-
-        @Override
-        public Lock lock(String name) throws IOException {
-            throw down();
-        }
     }
 }
