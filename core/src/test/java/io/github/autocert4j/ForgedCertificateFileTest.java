@@ -12,22 +12,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 import io.github.autocert4j.testkit.ForgedBundle;
+import io.github.autocert4j.testkit.ForgedProbes;
 import io.github.autocert4j.testkit.PebbleServer;
-import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -93,7 +89,7 @@ class ForgedCertificateFileTest {
             assertTrue(Files.list(store.resolve(IssuerRecord.prefix(StoreLayout.caId(pebble.directoryUri())))).findAny().isPresent(),
                     "the issuers Pebble presented are recorded with the account");
             ForgedBundle forged = ForgedBundle.withOwnCa(NAME, "Pebble Intermediate CA 1a2b3c");
-            try (Probes probes = new Probes(server.address(), forged.trustAnchor())) {
+            try (ForgedProbes probes = new ForgedProbes(List.of(server.address()), NAME, forged.trustAnchor(), pebble.issuanceRoot(0), T, 10)) {
                 plant(store, forged);
                 // An operator asks for a renewal (as the CLI's renew does): the node reads the store, finds the planted
                 // bundle, which every adoption rule but verification would take (newer, other serial, "issued by" Pebble).
@@ -106,7 +102,7 @@ class ForgedCertificateFileTest {
                 CertEvent.Issued issued = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued
                         && events.indexOf(e) > events.indexOf(rejected), 60);
                 assertTrue(issued.renewal());
-                probes.awaitPebbleServed(issued.serial(), 10);
+                probes.awaitTrustedServed(issued.serial(), 10);
                 probes.assertNeverForged();
             }
             assertEquals(1, events.stream().filter(e -> e instanceof CertEvent.Rejected).count(), "said once: " + events);
@@ -134,7 +130,7 @@ class ForgedCertificateFileTest {
                     events.add(e);
                 });
              JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0);
-             Probes probes = new Probes(server.address(), forged.trustAnchor())) {
+             ForgedProbes probes = new ForgedProbes(List.of(server.address()), NAME, forged.trustAnchor(), pebble.issuanceRoot(0), T, 10)) {
             self.set(a);
             a.start();
             CertEvent.Rejected rejected = (CertEvent.Rejected) await(events, e -> e instanceof CertEvent.Rejected, 10);
@@ -143,7 +139,7 @@ class ForgedCertificateFileTest {
             CertEvent.Issued issued = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued, 60);
             assertFalse(issued.renewal(), "nothing was live: the forged bundle never went live");
             assertNotEquals(forged.leaf().getSerialNumber(), issued.serial());
-            probes.awaitPebbleServed(issued.serial(), 10);
+            probes.awaitTrustedServed(issued.serial(), 10);
             probes.assertNeverForged();
             assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Loaded), events.toString());
         }
@@ -164,71 +160,5 @@ class ForgedCertificateFileTest {
 
     static BigInteger issuedSerial(Path store) throws Exception {
         return io.github.autocert4j.internal.store.Pem.decodeBundle(Files.readAllBytes(store.resolve(StoreLayout.certBundle(NAME)))).serial();
-    }
-
-    /**
-     * Two clients handshaking in a loop (every 50 ms, for at most 2 minutes) until closed: one trusting
-     * only the forged chain's anchor (it must never complete a handshake), one trusting only Pebble's root.
-     */
-    static final class Probes implements AutoCloseable {
-        final AtomicInteger forgedServed = new AtomicInteger();
-        final AtomicInteger forgedTried = new AtomicInteger();
-        final AtomicInteger pebbleServed = new AtomicInteger();
-        final List<BigInteger> pebbleSerials = new CopyOnWriteArrayList<>();
-        final AtomicBoolean stop = new AtomicBoolean();
-        final Thread thread;
-
-        Probes(InetSocketAddress address, X509Certificate forgedAnchor) throws Exception {
-            X509Certificate pebbleRoot = pebble.issuanceRoot(0);
-            thread = new Thread(() -> {
-                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-                while (!stop.get() && System.nanoTime() < deadline) {
-                    forgedTried.incrementAndGet();
-                    try {
-                        TlsProbe.handshake(address, NAME, forgedAnchor, T);
-                        forgedServed.incrementAndGet();
-                    } catch (IOException expected) {
-                        // not the forged certificate: right
-                    }
-                    try {
-                        pebbleSerials.add(TlsProbe.handshake(address, NAME, pebbleRoot, T).serial());
-                        pebbleServed.incrementAndGet();
-                    } catch (IOException e) {
-                        // the fallback before the first certificate is live
-                    }
-                    try {
-                        Thread.sleep(50);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            }, "forged-probes");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        void awaitPebbleServed(BigInteger serial, int seconds) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            while (!pebbleSerials.contains(serial) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertTrue(pebbleSerials.contains(serial), "a client trusting Pebble's root is served " + serial.toString(16));
-        }
-
-        /** Probes on (at least 10 tries of the forged-trusting client, at most 30 s), then asserts none succeeded. */
-        void assertNeverForged() throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (forgedTried.get() < 10 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertTrue(forgedTried.get() >= 10, "probed " + forgedTried.get() + " times");
-            assertEquals(0, forgedServed.get(), "verified handshakes served with the forged certificate (of " + forgedTried.get() + ")");
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
-            thread.join(10_000);
-        }
     }
 }

@@ -14,8 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 import javax.net.ssl.SSLServerSocket;
@@ -24,8 +22,8 @@ import javax.net.ssl.SSLSocket;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.testkit.ForgedBundle;
+import io.github.autocert4j.testkit.ForgedProbes;
 import io.github.autocert4j.testkit.PebbleServer;
-import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -87,7 +85,7 @@ class ForgedCertificatePostgresTest {
                 assertEquals(first, b.status(NAME).orElseThrow().serial(), "node B loaded A's certificate from the store");
                 ForgedBundle forged = ForgedBundle.withOwnCa(NAME, "Pebble Intermediate CA 4d5e6f");
                 String issuerId = a.status(NAME).orElseThrow().issuerId();
-                try (Probes probes = new Probes(List.of(serverA.address(), serverB.address()), forged.trustAnchor())) {
+                try (ForgedProbes probes = new ForgedProbes(List.of(serverA.address(), serverB.address()), NAME, forged.trustAnchor(), pebble.issuanceRoot(0), T, 20)) {
                     updateAndNotify(prefix, "certs/" + NAME + "/" + NAME + ".properties", forged.meta(issuerId));
                     updateAndNotify(prefix, "certs/" + NAME + "/" + NAME + ".pem", forged.pem());
                     for (List<CertEvent> events : List.of(eventsA, eventsB)) {
@@ -96,7 +94,7 @@ class ForgedCertificatePostgresTest {
                         assertTrue(rejected.reason().startsWith("chain not signed by a recorded issuer"), rejected.reason());
                     }
                     BigInteger replacement = awaitReplacement(a, b, first, forged.leaf().getSerialNumber(), 60);
-                    probes.awaitPebbleServed(replacement, 2, 15);
+                    probes.awaitTrustedServed(replacement, 15);
                     probes.assertNeverForged();
                     long orders = eventsA.stream().filter(e -> e instanceof CertEvent.Issued i && !i.serial().equals(first)).count()
                             + eventsB.stream().filter(e -> e instanceof CertEvent.Issued).count();
@@ -166,75 +164,6 @@ class ForgedCertificatePostgresTest {
         @Override
         public void close() throws Exception {
             socket.close();
-            thread.join(10_000);
-        }
-    }
-
-    /**
-     * Clients handshaking with every node in a loop (every 50 ms, for at most 2 minutes) until closed: one
-     * trusting only the forged chain's anchor (it must never complete a handshake), one trusting only Pebble's root.
-     */
-    static final class Probes implements AutoCloseable {
-        final AtomicInteger forgedServed = new AtomicInteger();
-        final AtomicInteger forgedTried = new AtomicInteger();
-        final List<List<BigInteger>> pebbleSerials = new CopyOnWriteArrayList<>();
-        final AtomicBoolean stop = new AtomicBoolean();
-        final Thread thread;
-
-        Probes(List<InetSocketAddress> nodes, java.security.cert.X509Certificate forgedAnchor) throws Exception {
-            java.security.cert.X509Certificate pebbleRoot = pebble.issuanceRoot(0);
-            nodes.forEach(n -> pebbleSerials.add(new CopyOnWriteArrayList<>()));
-            thread = new Thread(() -> {
-                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-                while (!stop.get() && System.nanoTime() < deadline) {
-                    for (int i = 0; i < nodes.size(); i++) {
-                        forgedTried.incrementAndGet();
-                        try {
-                            TlsProbe.handshake(nodes.get(i), NAME, forgedAnchor, T);
-                            forgedServed.incrementAndGet();
-                        } catch (IOException expected) {
-                            // not the forged certificate: right
-                        }
-                        try {
-                            pebbleSerials.get(i).add(TlsProbe.handshake(nodes.get(i), NAME, pebbleRoot, T).serial());
-                        } catch (IOException e) {
-                            // counted by awaitPebbleServed
-                        }
-                    }
-                    try {
-                        Thread.sleep(50);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            }, "forged-probes");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        void awaitPebbleServed(BigInteger serial, int nodes, int seconds) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            while (pebbleSerials.stream().anyMatch(l -> !l.contains(serial)) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            for (int i = 0; i < nodes; i++) {
-                assertTrue(pebbleSerials.get(i).contains(serial), "node " + i + " serves " + serial.toString(16) + " to a client trusting Pebble's root");
-            }
-        }
-
-        /** Probes on (at least 20 tries of the forged-trusting client, at most 30 s), then asserts none succeeded. */
-        void assertNeverForged() throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (forgedTried.get() < 20 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertTrue(forgedTried.get() >= 20, "probed " + forgedTried.get() + " times");
-            assertEquals(0, forgedServed.get(), "verified handshakes served with the forged certificate (of " + forgedTried.get() + ")");
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
             thread.join(10_000);
         }
     }
