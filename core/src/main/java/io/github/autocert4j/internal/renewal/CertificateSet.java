@@ -69,7 +69,8 @@ public final class CertificateSet {
 
     /**
      * One certificate's start-up load: the event to report (null: none), or {@code unavailable} if
-     * the store could not be reached for it (then nothing was decided: it is not "none stored").
+     * the store did not answer for it (down, a read that failed or timed out: then nothing was decided,
+     * it is not "none stored"; status and a {@link CertEvent.Failed} say so, see {@link NotLoadedYet}).
      */
     public record LoadResult(CertEvent.Loaded loaded, boolean unavailable) {
         public static final LoadResult UNAVAILABLE = new LoadResult(null, true);
@@ -82,29 +83,33 @@ public final class CertificateSet {
      * 200,000 small files took 18 s with 2 readers and 5.5 s with 16 on a 2-core VM), while decoding
      * only computes, so it runs on one thread per core (with 16 decoders on 2 cores the JDK's
      * certificate parser, which serializes on one global lock, made the warm-cache load 40 % slower).
-     * {@code progress} hears after each read whether the store answered (true) or was
-     * unavailable (false). Once it was unavailable, the certificates not yet read are not read
-     * either (each read could wait a connection timeout) and are {@link LoadResult#UNAVAILABLE} too.
+     * {@code progress} hears after each read whether the store answered (true) or failed (false).
+     * A read the store failed (unavailable, timed out, a file it could not read) is
+     * {@link LoadResult#UNAVAILABLE}: not "none stored", so never ordered for. Once the store was
+     * unavailable, the certificates not yet read are not read either (each read could wait a
+     * connection timeout) and are {@link LoadResult#UNAVAILABLE} too.
      */
     public static List<LoadResult> loadStored(List<ManagedCertificate> all, int parallelAbove, java.util.function.Consumer<Boolean> progress) {
-        java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Exception> down = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.function.Function<ManagedCertificate, CertificateStorage.Read> reader = m -> {
-            if (down.get()) {
-                return null;
+            Exception downCause = down.get();
+            if (downCause != null) {
+                return CertificateStorage.Read.notAttempted(downCause);
             }
             CertificateStorage.Read read = m.readStored();
-            boolean unavailable = read.unavailable();
-            if (unavailable) {
-                down.set(true);
+            if (read.unavailable()) {
+                down.compareAndSet(null, read.storeFailure());
             }
-            progress.accept(!unavailable);
-            return unavailable ? null : read;
+            progress.accept(read.storeFailure() == null);
+            return read;
         };
+        if (!all.isEmpty()) {
+            all.get(0).services.storage().issuers().preload(); // every check needs it: read it before the readers fill the pool
+        }
         if (all.size() <= parallelAbove) {
             List<LoadResult> results = new ArrayList<>(all.size());
             for (ManagedCertificate m : all) {
-                CertificateStorage.Read read = reader.apply(m);
-                results.add(read == null ? LoadResult.UNAVAILABLE : new LoadResult(m.loadStored(read), false));
+                results.add(load(m, reader.apply(m)));
             }
             return results;
         }
@@ -130,7 +135,7 @@ public final class CertificateSet {
                     }
                 }, readers).thenApplyAsync(read -> {
                     try {
-                        return read == null ? LoadResult.UNAVAILABLE : new LoadResult(m.loadStored(read), false);
+                        return load(m, read);
                     } finally {
                         readAhead.release();
                     }
@@ -152,6 +157,12 @@ public final class CertificateSet {
             readers.shutdownNow();
             decoders.shutdownNow();
         }
+    }
+
+    /** Serves {@code read} if usable; unavailable if the store did not answer it (then nothing was decided). */
+    private static LoadResult load(ManagedCertificate m, CertificateStorage.Read read) {
+        CertEvent.Loaded loaded = m.loadStored(read);
+        return m.goingLive.notLoadedYet.waiting() ? LoadResult.UNAVAILABLE : new LoadResult(loaded, false);
     }
 
     /** Validates {@code names} like the builder does and adds a certificate for them; throws IllegalArgumentException naming the fix. */

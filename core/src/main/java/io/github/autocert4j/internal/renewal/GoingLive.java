@@ -4,6 +4,7 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.store.IssuersUnreadable;
 import io.github.autocert4j.internal.tls.ChainVerifier;
 import io.github.autocert4j.internal.util.LogSafe;
 
@@ -28,12 +29,15 @@ final class GoingLive {
     private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     private final ManagedCertificate m;
+    /** Status and event while a start-up read could not ask the store. */
+    final NotLoadedYet notLoadedYet;
     /** The last stored leaf rejected (its event and log line are said once), and whether a rejection is new since {@link #peer}. */
     private java.security.cert.X509Certificate rejectedLeaf;
     private boolean rejectedNow;
 
     GoingLive(ManagedCertificate m) {
         this.m = m;
+        this.notLoadedYet = new NotLoadedYet(m);
     }
 
     /**
@@ -109,7 +113,19 @@ final class GoingLive {
         return true;
     }
 
+    /**
+     * Serves the stored certificate if usable. {@code read}: a start-up read (null: read now, for a
+     * certificate added at run time); if the store did not answer it, {@link #notLoadedYet} says so
+     * and nothing else happens (no rejection, no order: the start-up load reads it again).
+     */
     CertEvent.Loaded load(CertificateStorage.Read read) {
+        if (read != null && read.storeFailure() != null) {
+            notLoadedYet.failed(read.storeFailure());
+            return null;
+        }
+        if (read != null) {
+            notLoadedYet.answered();
+        }
         try {
             Optional<CertificateStorage.Stored> found = (read != null ? read : m.services.storage().read(m.id)).decode();
             if (found.isEmpty()) {
@@ -120,7 +136,16 @@ final class GoingLive {
                 return null; // never replace a newer live certificate with an older stored one
             }
             Instant now = m.services.now();
-            String problem = StoreAdoption.integrityProblem(m.services, bundle, now, false);
+            String problem;
+            try {
+                problem = StoreAdoption.integrityProblem(m.services, bundle, now, false);
+            } catch (IssuersUnreadable unreadable) {
+                if (read == null) {
+                    throw unreadable;
+                }
+                notLoadedYet.failed(unreadable); // the record of issuers is part of the read: cannot tell yet
+                return null;
+            }
             if (problem != null) {
                 rejected(bundle, problem);
                 return null;

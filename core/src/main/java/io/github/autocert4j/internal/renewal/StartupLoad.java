@@ -26,10 +26,11 @@ import org.slf4j.LoggerFactory;
  * (a read completed within {@link #STORE_SILENCE}). A store that is down (a read failed with
  * {@link CertStore.UnavailableException}) or silent (a pool waiting out its connection timeout, 30 s
  * with HikariCP's defaults) lets {@code start()} return at once: the self-signed fallback is served
- * and the load goes on in the background. A certificate the store could not be asked about is
- * neither "stored" nor "missing": it is not checked (so nothing is ordered for it) but read again
- * after 0.5 s, doubling to {@link #RETRY_MAX} (2 s), until the store answers; then it is served (or, if
- * the store has none, checked and ordered) at once.
+ * and the load goes on in the background. A certificate the store could not be asked about (down,
+ * a read that failed or timed out mid-load: {@link NotLoadedYet}) is neither "stored" nor "missing":
+ * it is not checked (so nothing is ordered for it) but read again after 0.5 s, doubling to
+ * {@link #RETRY_MAX} (2 s), until the store answers; then it is served (or, if the store has none,
+ * checked and ordered) at once. What was loaded before the failure is served meanwhile.
  */
 public final class StartupLoad implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StartupLoad.class);
@@ -93,11 +94,11 @@ public final class StartupLoad implements AutoCloseable {
             } catch (TimeoutException waiting) {
                 long silentNanos = System.nanoTime() - lastAnswer.get();
                 if ((unavailableSeen || storeHangs || silentNanos >= STORE_SILENCE.toNanos()) && handoff.compareAndSet(WAITING, GONE)) {
-                    LOG.warn("autocert4j: the store {} {}; serving the self-signed fallback for {} certificate(s) meanwhile. "
-                            + "Their stored certificates are loaded (nothing is ordered for them) once it answers; "
-                            + "start-up does not wait for it", store, unavailableSeen ? "cannot be reached now"
+                    LOG.warn("autocert4j: the store {} {}; start-up does not wait for it. Of {} certificate(s), those not loaded yet "
+                            + "are served the self-signed fallback meanwhile (status(): PENDING, lastError \"{}...\") and are loaded "
+                            + "(nothing is ordered for them) once it answers", store, unavailableSeen ? "failed a read or cannot be reached now"
                             : storeHangs ? "did not answer when it was built" : "has not answered for " + STORE_SILENCE.toSeconds() + " s",
-                            all.size());
+                            all.size(), NotLoadedYet.PREFIX.trim());
                     return false;
                 }
             } catch (ExecutionException e) {

@@ -2,6 +2,7 @@ package io.github.autocert4j.internal.renewal;
 
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.store.IssuersUnreadable;
 import io.github.autocert4j.internal.tls.ChainVerifier;
 import java.io.IOException;
 import java.time.Instant;
@@ -52,7 +53,13 @@ final class StoreAdoption {
             return Optional.empty();
         }
         // Integrity first, newer or not: a forged entry is reported and replaced, never left for a restart to find.
-        String problem = integrityProblem(services, stored, now, true);
+        String problem;
+        try {
+            problem = integrityProblem(services, stored, now, true);
+        } catch (IssuersUnreadable e) {
+            LOG.debug("autocert4j: cannot check stored {} for adoption: {}", id, e.getMessage());
+            return Optional.empty(); // nothing known: neither adopted nor rejected
+        }
         if (problem != null) {
             rejected.accept(stored, problem);
             return Optional.empty();
@@ -82,8 +89,9 @@ final class StoreAdoption {
      * io.github.autocert4j.internal.store.IssuerRecord}). {@code signatures}: also check each link of
      * the chain (a peer's renewal); without, the leaf's signature by a recorded issuer and the other
      * certificates being recorded ones suffice (start-up: one signature check per certificate).
+     * A record the store could not read is {@link IssuersUnreadable}: then nothing is known.
      */
-    static String integrityProblem(Services services, CertBundle bundle, Instant now, boolean signatures) {
+    static String integrityProblem(Services services, CertBundle bundle, Instant now, boolean signatures) throws IssuersUnreadable {
         try {
             if (signatures) {
                 ChainVerifier.verifyIntegrity(bundle);
@@ -93,7 +101,7 @@ final class StoreAdoption {
         } catch (ChainVerifier.VerificationException e) {
             return e.getMessage();
         }
-        return services.storage().issuers().problem(bundle.chain(), now);
+        return services.storage().issuers().verdict(bundle.chain(), now);
     }
 
     /** Whether {@code stored} was issued after {@code current}, or in the same second and expires no sooner. */

@@ -91,6 +91,20 @@ public final class CertificateStorage {
             return failure instanceof CertStore.UnavailableException;
         }
 
+        /**
+         * The store's own failure to answer (unavailable, a read that timed out, a broken file), or
+         * null: it answered (with bytes, malformed or not, or with "nothing stored"). Such a read
+         * says nothing about what is stored.
+         */
+        public Exception storeFailure() {
+            return failure;
+        }
+
+        /** A read not attempted because the store failed just before ({@code why}): like a read that failed with it. */
+        public static Read notAttempted(Exception why) {
+            return new Read(null, null, why);
+        }
+
         /** The stored certificate, or empty if there is none; a failed read or malformed content is an IOException. */
         public Optional<Stored> decode() throws IOException {
             if (failure instanceof IOException e) {

@@ -117,6 +117,8 @@ public final class IssuerRecord {
     /** The migration window's end once read (Instant.MIN: closed for good), or null if not read yet. */
     private volatile Instant tofuUntil;
     private final Object refreshLock = new Object();
+    /** A failed read of the record is every check's answer for 0.5 s; guarded by refreshLock. */
+    private final FailedReadMemo failedRead = new FailedReadMemo("the recorded issuers", Duration.ofMillis(500));
 
     public IssuerRecord(CertStore store) {
         this.store = store;
@@ -162,9 +164,22 @@ public final class IssuerRecord {
 
     /**
      * Why {@code chain} (leaf first, as stored) must not be served, or null if it links to a recorded
-     * issuer. Costs one signature check when the issuer is known (none for a pinned leaf).
+     * issuer. Costs one signature check when the issuer is known (none for a pinned leaf). A record
+     * the store could not read is a problem too; {@link #verdict} tells it apart.
      */
     public String problem(List<X509Certificate> chain, Instant now) {
+        try {
+            return verdict(chain, now);
+        } catch (IssuersUnreadable e) {
+            return e.getMessage();
+        }
+    }
+
+    /**
+     * Like {@link #problem}, but a record the store could not read (down, a read that timed out) is
+     * {@link IssuersUnreadable}, not a problem of the chain: nothing is known about the chain then.
+     */
+    public String verdict(List<X509Certificate> chain, Instant now) throws IssuersUnreadable {
         if (chain.isEmpty()) {
             return "no certificate";
         }
@@ -172,7 +187,7 @@ public final class IssuerRecord {
         try {
             s = loaded();
         } catch (IOException | RuntimeException e) {
-            return "the recorded issuers cannot be read (" + LogSafe.text(e.toString()) + ")";
+            throw new IssuersUnreadable("the recorded issuers cannot be read (" + LogSafe.text(e.toString()) + ")", e);
         }
         String problem = check(chain, s);
         if (problem == null) {
@@ -186,7 +201,7 @@ public final class IssuerRecord {
             }
             return null;
         } catch (IOException | RuntimeException e) {
-            return problem + " (the record could not be re-read: " + LogSafe.text(e.toString()) + ")";
+            throw new IssuersUnreadable(problem + " (the record could not be re-read: " + LogSafe.text(e.toString()) + ")", e);
         }
     }
 
@@ -219,31 +234,47 @@ public final class IssuerRecord {
         return s != null ? s : refresh(-1);
     }
 
-    /** Re-reads the record unless another thread did since {@code seen} (then returns that). */
+    /** Reads the record now if it was not read yet (a start-up load, before its reads); a failure is the checks' to report. */
+    public void preload() {
+        try {
+            loaded();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("autocert4j: reading the recorded issuers failed: {}", LogSafe.text(e.toString()));
+        }
+    }
+
+    /** Re-reads the record unless another thread did since {@code seen} (then returns that), or it failed just now ({@link FailedReadMemo}). */
     private Snapshot refresh(long seen) throws IOException {
         synchronized (refreshLock) {
             Snapshot s = snapshot;
             if (s != null && s.generation() != seen) {
                 return s;
             }
+            failedRead.rethrowRecent();
             Map<X500Principal, List<Known>> bySubject = new HashMap<>();
             Set<X509Certificate> all = new HashSet<>();
-            for (String key : store.list(ACCOUNTS)) {
-                if (!key.contains(RECORD_DIR) || !key.endsWith(".crt")) {
-                    continue;
-                }
-                Optional<byte[]> bytes = store.load(key);
-                if (bytes.isEmpty()) {
-                    continue;
-                }
-                try {
-                    for (X509Certificate c : Pem.decodeCertificates(bytes.get())) {
-                        add(bySubject, all, c);
+            try {
+                for (String key : store.list(ACCOUNTS)) {
+                    if (!key.contains(RECORD_DIR) || !key.endsWith(".crt")) {
+                        continue;
                     }
-                } catch (IOException | RuntimeException e) {
-                    LOG.warn("autocert4j: ignoring the unreadable recorded issuer {} ({})", LogSafe.text(key), LogSafe.text(e.toString()));
+                    Optional<byte[]> bytes = store.load(key);
+                    if (bytes.isEmpty()) {
+                        continue;
+                    }
+                    try {
+                        for (X509Certificate c : Pem.decodeCertificates(bytes.get())) {
+                            add(bySubject, all, c);
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        LOG.warn("autocert4j: ignoring the unreadable recorded issuer {} ({})", LogSafe.text(key), LogSafe.text(e.toString()));
+                    }
                 }
+            } catch (IOException | RuntimeException e) {
+                failedRead.failed(e);
+                throw e;
             }
+            failedRead.succeeded();
             s = new Snapshot(bySubject, all, s == null ? 0 : s.generation() + 1);
             snapshot = s;
             return s;
