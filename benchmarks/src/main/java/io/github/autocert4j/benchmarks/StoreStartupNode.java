@@ -3,6 +3,7 @@ package io.github.autocert4j.benchmarks;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.concurrent.TimeUnit;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -26,6 +27,20 @@ import io.github.autocert4j.postgres.PostgresCertStore;
  */
 public final class StoreStartupNode {
     private StoreStartupNode() {
+    }
+
+    /** How many names serve their stored certificate (issued by the benchmark CA for the name), not the self-signed fallback. */
+    private static int served(AutoCert autoCert, int n) {
+        int served = 0;
+        for (int i = 0; i < n; i++) {
+            String name = StoreOpsBench.name(i);
+            X509Certificate leaf = (X509Certificate) autoCert.servedCertificate(name).chain().get(0);
+            if (leaf.getSubjectX500Principal().getName().equals("CN=" + name)
+                    && !leaf.getIssuerX500Principal().equals(leaf.getSubjectX500Principal())) {
+                served++;
+            }
+        }
+        return served;
     }
 
     public static void main(String[] args) throws Exception {
@@ -55,20 +70,22 @@ public final class StoreStartupNode {
             long t0 = System.nanoTime();
             autoCert.start();
             long startMs = (System.nanoTime() - t0) / 1_000_000;
-            int served = 0;
-            for (int i = 0; i < n; i++) {
-                String name = StoreOpsBench.name(i);
-                X509Certificate leaf = (X509Certificate) autoCert.servedCertificate(name).chain().get(0);
-                // the stored certificate, not the self-signed fallback: issued by the benchmark CA for this name
-                if (leaf.getSubjectX500Principal().getName().equals("CN=" + name)
-                        && !leaf.getIssuerX500Principal().equals(leaf.getSubjectX500Principal())) {
-                    served++;
-                }
+            // start() returns early when a store read fails or the store is silent for 2 s (a loaded machine);
+            // the rest is loaded in the background: wait for it (bounded), as a load balancer would.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            int served = served(autoCert, n);
+            int servedAtStart = served;
+            while (served != n && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                served = served(autoCert, n);
             }
             long jvmToServed = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
             if (served != n) {
-                System.out.println("FAILED served=" + served + " of " + n);
+                System.out.println("FAILED served=" + served + " of " + n + " 120 s after start() (" + servedAtStart + " when it returned)");
                 System.exit(1);
+            }
+            if (servedAtStart != n) {
+                System.err.println("note: start() returned with " + servedAtStart + " of " + n + " served; the rest followed in the background");
             }
             System.out.println("ready served=" + served + " jvmToServedMs=" + jvmToServed + " startMs=" + startMs);
             System.out.flush();
