@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.math.BigInteger;
@@ -42,6 +43,7 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.internal.store.IssuerRecord;
 import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.PostgresServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -63,9 +65,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * A fleet node whose start-up load loses PostgreSQL part-way (the benchmark's fleet node that served
  * 291 of 999 certificates after a read timed out). 200 certificates are stored (issuers recorded, as
  * an earlier issuance would have); the node is configured with Pebble as its CA, so an order would
- * succeed at once and show as an {@link CertEvent.Issued}. Two real faults, each at about 30 % of the
+ * succeed at once and show as an {@link CertEvent.Issued}. Three real faults, each at about 30 % of the
  * load: the TCP connection to PostgreSQL cut (a proxy resets every connection and refuses new ones
- * for a while), and reads timing out (a table lock held by another session while the node's
+ * for a while), PostgreSQL stopped (fast shutdown) and started again, and reads timing out (a table lock held by another session while the node's
  * statements run with a 300 ms {@code statement_timeout}: SQLState 57014, a plain IOException, not
  * "unavailable"). Either way: what was read is served at once (a TLS client verifying the chain), the
  * rest is reported as not loaded (status and one {@link CertEvent.Failed} each, naming the store)
@@ -94,51 +96,89 @@ class StartupLoadFaultPostgresTest {
 
     @Test
     void aConnectionCutMidLoadServesWhatWasReadAndTheRestOnceTheStoreAnswersWithoutOrdering() throws Exception {
-        String prefix = PgSupport.freshPrefix("cut");
-        Seeded seeded = seed(prefix);
         try (CuttableTcpProxy proxy = new CuttableTcpProxy(DB.pg().host(), DB.pg().port());
                 HikariDataSource pool = pool("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + DB.pg().database(), null)) {
-            FaultAt dataSource = new FaultAt(pool, FAULT_AT_CONNECTION, proxy::cut);
-            List<CertEvent> events = new CopyOnWriteArrayList<>();
-            try (AutoCert node = node(prefix, dataSource, events); ForgedCertificatePostgresTest.TlsServer tls = new ForgedCertificatePostgresTest.TlsServer(node)) {
-                long t0 = System.nanoTime();
-                node.start();
-                long startMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-                assertTrue(dataSource.fired(), "the connection was cut during the load");
-                // The first round ends once every certificate is either live or reported as not loaded.
-                List<String> live = awaitFirstRound(node, events);
-                int loaded = live.size();
-                assertTrue(loaded > 0 && loaded < N, "part of the load before the cut: " + loaded + " of " + N + " served");
-                assertTrue(startMillis < 10_000, "start() returned " + startMillis + " ms after it was called");
-                for (String name : live) {
-                    assertServed(tls, name, seeded.serials.get(name), seeded.root);
-                }
-                List<String> waiting = seeded.serials.keySet().stream().filter(n -> !live.contains(n)).toList();
-                for (String name : waiting) {
-                    CertificateStatus s = node.status(name).orElseThrow();
-                    assertEquals(CertificateStatus.State.PENDING, s.state(), name);
-                    assertTrue(s.lastError() != null && s.lastError().startsWith("not loaded from the store yet: the store PostgresCertStore[")
-                            && s.lastError().contains("Fix: "), name + ": " + s.lastError());
-                }
-                Map<String, Long> failedPerName = failedEvents(events);
-                assertEquals(waiting.stream().sorted().toList(), failedPerName.keySet().stream().sorted().toList(),
-                        "one Failed event per certificate not loaded");
-                Thread.sleep(3_000); // the store stays unreachable over several retry rounds: still no order, one event each
-                assertEquals(List.of(), orders(events), "no order because a read failed");
-                assertTrue(failedEvents(events).values().stream().allMatch(c -> c == 1), "one event per outage, not per retry: " + failedEvents(events));
+            outageMidLoad("cut", pool, proxy::cut, proxy::restore);
+        }
+    }
 
-                long upAt = System.nanoTime();
-                proxy.restore();
-                awaitAllLive(node, Duration.ofSeconds(20));
-                long allMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upAt);
-                for (String name : seeded.serials.keySet()) {
-                    assertServed(tls, name, seeded.serials.get(name), seeded.root);
-                    assertNull(node.status(name).orElseThrow().lastError(), name);
+    @Test
+    void aDatabaseRestartMidLoadServesWhatWasReadAndTheRestOnceItIsUpWithoutOrdering() throws Exception {
+        PostgresServer pg = DB.pg();
+        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        try (HikariDataSource pool = pool(pg.jdbcUrl(), null)) {
+            outageMidLoad("restart", pool, () -> {
+                stopping.set(true);
+                try {
+                    pg.stop(); // fast shutdown: statements in flight fail with 57P01, new connections are refused
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                } finally {
+                    stopped.countDown();
                 }
-                assertEquals(List.of(), orders(events), "every stored certificate served, none ordered");
-                System.out.printf("cut: %d of %d served at once (start() %d ms), the other %d within %d ms of the store answering%n",
-                        loaded, N, startMillis, N - loaded, allMillis);
+            }, () -> {
+                try {
+                    pg.start();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } finally {
+            if (stopping.get()) {
+                stopped.await(30, TimeUnit.SECONDS); // the stop runs on the node's reader thread
             }
+            if (!pg.isRunning()) {
+                pg.start(); // for the other tests of the class
+            }
+        }
+    }
+
+    /** The store fails ({@code outage}) at about 30 % of the load and stays down 3 s after the first round, then {@code recovery}. */
+    void outageMidLoad(String what, HikariDataSource pool, Runnable outage, Runnable recovery) throws Exception {
+        String prefix = PgSupport.freshPrefix(what);
+        Seeded seeded = seed(prefix);
+        FaultAt dataSource = new FaultAt(pool, FAULT_AT_CONNECTION, outage);
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        try (AutoCert node = node(prefix, dataSource, events); ForgedCertificatePostgresTest.TlsServer tls = new ForgedCertificatePostgresTest.TlsServer(node)) {
+            long t0 = System.nanoTime();
+            node.start();
+            long startMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(dataSource.fired(), "the store failed during the load");
+            // The first round ends once every certificate is either live or reported as not loaded.
+            List<String> live = awaitFirstRound(node, events);
+            int loaded = live.size();
+            assertTrue(loaded > 0 && loaded < N, "part of the load before the outage: " + loaded + " of " + N + " served");
+            assertTrue(startMillis < 10_000, "start() returned " + startMillis + " ms after it was called");
+            for (String name : live) {
+                assertServed(tls, name, seeded.serials.get(name), seeded.root);
+            }
+            List<String> waiting = seeded.serials.keySet().stream().filter(n -> !live.contains(n)).toList();
+            for (String name : waiting) {
+                CertificateStatus s = node.status(name).orElseThrow();
+                assertEquals(CertificateStatus.State.PENDING, s.state(), name);
+                assertTrue(s.lastError() != null && s.lastError().startsWith("not loaded from the store yet: the store PostgresCertStore[")
+                        && s.lastError().contains("Fix: "), name + ": " + s.lastError());
+            }
+            Map<String, Long> failedPerName = failedEvents(events);
+            assertEquals(waiting.stream().sorted().toList(), failedPerName.keySet().stream().sorted().toList(),
+                    "one Failed event per certificate not loaded");
+            Thread.sleep(3_000); // the store stays down over several retry rounds: still no order, one event each
+            assertEquals(List.of(), orders(events), "no order because a read failed");
+            assertTrue(failedEvents(events).values().stream().allMatch(c -> c == 1), "one event per outage, not per retry: " + failedEvents(events));
+
+            long upAt = System.nanoTime();
+            recovery.run();
+            long upMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upAt);
+            awaitAllLive(node, Duration.ofSeconds(20));
+            long allMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upAt);
+            for (String name : seeded.serials.keySet()) {
+                assertServed(tls, name, seeded.serials.get(name), seeded.root);
+                assertNull(node.status(name).orElseThrow().lastError(), name);
+            }
+            assertEquals(List.of(), orders(events), "every stored certificate served, none ordered");
+            System.out.printf("%s: %d of %d served at once (start() %d ms), the other %d within %d ms of the recovery (which took %d ms)%n",
+                    what, loaded, N, startMillis, N - loaded, allMillis, upMillis);
         }
     }
 
@@ -350,8 +390,8 @@ class StartupLoadFaultPostgresTest {
         @Override
         public Connection getConnection() throws SQLException {
             if (asked.incrementAndGet() == at) {
-                fault.run();
                 fired = true;
+                fault.run();
             }
             return pool.getConnection();
         }

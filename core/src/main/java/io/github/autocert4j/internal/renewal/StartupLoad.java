@@ -146,6 +146,10 @@ public final class StartupLoad implements AutoCloseable {
             }
             return;
         }
+        if (first) { // why, once per start (each certificate's status and Failed event say it too)
+            LOG.warn("autocert4j: {} of {} certificate(s) not loaded yet, read again until the store answers; the first: {}",
+                    again.size(), certificates.size(), again.get(0).status(java.time.Instant.now()).lastError());
+        }
         Duration next = delay.multipliedBy(2).compareTo(RETRY_MAX) > 0 ? RETRY_MAX : delay.multipliedBy(2);
         LOG.debug("autocert4j: the store is unavailable; reading {} certificate(s) again in {}", again.size(), delay);
         try {
