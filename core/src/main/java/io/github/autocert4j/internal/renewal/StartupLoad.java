@@ -94,11 +94,11 @@ public final class StartupLoad implements AutoCloseable {
             } catch (TimeoutException waiting) {
                 long silentNanos = System.nanoTime() - lastAnswer.get();
                 if ((unavailableSeen || storeHangs || silentNanos >= STORE_SILENCE.toNanos()) && handoff.compareAndSet(WAITING, GONE)) {
-                    LOG.warn("autocert4j: the store {} {}; start-up does not wait for it. Of {} certificate(s), those not loaded yet "
-                            + "are served the self-signed fallback meanwhile (status(): PENDING, lastError \"{}...\") and are loaded "
-                            + "(nothing is ordered for them) once it answers", store, unavailableSeen ? "failed a read or cannot be reached now"
+                    LOG.warn("autocert4j: the store {} {}; serving the self-signed fallback for {} certificate(s) meanwhile (of {}; status(): "
+                            + "PENDING, lastError \"{}...\"). Their stored certificates are loaded (nothing is ordered for them) once it "
+                            + "answers; start-up does not wait for it", store, unavailableSeen ? "failed a read or cannot be reached now"
                             : storeHangs ? "did not answer when it was built" : "has not answered for " + STORE_SILENCE.toSeconds() + " s",
-                            all.size(), NotLoadedYet.PREFIX.trim());
+                            all.stream().filter(m -> !m.isLive()).count(), all.size(), NotLoadedYet.PREFIX.trim());
                     return false;
                 }
             } catch (ExecutionException e) {
