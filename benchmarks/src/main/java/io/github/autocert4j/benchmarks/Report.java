@@ -59,7 +59,8 @@ final class Report {
                 "ondemand_1m_first_handshake_p50_ms info", "ondemand_1m_first_handshake_p99_ms info", "ondemand_1m_heap_mb_10k_cache <= 256",
                 "ondemand_1m_sni_ratio_hot_jdk >= 0.95", "ondemand_1m_sni_ratio_hot_openssl >= 0.95"));
         EXPECTED.put("anchors", List.of("ondemand_first_handshake_vs_caddy <= 0.5", "ondemand_loaded_handshake_vs_caddy <= 1.5",
-                "handshake_vs_caddy_default >= 1.0", "handshake_cpu_vs_caddy_default <= 1.0"));
+                "handshake_vs_caddy_default >= 1.0", "handshake_cpu_vs_caddy_default <= 1.0",
+                "handshake_vs_caddy_default_pq_client info", "handshake_cpu_vs_caddy_default_pq_client info"));
         EXPECTED.put("loaded", List.of("ondemand_loaded_handshake_vs_static <= 1.2"));
     }
 

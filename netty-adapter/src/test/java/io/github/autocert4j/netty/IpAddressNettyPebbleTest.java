@@ -37,11 +37,14 @@ class IpAddressNettyPebbleTest {
     static PebbleServer pebble;
     /** Where Pebble validates tls-alpn-01: the host's TLS port. */
     static int tlsPort;
+    /** Where Pebble validates http-01. */
+    static int httpPort;
 
     @BeforeAll
     static void rememberPebble(PebbleServer running) {
         pebble = running;
         tlsPort = running.tlsPort();
+        httpPort = running.httpPort();
     }
 
     @ParameterizedTest
@@ -64,6 +67,41 @@ class IpAddressNettyPebbleTest {
                 BigInteger dnsSerial = autoCert.renewNow(DNS).get(30, TimeUnit.SECONDS).serial();
                 assertNotEquals(ipSerial, dnsSerial);
                 assertTrue(autoCert.tlsAlpn01().servedCount() >= 2, "validated on the TLS port");
+
+                InetSocketAddress addr = host.address();
+                TlsProbe.Result noSni = TlsProbe.handshake(addr, IP, pebble.issuanceRoot(), T);
+                assertEquals(ipSerial, noSni.serial(), "no SNI at 127.0.0.1: the IP certificate");
+                assertEquals("tls /ip", TlsProbe.httpsGet(addr, IP, "/ip", pebble.issuanceRoot(), T).body());
+                assertEquals(dnsSerial, TlsProbe.handshake(addr, DNS, pebble.issuanceRoot(), T).serial(), "SNI: the DNS certificate");
+            }
+        }
+    }
+
+    /**
+     * The same through http-01: without TLS-ALPN-01 and on-demand TLS, {@code AutoCertTls} puts the host's SslHandler in at
+     * once instead of reading the ClientHello; a client without SNI must still get the IP-address certificate.
+     */
+    @ParameterizedTest
+    @EnumSource(value = SslProvider.class, names = {"JDK", "OPENSSL"})
+    void withoutTlsAlpnTheDirectHandlerStillServesTheIpCertificateWithoutSni(SslProvider provider, @TempDir Path store) throws Exception {
+        if (provider == SslProvider.OPENSSL) {
+            assertTrue(OpenSsl.isAvailable(), "netty-tcnative must load on this machine: " + OpenSsl.unavailabilityCause());
+        }
+        try (AutoCert autoCert = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
+                .agreeToTermsOfService(true)
+                .certificate(DNS)
+                .certificate(IP)
+                .allowIpAddresses(true)
+                .challengeTypes("http-01")
+                .storageDirectory(store).build();
+             AcmeHttpListener listener = AcmeHttpListener.bind(autoCert.http01(), new InetSocketAddress(IP, httpPort))) {
+            AutoCertTls tls = AutoCertTls.forServer(autoCert, AutoCertSsl.contextBuilder(autoCert, provider).build());
+            try (NettyTlsHost host = new NettyTlsHost(tls, new InetSocketAddress(IP, 0))) {
+                autoCert.start();
+                BigInteger ipSerial = autoCert.renewNow(IP).get(30, TimeUnit.SECONDS).serial();
+                BigInteger dnsSerial = autoCert.renewNow(DNS).get(30, TimeUnit.SECONDS).serial();
+                assertNotEquals(ipSerial, dnsSerial);
+                assertEquals(0, autoCert.tlsAlpn01().servedCount(), "validated by http-01 only");
 
                 InetSocketAddress addr = host.address();
                 TlsProbe.Result noSni = TlsProbe.handshake(addr, IP, pebble.issuanceRoot(), T);
