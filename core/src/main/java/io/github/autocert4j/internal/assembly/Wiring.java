@@ -147,9 +147,13 @@ public final class Wiring {
         // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
         // Reserved before the load can start an order, fetched once the load says a certificate is to be ordered (issue 23).
         Consumer<Boolean> directoryAhead = acmeIssuers().stream().findFirst().map(AcmeIssuer::reserveDirectoryPrefetch).orElse(null);
-        boolean storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
-        if (directoryAhead != null) {
-            directoryAhead.accept(storeAnswered && all.stream().anyMatch(m -> !m.isLive()));
+        boolean storeAnswered = false;
+        try {
+            storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
+        } finally {
+            if (directoryAhead != null) { // released if the load failed: an order then never waits for it
+                directoryAhead.accept(storeAnswered && all.stream().anyMatch(m -> !m.isLive()));
+            }
         }
         if (storeAnswered) {
             // A store that answers is watched when start() returns, as before (bounded: it could fail just now).
