@@ -11,6 +11,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -18,6 +19,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -94,15 +96,40 @@ public final class AcmeHttpListener implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
-                            c.pipeline().addLast(new WriteTimeoutHandler(deadlineMillis, TimeUnit.MILLISECONDS),
-                                    new HttpServerCodec(4096, 8192, 8192), new RequestDeadline(deadlineMillis), new VersionGuard(),
-                                    new AcmeChallengeHandler(responder), new NotFound());
+                            c.pipeline().addLast(handlers(responder, deadlineMillis));
                         }
                     }).bind(address).sync().channel();
+            ch.eventLoop().execute(() -> warmUp(responder, deadlineMillis));
             return new AcmeHttpListener(group, ch);
         } catch (RuntimeException | InterruptedException e) {
             group.shutdownGracefully();
             throw e;
+        }
+    }
+
+    private static ChannelHandler[] handlers(Http01Responder responder, long deadlineMillis) {
+        return new ChannelHandler[] {new WriteTimeoutHandler(deadlineMillis, TimeUnit.MILLISECONDS), new HttpServerCodec(4096, 8192, 8192),
+            new RequestDeadline(deadlineMillis), new VersionGuard(), new AcmeChallengeHandler(responder), new NotFound()};
+    }
+
+    /**
+     * Serves one request that is not a challenge ({@code GET /}, answered 404) through the listener's own pipeline, in
+     * memory, on the event loop right after the bind: in a fresh JVM the first request otherwise pays on arrival for
+     * loading and initialising the HTTP codec, the buffer allocator and Netty's JFR event classes (about 330 classes,
+     * 0.1-0.3 s), and the first request is the CA's validation of the first certificate (issue 23). Here that runs
+     * while the CA is still being asked for the order. A failure is ignored: a real request then pays as before.
+     */
+    private static void warmUp(Http01Responder responder, long deadlineMillis) {
+        EmbeddedChannel ch = new EmbeddedChannel(handlers(responder, deadlineMillis));
+        try {
+            ch.writeInbound(Unpooled.copiedBuffer("GET / HTTP/1.1\r\nHost: warm-up.invalid\r\n\r\n", StandardCharsets.US_ASCII));
+            for (Object out = ch.readOutbound(); out != null; out = ch.readOutbound()) {
+                ReferenceCountUtil.release(out);
+            }
+        } catch (RuntimeException e) {
+            // nothing to do: the first real request loads what is missing
+        } finally {
+            ch.finishAndReleaseAll();
         }
     }
 

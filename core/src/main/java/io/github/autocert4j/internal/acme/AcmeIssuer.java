@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import javax.net.ssl.SSLContext;
@@ -35,14 +36,11 @@ import org.shredzone.acme4j.OrderBuilder;
 import org.shredzone.acme4j.RenewalInfo;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
-import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.connector.Resource;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeNotSupportedException;
 import org.shredzone.acme4j.exception.AcmeRateLimitedException;
 import org.shredzone.acme4j.exception.AcmeServerException;
-import org.shredzone.acme4j.provider.GenericAcmeProvider;
-import org.shredzone.acme4j.toolbox.JSON;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +78,7 @@ public final class AcmeIssuer implements Issuer {
     private final Authorizations authorizations;
     private final CaHealth health;
     private volatile HttpClient http;
+    private final DirectoryPrefetch prefetch = new DirectoryPrefetch();
     private Session infoSession;        // for ARI and metadata; guarded by accountMonitor
     private long infoSessionNanos;      // when infoSession was made: it (and its directory) is renewed daily
 
@@ -242,7 +241,7 @@ public final class AcmeIssuer implements Issuer {
     }
 
     private Session newSession(AtomicReference<Instant> retryAfter) {
-        Session session = new Session(directory, new Provider(this::httpClient, httpTimeout, retryAfter));
+        Session session = new Session(directory, new AcmeProvider(this::httpClient, httpTimeout, retryAfter, prefetch));
         session.networkSettings().setTimeout(httpTimeout);
         return session;
     }
@@ -254,6 +253,22 @@ public final class AcmeIssuer implements Issuer {
      */
     public void prepareClient() {
         httpClient();
+    }
+
+    /**
+     * Reserves the directory of the order about to be placed for a fetch on a thread of its own ({@link DirectoryPrefetch}):
+     * {@code start()} calls this before the start-up load, then the result with true if a certificate is to be ordered
+     * (the client's set-up, the TLS handshake and the directory request then overlap the order's key generation, issue
+     * 23), else with false. Null if nothing was reserved.
+     */
+    public Consumer<Boolean> reserveDirectoryPrefetch() {
+        AtomicReference<Instant> retryAfter = new AtomicReference<>();
+        return prefetch.reserve(directory, retryAfter, () -> {
+            AcmeProvider provider = new AcmeProvider(this::httpClient, httpTimeout, retryAfter, null);
+            Session session = new Session(directory, provider);
+            session.networkSettings().setTimeout(httpTimeout);
+            return provider.fetch(session, directory);
+        });
     }
 
     /** One JDK HTTP client for every session of this CA: connections and TLS sessions are reused across orders. */
@@ -358,33 +373,5 @@ public final class AcmeIssuer implements Issuer {
     @Override
     public String toString() {
         return "AcmeIssuer[" + directory + "]";
-    }
-
-    /** acme4j provider handing every session this CA's shared HTTP client, wrapped for timeouts and Retry-After. */
-    private static final class Provider extends GenericAcmeProvider {
-        private final Supplier<HttpClient> shared;
-        private final Duration timeout;
-        private final AtomicReference<Instant> retryAfter;
-
-        public Provider(Supplier<HttpClient> shared, Duration timeout, AtomicReference<Instant> retryAfter) {
-            this.shared = shared;
-            this.timeout = timeout;
-            this.retryAfter = retryAfter;
-        }
-
-        @Override
-        public HttpClient createHttpClient(NetworkSettings settings) {
-            return new AcmeHttpClient(shared.get(), timeout, retryAfter);
-        }
-
-        /**
-         * The directory once per session: acme4j asks for it again (a conditional GET) on every
-         * resource lookup unless the CA sends an Expires header, which Pebble and many CAs do not;
-         * that was about 13 directory GETs per order across three nodes.
-         */
-        @Override
-        public JSON directory(Session session, URI serverUri) throws AcmeException {
-            return session.hasDirectory() ? null : super.directory(session, serverUri);
-        }
     }
 }

@@ -34,6 +34,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -144,7 +145,16 @@ public final class Wiring {
         watchStart.start();
         prepareAcmeClients();
         // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
-        boolean storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
+        // Reserved before the load can start an order, fetched once the load says a certificate is to be ordered (issue 23).
+        Consumer<Boolean> directoryAhead = acmeIssuers().stream().findFirst().map(AcmeIssuer::reserveDirectoryPrefetch).orElse(null);
+        boolean storeAnswered = false;
+        try {
+            storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
+        } finally {
+            if (directoryAhead != null) { // released if the load failed: an order then never waits for it
+                directoryAhead.accept(storeAnswered && all.stream().anyMatch(m -> !m.isLive()));
+            }
+        }
         if (storeAnswered) {
             // A store that answers is watched when start() returns, as before (bounded: it could fail just now).
             try {
@@ -165,8 +175,7 @@ public final class Wiring {
      * makes its keys (issue 23).
      */
     private void prepareAcmeClients() {
-        List<AcmeIssuer> acme = services.issuers().stream().map(i -> i instanceof FailedValidationBudget b ? b.delegate() : i)
-                .filter(AcmeIssuer.class::isInstance).map(AcmeIssuer.class::cast).toList();
+        List<AcmeIssuer> acme = acmeIssuers();
         if (!acme.isEmpty()) {
             DaemonThreads.named("autocert4j-acme-client").newThread(() -> {
                 try {
@@ -176,6 +185,12 @@ public final class Wiring {
                 }
             }).start();
         }
+    }
+
+    /** The ACME issuers, most preferred first. */
+    private List<AcmeIssuer> acmeIssuers() {
+        return services.issuers().stream().map(i -> i instanceof FailedValidationBudget b ? b.delegate() : i)
+                .filter(AcmeIssuer.class::isInstance).map(AcmeIssuer.class::cast).toList();
     }
 
     /**
