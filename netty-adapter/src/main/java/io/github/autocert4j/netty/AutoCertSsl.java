@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * material the first time a handshake uses them (about 0.1 ms); {@link #serverContext(AutoCert)}
  * does that for every live certificate up front ({@link #prepareKeyMaterial}), so that a server
  * with many certificates does not pay it in its first handshakes. A renewed certificate is
- * converted at its first handshake.
+ * converted at its first handshake, and so is one that lazy loading ({@code AutoCertBuilder.lazyLoadAbove},
+ * status {@code NOT_LOADED}) has not loaded yet when the context is built.
  *
  * <pre>{@code
  * SslContext tls = AutoCertSsl.serverContext(autoCert);
@@ -141,6 +142,9 @@ public final class AutoCertSsl {
         Set<String> aliases = new HashSet<>();
         int prepared = 0;
         for (CertificateStatus status : autoCert.status()) {
+            if (status.state() == CertificateStatus.State.NOT_LOADED) {
+                continue; // lazy loading: converted at its first handshake (about 0.1 ms), like a renewed certificate
+            }
             String name = status.names().get(0);
             if (!aliases.add(autoCert.servedCertificate(name).alias())) {
                 continue;
