@@ -103,7 +103,7 @@ class LazyStartPebbleTest {
         for (int i = 0; i < N; i++) {
             names.add(name(i));
         }
-        seed(dir, names.subList(0, N - 2), null);
+        seed(dir, names.subList(0, N - 2), "default"); // 90 days (without a profile Pebble picks one at random)
         seed(dir, names.subList(N - 2, N), "shortlived"); // 6 days: due under a clock 5 days ahead
         String forgedName = name(7);
         ForgedBundle forged = ForgedBundle.selfSigned(forgedName);
@@ -188,6 +188,9 @@ class LazyStartPebbleTest {
             assertThrows(IOException.class, () -> TlsProbe.handshake(server.address(), forgedName, forged.trustAnchor(), T),
                     "the forged bundle is never served");
             assertEquals(N, count(a, CertificateStatus.State.VALID), a.status().toString());
+            assertEquals(java.util.Set.of(forgedName, name(N - 2), name(N - 1)), events.stream().filter(e -> e instanceof CertEvent.Issued)
+                    .map(e -> ((CertEvent.Issued) e).certificate()).collect(java.util.stream.Collectors.toSet()),
+                    "only the due and the forged ones were ordered");
             assertEquals(N - 1, events.stream().filter(e -> e instanceof CertEvent.Loaded).count(), "every stored certificate but the forged one");
             for (String n : names) {
                 assertTrue(reads(bundleReads, n) >= 1, n);

@@ -113,7 +113,7 @@ public final class LazyStart implements AutoCloseable {
                     if (closed) {
                         return;
                     }
-                    load(m);
+                    load(m, false);
                 }
                 continue;
             }
@@ -125,7 +125,7 @@ public final class LazyStart implements AutoCloseable {
             }
             ManagedCertificate m = all.get(i);
             if (notLoaded.contains(m)) {
-                load(m);
+                load(m, false);
             }
         }
     }
@@ -154,7 +154,7 @@ public final class LazyStart implements AutoCloseable {
      * Loads {@code m} once, on the calling thread; a concurrent caller waits for that load.
      * Completes with true when the store answered (whether or not it held a usable certificate).
      */
-    private boolean load(ManagedCertificate m) {
+    private boolean load(ManagedCertificate m, boolean forHandshake) {
         if (!notLoaded.contains(m)) {
             return true;
         }
@@ -171,6 +171,9 @@ public final class LazyStart implements AutoCloseable {
             }
         }
         boolean answered = false;
+        if (forHandshake) {
+            handshakeLoads.incrementAndGet();
+        }
         try {
             if (notLoaded.contains(m)) { // another load may have finished between the check and putIfAbsent
                 CertificateStorage.Read read = m.readStored();
@@ -207,10 +210,7 @@ public final class LazyStart implements AutoCloseable {
             if (m == null || !notLoaded.contains(m)) {
                 return null;
             }
-            if (loading.get(m) == null) {
-                handshakeLoads.incrementAndGet();
-            }
-            load(m);
+            load(m, true);
             return services.keyManager().find(h.sni());
         };
     }
@@ -225,10 +225,9 @@ public final class LazyStart implements AutoCloseable {
         if (m == null || !notLoaded.contains(m) || threads == null) {
             return CompletableFuture.completedFuture(true);
         }
-        handshakeLoads.incrementAndGet();
         try {
             return CompletableFuture.supplyAsync(() -> {
-                load(m);
+                load(m, true);
                 return true;
             }, threads);
         } catch (java.util.concurrent.RejectedExecutionException closedNow) {
