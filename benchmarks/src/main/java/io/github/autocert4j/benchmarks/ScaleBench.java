@@ -52,7 +52,7 @@ final class ScaleBench {
     /** The default of {@code AutoCertBuilder.lazyLoadAbove} (core's internal LazyStart.DEFAULT_ABOVE; benchmarks use the public API only). */
     static final int LAZY_DEFAULT_ABOVE = 2_000;
     /** The background sweep's rate bound, certificates per second (LazyStart.SWEEP_RATE_PER_SECOND). */
-    static final int SWEEP_RATE = 5_000;
+    static final int SWEEP_RATE = 2_000;
 
     private ScaleBench() {
     }

@@ -85,7 +85,8 @@ public final class Wiring {
         this.certificates = new CertificateSet(services, config.certificates(), config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES);
         this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services,
                 name -> certificates.byName(name) != null);
-        this.lazy = LazyStart.applies(config.certificates().size(), config.lazyLoadAbove()) ? new LazyStart(services, this::covering) : null;
+        this.lazy = LazyStart.applies(config.certificates().size(), config.lazyLoadAbove()) ? new LazyStart(services, this::covering,
+                () -> certificates.all().isEmpty() ? null : certificates.all().get(0)) : null;
         // The one place the order of certificate sources is decided; each source does one job.
         keyManager.useSources(SourceChain.builder()
                 .then("tls-alpn-01 challenges", alpnCertificates == null ? null : new ChallengeSource(alpnCertificates))
