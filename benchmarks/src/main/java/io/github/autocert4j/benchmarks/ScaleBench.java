@@ -399,8 +399,8 @@ final class ScaleBench {
     /**
      * A fresh {@link ScaleLoadChild} serving on a Netty host (lazy start: the default threshold); right after READY this
      * (warm) JDK client makes {@value #FIRST_HANDSHAKES} handshakes, one after the other, to distinct random names of the
-     * upper half of the store (the sweep, at most {@link #SWEEP_RATE} a second in configuration order,
-     * reaches index n/2 only after n/2 / rate seconds: checked), verifying chain and name; then the child reports the sweep.
+     * last tenth of the store (the sweep, at most {@link #SWEEP_RATE} a second in configuration order,
+     * reaches index 0.9 n only after 0.9 n / rate seconds: checked), verifying chain and name; then the child reports the sweep.
      */
     static ColdServe coldServe(Path cache, Path store, int n) throws Exception {
         int port = io.github.autocert4j.testkit.FreePorts.loopback();
@@ -419,8 +419,9 @@ final class ScaleBench {
             double[] figures = parseLoad(load, n, false);
             java.util.Random random = new java.util.Random(23);
             Set<Integer> picked = new java.util.LinkedHashSet<>();
-            while (picked.size() < Math.min(FIRST_HANDSHAKES, n / 2)) {
-                picked.add(n / 2 + random.nextInt(n - n / 2));
+            int from = n - n / 10; // the last tenth of the configuration: the sweep reaches it last
+            while (picked.size() < Math.min(FIRST_HANDSHAKES, n / 10)) {
+                picked.add(from + random.nextInt(n - from));
             }
             List<Double> ms = new ArrayList<>();
             java.net.InetSocketAddress addr = new java.net.InetSocketAddress("127.0.0.1", port);
@@ -429,7 +430,7 @@ final class ScaleBench {
                 ms.add(h.seconds() * 1e3);
             }
             double handshakeSeconds = (System.nanoTime() - readyNanos) / 1e9;
-            double sweepReachesHalf = (n / 2.0) / SWEEP_RATE;
+            double sweepReachesHalf = (double) from / SWEEP_RATE;
             p.getOutputStream().close();
             String sweep = r.readLine();
             String[] f = sweep == null ? new String[0] : sweep.split(" ");
@@ -438,9 +439,9 @@ final class ScaleBench {
             }
             String how = f("a fresh JVM (ScaleLoadChild: build + start + AutoCertSsl.serverContext + a Netty host, %s provider) over %,d "
                     + "configured certificates, page cache dropped before; right after it listened, %d handshakes, one at a time, to distinct "
-                    + "random names of the upper half of the configuration (each its name's first: read from the store, checked and, with "
+                    + "random names of the last tenth of the configuration (each its name's first: read from the store, checked and, with "
                     + "OpenSSL, its key material converted), JDK client verifying chain and name, connect to handshake complete; all done %.1f s "
-                    + "after READY, %s the sweep could reach the upper half (%.1f s at its rate bound)", figures[3] == 1 ? "OpenSSL" : "JDK",
+                    + "after READY, %s the sweep could reach the last tenth (%.1f s at its rate bound)", figures[3] == 1 ? "OpenSSL" : "JDK",
                     n, ms.size(), handshakeSeconds, handshakeSeconds < sweepReachesHalf ? "before" : "NOT before (some may have been swept)",
                     sweepReachesHalf);
             return new ColdServe(figures, ms, Double.parseDouble(f[1]), Long.parseLong(f[2]), how);

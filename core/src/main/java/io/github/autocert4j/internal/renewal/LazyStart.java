@@ -110,21 +110,24 @@ public final class LazyStart implements AutoCloseable {
     }
 
     private void sweepFrom(List<ManagedCertificate> all, AtomicInteger next, long startNanos) {
-        long unavailablePause = 500;
         for (int i = next.getAndIncrement(); !closed; i = next.getAndIncrement()) {
-            if (i >= all.size()) {
-                if (notLoaded.isEmpty() || !waitRetry(unavailablePause)) {
-                    return; // all loaded, or closed
-                }
-                unavailablePause = Math.min(2_000, unavailablePause * 2);
-                // The store could not be reached for some: read them again (one thread does it).
-                for (ManagedCertificate m : List.copyOf(notLoaded)) {
-                    if (closed) {
-                        return;
+            if (i > all.size()) {
+                return; // done: another thread took i == all.size()
+            }
+            if (i == all.size()) {
+                // The one thread past the end reads again, until the store answers, what it could not be asked about
+                // (and waits for the other sweep threads' last loads: their certificates are not loaded until they finish).
+                long pause = 500;
+                while (!notLoaded.isEmpty() && waitRetry(pause)) {
+                    pause = Math.min(2_000, pause * 2);
+                    for (ManagedCertificate m : List.copyOf(notLoaded)) {
+                        if (closed) {
+                            return;
+                        }
+                        load(m, false);
                     }
-                    load(m, false);
                 }
-                continue;
+                return;
             }
             // Bounded rate: certificate i is not read before startNanos + i / rate.
             long due = startNanos + (long) i * 1_000_000_000L / SWEEP_RATE_PER_SECOND;
