@@ -315,7 +315,7 @@ public final class AutoCert implements AutoCloseable {
     /** The status of the configured (or loaded on-demand) certificate covering {@code name}. */
     public Optional<CertificateStatus> status(String name) {
         ManagedCertificate m = managed(name);
-        return m == null ? Optional.empty() : Optional.of(m.status(services.now()));
+        return m == null ? Optional.empty() : Optional.of(wiring.status(m));
     }
 
     /**

@@ -57,6 +57,7 @@ public final class AutoCertBuilder {
     private String preferredChain;
     private List<String> challengeTypes;
     private String revokeOnRemove;
+    private int lazyLoadAbove = io.github.autocert4j.internal.renewal.LazyStart.DEFAULT_ABOVE;
 
     AutoCertBuilder() {
     }
@@ -315,6 +316,16 @@ public final class AutoCertBuilder {
     }
 
     /**
+     * Above {@code count} configured certificates, {@link AutoCert#start()} reads none of them: each is loaded at its first
+     * handshake, a background sweep loads the rest (status {@code NOT_LOADED} until then). Default 2,000 (an eager start of
+     * that many costs about 1 s); {@code Integer.MAX_VALUE}: never lazy; 0: always. See docs/operations.md, "Lazy loading".
+     */
+    public AutoCertBuilder lazyLoadAbove(int count) {
+        this.lazyLoadAbove = count;
+        return this;
+    }
+
+    /**
      * Revoke a certificate's live certificate at its CA, with {@code reason} (one of {@link AcmeAccounts#revocationReasons()},
      * e.g. {@code "cessationOfOperation"}), when {@link AutoCert#removeCertificate} removes it, and delete its stored copy.
      * Default: off (null), the stored copy is kept and served again if the certificate is added back.
@@ -366,7 +377,7 @@ public final class AutoCertBuilder {
                 copy(problems), directory, acmeTrustPem, email, agreedToTos, keyType, store,
                 keyEncryption == null ? null : keyEncryption.clone(), policy, policyProblem(policy), listener, executor, clock, profile, requireProfile,
                 allowIpAddresses, onDemand, failedValidationMax, failedValidationWindow, eabSet, eabKeyId, eabHmacKey, preferredChain,
-                challengeTypes == null ? null : copy(challengeTypes));
+                challengeTypes == null ? null : copy(challengeTypes), lazyLoadAbove);
     }
 
     /** What the policy finds wrong with itself (its check is package-private), for the validator; null if fine or null. */

@@ -20,7 +20,7 @@ public interface AutoCertMXBean {
      */
     Map<String, String> getStatus();
 
-    /** How many certificates are not VALID (pending, failed, expired): alert when above 0 for long. */
+    /** How many certificates are not VALID (pending, failed, expired; not counting NOT_LOADED ones of lazy loading): alert when above 0 for long. */
     int getNotValidCount();
 
     /** The status line of the certificate covering {@code name}. */

@@ -29,7 +29,13 @@ public final class CertificateStatus {
         /** The live certificate has expired (renewal kept failing). */
         EXPIRED,
         /** The CA refused permanently; no automatic retry until {@code renewNow} or a restart. */
-        FAILED
+        FAILED,
+        /**
+         * Stored, not read yet: more certificates are configured than {@code AutoCertBuilder.lazyLoadAbove}, so
+         * it is loaded at its first handshake or by the background sweep (docs/operations.md, "Lazy loading").
+         * Nothing is known about it yet: not missing, not due.
+         */
+        NOT_LOADED
     }
 
     private final String certificate;

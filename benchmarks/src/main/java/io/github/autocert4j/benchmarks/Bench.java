@@ -199,8 +199,16 @@ public final class Bench {
 
     /** An AutoCert serving what {@code storeDir} holds for {@code names} (one certificate per name), without a CA. */
     static AutoCert fromStore(Path storeDir, List<String> names) {
+        return fromStore(storeDir, names, false);
+    }
+
+    /** {@link #fromStore(Path, List)}; {@code eager}: every certificate loaded by start() whatever their number (no lazy loading). */
+    static AutoCert fromStore(Path storeDir, List<String> names, boolean eager) {
         AutoCertBuilder b = AutoCert.builder().directory(BenchCa.DEAD_DIRECTORY).agreeToTermsOfService(true)
                 .store(FileCertStore.of(storeDir)).renewal(quietPolicy());
+        if (eager) {
+            b.lazyLoadAbove(Integer.MAX_VALUE);
+        }
         for (String n : names) {
             b.certificate(n);
         }

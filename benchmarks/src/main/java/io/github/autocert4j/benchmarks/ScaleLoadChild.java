@@ -7,42 +7,74 @@ import java.util.stream.IntStream;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.netty.AutoCertSsl;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 
 /**
  * The fresh JVM of the scale benchmark's cold load: {@code build()} + {@code start()} of an
  * AutoCert managing the first N certificates of the scale store (no warmed JIT, and the parent
  * drops the page cache before starting it where it can), then {@code AutoCertSsl.serverContext(autoCert)}: what a
- * Netty server pays before serving (with OpenSSL: every certificate's key material converted). Prints
- * {@code LOAD <build-s> <start-s> <valid> <server-context-s> <provider>}.
+ * Netty server pays before serving. With the default {@code lazyLoadAbove} (2,000) a start of 100,000 is lazy:
+ * {@code start()} reads no certificate and the server context prepares no key material (each certificate is loaded
+ * and converted at its first handshake; a background sweep loads the rest). Prints
+ * {@code LOAD <build-s> <start-s> <valid> <server-context-s> <provider> <not-loaded>}.
+ *
+ * <p>With a port ({@code serve}): the server context also listens on 127.0.0.1:port (a Netty host, its bind
+ * included in the server-context figure), prints {@code READY}, serves the parent's first handshakes until stdin
+ * closes, then waits for the background sweep and prints {@code SWEEP <s from start() until every certificate was
+ * loaded> <valid>}. With {@code eager}: {@code lazyLoadAbove(Integer.MAX_VALUE)}, every certificate loaded by
+ * {@code start()} and prepared by the server context (the behaviour before the lazy switch, for comparison).
  *
  * <pre>{@code
- * java -cp ... io.github.autocert4j.benchmarks.ScaleLoadChild benchmarks/target/scale-store/store 100000
+ * java -cp ... io.github.autocert4j.benchmarks.ScaleLoadChild benchmarks/target/scale-store/store 100000 [port | eager]
  * }</pre>
  */
 public final class ScaleLoadChild {
     private ScaleLoadChild() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         Path store = Path.of(args[0]);
         int n = Integer.parseInt(args[1]);
+        boolean eager = args.length > 2 && args[2].equals("eager");
+        int port = args.length > 2 && !eager ? Integer.parseInt(args[2]) : -1;
         List<String> names = IntStream.range(0, n).mapToObj(ScaleBench::name).toList();
         long t0 = System.nanoTime();
-        AutoCert ac = Bench.fromStore(store, names);
+        AutoCert ac = Bench.fromStore(store, names, eager);
         long t1 = System.nanoTime();
         ac.start();
         long t2 = System.nanoTime();
-        long valid = ac.status().stream().filter(s -> s.state() == CertificateStatus.State.VALID).count();
+        List<CertificateStatus> status = ac.status();
+        long valid = status.stream().filter(s -> s.state() == CertificateStatus.State.VALID).count();
+        long notLoaded = status.stream().filter(s -> s.state() == CertificateStatus.State.NOT_LOADED).count();
         // What a Netty server pays before it serves: the documented server context, which with the OpenSSL provider
         // converts every loaded certificate's key material (AutoCertSsl.prepareKeyMaterial) before it returns.
-        try {
-            AutoCertSsl.serverContext(ac);
-        } catch (javax.net.ssl.SSLException e) {
-            throw new IllegalStateException(e);
+        SslContext ctx = AutoCertSsl.serverContext(ac);
+        if (port >= 0) {
+            EventLoopGroup boss = Bench.group(1), workers = Bench.group(2);
+            new TlsServer(ch -> ctx.newHandler(ch.alloc()), boss, workers, port);
         }
         long t3 = System.nanoTime();
-        System.out.println("LOAD " + (t1 - t0) / 1e9 + " " + (t2 - t1) / 1e9 + " " + valid + " " + (t3 - t2) / 1e9 + " " + AutoCertSsl.defaultProvider());
+        System.out.println("LOAD " + (t1 - t0) / 1e9 + " " + (t2 - t1) / 1e9 + " " + valid + " " + (t3 - t2) / 1e9 + " "
+                + AutoCertSsl.defaultProvider() + " " + notLoaded);
         System.out.flush();
+        if (port >= 0) {
+            System.out.println("READY");
+            System.out.flush();
+            while (System.in.read() >= 0) {
+                // serve until the parent closes stdin
+            }
+            long deadline = System.nanoTime() + 600_000_000_000L;
+            long left = notLoaded;
+            while (left > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                left = ac.status().stream().filter(s -> s.state() == CertificateStatus.State.NOT_LOADED).count();
+            }
+            long done = System.nanoTime();
+            long validNow = ac.status().stream().filter(s -> s.state() == CertificateStatus.State.VALID).count();
+            System.out.println("SWEEP " + (left > 0 ? Double.NaN : (done - t1) / 1e9) + " " + validNow);
+            System.out.flush();
+        }
         Runtime.getRuntime().halt(0);
     }
 }

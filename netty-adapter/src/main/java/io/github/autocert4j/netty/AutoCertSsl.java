@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * material the first time a handshake uses them (about 0.1 ms); {@link #serverContext(AutoCert)}
  * does that for every live certificate up front ({@link #prepareKeyMaterial}), so that a server
  * with many certificates does not pay it in its first handshakes. A renewed certificate is
- * converted at its first handshake.
+ * converted at its first handshake; so is every certificate of a manager that loads lazily
+ * ({@code AutoCertBuilder.lazyLoadAbove}: some status is {@code NOT_LOADED} when the context is built).
  *
  * <pre>{@code
  * SslContext tls = AutoCertSsl.serverContext(autoCert);
@@ -140,7 +141,13 @@ public final class AutoCertSsl {
         }
         Set<String> aliases = new HashSet<>();
         int prepared = 0;
-        for (CertificateStatus status : autoCert.status()) {
+        List<CertificateStatus> all = autoCert.status();
+        if (all.stream().anyMatch(s -> s.state() == CertificateStatus.State.NOT_LOADED)) {
+            // Lazy loading (more configured certificates than lazyLoadAbove): nothing up front, not even what the
+            // background sweep loaded meanwhile; each certificate is converted at its first handshake (about 0.1 ms).
+            return 0;
+        }
+        for (CertificateStatus status : all) {
             String name = status.names().get(0);
             if (!aliases.add(autoCert.servedCertificate(name).alias())) {
                 continue;

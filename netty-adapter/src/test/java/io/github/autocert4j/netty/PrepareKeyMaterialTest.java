@@ -75,6 +75,89 @@ class PrepareKeyMaterialTest {
         }
     }
 
+    /**
+     * Lazy loading ({@code lazyLoadAbove(0)}, the background sweep held back by the store): nothing is prepared while
+     * a certificate is NOT_LOADED, and OpenSSL handshakes load each name's own certificate at its first handshake.
+     */
+    @Test
+    void preparesNothingWhileLoadingLazilyAndFirstHandshakesLoadEachCertificate() throws Exception {
+        InMemoryCa ca = new InMemoryCa("prepare-test-ca", Duration.ofDays(30));
+        // Configured first: the sweep's 4 threads take these and wait at the gate, so it reaches none of NAMES.
+        List<String> held = List.of("f0.prepare.test", "f1.prepare.test", "f2.prepare.test", "f3.prepare.test");
+        List<String> all = new java.util.ArrayList<>(held);
+        all.addAll(NAMES);
+        var seed = AutoCert.builder().issuer(ca).storageDirectory(store);
+        all.forEach(seed::certificate);
+        try (AutoCert seeded = seed.build().start()) {
+            for (String n : all) {
+                awaitValid(seeded, n);
+            }
+        }
+        java.util.concurrent.CountDownLatch sweepGate = new java.util.concurrent.CountDownLatch(1);
+        io.github.autocert4j.CertStore files = io.github.autocert4j.FileCertStore.of(store);
+        io.github.autocert4j.CertStore gated = new io.github.autocert4j.CertStore() {
+            @Override
+            public java.util.Optional<byte[]> load(String key) throws java.io.IOException {
+                if (Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
+                    try {
+                        sweepGate.await(30, TimeUnit.SECONDS); // the sweep waits until the test is done
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.IOException("interrupted", e);
+                    }
+                }
+                return files.load(key);
+            }
+
+            @Override
+            public void store(String key, byte[] value) throws java.io.IOException {
+                files.store(key, value);
+            }
+
+            @Override
+            public List<String> list(String prefix) throws java.io.IOException {
+                return files.list(prefix);
+            }
+
+            @Override
+            public boolean delete(String key) throws java.io.IOException {
+                return files.delete(key);
+            }
+
+            @Override
+            public Lock lock(String name) throws java.io.IOException {
+                return files.lock(name);
+            }
+        };
+        var b = AutoCert.builder().issuer(ca).store(gated).lazyLoadAbove(0);
+        all.forEach(b::certificate);
+        try (AutoCert autoCert = b.build().start()) {
+            assertEquals(all.size(), autoCert.status().stream().filter(s -> s.state() == CertificateStatus.State.NOT_LOADED).count());
+            SslContext openssl = AutoCertSsl.contextBuilder(autoCert, SslProvider.OPENSSL).build();
+            assertEquals(0, AutoCertSsl.prepareKeyMaterial(openssl, autoCert), "lazy: nothing prepared up front");
+            EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+            try {
+                Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                        .childHandler(new ChannelInitializer<SocketChannel>() {
+                            @Override
+                            protected void initChannel(SocketChannel ch) {
+                                ch.pipeline().addLast(openssl.newHandler(ch.alloc()));
+                            }
+                        }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                InetSocketAddress addr = (InetSocketAddress) server.localAddress();
+                for (String n : NAMES) {
+                    BigInteger served = TlsProbe.handshake(addr, n, ca.root, Duration.ofSeconds(10)).serial();
+                    assertEquals(CertificateStatus.State.VALID, autoCert.status(n).orElseThrow().state(), n);
+                    assertEquals(autoCert.status(n).orElseThrow().serial(), served, n);
+                }
+                server.close().sync();
+            } finally {
+                sweepGate.countDown();
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     static void awaitValid(AutoCert autoCert, String name) throws InterruptedException {
         for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); System.nanoTime() < end; Thread.sleep(10)) {
             if (autoCert.status(name).orElseThrow().state() == CertificateStatus.State.VALID) {

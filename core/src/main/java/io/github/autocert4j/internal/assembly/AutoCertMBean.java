@@ -42,7 +42,9 @@ public final class AutoCertMBean implements AutoCertMXBean {
 
     @Override
     public int getNotValidCount() {
-        return (int) autoCert.status().stream().filter(s -> s.state() != CertificateStatus.State.VALID).count();
+        // NOT_LOADED (lazy loading: stored, not read yet) is not "not valid": nothing is missing
+        return (int) autoCert.status().stream().filter(s -> s.state() != CertificateStatus.State.VALID
+                && s.state() != CertificateStatus.State.NOT_LOADED).count();
     }
 
     @Override

@@ -50,6 +50,7 @@ public final class ConfigAssembly {
         Clock budgetClock = s.clock();
         factories.replaceAll(f -> (st, solvers) -> new FailedValidationBudget(f.create(st, solvers), maxFailed, failedWindow, budgetClock, st));
         return new Config(s.certificates(), factories, s.extraSolvers(), types, valid.store(), s.keyType(), s.profile(),
-                s.requireProfile(), s.allowIpAddresses(), s.policy(), s.listener(), s.executor(), s.clock(), s.onDemand());
+                s.requireProfile(), s.allowIpAddresses(), s.policy(), s.listener(), s.executor(), s.clock(), s.onDemand(),
+                s.lazyLoadAbove());
     }
 }

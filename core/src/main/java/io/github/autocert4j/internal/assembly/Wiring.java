@@ -9,6 +9,7 @@ import io.github.autocert4j.internal.config.Config;
 import io.github.autocert4j.internal.ondemand.OnDemandCertificates;
 import io.github.autocert4j.internal.renewal.CertificateSet;
 import io.github.autocert4j.internal.renewal.FailedValidationBudget;
+import io.github.autocert4j.internal.renewal.LazyStart;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.renewal.Services;
 import io.github.autocert4j.internal.renewal.StartupLoad;
@@ -60,6 +61,8 @@ public final class Wiring {
     private final StoreWatch storeWatch;
     private final LeftoverSweep leftovers;
     private final StartupLoad startupLoad;
+    /** Lazy loading (more configured certificates than {@code lazyLoadAbove}), or null: the eager start-up load. */
+    private final LazyStart lazy;
     private final AcmeActions acmeActions;
 
     /**
@@ -83,10 +86,13 @@ public final class Wiring {
         this.certificates = new CertificateSet(services, config.certificates(), config.certificates().size() <= MAX_PER_CERTIFICATE_LOG_LINES);
         this.onDemand = config.onDemand() == null ? null : new OnDemandCertificates(config.onDemand(), services,
                 name -> certificates.byName(name) != null);
+        this.lazy = LazyStart.applies(config.certificates().size(), config.lazyLoadAbove()) ? new LazyStart(services, this::covering,
+                () -> certificates.all().isEmpty() ? null : certificates.all().get(0)) : null;
         // The one place the order of certificate sources is decided; each source does one job.
         keyManager.useSources(SourceChain.builder()
                 .then("tls-alpn-01 challenges", alpnCertificates == null ? null : new ChallengeSource(alpnCertificates))
                 .then("live certificates", keyManager.certificates().named())
+                .then("configured, not loaded yet", lazy == null ? null : lazy.source())
                 .then("on-demand", onDemand == null ? null : onDemand.source())
                 .then("default or fallback", keyManager.certificates().byDefault())
                 .build());
@@ -144,14 +150,19 @@ public final class Wiring {
         Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
         watchStart.start();
         prepareAcmeClients();
-        // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
         // Reserved before the load can start an order, fetched once the load says a certificate is to be ordered (issue 23).
         Consumer<Boolean> directoryAhead = acmeIssuers().stream().findFirst().map(AcmeIssuer::reserveDirectoryPrefetch).orElse(null);
         boolean storeAnswered = false;
         try {
-            storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
+            if (lazy != null) {
+                lazy.start(all); // reads nothing now: first handshakes and a background sweep load them
+            } else {
+                // The builder's probe still waiting, or answered "unavailable": the store is down, do not wait for it again.
+                storeAnswered = startupLoad.run(all, storeProbe != null && (!storeProbe.isDone() || storeProbe.isCompletedExceptionally()));
+            }
         } finally {
-            if (directoryAhead != null) { // released if the load failed: an order then never waits for it
+            // Released if the load failed or was not run (lazy): an order then never waits for it.
+            if (directoryAhead != null) {
                 directoryAhead.accept(storeAnswered && all.stream().anyMatch(m -> !m.isLive()));
             }
         }
@@ -230,8 +241,11 @@ public final class Wiring {
      * a live or configured name at once, any other through on-demand TLS if enabled.
      */
     public CompletableFuture<Boolean> certificateReady(String serverName) {
-        if (serverName == null || services.keyManager().find(serverName) != null || configuredCovers(serverName)) {
+        if (serverName == null || services.keyManager().find(serverName) != null) {
             return CompletableFuture.completedFuture(true);
+        }
+        if (configuredCovers(serverName)) {
+            return lazy == null ? CompletableFuture.completedFuture(true) : lazy.ready(serverName);
         }
         return onDemand == null ? CompletableFuture.completedFuture(false) : onDemand.ready(serverName);
     }
@@ -241,12 +255,15 @@ public final class Wiring {
      * or not: until it is issued, its handshakes get the self-signed fallback, never an on-demand order.
      */
     private boolean configuredCovers(String serverName) {
+        return covering(serverName) != null;
+    }
+
+    /** The configured certificate covering {@code serverName} exactly or by its wildcard, or null. */
+    private ManagedCertificate covering(String serverName) {
         String name = serverName.toLowerCase(Locale.ROOT);
-        if (certificates.byName(name) != null) {
-            return true;
-        }
+        ManagedCertificate m = certificates.byName(name);
         int dot = name.indexOf('.');
-        return dot > 0 && certificates.byName("*" + name.substring(dot)) != null;
+        return m != null || dot <= 0 ? m : certificates.byName("*" + name.substring(dot));
     }
 
     /** Adds a configured certificate (see {@code AutoCert.addCertificate}); loads and checks it if {@code started}. */
@@ -275,6 +292,9 @@ public final class Wiring {
             return onDemand != null && onDemand.remove(name);
         }
         m.stop(new IllegalStateException("certificate " + m.id + " was removed"));
+        if (lazy != null) {
+            lazy.forget(m);
+        }
         try {
             if (!m.awaitIdle(Duration.ofSeconds(10))) {
                 LOG.warn("autocert4j: certificate {} was removed while an order was still running; it stops at its next step", m.id);
@@ -292,8 +312,18 @@ public final class Wiring {
     public List<CertificateStatus> status() {
         Instant now = services.now();
         List<CertificateStatus> all = new ArrayList<>();
-        inMemory().forEach(m -> all.add(m.status(now)));
+        inMemory().forEach(m -> all.add(lazy == null ? m.status(now) : lazy.status(m, now)));
         return all;
+    }
+
+    /** {@code m}'s status ({@code NOT_LOADED} while lazy loading has not read it yet). */
+    public CertificateStatus status(ManagedCertificate m) {
+        return lazy == null ? m.status(services.now()) : lazy.status(m, services.now());
+    }
+
+    /** Lazy loading, or null when start-up loads every certificate (no more of them than {@code lazyLoadAbove}). */
+    public LazyStart lazyStart() {
+        return lazy;
     }
 
     /** The state machine of the configured or loaded on-demand certificate covering {@code name}, or null. */
@@ -310,6 +340,9 @@ public final class Wiring {
             onDemand.close();
         }
         startupLoad.close();
+        if (lazy != null) {
+            lazy.close();
+        }
         storeWatch.close();
         leftovers.close();
     }

@@ -24,6 +24,7 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param store where account, keys and certificates live
  * @param executor the host's scheduler, or null for an own daemon thread
  * @param onDemand on-demand TLS settings, or null when it is off
+ * @param lazyLoadAbove above this many configured certificates start() loads them lazily (internal {@code LazyStart})
  */
 public record Config(
         List<List<String>> certificates,
@@ -39,7 +40,8 @@ public record Config(
         CertEventListener listener,
         ScheduledExecutorService executor,
         Clock clock,
-        OnDemand onDemand) {
+        OnDemand onDemand,
+        int lazyLoadAbove) {
 
     public Config {
         certificates = certificates.stream().map(List::copyOf).toList();

@@ -158,6 +158,10 @@ public final class ConfigValidator {
             errors.add("failedValidationLimit: " + s.failedValidationMax() + " per " + window + " is not a positive count per positive "
                     + "duration. Fix: .failedValidationLimit(5, Duration.ofHours(1)) (Let's Encrypt's limit), or leave it out");
         }
+        if (s.lazyLoadAbove() < 0) {
+            errors.add("lazyLoadAbove: " + s.lazyLoadAbove() + " is negative. Fix: a count of configured certificates (0: always lazy, "
+                    + "Integer.MAX_VALUE: never), or leave it out for the default (2000)");
+        }
         if (s.clock() == null) {
             errors.add("clock: null. Fix: leave it out to use the system clock");
         }

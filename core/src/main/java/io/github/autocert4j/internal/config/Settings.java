@@ -34,7 +34,8 @@ public record Settings(List<List<String>> certificates, List<ChallengeSolver> ex
                        CertEventListener listener,
                        ScheduledExecutorService executor, Clock clock, String profile, boolean requireProfile,
                        boolean allowIpAddresses, OnDemand onDemand, int failedValidationMax, Duration failedValidationWindow,
-                       boolean eabSet, String eabKeyId, String eabHmacKey, String preferredChain, List<String> challengeTypes) {
+                       boolean eabSet, String eabKeyId, String eabHmacKey, String preferredChain, List<String> challengeTypes,
+                       int lazyLoadAbove) {
 
     /** One issuer in failover order: an ACME CA this library talks to, or a custom {@link Issuer}; exactly one is set. */
     public record IssuerSource(AcmeCa ca, Issuer custom) {

@@ -106,6 +106,9 @@ record HealthEvaluation(String status, Map<String, Object> details) {
         if (s.state() == CertificateStatus.State.EXPIRED || (s.notAfter() != null && !now.isBefore(s.notAfter()))) {
             return DOWN_LEVEL;
         }
+        if (s.state() == CertificateStatus.State.NOT_LOADED) {
+            return UP_LEVEL; // lazy loading: stored, read at its first handshake or by the sweep; nothing is missing
+        }
         if (s.serial() == null) {
             return FALLBACK_LEVEL; // nothing CA-issued is live: the self-signed fallback is served
         }

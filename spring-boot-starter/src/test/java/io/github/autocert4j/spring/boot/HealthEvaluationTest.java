@@ -67,6 +67,13 @@ class HealthEvaluationTest {
     }
 
     @Test
+    void aCertificateLazyLoadingHasNotReadYetIsNotTheFallback() {
+        Instant now = NOT_BEFORE.plus(Duration.ofDays(1));
+        assertEquals("UP", evaluate(now, status("a.test", State.NOT_LOADED, 0, null), status("b.test", State.VALID, 0, NOT_AFTER)));
+        assertEquals("OUT_OF_SERVICE", evaluate(now, status("a.test", State.PENDING, 0, null)), "a pending one still is");
+    }
+
+    @Test
     void anExpiredCertificateIsDown() {
         assertEquals("DOWN", evaluate(NOT_AFTER, status("a.test", State.EXPIRED, 5, NOT_AFTER)));
         assertEquals("DOWN", evaluate(NOT_AFTER.plusSeconds(1), status("a.test", State.VALID, 0, NOT_AFTER)),

@@ -1,0 +1,310 @@
+package io.github.autocert4j.internal.renewal;
+
+import io.github.autocert4j.CertEvent;
+import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.internal.store.CertificateStorage;
+import io.github.autocert4j.internal.tls.CertificateSource;
+import io.github.autocert4j.internal.tls.LiveKeyManager;
+import io.github.autocert4j.internal.util.DaemonThreads;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lazy loading of the configured certificates (issue 23): above {@code AutoCertBuilder.lazyLoadAbove}
+ * configured certificates ({@link #DEFAULT_ABOVE} by default) {@code start()} reads none of them. A
+ * certificate is loaded from the store at the first handshake that names it (this class is then a
+ * link of the key manager's {@link io.github.autocert4j.internal.tls.SourceChain}, asked right after
+ * the live certificates), or by a background sweep that loads the rest at a bounded rate
+ * ({@link #SWEEP_RATE_PER_SECOND}), so that every certificate gets its renewal check. Either way the
+ * load is the eager start's ({@link ManagedCertificate#loadStored}: issuer record and chain checks,
+ * key match; a forged, expired or missing certificate is not served and the check that follows
+ * orders a new one); concurrent first handshakes for one certificate load it once.
+ *
+ * <p>Until it is loaded a certificate's status is {@link CertificateStatus.State#NOT_LOADED} (not
+ * {@code PENDING}: nothing is missing), and no check runs for it (a check would order what is stored).
+ * A certificate whose store could not be reached stays not loaded and is read again by the sweep.
+ */
+public final class LazyStart implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCert");
+
+    /**
+     * The default of {@code AutoCertBuilder.lazyLoadAbove}: an eager start of this many certificates
+     * costs about 1 s with a cold page cache on a 2-core VM (section 6 of docs/measured.md: 0.23 ms
+     * per certificate for {@code start()} plus 0.2 ms for the OpenSSL key material).
+     */
+    public static final int DEFAULT_ABOVE = 2_000;
+    /**
+     * The background sweep loads at most this many certificates a second: each costs about 0.2-0.3 ms of CPU
+     * (parse, issuer check), so it takes at most about half a core and leaves the rest to the server's own start and
+     * to first handshakes; 100,000 certificates in 50 s or more.
+     */
+    public static final int SWEEP_RATE_PER_SECOND = 2_000;
+    /** Readers of the sweep: a cold page cache makes every read wait on the disk. */
+    private static final int SWEEP_THREADS = 4;
+    /** A handshake waits at most this long for another thread's load of its certificate. */
+    private static final long HANDSHAKE_WAIT_MILLIS = 10_000;
+
+    private final Services services;
+    private final Function<String, ManagedCertificate> covering;
+    private final java.util.function.Supplier<ManagedCertificate> defaultCertificate;
+    private final Set<ManagedCertificate> notLoaded = ConcurrentHashMap.newKeySet();
+    private final ConcurrentHashMap<ManagedCertificate, CompletableFuture<Boolean>> loading = new ConcurrentHashMap<>();
+    private final AtomicInteger loadedCount = new AtomicInteger();
+    private final AtomicInteger handshakeLoads = new AtomicInteger();
+    private volatile ExecutorService sweep;
+    /** Loads for {@link #ready} (an event-loop server's first handshakes): not behind the sweep's queue. */
+    private volatile ExecutorService readyLoads;
+    private volatile boolean closed;
+    private volatile long sweepDoneNanos;
+
+    /**
+     * @param covering the configured certificate covering a (normalized) name exactly or by wildcard, or null
+     * @param defaultCertificate the certificate served without SNI (the first configured one), or null
+     */
+    public LazyStart(Services services, Function<String, ManagedCertificate> covering, java.util.function.Supplier<ManagedCertificate> defaultCertificate) {
+        this.services = services;
+        this.covering = covering;
+        this.defaultCertificate = defaultCertificate;
+    }
+
+    /** Whether a start of {@code configured} certificates is lazy with the threshold {@code above}. */
+    public static boolean applies(int configured, int above) {
+        return configured > above;
+    }
+
+    /** Marks {@code all} not loaded and starts the sweep; reads nothing on the caller's thread. */
+    public void start(List<ManagedCertificate> all) {
+        notLoaded.addAll(all);
+        LOG.info("autocert4j: {} configured certificates (more than lazyLoadAbove): each is loaded from the store at its first "
+                + "handshake; a background sweep loads the rest (at most {}/s)", all.size(), SWEEP_RATE_PER_SECOND);
+        ExecutorService threads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-sweep"));
+        sweep = threads;
+        readyLoads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-load"));
+        long startNanos = System.nanoTime();
+        AtomicInteger next = new AtomicInteger();
+        AtomicInteger running = new AtomicInteger(SWEEP_THREADS);
+        for (int t = 0; t < SWEEP_THREADS; t++) {
+            threads.execute(() -> {
+                try {
+                    sweepFrom(all, next, startNanos);
+                } finally {
+                    if (running.decrementAndGet() == 0 && !closed) {
+                        sweepDone(all.size(), startNanos);
+                    }
+                }
+            });
+        }
+    }
+
+    private void sweepFrom(List<ManagedCertificate> all, AtomicInteger next, long startNanos) {
+        for (int i = next.getAndIncrement(); !closed; i = next.getAndIncrement()) {
+            if (i > all.size()) {
+                return; // done: another thread took i == all.size()
+            }
+            if (i == all.size()) {
+                // The one thread past the end reads again, until the store answers, what it could not be asked about
+                // (and waits for the other sweep threads' last loads: their certificates are not loaded until they finish).
+                long pause = 500;
+                while (!notLoaded.isEmpty() && waitRetry(pause)) {
+                    pause = Math.min(2_000, pause * 2);
+                    for (ManagedCertificate m : List.copyOf(notLoaded)) {
+                        if (closed) {
+                            return;
+                        }
+                        load(m, false);
+                    }
+                }
+                return;
+            }
+            // Bounded rate: certificate i is not read before startNanos + i / rate.
+            long due = startNanos + (long) i * 1_000_000_000L / SWEEP_RATE_PER_SECOND;
+            long wait = due - System.nanoTime();
+            if (wait > 0 && !waitNanos(wait)) {
+                return;
+            }
+            ManagedCertificate m = all.get(i);
+            if (notLoaded.contains(m)) {
+                load(m, false);
+            }
+        }
+    }
+
+    private boolean waitRetry(long millis) {
+        return waitNanos(TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+
+    private boolean waitNanos(long nanos) {
+        try {
+            TimeUnit.NANOSECONDS.sleep(nanos);
+            return !closed;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private void sweepDone(int total, long startNanos) {
+        sweepDoneNanos = System.nanoTime();
+        LOG.info("autocert4j: lazy loading of {} certificates done in {} ms ({} loaded at their first handshake); {} not loaded",
+                total, (sweepDoneNanos - startNanos) / 1_000_000, handshakeLoads.get(), notLoaded.size());
+    }
+
+    /**
+     * Loads {@code m} once, on the calling thread; a concurrent caller waits for that load.
+     * Completes with true when the store answered (whether or not it held a usable certificate).
+     */
+    private boolean load(ManagedCertificate m, boolean forHandshake) {
+        if (!notLoaded.contains(m)) {
+            return true;
+        }
+        CompletableFuture<Boolean> mine = new CompletableFuture<>();
+        CompletableFuture<Boolean> running = loading.putIfAbsent(m, mine);
+        if (running != null) {
+            try {
+                return running.get(HANDSHAKE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        boolean answered = false;
+        if (forHandshake) {
+            handshakeLoads.incrementAndGet();
+        }
+        try {
+            if (notLoaded.contains(m)) { // another load may have finished between the check and putIfAbsent
+                CertificateStorage.Read read = m.readStored();
+                if (!read.unavailable()) {
+                    CertEvent.Loaded event = m.loadStored(read);
+                    notLoaded.remove(m);
+                    loadedCount.incrementAndGet();
+                    if (event != null) {
+                        services.events().emit(event);
+                    }
+                    m.kick(); // the renewal check: orders if nothing usable was stored (missing, expired, forged)
+                }
+                answered = !read.unavailable();
+            } else {
+                answered = true;
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("autocert4j: loading certificate {} failed unexpectedly; the sweep tries again", m.id, e);
+        } finally {
+            loading.remove(m, mine);
+            mine.complete(answered);
+        }
+        return answered;
+    }
+
+    /**
+     * The link of the key manager's chain: for an SNI name a not yet loaded configured certificate
+     * covers, loads it (on the handshake's thread) and serves it if it went live; otherwise null
+     * (the next link: the default certificate or the self-signed fallback).
+     */
+    public CertificateSource source() {
+        return h -> {
+            if (notLoaded.isEmpty()) {
+                return null;
+            }
+            // Without SNI: the IP-address certificate of the local address, else the default (first configured) certificate.
+            String name = h.sni() != null ? h.sni() : h.localAddress() != null ? io.github.autocert4j.internal.util.Names.normalize(
+                    h.localAddress().getHostAddress()) : null;
+            ManagedCertificate m = name == null ? null : covering.apply(name);
+            if (m == null && h.sni() == null) {
+                m = defaultCertificate.get();
+            }
+            if (m == null || !notLoaded.contains(m)) {
+                return null;
+            }
+            load(m, true);
+            return h.sni() != null ? services.keyManager().find(h.sni()) : null; // no SNI: the next links serve it, loaded now
+        };
+    }
+
+    /**
+     * For {@code AutoCert.certificateReady}: completes once the certificate covering {@code name}
+     * is loaded (at once if it is, or if none covers it); the load runs on the sweep's threads.
+     */
+    public CompletableFuture<Boolean> ready(String name) {
+        ManagedCertificate m = name == null || notLoaded.isEmpty() ? null : covering.apply(name);
+        ExecutorService threads = readyLoads;
+        if (m == null || !notLoaded.contains(m) || threads == null) {
+            return CompletableFuture.completedFuture(true);
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                load(m, true);
+                return true;
+            }, threads);
+        } catch (java.util.concurrent.RejectedExecutionException closedNow) {
+            return CompletableFuture.completedFuture(true);
+        }
+    }
+
+    /** Whether {@code m} has not been loaded yet. */
+    public boolean notLoaded(ManagedCertificate m) {
+        return notLoaded.contains(m);
+    }
+
+    /** How many configured certificates are not loaded yet. */
+    public int notLoadedCount() {
+        return notLoaded.size();
+    }
+
+    /** Nanos (System.nanoTime) when the sweep finished, or 0 while it runs. */
+    public long sweepDoneNanos() {
+        return sweepDoneNanos;
+    }
+
+    /** How many were loaded (by handshakes or the sweep). */
+    public int loadedCount() {
+        return loadedCount.get();
+    }
+
+    /** Forgets {@code m} (removed from the configuration). */
+    public void forget(ManagedCertificate m) {
+        notLoaded.remove(m);
+    }
+
+    /** {@code m}'s status, {@link CertificateStatus.State#NOT_LOADED} while it is not loaded (and not live). */
+    public CertificateStatus status(ManagedCertificate m, Instant now) {
+        CertificateStatus s = m.status(now);
+        if (!notLoaded.contains(m) || m.isLive()) {
+            return s;
+        }
+        return new CertificateStatus(s.certificate(), s.names(), CertificateStatus.State.NOT_LOADED, null, null, null, null, null,
+                null, s.lastAttempt(), s.lastFailure().orElse(null), s.consecutiveFailures(), null, null);
+    }
+
+    /** Stops the sweep (daemon threads; a load in progress finishes). */
+    @Override
+    public void close() {
+        closed = true;
+        for (ExecutorService threads : new ExecutorService[] {sweep, readyLoads}) {
+            if (threads != null) {
+                threads.shutdownNow();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LazyStart[" + loadedCount.get() + " loaded, " + notLoaded.size() + " not loaded"
+                + (sweepDoneNanos == 0 ? "" : ", sweep done") + "]";
+    }
+}
