@@ -9,7 +9,7 @@
 #   BENCH_QUICK=1 ./bench.sh     smoke run (short rounds, smaller N; figures not meaningful, marked so)
 #   BENCH_FORCE=1 ./bench.sh     run even with uncommitted changes (results.json then says "dirty": true)
 #   BENCH_SECTIONS="swap renewal" ./bench.sh   only these sections (the others' rows say "not measured")
-#   BENCH_LOAD_MAX=1.5 BENCH_FOREIGN_MAX=0.15 BENCH_RETRIES=2 BENCH_SETTLE_S=90   the noise rule (defaults shown)
+#   BENCH_LOAD_MAX=1.5 BENCH_FOREIGN_MAX=0.15 BENCH_RETRIES=2 BENCH_SETTLE_S=180   the noise rule (defaults shown)
 #   BENCH_JAVA25=/path/to/java   the Java 25 of the AOT-cache row (default: /usr/lib/jvm/temurin-25-jdk-amd64)
 #
 # Refuses to run from a tree with uncommitted changes (other than its own outputs), so every published figure
@@ -117,7 +117,7 @@ jvm=(java -Dbench.quick=$quick -Dbench.quickstartCp="$quickstart_cp" -Dbench.jav
 load_max=${BENCH_LOAD_MAX:-1.5}
 foreign_max=${BENCH_FOREIGN_MAX:-0.15}
 retries=${BENCH_RETRIES:-2}
-settle_s=${BENCH_SETTLE_S:-90}
+settle_s=${BENCH_SETTLE_S:-180}
 hz=$(getconf CLK_TCK)
 cpus=$(nproc)
 busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
