@@ -13,20 +13,24 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Lazy loading while the store cannot be reached: a certificate the sweep could not read stays
- * NOT_LOADED (not PENDING: nothing is ordered for it), is read again, and is served from the store
- * without an order once the store answers.
+ * Lazy loading while the store cannot be read — unavailable (a pool timeout) or failing another way (a
+ * statement timeout, SQLState 57014, a plain IOException: review of issue 23 found that this one was
+ * ordered): nothing is ordered for it, the status says why (PENDING, lastError "not loaded from the store
+ * yet"), the store is not asked once per certificate while it fails, it is read again, and everything is
+ * served from the store without an order once it answers.
  */
 class LazyStartUnavailableStoreTest {
     @TempDir
     Path dir;
 
-    @Test
-    void aCertificateTheStoreCouldNotBeAskedAboutStaysNotLoadedAndIsLoadedWhenItAnswers() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aCertificateTheStoreCouldNotBeAskedAboutIsNeverOrderedAndIsLoadedWhenItAnswers(boolean unavailable) throws Exception {
         FakeIssuer issuer = new FakeIssuer("fake-ca", Clock.systemUTC());
         List<String> names = IntStream.range(0, 6).mapToObj(i -> "u" + i + ".lazy.test").toList();
         AutoCertBuilder seed = AutoCert.builder().issuer(issuer).storageDirectory(dir);
@@ -46,7 +50,8 @@ class LazyStartUnavailableStoreTest {
             public Optional<byte[]> load(String key) throws IOException {
                 if (down.get() && key.startsWith("certs/")) {
                     refused.incrementAndGet();
-                    throw new CertStore.UnavailableException("connection is not available, request timed out", null);
+                    throw unavailable ? new CertStore.UnavailableException("connection is not available, request timed out", null)
+                            : new IOException("ERROR: canceling statement due to statement timeout (57014)");
                 }
                 return super.load(key);
             }
@@ -55,12 +60,17 @@ class LazyStartUnavailableStoreTest {
         names.forEach(b::certificate);
         try (AutoCert a = b.build().start()) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (refused.get() < names.size() + 1 && System.nanoTime() < deadline) {
-                Thread.sleep(20); // every certificate asked once, and read again at least once
+            while (refused.get() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(20); // the sweep's read and two retry passes (0.5 s, then 1 s later)
             }
-            assertTrue(refused.get() > names.size(), "read again while down: " + refused.get());
-            assertEquals(names.size(), a.status().stream().filter(s -> s.state() == CertificateStatus.State.NOT_LOADED).count(),
-                    "not loaded, not pending: " + a.status());
+            assertTrue(refused.get() >= 3, "read again while down: " + refused.get());
+            // One failed read holds the others back (a store that fails is not asked once per certificate): the
+            // certificates read show why, the rest are not loaded; none is VALID, none is ordered.
+            List<CertificateStatus> during = a.status();
+            assertTrue(during.stream().allMatch(s -> s.state() == CertificateStatus.State.NOT_LOADED
+                    || s.state() == CertificateStatus.State.PENDING && String.valueOf(s.lastError()).startsWith("not loaded from the store yet")), during.toString());
+            assertTrue(during.stream().anyMatch(s -> s.state() == CertificateStatus.State.PENDING), "the outage shows: " + during);
+            assertTrue(refused.get() < 3 * names.size(), "not every certificate on every pass: " + refused.get());
             assertEquals(names.size(), issuer.issueCalls(), "an unavailable store is not an empty one: no order");
             down.set(false);
             deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The CA's directory fetched ahead of the first order ({@link AcmeIssuer#prefetchDirectory}), on a thread of its own,
+ * The CA's directory fetched ahead of the first order ({@link AcmeIssuer#reserveDirectoryPrefetch}), on a thread of its own,
  * and handed to the first session that asks within {@link #FRESH} of its arrival, once: in a fresh JVM the HTTP
  * client's set-up, the TLS handshake with the CA and the directory request then run beside the order's key
  * generation instead of after it (issue 23). A session that asks while the request is in flight waits for it (the

@@ -100,7 +100,7 @@ public final class CertificateSet {
             if (read.unavailable()) {
                 down.compareAndSet(null, read.storeFailure());
             }
-            progress.accept(read.storeFailure() == null);
+            progress.accept(!read.unavailable()); // a failed entry (e.g. permission denied) is an answer: the load goes on
             return read;
         };
         if (!all.isEmpty()) {

@@ -56,6 +56,8 @@ public final class LazyStart implements AutoCloseable {
     private static final int SWEEP_THREADS = 4;
     /** A handshake waits at most this long for another thread's load of its certificate. */
     private static final long HANDSHAKE_WAIT_MILLIS = 10_000;
+    /** After a failed read, handshakes and the sweep do not read for this long (see {@link #storeFailedRecently}). */
+    private static final long STORE_FAILURE_HOLD_MILLIS = 2_000;
 
     private final Services services;
     private final Function<String, ManagedCertificate> covering;
@@ -69,6 +71,8 @@ public final class LazyStart implements AutoCloseable {
     private volatile ExecutorService readyLoads;
     private volatile boolean closed;
     private volatile long sweepDoneNanos;
+    /** When a read last failed (System.nanoTime), 0 if none did since the last retry pass began. */
+    private volatile long storeFailedAtNanos;
 
     /**
      * @param covering the configured certificate covering a (normalized) name exactly or by wildcard, or null
@@ -120,6 +124,7 @@ public final class LazyStart implements AutoCloseable {
                 long pause = 500;
                 while (!notLoaded.isEmpty() && waitRetry(pause)) {
                     pause = Math.min(2_000, pause * 2);
+                    storeFailedAtNanos = 0; // the retry's own reads are not held back by the failure they retry
                     for (ManagedCertificate m : List.copyOf(notLoaded)) {
                         if (closed) {
                             return;
@@ -140,6 +145,15 @@ public final class LazyStart implements AutoCloseable {
                 load(m, false);
             }
         }
+    }
+
+    /**
+     * Whether a read failed within {@link #STORE_FAILURE_HOLD_MILLIS}: then neither handshakes nor the sweep read (each
+     * would wait out the store's own timeout and fill its connection pool); the retry pass reads the rest.
+     */
+    private boolean storeFailedRecently() {
+        long at = storeFailedAtNanos;
+        return at != 0 && System.nanoTime() - at < TimeUnit.MILLISECONDS.toNanos(STORE_FAILURE_HOLD_MILLIS);
     }
 
     private boolean waitRetry(long millis) {
@@ -170,6 +184,9 @@ public final class LazyStart implements AutoCloseable {
         if (!notLoaded.contains(m)) {
             return true;
         }
+        if (storeFailedRecently()) {
+            return false; // the store failed just now: no read per handshake (the fallback is served); the retry reads again
+        }
         CompletableFuture<Boolean> mine = new CompletableFuture<>();
         CompletableFuture<Boolean> running = loading.putIfAbsent(m, mine);
         if (running != null) {
@@ -189,16 +206,21 @@ public final class LazyStart implements AutoCloseable {
         try {
             if (notLoaded.contains(m)) { // another load may have finished between the check and putIfAbsent
                 CertificateStorage.Read read = m.readStored();
-                if (!read.unavailable()) {
-                    CertEvent.Loaded event = m.loadStored(read);
+                // Every read goes through the eager start's load: a failed one (unavailable, a timeout, an unreadable
+                // issuer record) sets the status's lastError and one Failed event per outage, and is "not known yet".
+                CertEvent.Loaded event = m.loadStored(read);
+                if (m.goingLive.notLoadedYet.waiting()) {
+                    // The store could not say: not loaded, never checked (a check would order what may well be stored).
+                    storeFailedAtNanos = System.nanoTime();
+                } else {
                     notLoaded.remove(m);
                     loadedCount.incrementAndGet();
                     if (event != null) {
                         services.events().emit(event);
                     }
                     m.kick(); // the renewal check: orders if nothing usable was stored (missing, expired, forged)
+                    answered = true;
                 }
-                answered = !read.unavailable();
             } else {
                 answered = true;
             }
@@ -284,8 +306,8 @@ public final class LazyStart implements AutoCloseable {
     /** {@code m}'s status, {@link CertificateStatus.State#NOT_LOADED} while it is not loaded (and not live). */
     public CertificateStatus status(ManagedCertificate m, Instant now) {
         CertificateStatus s = m.status(now);
-        if (!notLoaded.contains(m) || m.isLive()) {
-            return s;
+        if (!notLoaded.contains(m) || m.isLive() || m.goingLive.notLoadedYet.waiting()) {
+            return s; // a read that failed shows as the eager start's does: PENDING, lastError naming the store and the fix
         }
         return new CertificateStatus(s.certificate(), s.names(), CertificateStatus.State.NOT_LOADED, null, null, null, null, null,
                 null, s.lastAttempt(), s.lastFailure().orElse(null), s.consecutiveFailures(), null, null);
