@@ -101,4 +101,29 @@ class IssuerRecordTest {
         assertTrue(p.startsWith("chain not signed by a recorded issuer"), p);
         assertFalse(store.load(IssuerRecord.MIGRATION_KEY).isPresent());
     }
+
+    /**
+     * A failed read of the record is remembered for 0.5 s so that checks do not each wait out the store's timeout; saving a
+     * certificate just issued does not take that shortcut: if the store answers now, the issuers are recorded and the
+     * certificate is kept (review of issue 23: the memo made that save fail and the issued certificate was discarded).
+     */
+    @Test
+    void aRecentFailedReadDoesNotFailTheRecordingOfACertificateJustIssued() throws Exception {
+        MemoryCertStore memory = new MemoryCertStore();
+        java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean(true);
+        CertStore store = new DelegatingStore(memory) {
+            @Override
+            public List<String> list(String prefix) throws java.io.IOException {
+                if (down.get()) {
+                    throw new java.io.IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.list(prefix);
+            }
+        };
+        IssuerRecord record = new IssuerRecord(store);
+        record.preload(); // fails: remembered
+        down.set(false);
+        record.record("a.test", CA, issued(real, "a.test")); // within the 0.5 s: must read, not rethrow
+        assertNull(new IssuerRecord(memory).problem(issued(real, "b.test"), NOW), "recorded");
+    }
 }

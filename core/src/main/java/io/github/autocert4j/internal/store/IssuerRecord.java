@@ -135,7 +135,8 @@ public final class IssuerRecord {
      * recorded yet. Called before the chain itself is stored.
      */
     public void record(String certId, String issuerId, List<X509Certificate> chain) throws IOException {
-        Snapshot s = loaded();
+        // Not answered from the memo of a failed read: a certificate just issued is saved if the store answers now.
+        Snapshot s = snapshot != null ? snapshot : refresh(-1, false);
         List<X509Certificate> issuers = chain.size() == 1 ? chain : chain.subList(1, chain.size());
         List<X509Certificate> added = new ArrayList<>();
         for (X509Certificate c : issuers) {
@@ -194,7 +195,7 @@ public final class IssuerRecord {
             return null;
         }
         try {
-            s = refresh(s.generation());
+            s = refresh(s.generation(), true);
             problem = check(chain, s);
             if (problem == null || !trustOnFirstUse(chain, s, now)) {
                 return problem;
@@ -231,7 +232,7 @@ public final class IssuerRecord {
 
     private Snapshot loaded() throws IOException {
         Snapshot s = snapshot;
-        return s != null ? s : refresh(-1);
+        return s != null ? s : refresh(-1, true);
     }
 
     /** Reads the record now if it was not read yet (a start-up load, before its reads); a failure is the checks' to report. */
@@ -243,14 +244,16 @@ public final class IssuerRecord {
         }
     }
 
-    /** Re-reads the record unless another thread did since {@code seen} (then returns that), or it failed just now ({@link FailedReadMemo}). */
-    private Snapshot refresh(long seen) throws IOException {
+    /** Re-reads the record unless another thread did since {@code seen}, or (with {@code memo}) it failed just now ({@link FailedReadMemo}). */
+    private Snapshot refresh(long seen, boolean memo) throws IOException {
         synchronized (refreshLock) {
             Snapshot s = snapshot;
             if (s != null && s.generation() != seen) {
                 return s;
             }
-            failedRead.rethrowRecent();
+            if (memo) {
+                failedRead.rethrowRecent();
+            }
             Map<X500Principal, List<Known>> bySubject = new HashMap<>();
             Set<X509Certificate> all = new HashSet<>();
             try {
