@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.github.autocert4j.testkit.CuttableTcpProxy;
 import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.internal.LoadBalancer;
 

@@ -42,6 +42,7 @@ import io.github.autocert4j.AutoCertBuilder;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.internal.store.IssuerRecord;
+import io.github.autocert4j.testkit.CuttableTcpProxy;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.PostgresServer;
 import io.github.autocert4j.testkit.TlsProbe;
@@ -96,9 +97,9 @@ class StartupLoadFaultPostgresTest {
 
     @Test
     void aConnectionCutMidLoadServesWhatWasReadAndTheRestOnceTheStoreAnswersWithoutOrdering() throws Exception {
-        try (CuttableTcpProxy proxy = new CuttableTcpProxy(DB.pg().host(), DB.pg().port());
+        try (CuttableTcpProxy proxy = new CuttableTcpProxy(DB.pg().port());
                 HikariDataSource pool = pool("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + DB.pg().database(), null)) {
-            outageMidLoad("cut", pool, proxy::cut, proxy::restore);
+            outageMidLoad("cut", pool, proxy::cut, proxy::heal);
         }
     }
 

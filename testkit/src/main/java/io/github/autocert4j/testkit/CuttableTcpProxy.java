@@ -1,4 +1,4 @@
-package io.github.autocert4j.examples;
+package io.github.autocert4j.testkit;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,15 +13,21 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
-import io.github.autocert4j.testkit.FreePorts;
-
 /**
  * A loopback TCP proxy in front of one port (a node's PostgreSQL) that the test can cut: {@link #cut()} resets every
  * open connection and refuses new ones (the listening socket is closed, as when a network partition or a firewall
  * rule rejects the node's packets); {@link #heal()} listens again on the same port. Counts the connections it
- * forwarded.
+ * forwarded. Used by the fleet partition test and the PostgreSQL start-up fault test.
+ *
+ * <pre>{@code
+ * try (CuttableTcpProxy db = new CuttableTcpProxy(pg.port())) {
+ *     // point the node's JDBC URL at 127.0.0.1:db.port(), then
+ *     db.cut();   // connections reset, new ones refused
+ *     db.heal();  // forwarded again
+ * }
+ * }</pre>
  */
-final class CuttableTcpProxy implements AutoCloseable {
+public final class CuttableTcpProxy implements AutoCloseable {
     private final int port;
     private final int target;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
@@ -33,26 +39,27 @@ final class CuttableTcpProxy implements AutoCloseable {
     private ServerSocket server; // guarded by this
     private volatile boolean closed;
 
-    CuttableTcpProxy(int target) throws IOException {
+    /** Listens on a free loopback port and forwards to {@code target} on 127.0.0.1. */
+    public CuttableTcpProxy(int target) throws IOException {
         this.target = target;
         this.port = FreePorts.loopback();
         heal();
     }
 
     /** The port the node connects to instead of the target. */
-    int port() {
+    public int port() {
         return port;
     }
 
     /** Whether connections pass now. */
-    synchronized boolean isOpen() {
+    public synchronized boolean isOpen() {
         return server != null;
     }
 
-    /** Resets every open connection and refuses new ones. */
-    synchronized void cut() throws IOException {
+    /** Resets every open connection and refuses new ones (unchecked, so that it serves as a {@code Runnable}). */
+    public synchronized void cut() {
         if (server != null) {
-            server.close();
+            reset(server);
             server = null;
         }
         for (Socket s : open) {
@@ -61,14 +68,19 @@ final class CuttableTcpProxy implements AutoCloseable {
         open.clear();
     }
 
-    /** Accepts and forwards connections again, on the same port. */
-    synchronized void heal() throws IOException {
+    /** Accepts and forwards connections again, on the same port; {@link java.io.UncheckedIOException} if it cannot listen. */
+    public synchronized void heal() {
         if (server != null || closed) {
             return;
         }
-        ServerSocket s = new ServerSocket();
-        s.setReuseAddress(true);
-        s.bind(new InetSocketAddress("127.0.0.1", port), 64);
+        ServerSocket s;
+        try {
+            s = new ServerSocket();
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress("127.0.0.1", port), 64);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot listen on 127.0.0.1:" + port + " again", e);
+        }
         server = s;
         threads.execute(() -> accept(s));
     }
@@ -119,6 +131,14 @@ final class CuttableTcpProxy implements AutoCloseable {
         }
     }
 
+    private static void reset(ServerSocket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+    }
+
     private static void reset(Socket s) {
         try {
             s.setSoLinger(true, 0); // RST, as a rejecting firewall does
@@ -135,11 +155,7 @@ final class CuttableTcpProxy implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        try {
-            cut();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
+        cut();
         threads.shutdownNow();
         try {
             threads.awaitTermination(5, TimeUnit.SECONDS);
