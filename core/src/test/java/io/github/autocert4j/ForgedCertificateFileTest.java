@@ -18,9 +18,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
+import io.github.autocert4j.testkit.Await;
 import io.github.autocert4j.testkit.ForgedBundle;
 import io.github.autocert4j.testkit.ForgedProbes;
 import io.github.autocert4j.testkit.PebbleServer;
@@ -85,7 +84,7 @@ class ForgedCertificateFileTest {
         try (AutoCert a = build(store, events);
              JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0)) {
             a.start();
-            BigInteger first = ((CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued, 30)).serial();
+            BigInteger first = ((CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued, 30)).serial();
             assertTrue(Files.list(store.resolve(IssuerRecord.prefix(StoreLayout.caId(pebble.directoryUri())))).findAny().isPresent(),
                     "the issuers Pebble presented are recorded with the account");
             ForgedBundle forged = ForgedBundle.withOwnCa(NAME, "Pebble Intermediate CA 1a2b3c");
@@ -96,10 +95,10 @@ class ForgedCertificateFileTest {
                 Files.createDirectories(store.resolve("renewals"));
                 Files.write(store.resolve(RenewalRequests.key(NAME)),
                         RenewalRequests.encode(new RenewalRequests.Request(NAME, first, Instant.now(), "ForgedCertificateFileTest")));
-                CertEvent.Rejected rejected = (CertEvent.Rejected) await(events, e -> e instanceof CertEvent.Rejected, 20);
+                CertEvent.Rejected rejected = (CertEvent.Rejected) Await.first(events, e -> e instanceof CertEvent.Rejected, 20);
                 assertEquals(forged.leaf().getSerialNumber(), rejected.serial());
                 assertTrue(rejected.reason().startsWith("chain not signed by a recorded issuer"), rejected.reason());
-                CertEvent.Issued issued = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued
+                CertEvent.Issued issued = (CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued
                         && events.indexOf(e) > events.indexOf(rejected), 60);
                 assertTrue(issued.renewal());
                 probes.awaitTrustedServed(issued.serial(), 10);
@@ -116,7 +115,7 @@ class ForgedCertificateFileTest {
         List<CertEvent> firstEvents = new CopyOnWriteArrayList<>();
         try (AutoCert a = build(store, firstEvents)) {
             a.start();
-            await(firstEvents, e -> e instanceof CertEvent.Issued, 30);
+            Await.first(firstEvents, e -> e instanceof CertEvent.Issued, 30);
         }
         ForgedBundle forged = ForgedBundle.selfSigned(NAME);
         plant(store, forged);
@@ -133,29 +132,16 @@ class ForgedCertificateFileTest {
              ForgedProbes probes = new ForgedProbes(List.of(server.address()), NAME, forged.trustAnchor(), pebble.issuanceRoot(0), T, 10)) {
             self.set(a);
             a.start();
-            CertEvent.Rejected rejected = (CertEvent.Rejected) await(events, e -> e instanceof CertEvent.Rejected, 10);
+            CertEvent.Rejected rejected = (CertEvent.Rejected) Await.first(events, e -> e instanceof CertEvent.Rejected, 10);
             assertTrue(rejected.reason().startsWith("chain not signed by a recorded issuer"), rejected.reason());
             assertTrue(statusAtRejection.get(0).contains(rejected.reason()), "status shows it: " + statusAtRejection);
-            CertEvent.Issued issued = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued, 60);
+            CertEvent.Issued issued = (CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued, 60);
             assertFalse(issued.renewal(), "nothing was live: the forged bundle never went live");
             assertNotEquals(forged.leaf().getSerialNumber(), issued.serial());
             probes.awaitTrustedServed(issued.serial(), 10);
             probes.assertNeverForged();
             assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Loaded), events.toString());
         }
-    }
-
-    static CertEvent await(List<CertEvent> events, Predicate<CertEvent> p, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < deadline) {
-            for (CertEvent e : events) {
-                if (p.test(e)) {
-                    return e;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no such event within " + seconds + " s: " + events);
     }
 
     static BigInteger issuedSerial(Path store) throws Exception {

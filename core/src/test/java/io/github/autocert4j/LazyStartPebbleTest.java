@@ -27,12 +27,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Predicate;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 
+import io.github.autocert4j.testkit.Await;
 import io.github.autocert4j.testkit.ForgedBundle;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
@@ -175,13 +175,13 @@ class LazyStartPebbleTest {
             // The sweep loads the rest.
             gate.countDown();
             awaitTrue(() -> count(a, CertificateStatus.State.NOT_LOADED) == 0, 60, () -> "sweep: " + a.status());
-            CertEvent.Rejected rejected = (CertEvent.Rejected) await(events, e -> e instanceof CertEvent.Rejected, 10);
+            CertEvent.Rejected rejected = (CertEvent.Rejected) Await.first(events, e -> e instanceof CertEvent.Rejected, 10);
             assertEquals(forged.leaf().getSerialNumber(), rejected.serial());
             for (String due : names.subList(N - 2, N)) {
-                CertEvent.Issued renewed = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued i && i.certificate().equals(due), 90);
+                CertEvent.Issued renewed = (CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued i && i.certificate().equals(due), 90);
                 assertTrue(renewed.renewal(), "the stored near-expiry certificate was live, then renewed: " + renewed);
             }
-            CertEvent.Issued replacement = (CertEvent.Issued) await(events, e -> e instanceof CertEvent.Issued i
+            CertEvent.Issued replacement = (CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued i
                     && i.certificate().equals(forgedName), 90);
             assertNotEquals(forged.leaf().getSerialNumber(), replacement.serial());
             assertEquals(replacement.serial(), TlsProbe.handshake(server.address(), forgedName, pebble.issuanceRoot(), T).serial());
@@ -215,19 +215,6 @@ class LazyStartPebbleTest {
             }
             Thread.sleep(20);
         }
-    }
-
-    static CertEvent await(List<CertEvent> events, Predicate<CertEvent> p, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < deadline) {
-            for (CertEvent e : events) {
-                if (p.test(e)) {
-                    return e;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no such event within " + seconds + " s: " + events);
     }
 
     /** A JSSE server handshaking each connection on its own thread (so first handshakes run concurrently). */

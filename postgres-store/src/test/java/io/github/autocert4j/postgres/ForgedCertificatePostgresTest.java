@@ -14,13 +14,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertEvent;
+import io.github.autocert4j.testkit.Await;
 import io.github.autocert4j.testkit.ForgedBundle;
 import io.github.autocert4j.testkit.ForgedProbes;
 import io.github.autocert4j.testkit.PebbleServer;
@@ -79,7 +79,7 @@ class ForgedCertificatePostgresTest {
         List<CertEvent> eventsB = new CopyOnWriteArrayList<>();
         try (AutoCert a = node(prefix, eventsA); TlsServer serverA = new TlsServer(a)) {
             a.start();
-            BigInteger first = ((CertEvent.Issued) await(eventsA, e -> e instanceof CertEvent.Issued, 60)).serial();
+            BigInteger first = ((CertEvent.Issued) Await.first(eventsA, e -> e instanceof CertEvent.Issued, 60)).serial();
             try (AutoCert b = node(prefix, eventsB); TlsServer serverB = new TlsServer(b)) {
                 b.start();
                 assertEquals(first, b.status(NAME).orElseThrow().serial(), "node B loaded A's certificate from the store");
@@ -89,7 +89,7 @@ class ForgedCertificatePostgresTest {
                     updateAndNotify(prefix, "certs/" + NAME + "/" + NAME + ".properties", forged.meta(issuerId));
                     updateAndNotify(prefix, "certs/" + NAME + "/" + NAME + ".pem", forged.pem());
                     for (List<CertEvent> events : List.of(eventsA, eventsB)) {
-                        CertEvent.Rejected rejected = (CertEvent.Rejected) await(events, e -> e instanceof CertEvent.Rejected, 20);
+                        CertEvent.Rejected rejected = (CertEvent.Rejected) Await.first(events, e -> e instanceof CertEvent.Rejected, 20);
                         assertEquals(forged.leaf().getSerialNumber(), rejected.serial());
                         assertTrue(rejected.reason().startsWith("chain not signed by a recorded issuer"), rejected.reason());
                     }
@@ -120,19 +120,6 @@ class ForgedCertificatePostgresTest {
             Thread.sleep(50);
         }
         throw new AssertionError("no common replacement within " + seconds + " s: A serves " + sa + ", B serves " + sb + " (first " + first + ")");
-    }
-
-    static CertEvent await(List<CertEvent> events, Predicate<CertEvent> p, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < deadline) {
-            for (CertEvent e : events) {
-                if (p.test(e)) {
-                    return e;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no such event within " + seconds + " s: " + events);
     }
 
     /** A loopback TLS endpoint with a node's live context: accepts until closed, one handshake per connection. */
