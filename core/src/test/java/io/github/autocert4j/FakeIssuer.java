@@ -38,6 +38,23 @@ final class FakeIssuer implements Issuer {
     final AtomicInteger windowCalls = new AtomicInteger();
     private final ConcurrentLinkedDeque<Behaviour> script = new ConcurrentLinkedDeque<>();
 
+    /**
+     * A new issuer ("fake-ca") that has issued one certificate for each of {@code names} into a file store at
+     * {@code dir} (waits at most 20 s for all of them to be VALID): a store for a later start to load.
+     */
+    static FakeIssuer seeded(java.nio.file.Path dir, List<String> names) throws Exception {
+        FakeIssuer issuer = new FakeIssuer("fake-ca", Clock.systemUTC());
+        AutoCertBuilder seed = AutoCert.builder().issuer(issuer).storageDirectory(dir);
+        names.forEach(seed::certificate);
+        try (AutoCert a = seed.build().start()) {
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (a.status().stream().anyMatch(s -> s.state() != CertificateStatus.State.VALID) && System.nanoTime() < until) {
+                Thread.sleep(20);
+            }
+        }
+        return issuer;
+    }
+
     FakeIssuer(String id, Clock clock) {
         this.id = id;
         this.clock = clock;

@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
@@ -24,16 +22,8 @@ class StartupLoadOneUnreadableEntryTest {
 
     @Test
     void oneUnreadableEntryDoesNotEndTheWaitOfStart() throws Exception {
-        FakeIssuer issuer = new FakeIssuer("fake-ca", Clock.systemUTC());
         List<String> names = IntStream.range(0, 40).mapToObj(i -> "e" + i + ".eager.test").toList();
-        AutoCertBuilder seed = AutoCert.builder().issuer(issuer).storageDirectory(dir);
-        names.forEach(seed::certificate);
-        try (AutoCert a = seed.build().start()) {
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (a.status().stream().anyMatch(s -> s.state() != CertificateStatus.State.VALID) && System.nanoTime() < until) {
-                Thread.sleep(20);
-            }
-        }
+        FakeIssuer issuer = FakeIssuer.seeded(dir, names);
         CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
             @Override
             public Optional<byte[]> load(String key) throws IOException {
