@@ -142,7 +142,7 @@ public final class AutoCertTls {
     /**
      * A new handler for one connection; it replaces itself with an {@link SslHandler}: once the ClientHello is read when
      * TLS-ALPN-01 or on-demand TLS is enabled, else at once with the host context's (nothing is buffered or parsed then:
-     * about 3-5% less server CPU per full handshake, docs/tls-providers.md).
+     * the router was 0.7 % of the server's CPU per full handshake in the profile of docs/benchmarks.md).
      */
     public ChannelHandler newHandler() {
         return readsClientHello ? new ClientHelloRouter() : new HostSsl();
