@@ -306,8 +306,11 @@ public final class LazyStart implements AutoCloseable {
     /** {@code m}'s status, {@link CertificateStatus.State#NOT_LOADED} while it is not loaded (and not live). */
     public CertificateStatus status(ManagedCertificate m, Instant now) {
         CertificateStatus s = m.status(now);
-        if (!notLoaded.contains(m) || m.isLive() || m.goingLive.notLoadedYet.waiting()) {
-            return s; // a read that failed shows as the eager start's does: PENDING, lastError naming the store and the fix
+        // A read that failed shows as the eager start's does: PENDING, lastError naming the store and the fix. Judged from
+        // the published status itself (not from the loader's state, which is set before the status is published).
+        boolean readFailed = s.lastError() != null && s.lastError().startsWith(NotLoadedYet.PREFIX);
+        if (!notLoaded.contains(m) || m.isLive() || readFailed) {
+            return s;
         }
         return new CertificateStatus(s.certificate(), s.names(), CertificateStatus.State.NOT_LOADED, null, null, null, null, null,
                 null, s.lastAttempt(), s.lastFailure().orElse(null), s.consecutiveFailures(), null, null);
