@@ -64,7 +64,7 @@ final class ColdStartBench {
         String uacmeVersion = uacmeVersion();
         String java17 = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String java25 = System.getProperty("bench.java25", "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
-        String cp = System.getProperty("java.class.path");
+        String cp = childClassPath();
         boolean jarsOnly = java.util.Arrays.stream(cp.split(java.io.File.pathSeparator)).allMatch(e -> e.endsWith(".jar"));
         List<String> notes = new ArrayList<>();
         try (PebbleServer pebble = PebbleServer.builder().httpPort(httpPort).flavor(PebbleServer.Flavor.ARI).start()) {
@@ -175,7 +175,7 @@ final class ColdStartBench {
             md.append("\n| uacme phase | median (s) |\n|---|---:|\n");
             uacmePhases.forEach((k, v) -> md.append(f("| %s | %.3f |\n", k, Bench.median(v))));
             md.append("\nFirst-touch cost of the steps before the first ACME request, each timed alone in one more fresh Java 17 JVM "
-                    + "(`ColdStartChild breakdown`, median of 3, in the order the library meets them; a later step profits from classes an "
+                    + "(`ColdStartBreakdown`, median of 3, in the order the library meets them; a later step profits from classes an "
                     + "earlier one loaded):\n\n| step | seconds |\n|---|---:|\n");
             String[] steps = {"JVM start to main()", "first EC P-256 key pair", "JSSE SSLContext init",
                 "AutoCert.builder()...build() (validation, store probe, issuer, executor)", "AcmeHttpListener.bind (Netty)",
@@ -226,11 +226,21 @@ final class ColdStartBench {
         Bench.write(out, "coldstart", md.toString(), rows);
     }
 
+    /**
+     * The fresh JVM's class path: the README's Netty quickstart dependencies as a user adds them (bench.sh's
+     * {@code bench.quickstartCp}: autocert4j-netty and what it brings, optional jars left out, plus slf4j-simple and this
+     * module's classes), not the benchmark module's whole class path (PostgreSQL driver, pool, testkit), whose extra
+     * jars a new user's server would not open. Outside bench.sh: this JVM's class path.
+     */
+    private static String childClassPath() {
+        return System.getProperty("bench.quickstartCp", System.getProperty("java.class.path"));
+    }
+
     /** One training run (a full cold start to a certificate, orderly exit); null if it worked, else why not. */
     private static String train(List<String> jvm, PebbleServer pebble, String directory, int httpPort, Path store) {
         try {
             List<String> cmd = new ArrayList<>(jvm);
-            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ColdStartChild.class.getName(), directory,
+            cmd.addAll(List.of("-cp", childClassPath(), ColdStartChild.class.getName(), directory,
                     pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME, "exit"));
             Path log = store.resolveSibling(store.getFileName() + ".log");
             long t0 = System.nanoTime();
@@ -262,7 +272,7 @@ final class ColdStartBench {
     private static double runChild(List<String> jvm, String directory, PebbleServer pebble, int httpPort, Path store, X509Certificate root,
                                    Map<String, List<Double>> phases) throws Exception {
         List<String> cmd = new ArrayList<>(jvm);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ColdStartChild.class.getName(), directory,
+        cmd.addAll(List.of("-cp", childClassPath(), ColdStartChild.class.getName(), directory,
                 pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(store.resolveSibling(store.getFileName() + ".log").toFile());
         long spawnMs = System.currentTimeMillis();
@@ -417,7 +427,7 @@ final class ColdStartBench {
         for (int r = 0; r < 3; r++) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             long spawn = System.currentTimeMillis();
-            Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ColdStartChild.class.getName(), "breakdown",
+            Process p = new ProcessBuilder(java, "-cp", childClassPath(), ColdStartBreakdown.class.getName(),
                     Files.createDirectories(dir.resolve("r" + r)).toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             Map<String, Long> t = readMarks(p);
             p.waitFor(60, TimeUnit.SECONDS);

@@ -19,6 +19,12 @@ import io.github.autocert4j.netty.AcmeHttpListener;
  * through {@code System.exit} (an orderly exit: what a training run for a class-data-sharing archive or an AOT cache
  * needs to write it); without, through {@code Runtime.halt} right after the certificate is live.
  *
+ * <p>This class must reference nothing it does not use on that path: the JVM verifies a main class before
+ * {@code main} runs and loads every class the verifier needs for an assignability check. When the breakdown lived
+ * here, its {@code Security.addProvider(new BouncyCastleProvider())} made the verifier load BouncyCastle's provider
+ * from its signed jar (jar signature check, ~0.2 s) before {@code main}, which the benchmark counted as JVM start;
+ * no user's server pays that. The breakdown is {@link ColdStartBreakdown}.
+ *
  * <pre>{@code
  * java -cp ... io.github.autocert4j.benchmarks.ColdStartChild https://127.0.0.1:14000/dir ca.pem 5002 /tmp/store app.test
  * }</pre>
@@ -29,10 +35,6 @@ public final class ColdStartChild {
 
     public static void main(String[] args) throws Exception {
         mark("main");
-        if (args[0].equals("breakdown")) {
-            breakdown(Path.of(args[1]));
-            return;
-        }
         URI directory = URI.create(args[0]);
         Path trust = Path.of(args[1]);
         int httpPort = Integer.parseInt(args[2]);
@@ -64,35 +66,7 @@ public final class ColdStartChild {
         Runtime.getRuntime().halt(0); // the measurement ends at "live"; no orderly shutdown needed
     }
 
-    /**
-     * First-touch cost, in a fresh JVM, of what {@code build()} and {@code start()} do before the
-     * first ACME request, each step timed separately in the order the library meets them.
-     */
-    private static void breakdown(Path store) throws Exception {
-        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
-        g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
-        java.security.KeyPair kp = g.generateKeyPair();
-        mark("ec-keygen-done");
-        javax.net.ssl.SSLContext.getInstance("TLS").init(null, null, null);
-        mark("jsse-init-done");
-        AutoCert autoCert = AutoCert.builder().directory(URI.create("https://127.0.0.1:1/dir")).agreeToTermsOfService(true)
-                .certificate("breakdown.autocert4j.test").storageDirectory(store).build();
-        mark("autocert-built");
-        AcmeHttpListener http = AcmeHttpListener.bind(autoCert.http01(), new InetSocketAddress("127.0.0.1", 0));
-        mark("listener-bound");
-        // Off the path to the first certificate now: the fallback is made when a handshake first needs it.
-        autoCert.servedCertificate("breakdown.autocert4j.test");
-        mark("fallback-made");
-        // Not done any more: what registering BouncyCastle's JCA provider cost build() before.
-        java.security.Security.addProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
-        mark("bc-provider-done");
-        http.close();
-        autoCert.close();
-        System.out.flush();
-        Runtime.getRuntime().halt(0);
-    }
-
-    private static void mark(String label) {
+    static void mark(String label) {
         System.out.println("T " + label + " " + System.currentTimeMillis());
         System.out.flush();
     }
