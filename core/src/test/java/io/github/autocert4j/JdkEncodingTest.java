@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.autocert4j.internal.acme.Csr;
+import io.github.autocert4j.internal.names.CompactPublicSuffixList;
 import io.github.autocert4j.internal.names.PublicSuffixList;
 import io.github.autocert4j.internal.store.Pem;
 import io.github.autocert4j.internal.tls.SelfSigned;
@@ -152,7 +153,7 @@ class JdkEncodingTest {
             }
         }
         assertTrue(rules.size() > 100, "the built-in list has few IDN rules: " + rules.size());
-        PublicSuffixList list = PublicSuffixList.builtIn();
+        PublicSuffixList list = PublicSuffixList.parsedBuiltIn();
         for (String rule : rules) {
             String ascii = IDN.toASCII(rule, IDN.ALLOW_UNASSIGNED).toLowerCase(java.util.Locale.ROOT);
             assertTrue(Arrays.stream(ascii.split("\\.")).anyMatch(l -> l.startsWith("xn--")), rule + " -> " + ascii);
@@ -162,5 +163,9 @@ class JdkEncodingTest {
         assertEquals("example.xn--fiqs8s", list.registrableDomain("www.example.xn--fiqs8s").orElseThrow());
         assertTrue(list.isPublicSuffix("co.uk"));
         assertEquals("example.co.uk", list.registrableDomain("www.example.co.uk").orElseThrow());
+        // The bundled copy's compact form holds them converted (CompactPublicSuffixListTest compares it rule by rule).
+        CompactPublicSuffixList compact = CompactPublicSuffixList.builtIn();
+        assertTrue(compact.isPublicSuffix("xn--fiqs8s"));
+        assertEquals("example.xn--fiqs8s", compact.registrableDomain("www.example.xn--fiqs8s").orElseThrow());
     }
 }

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
+import io.github.autocert4j.internal.names.CompactPublicSuffixList;
 import io.github.autocert4j.internal.names.PublicSuffixList;
 import io.github.autocert4j.internal.names.RegistrableDomainBudget;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PublicSuffixGuardTest {
-    static final PublicSuffixList PSL = PublicSuffixList.builtIn();
+    static final CompactPublicSuffixList PSL = CompactPublicSuffixList.builtIn();
 
     @Test
     void builtInListRules() {

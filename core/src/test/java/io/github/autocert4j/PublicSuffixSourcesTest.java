@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import com.google.common.net.InternetDomainName;
+import io.github.autocert4j.internal.names.CompactPublicSuffixList;
 import io.github.autocert4j.internal.names.PublicSuffixGuard;
 import io.github.autocert4j.internal.names.PublicSuffixList;
 import io.github.autocert4j.internal.names.PublicSuffixes;
@@ -62,7 +63,7 @@ class PublicSuffixSourcesTest {
 
     @Test
     void withoutGuavaTheBundledCopyIsUsed() throws Exception {
-        PublicSuffixList bundled = PublicSuffixList.builtIn();
+        CompactPublicSuffixList bundled = CompactPublicSuffixList.builtIn();
         assertEquals("bundled copy of " + PublicSuffixList.BUILT_IN_VERSION, bundled.source());
         answersTheListsRules(bundled);
         // An application without Guava: core's classes in a loader whose parent (the platform loader) has no Guava.
@@ -73,7 +74,7 @@ class PublicSuffixSourcesTest {
             Object list = guard.getMethod("list").invoke(null);
             String source = source(list, noGuava);
             assertEquals("bundled copy of " + PublicSuffixList.BUILT_IN_VERSION, source);
-            assertEquals(PublicSuffixList.class.getName(), list.getClass().getName());
+            assertEquals(CompactPublicSuffixList.class.getName(), list.getClass().getName());
             Method problem = guard.getMethod("problem", String.class, String.class);
             String refused = (String) problem.invoke(null, "certificate", "github.io");
             assertTrue(refused.contains("'github.io' is a public suffix (Public Suffix List: bundled copy of 2026-08-19"), refused);

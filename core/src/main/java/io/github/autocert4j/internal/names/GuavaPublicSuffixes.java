@@ -14,7 +14,7 @@ import com.google.common.net.InternetDomainName;
  */
 final class GuavaPublicSuffixes implements PublicSuffixes {
     private final String source;
-    private volatile PublicSuffixList bundled;
+    private volatile CompactPublicSuffixList bundled;
 
     GuavaPublicSuffixes() {
         String version = InternetDomainName.class.getPackage() == null ? null : InternetDomainName.class.getPackage().getImplementationVersion();
@@ -86,10 +86,10 @@ final class GuavaPublicSuffixes implements PublicSuffixes {
         }
     }
 
-    private PublicSuffixList bundled() {
-        PublicSuffixList b = bundled;
+    private CompactPublicSuffixList bundled() {
+        CompactPublicSuffixList b = bundled;
         if (b == null) {
-            b = PublicSuffixList.builtIn();
+            b = CompactPublicSuffixList.builtIn();
             bundled = b;
         }
         return b;

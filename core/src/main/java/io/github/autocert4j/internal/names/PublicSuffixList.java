@@ -20,9 +20,10 @@ import java.util.Set;
 /**
  * Internal: the Public Suffix List (publicsuffix.org) in its {@code public_suffix_list.dat} format, with
  * its matching algorithm (normal, wildcard and exception rules; the longest matching rule prevails; no rule
- * means the last label). A copy of the list ships in this jar (its date and commit in
- * {@code public_suffix_list.README} next to it); the user's own file (system property {@value #PROPERTY} or
- * environment variable {@value #ENV}) is read the same way. See {@link PublicSuffixes} for which source is used.
+ * means the last label). Reads the user's own file (system property {@value #PROPERTY} or environment variable
+ * {@value #ENV}). A copy of the list ships in this jar (its date and commit in {@code public_suffix_list.README}
+ * next to it); the library looks it up in its compact form ({@link CompactPublicSuffixList}, generated from it by
+ * this parser and checked against it by tests). See {@link PublicSuffixes} for which source is used.
  */
 public final class PublicSuffixList implements PublicSuffixes {
     /** System property naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
@@ -119,8 +120,11 @@ public final class PublicSuffixList implements PublicSuffixes {
         }
     }
 
-    /** The copy shipped in this jar. */
-    public static PublicSuffixList builtIn() {
+    /**
+     * The copy shipped in this jar, parsed line by line (~30 ms in a cold JVM): what {@link CompactPublicSuffixList}
+     * is generated from and checked against (tests). The library itself uses {@link CompactPublicSuffixList#builtIn()}.
+     */
+    public static PublicSuffixList parsedBuiltIn() {
         try (InputStream in = PublicSuffixList.class.getResourceAsStream(BUILT_IN)) {
             if (in == null) {
                 throw new IllegalStateException("the built-in public suffix list is missing from the autocert4j jar");
@@ -158,6 +162,18 @@ public final class PublicSuffixList implements PublicSuffixes {
         } catch (IOException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * The rules of one kind ({@code '='} exact, {@code '*'} wildcard without its {@code *.}, {@code '!'} exception
+     * without its {@code !}), the non-ASCII ones converted as a lookup converts them, sorted: what
+     * {@link CompactPublicSuffixList}'s generator (a test) writes.
+     */
+    java.util.SortedSet<String> rules(char kind) {
+        PublicSuffixList u = unicode();
+        java.util.SortedSet<String> all = new java.util.TreeSet<>(kind == '!' ? exception : kind == '*' ? wildcard : exact);
+        all.addAll(kind == '!' ? u.exception : kind == '*' ? u.wildcard : u.exact);
+        return all;
     }
 
     /** Where the rules came from (a path, or the bundled copy with its date). */

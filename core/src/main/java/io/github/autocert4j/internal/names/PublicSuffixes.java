@@ -10,8 +10,8 @@ import java.util.Optional;
  * {@value PublicSuffixList#ENV}): an offline copy the user keeps current; it wins;</li>
  * <li>Guava's {@code com.google.common.net.InternetDomainName} when Guava is on the class path (an
  * optional dependency of core; each Guava release carries the list of its day): {@link GuavaPublicSuffixes};</li>
- * <li>the copy bundled in this jar ({@link PublicSuffixList#builtIn()}; its date in
- * {@code public_suffix_list.README}).</li>
+ * <li>the copy bundled in this jar ({@link CompactPublicSuffixList#builtIn()}, generated from the
+ * {@code public_suffix_list.dat} next to it; its date in {@code public_suffix_list.README}).</li>
  * </ol>
  */
 public interface PublicSuffixes {
@@ -40,7 +40,7 @@ public interface PublicSuffixes {
         if (guavaPresent(loader)) {
             return new GuavaPublicSuffixes();
         }
-        return PublicSuffixList.builtIn();
+        return CompactPublicSuffixList.builtIn();
     }
 
     /** Whether {@code loader} can load Guava's {@code InternetDomainName}. */
