@@ -33,9 +33,14 @@ public interface PublicSuffixes {
 
     /** The user's file if named in the system property or {@code env}, else Guava if {@code loader} sees it, else the bundled copy. */
     static PublicSuffixes configured(Map<String, String> env, ClassLoader loader) {
-        Optional<PublicSuffixList> own = PublicSuffixList.userFile(env);
-        if (own.isPresent()) {
-            return own.get();
+        // PublicSuffixList (the .dat parser) is loaded only when the user names a file (its constants are inlined)
+        String property = System.getProperty(PublicSuffixList.PROPERTY);
+        String variable = env.get(PublicSuffixList.ENV);
+        if ((property != null && !property.isBlank()) || (variable != null && !variable.isBlank())) {
+            Optional<PublicSuffixList> own = PublicSuffixList.userFile(env);
+            if (own.isPresent()) {
+                return own.get();
+            }
         }
         if (guavaPresent(loader)) {
             return new GuavaPublicSuffixes();
