@@ -29,6 +29,8 @@ public final class CompactPublicSuffixList implements PublicSuffixes {
     static final int EXCEPTION = 4;
     static final int MAGIC = 0x50534c31; // "PSL1"
     static final int HEADER = 16;
+    private static final String FIX = "Fix: use an unmodified autocert4j-core jar, or point -D" + PublicSuffixList.PROPERTY + " (or "
+            + PublicSuffixList.ENV + ") at a current public_suffix_list.dat";
 
     private final byte[] data;
     private final int mask;
@@ -40,7 +42,7 @@ public final class CompactPublicSuffixList implements PublicSuffixes {
         int slots = data.length < HEADER ? 0 : readInt(data, 4);
         if (data.length < HEADER || readInt(data, 0) != MAGIC || Integer.bitCount(slots) != 1
                 || data.length != HEADER + 4L * slots + readInt(data, 12)) {
-            throw new IllegalStateException("the built-in public suffix list " + RESOURCE + " in the autocert4j jar is damaged");
+            throw new IllegalStateException("the built-in public suffix list " + RESOURCE + " in the autocert4j jar is damaged. " + FIX);
         }
         this.mask = slots - 1;
         this.shift = 32 - Integer.numberOfTrailingZeros(slots);
@@ -51,11 +53,11 @@ public final class CompactPublicSuffixList implements PublicSuffixes {
     public static CompactPublicSuffixList builtIn() {
         try (InputStream in = CompactPublicSuffixList.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
-                throw new IllegalStateException("the built-in public suffix list " + RESOURCE + " is missing from the autocert4j jar");
+                throw new IllegalStateException("the built-in public suffix list " + RESOURCE + " is missing from the autocert4j jar. " + FIX);
             }
             return new CompactPublicSuffixList(in.readAllBytes());
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read the built-in public suffix list", e);
+            throw new IllegalStateException("cannot read the built-in public suffix list " + RESOURCE + ": " + e.getMessage() + ". " + FIX, e);
         }
     }
 
