@@ -54,8 +54,17 @@ public final class LazyStart implements AutoCloseable {
     public static final int SWEEP_RATE_PER_SECOND = 2_000;
     /** Readers of the sweep: a cold page cache makes every read wait on the disk. */
     private static final int SWEEP_THREADS = 4;
-    /** A handshake waits at most this long for another thread's load of its certificate. */
-    private static final long HANDSHAKE_WAIT_MILLIS = 10_000;
+    /** The sweep waits at most this long for another thread's load of a certificate. */
+    private static final long SWEEP_WAIT_MILLIS = 10_000;
+    /**
+     * A handshake waits at most this long for its certificate's load (its own or a concurrent one; the store may hang),
+     * then gets the fallback while the load goes on: about 10 times the p99 of a whole first handshake with a cold
+     * page cache (scale_100k_first_handshake_p99_ms). {@link #ready} completes within it, and within half of
+     * {@code OnDemand.handshakeWait}, so that an event-loop server never refuses a configured name.
+     */
+    static final long HANDSHAKE_LOAD_WAIT_MILLIS = 1_000;
+    /** Readers for first handshakes and {@link #ready}: a cold page cache makes each read wait on the disk. */
+    private static final int LOAD_THREADS = 16;
     /** After a failed read, handshakes and the sweep do not read for this long (see {@link #storeFailedRecently}). */
     private static final long STORE_FAILURE_HOLD_MILLIS = 2_000;
 
@@ -67,8 +76,8 @@ public final class LazyStart implements AutoCloseable {
     private final AtomicInteger loadedCount = new AtomicInteger();
     private final AtomicInteger handshakeLoads = new AtomicInteger();
     private volatile ExecutorService sweep;
-    /** Loads for {@link #ready} (an event-loop server's first handshakes): not behind the sweep's queue. */
-    private volatile ExecutorService readyLoads;
+    /** Loads for first handshakes and {@link #ready}: not behind the sweep's queue, bounded in time for the handshake. */
+    private volatile ExecutorService loads;
     private volatile boolean closed;
     private volatile long sweepDoneNanos;
     /** When a read last failed (System.nanoTime), 0 if none did since the last retry pass began. */
@@ -92,11 +101,15 @@ public final class LazyStart implements AutoCloseable {
     /** Marks {@code all} not loaded and starts the sweep; reads nothing on the caller's thread. */
     public void start(List<ManagedCertificate> all) {
         notLoaded.addAll(all);
+        all.forEach(m -> m.goingLive.lazy = this); // a unit of work (renewNow) then loads it first
         LOG.info("autocert4j: {} configured certificates (more than lazyLoadAbove): each is loaded from the store at its first "
                 + "handshake; a background sweep loads the rest (at most {}/s)", all.size(), SWEEP_RATE_PER_SECOND);
         ExecutorService threads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-sweep"));
         sweep = threads;
-        readyLoads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-load"));
+        java.util.concurrent.ThreadPoolExecutor loaders = new java.util.concurrent.ThreadPoolExecutor(LOAD_THREADS, LOAD_THREADS, 30,
+                TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), DaemonThreads.named("autocert4j-lazy-load"));
+        loaders.allowCoreThreadTimeOut(true);
+        loads = loaders;
         long startNanos = System.nanoTime();
         AtomicInteger next = new AtomicInteger();
         AtomicInteger running = new AtomicInteger(SWEEP_THREADS);
@@ -177,8 +190,10 @@ public final class LazyStart implements AutoCloseable {
     }
 
     /**
-     * Loads {@code m} once, on the calling thread; a concurrent caller waits for that load.
-     * Completes with true when the store answered (whether or not it held a usable certificate).
+     * Loads {@code m} once, on the calling thread, never waiting for a unit of work that holds its lock (then it stays
+     * not loaded: that unit loads it itself, or the next handshake or the sweep's retry pass does); a concurrent caller
+     * waits for that load (at most {@link #SWEEP_WAIT_MILLIS}). True when {@code m} is loaded (whether or not the store
+     * held a usable certificate); false when it is not, for now (the store failed, the lock was busy).
      */
     private boolean load(ManagedCertificate m, boolean forHandshake) {
         if (!notLoaded.contains(m)) {
@@ -190,16 +205,9 @@ public final class LazyStart implements AutoCloseable {
         CompletableFuture<Boolean> mine = new CompletableFuture<>();
         CompletableFuture<Boolean> running = loading.putIfAbsent(m, mine);
         if (running != null) {
-            try {
-                return running.get(HANDSHAKE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+            return waitFor(running, SWEEP_WAIT_MILLIS);
         }
-        boolean answered = false;
+        boolean loaded = false;
         if (forHandshake) {
             handshakeLoads.incrementAndGet();
         }
@@ -208,29 +216,57 @@ public final class LazyStart implements AutoCloseable {
                 CertificateStorage.Read read = m.readStored();
                 // Every read goes through the eager start's load: a failed one (unavailable, a timeout, an unreadable
                 // issuer record) sets the status's lastError and one Failed event per outage, and is "not known yet".
-                CertEvent.Loaded event = m.loadStored(read);
-                if (m.goingLive.notLoadedYet.waiting()) {
+                // tryLock: a unit of work holding the lock may run for minutes (an order); null = it held the lock.
+                Boolean answered = m.underLock(false, () -> !notLoaded.contains(m) || m.goingLive.loadLazily(read));
+                if (Boolean.FALSE.equals(answered)) {
                     // The store could not say: not loaded, never checked (a check would order what may well be stored).
                     storeFailedAtNanos = System.nanoTime();
-                } else {
-                    notLoaded.remove(m);
-                    loadedCount.incrementAndGet();
-                    if (event != null) {
-                        services.events().emit(event);
-                    }
-                    m.kick(); // the renewal check: orders if nothing usable was stored (missing, expired, forged)
-                    answered = true;
+                } else if (answered != null) {
+                    loaded(m);
+                    loaded = true;
                 }
             } else {
-                answered = true;
+                loaded = true;
             }
         } catch (RuntimeException e) {
             LOG.warn("autocert4j: loading certificate {} failed unexpectedly; the sweep tries again", m.id, e);
         } finally {
             loading.remove(m, mine);
-            mine.complete(answered);
+            mine.complete(loaded);
         }
-        return answered;
+        return loaded;
+    }
+
+    /** {@code m} was loaded (by a handshake, the sweep or a unit of work holding its lock). */
+    void loaded(ManagedCertificate m) {
+        if (notLoaded.remove(m)) {
+            loadedCount.incrementAndGet();
+        }
+    }
+
+    private static boolean waitFor(CompletableFuture<Boolean> load, long millis) {
+        try {
+            return load.get(millis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** {@code m}'s load on a loader thread (the one running, if any); completes false if closed. */
+    private CompletableFuture<Boolean> loadAsync(ManagedCertificate m) {
+        CompletableFuture<Boolean> running = loading.get(m);
+        ExecutorService threads = loads;
+        if (running != null || threads == null) {
+            return running != null ? running : CompletableFuture.completedFuture(false);
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> load(m, true), threads);
+        } catch (java.util.concurrent.RejectedExecutionException closedNow) {
+            return CompletableFuture.completedFuture(false);
+        }
     }
 
     /**
@@ -253,29 +289,27 @@ public final class LazyStart implements AutoCloseable {
             if (m == null || !notLoaded.contains(m)) {
                 return null;
             }
-            load(m, true);
-            return h.sni() != null ? services.keyManager().find(h.sni()) : null; // no SNI: the next links serve it, loaded now
+            // Off the handshake's thread and bounded: the store may hang; the fallback now is better than a stalled event loop.
+            waitFor(loadAsync(m), HANDSHAKE_LOAD_WAIT_MILLIS);
+            return h.sni() != null ? services.keyManager().find(h.sni()) : null; // no SNI: the next links serve it, if loaded now
         };
     }
 
     /**
-     * For {@code AutoCert.certificateReady}: completes once the certificate covering {@code name}
-     * is loaded (at once if it is, or if none covers it); the load runs on the sweep's threads.
+     * For {@code AutoCert.certificateReady} of a name a configured certificate covers: starts its load if it is not
+     * loaded, and completes with true once it is loaded, once the load failed, or after {@link #HANDSHAKE_LOAD_WAIT_MILLIS}
+     * (at most half of {@code OnDemand.handshakeWait}), whichever comes first. True means "proceed", never "loaded": a
+     * configured name is never refused as an unknown on-demand name; its handshake gets its certificate if the load is
+     * done, else the self-signed fallback (a failed load shows in {@code status()} as PENDING with lastError).
      */
     public CompletableFuture<Boolean> ready(String name) {
         ManagedCertificate m = name == null || notLoaded.isEmpty() ? null : covering.apply(name);
-        ExecutorService threads = readyLoads;
-        if (m == null || !notLoaded.contains(m) || threads == null) {
+        if (m == null || !notLoaded.contains(m)) {
             return CompletableFuture.completedFuture(true);
         }
-        try {
-            return CompletableFuture.supplyAsync(() -> {
-                load(m, true);
-                return true;
-            }, threads);
-        } catch (java.util.concurrent.RejectedExecutionException closedNow) {
-            return CompletableFuture.completedFuture(true);
-        }
+        io.github.autocert4j.OnDemand onDemand = services.config().onDemand();
+        long wait = onDemand == null ? HANDSHAKE_LOAD_WAIT_MILLIS : Math.min(HANDSHAKE_LOAD_WAIT_MILLIS, onDemand.handshakeWait().toMillis() / 2);
+        return loadAsync(m).handle((loaded, e) -> true).completeOnTimeout(true, wait, TimeUnit.MILLISECONDS);
     }
 
     /** Whether {@code m} has not been loaded yet. */
@@ -320,7 +354,7 @@ public final class LazyStart implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        for (ExecutorService threads : new ExecutorService[] {sweep, readyLoads}) {
+        for (ExecutorService threads : new ExecutorService[] {sweep, loads}) {
             if (threads != null) {
                 threads.shutdownNow();
             }
