@@ -122,6 +122,46 @@ class LazyLoadLockTest {
     }
 
     @Test
+    void aFirstHandshakeWaitsForASlowStoreOnlyBoundedly() throws Exception {
+        List<String> names = names("s");
+        FakeIssuer issuer = FakeIssuer.seeded(dir, names);
+        CountDownLatch slow = new CountDownLatch(1);
+        CertStore store = store(key -> {
+            if (!Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
+                await(slow); // a store that does not answer (a pool waiting out its connection timeout)
+            }
+        });
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).lazyLoadAbove(0);
+        names.forEach(b::certificate);
+        try (AutoCert a = b.build().start();
+             LazyStartPebbleTest.ThreadedTlsServer server = new LazyStartPebbleTest.ThreadedTlsServer(a.sslContext())) {
+            long t0 = System.nanoTime();
+            X509Certificate first = leaf(server.address(), names.get(0));
+            long firstMillis = (System.nanoTime() - t0) / 1_000_000;
+            t0 = System.nanoTime();
+            X509Certificate second = leaf(server.address(), names.get(1));
+            long secondMillis = (System.nanoTime() - t0) / 1_000_000;
+            // LazyStart's bounds: 1 s, then 50 ms while loads are that slow; plus a handshake's own time on a loaded machine.
+            assertTrue(firstMillis < 2_000 && secondMillis < 1_000, "bounded waits: " + firstMillis + " ms, " + secondMillis + " ms");
+            for (X509Certificate leaf : List.of(first, second)) {
+                assertEquals(leaf.getSubjectX500Principal(), leaf.getIssuerX500Principal(), "the self-signed fallback meanwhile: " + leaf);
+            }
+            slow.countDown();
+            sweepGate.countDown(); // the sweep's read of a certificate may be the load a handshake waited for
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (a.status(names.get(0)).orElseThrow().state() != CertificateStatus.State.VALID && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(a.status(names.get(0)).orElseThrow().serial(), leaf(server.address(), names.get(0)).getSerialNumber(),
+                    "the load went on: served once the store answered");
+            assertEquals(names.size(), issuer.issueCalls(), "loaded, not ordered");
+        } finally {
+            slow.countDown();
+            sweepGate.countDown();
+        }
+    }
+
+    @Test
     void aForcedRenewalOfACertificateNeverLoadedLoadsTheStoredOneFirst() throws Exception {
         List<String> names = names("r");
         FakeIssuer issuer = FakeIssuer.seeded(dir, names);

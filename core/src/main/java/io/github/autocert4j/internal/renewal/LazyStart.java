@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * configured certificates ({@link #DEFAULT_ABOVE} by default) {@code start()} reads none of them. A
  * certificate is loaded from the store at the first handshake that names it (this class is then a
  * link of the key manager's {@link io.github.autocert4j.internal.tls.SourceChain}, asked right after
- * the live certificates), or by a background sweep that loads the rest at a bounded rate
+ * the live certificates; bounded in time, never waiting for the certificate's lock), or by a unit of work that
+ * needs it ({@code renewNow}, revocation: {@link GoingLive#loadIfNotLoaded}), or by a background sweep that loads the rest at a bounded rate
  * ({@link #SWEEP_RATE_PER_SECOND}), so that every certificate gets its renewal check. Either way the
  * load is the eager start's ({@link ManagedCertificate#loadStored}: issuer record and chain checks,
  * key match; a forged, expired or missing certificate is not served and the check that follows
@@ -63,6 +64,8 @@ public final class LazyStart implements AutoCloseable {
      * {@code OnDemand.handshakeWait}, so that an event-loop server never refuses a configured name.
      */
     static final long HANDSHAKE_LOAD_WAIT_MILLIS = 1_000;
+    /** Within 2 s of a handshake load that outlasted its wait, handshakes wait at most this long (a slow store). */
+    private static final long SLOW_STORE_WAIT_MILLIS = 50;
     /** Readers for first handshakes and {@link #ready}: a cold page cache makes each read wait on the disk. */
     private static final int LOAD_THREADS = 16;
     /** After a failed read, handshakes and the sweep do not read for this long (see {@link #storeFailedRecently}). */
@@ -82,6 +85,8 @@ public final class LazyStart implements AutoCloseable {
     private volatile long sweepDoneNanos;
     /** When a read last failed (System.nanoTime), 0 if none did since the last retry pass began. */
     private volatile long storeFailedAtNanos;
+    /** When a handshake last stopped waiting for a load that outlasted {@link #HANDSHAKE_LOAD_WAIT_MILLIS} (System.nanoTime), or 0. */
+    private volatile long slowLoadAtNanos;
 
     /**
      * @param covering the configured certificate covering a (normalized) name exactly or by wildcard, or null
@@ -271,8 +276,10 @@ public final class LazyStart implements AutoCloseable {
 
     /**
      * The link of the key manager's chain: for an SNI name a not yet loaded configured certificate
-     * covers, loads it (on the handshake's thread) and serves it if it went live; otherwise null
-     * (the next link: the default certificate or the self-signed fallback).
+     * covers, loads it and serves it if it went live; otherwise null (the next link: the default
+     * certificate or the self-signed fallback). The load runs on a loader thread and never waits for a unit
+     * of work holding the certificate's lock; the handshake waits for it at most {@link #HANDSHAKE_LOAD_WAIT_MILLIS}
+     * (50 ms while loads are that slow), then gets the fallback while the load goes on.
      */
     public CertificateSource source() {
         return h -> {
@@ -290,7 +297,19 @@ public final class LazyStart implements AutoCloseable {
                 return null;
             }
             // Off the handshake's thread and bounded: the store may hang; the fallback now is better than a stalled event loop.
-            waitFor(loadAsync(m), HANDSHAKE_LOAD_WAIT_MILLIS);
+            // A load that outlasted the bound makes the next handshakes wait only briefly for a while (their loads go on).
+            CompletableFuture<Boolean> load = loadAsync(m);
+            long slow = slowLoadAtNanos;
+            boolean slowStore = slow != 0 && System.nanoTime() - slow < TimeUnit.MILLISECONDS.toNanos(STORE_FAILURE_HOLD_MILLIS);
+            try {
+                load.get(slowStore ? SLOW_STORE_WAIT_MILLIS : HANDSHAKE_LOAD_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                slowLoadAtNanos = System.nanoTime(); // still slow: the hold goes on
+            } catch (java.util.concurrent.ExecutionException e) {
+                // not loaded: the fallback
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             return h.sni() != null ? services.keyManager().find(h.sni()) : null; // no SNI: the next links serve it, if loaded now
         };
     }
