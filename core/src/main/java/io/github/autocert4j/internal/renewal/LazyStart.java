@@ -1,10 +1,8 @@
 package io.github.autocert4j.internal.renewal;
 
-import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.tls.CertificateSource;
-import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.util.DaemonThreads;
 
 import java.time.Instant;
@@ -293,8 +291,8 @@ public final class LazyStart implements AutoCloseable {
             if (m == null && h.sni() == null) {
                 m = defaultCertificate.get();
             }
-            if (m == null || !notLoaded.contains(m)) {
-                return null;
+            if (m == null || !notLoaded.contains(m) || storeFailedRecently()) {
+                return null; // the store failed just now: the fallback at once, the retry pass reads again
             }
             // Off the handshake's thread and bounded: the store may hang; the fallback now is better than a stalled event loop.
             // A load that outlasted the bound makes the next handshakes wait only briefly for a while (their loads go on).
