@@ -126,6 +126,7 @@ public final class AcmeActions {
 
     private BigInteger revokeLive(ManagedCertificate m, String reason, boolean withCertificateKey) throws IssuanceException {
         Revocation.reason(reason); // IllegalArgumentException naming the known reasons
+        m.loadIfNotLoaded(); // lazy loading: the stored certificate is the one to revoke (IllegalStateException naming the store)
         CertificateStatus s = m.status(services.now());
         if (s.serial() == null) {
             throw new IllegalStateException("certificate " + m.id + " has no CA-issued certificate live to revoke. Fix: none needed");

@@ -62,11 +62,14 @@ public final class OnDemandCertificates implements RenewalHooks {
     private record Decision(boolean allowed, long expiresNanos) {
     }
 
-    /** @param configured whether a name belongs to a configured certificate (never handled on demand) */
+    /**
+     * @param configured whether a name belongs to a configured certificate (never handled on demand); a name its
+     *     configured wildcard covers is one too (asked as {@code *.parent}), loaded or not, issued or not
+     */
     public OnDemandCertificates(OnDemand config, Services services, java.util.function.Predicate<String> configured) {
         this.config = config;
         this.services = services;
-        this.configured = configured;
+        this.configured = name -> configured.test(name) || name != null && name.indexOf('.') > 0 && configured.test("*" + name.substring(name.indexOf('.')));
         this.index = new OnDemandIndex(services.storage().store());
         this.limits = new OnDemandLimits(config);
         this.domainBudget = io.github.autocert4j.internal.names.PublicSuffixGuard.list() == null ? null

@@ -34,6 +34,8 @@ final class GoingLive {
     /** The last stored leaf rejected (its event and log line are said once), and whether a rejection is new since {@link #peer}. */
     private java.security.cert.X509Certificate rejectedLeaf;
     private boolean rejectedNow;
+    /** Lazy loading: the {@link LazyStart} this certificate was started by (it may not be loaded yet), else null. */
+    volatile LazyStart lazy;
 
     GoingLive(ManagedCertificate m) {
         this.m = m;
@@ -47,8 +49,13 @@ final class GoingLive {
      */
     Outcome peer() {
         rejectedNow = false;
-        if (adoptFromStore(null)) {
-            return new Outcome(Outcome.Next.at(m.services.now()), null);
+        try {
+            if (adoptFromStore(null)) {
+                return new Outcome(Outcome.Next.at(m.services.now()), null);
+            }
+        } catch (StoreAdoption.Unreadable e) {
+            LOG.debug("autocert4j: cannot read stored {} after a change in the store: {}", m.id, LogSafe.text(e.getMessage()));
+            return new Outcome(Outcome.Next.UNCHANGED, null); // a notice only: the next check reads it again
         }
         if (!rejectedNow) {
             return new Outcome(Outcome.Next.UNCHANGED, null);
@@ -81,7 +88,7 @@ final class GoingLive {
      * (if {@code storedSince} is not null: only one stored at or after that moment). Returns
      * whether it did.
      */
-    boolean adoptFromStore(Instant storedSince) {
+    boolean adoptFromStore(Instant storedSince) throws StoreAdoption.Unreadable {
         return adoptFromStore(storedSince, null);
     }
 
@@ -90,7 +97,7 @@ final class GoingLive {
      * replaces) any other valid stored certificate is that renewal, even one that expires sooner than
      * the live one (a peer's renewal may have come with a shorter profile).
      */
-    boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) {
+    boolean adoptFromStore(Instant storedSince, java.math.BigInteger replacing) throws StoreAdoption.Unreadable {
         Optional<CertificateStorage.Stored> found = StoreAdoption.adoptable(m.services, m.id, m.names, m.live, storedSince, replacing,
                 this::rejected);
         if (found.isEmpty()) {
@@ -181,6 +188,63 @@ final class GoingLive {
         return null;
     }
 
+    /**
+     * Lazy loading, under the lock (a unit of work's, or taken for this): if {@link #lazy} has not loaded this
+     * certificate yet, reads and loads it now. Returns the store's failure (then nothing else may happen: whether
+     * a certificate is stored is not known), else null.
+     */
+    io.github.autocert4j.IssuanceException loadIfNotLoaded() {
+        LazyStart l = lazy;
+        if (l == null || !l.notLoaded(m)) {
+            return null;
+        }
+        if (!loadLazily(m.readStored())) {
+            return m.lastFailure; // NotLoadedYet's: names the store, its message and the fix
+        }
+        l.loaded(m);
+        return null;
+    }
+
+    /**
+     * Lazy loading, under the lock: serves {@code read} if usable (the eager start's load) and schedules the check
+     * now; false if the store failed to answer it (then it stays not loaded, see {@link NotLoadedYet}).
+     */
+    boolean loadLazily(CertificateStorage.Read read) {
+        CertEvent.Loaded event = load(read);
+        if (notLoadedYet.waiting()) {
+            return false;
+        }
+        if (event != null) {
+            m.emit(event);
+        }
+        m.scheduleNext(Outcome.Next.at(m.services.now())); // the renewal check: orders if nothing usable was stored
+        return true;
+    }
+
+    /** Completes when a CA-issued certificate is live, or exceptionally with the next failure. */
+    CompletableFuture<CertificateStatus> whenLive() {
+        CompletableFuture<CertificateStatus> f = new CompletableFuture<>();
+        synchronized (m.handles) {
+            if (m.isLive()) {
+                f.complete(m.status(m.services.now()));
+            } else if (m.stopped) {
+                f.completeExceptionally(new IllegalStateException("certificate " + m.id + " is no longer managed"));
+            } else {
+                m.liveWaiters.add(f);
+            }
+        }
+        return f;
+    }
+
+    /** Takes the futures waiting for a live certificate, to complete them outside {@code handles}. */
+    List<CompletableFuture<CertificateStatus>> takeLiveWaiters() {
+        synchronized (m.handles) {
+            List<CompletableFuture<CertificateStatus>> waiters = new java.util.ArrayList<>(m.liveWaiters);
+            m.liveWaiters.clear();
+            return waiters;
+        }
+    }
+
     /** @param fresh issued or adopted just now (not loaded at start): ARI may not make it due again at once */
     void goLive(CertBundle bundle, String profile, String issuerId, boolean fresh) {
         if (m.stopped) {
@@ -192,7 +256,7 @@ final class GoingLive {
         m.liveIssuer = issuerId;
         m.liveSince = fresh ? m.services.now() : null;
         m.ariTracking.reset();
-        List<CompletableFuture<CertificateStatus>> waiters = m.takeLiveWaiters();
+        List<CompletableFuture<CertificateStatus>> waiters = takeLiveWaiters();
         if (!waiters.isEmpty()) {
             m.afterUnlock.add(() -> {
                 CertificateStatus s = m.status(m.services.now());

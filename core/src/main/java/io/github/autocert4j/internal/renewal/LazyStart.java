@@ -1,10 +1,8 @@
 package io.github.autocert4j.internal.renewal;
 
-import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.tls.CertificateSource;
-import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.util.DaemonThreads;
 
 import java.time.Instant;
@@ -27,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * configured certificates ({@link #DEFAULT_ABOVE} by default) {@code start()} reads none of them. A
  * certificate is loaded from the store at the first handshake that names it (this class is then a
  * link of the key manager's {@link io.github.autocert4j.internal.tls.SourceChain}, asked right after
- * the live certificates), or by a background sweep that loads the rest at a bounded rate
+ * the live certificates; bounded in time, never waiting for the certificate's lock), or by a unit of work that
+ * needs it ({@code renewNow}, revocation: {@link GoingLive#loadIfNotLoaded}), or by a background sweep that loads the rest at a bounded rate
  * ({@link #SWEEP_RATE_PER_SECOND}), so that every certificate gets its renewal check. Either way the
  * load is the eager start's ({@link ManagedCertificate#loadStored}: issuer record and chain checks,
  * key match; a forged, expired or missing certificate is not served and the check that follows
@@ -54,8 +53,19 @@ public final class LazyStart implements AutoCloseable {
     public static final int SWEEP_RATE_PER_SECOND = 2_000;
     /** Readers of the sweep: a cold page cache makes every read wait on the disk. */
     private static final int SWEEP_THREADS = 4;
-    /** A handshake waits at most this long for another thread's load of its certificate. */
-    private static final long HANDSHAKE_WAIT_MILLIS = 10_000;
+    /** The sweep waits at most this long for another thread's load of a certificate. */
+    private static final long SWEEP_WAIT_MILLIS = 10_000;
+    /**
+     * A handshake waits at most this long for its certificate's load (its own or a concurrent one; the store may hang),
+     * then gets the fallback while the load goes on: about 10 times the p99 of a whole first handshake with a cold
+     * page cache (scale_100k_first_handshake_p99_ms). {@link #ready} completes within it, and within half of
+     * {@code OnDemand.handshakeWait}, so that an event-loop server never refuses a configured name.
+     */
+    static final long HANDSHAKE_LOAD_WAIT_MILLIS = 1_000;
+    /** Within 2 s of a handshake load that outlasted its wait, handshakes wait at most this long (a slow store). */
+    private static final long SLOW_STORE_WAIT_MILLIS = 50;
+    /** Readers for first handshakes and {@link #ready}: a cold page cache makes each read wait on the disk. */
+    private static final int LOAD_THREADS = 16;
     /** After a failed read, handshakes and the sweep do not read for this long (see {@link #storeFailedRecently}). */
     private static final long STORE_FAILURE_HOLD_MILLIS = 2_000;
 
@@ -67,12 +77,14 @@ public final class LazyStart implements AutoCloseable {
     private final AtomicInteger loadedCount = new AtomicInteger();
     private final AtomicInteger handshakeLoads = new AtomicInteger();
     private volatile ExecutorService sweep;
-    /** Loads for {@link #ready} (an event-loop server's first handshakes): not behind the sweep's queue. */
-    private volatile ExecutorService readyLoads;
+    /** Loads for first handshakes and {@link #ready}: not behind the sweep's queue, bounded in time for the handshake. */
+    private volatile ExecutorService loads;
     private volatile boolean closed;
     private volatile long sweepDoneNanos;
     /** When a read last failed (System.nanoTime), 0 if none did since the last retry pass began. */
     private volatile long storeFailedAtNanos;
+    /** When a handshake last stopped waiting for a load that outlasted {@link #HANDSHAKE_LOAD_WAIT_MILLIS} (System.nanoTime), or 0. */
+    private volatile long slowLoadAtNanos;
 
     /**
      * @param covering the configured certificate covering a (normalized) name exactly or by wildcard, or null
@@ -92,11 +104,15 @@ public final class LazyStart implements AutoCloseable {
     /** Marks {@code all} not loaded and starts the sweep; reads nothing on the caller's thread. */
     public void start(List<ManagedCertificate> all) {
         notLoaded.addAll(all);
+        all.forEach(m -> m.goingLive.lazy = this); // a unit of work (renewNow) then loads it first
         LOG.info("autocert4j: {} configured certificates (more than lazyLoadAbove): each is loaded from the store at its first "
                 + "handshake; a background sweep loads the rest (at most {}/s)", all.size(), SWEEP_RATE_PER_SECOND);
         ExecutorService threads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-sweep"));
         sweep = threads;
-        readyLoads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-load"));
+        java.util.concurrent.ThreadPoolExecutor loaders = new java.util.concurrent.ThreadPoolExecutor(LOAD_THREADS, LOAD_THREADS, 30,
+                TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), DaemonThreads.named("autocert4j-lazy-load"));
+        loaders.allowCoreThreadTimeOut(true);
+        loads = loaders;
         long startNanos = System.nanoTime();
         AtomicInteger next = new AtomicInteger();
         AtomicInteger running = new AtomicInteger(SWEEP_THREADS);
@@ -177,8 +193,10 @@ public final class LazyStart implements AutoCloseable {
     }
 
     /**
-     * Loads {@code m} once, on the calling thread; a concurrent caller waits for that load.
-     * Completes with true when the store answered (whether or not it held a usable certificate).
+     * Loads {@code m} once, on the calling thread, never waiting for a unit of work that holds its lock (then it stays
+     * not loaded: that unit loads it itself, or the next handshake or the sweep's retry pass does); a concurrent caller
+     * waits for that load (at most {@link #SWEEP_WAIT_MILLIS}). True when {@code m} is loaded (whether or not the store
+     * held a usable certificate); false when it is not, for now (the store failed, the lock was busy).
      */
     private boolean load(ManagedCertificate m, boolean forHandshake) {
         if (!notLoaded.contains(m)) {
@@ -190,16 +208,9 @@ public final class LazyStart implements AutoCloseable {
         CompletableFuture<Boolean> mine = new CompletableFuture<>();
         CompletableFuture<Boolean> running = loading.putIfAbsent(m, mine);
         if (running != null) {
-            try {
-                return running.get(HANDSHAKE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+            return waitFor(running, SWEEP_WAIT_MILLIS);
         }
-        boolean answered = false;
+        boolean loaded = false;
         if (forHandshake) {
             handshakeLoads.incrementAndGet();
         }
@@ -208,35 +219,65 @@ public final class LazyStart implements AutoCloseable {
                 CertificateStorage.Read read = m.readStored();
                 // Every read goes through the eager start's load: a failed one (unavailable, a timeout, an unreadable
                 // issuer record) sets the status's lastError and one Failed event per outage, and is "not known yet".
-                CertEvent.Loaded event = m.loadStored(read);
-                if (m.goingLive.notLoadedYet.waiting()) {
+                // tryLock: a unit of work holding the lock may run for minutes (an order); null = it held the lock.
+                Boolean answered = m.underLock(false, () -> !notLoaded.contains(m) || m.goingLive.loadLazily(read));
+                if (Boolean.FALSE.equals(answered)) {
                     // The store could not say: not loaded, never checked (a check would order what may well be stored).
                     storeFailedAtNanos = System.nanoTime();
-                } else {
-                    notLoaded.remove(m);
-                    loadedCount.incrementAndGet();
-                    if (event != null) {
-                        services.events().emit(event);
-                    }
-                    m.kick(); // the renewal check: orders if nothing usable was stored (missing, expired, forged)
-                    answered = true;
+                } else if (answered != null) {
+                    loaded(m);
+                    loaded = true;
                 }
             } else {
-                answered = true;
+                loaded = true;
             }
         } catch (RuntimeException e) {
             LOG.warn("autocert4j: loading certificate {} failed unexpectedly; the sweep tries again", m.id, e);
         } finally {
             loading.remove(m, mine);
-            mine.complete(answered);
+            mine.complete(loaded);
         }
-        return answered;
+        return loaded;
+    }
+
+    /** {@code m} was loaded (by a handshake, the sweep or a unit of work holding its lock). */
+    void loaded(ManagedCertificate m) {
+        if (notLoaded.remove(m)) {
+            loadedCount.incrementAndGet();
+        }
+    }
+
+    private static boolean waitFor(CompletableFuture<Boolean> load, long millis) {
+        try {
+            return load.get(millis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** {@code m}'s load on a loader thread (the one running, if any); completes false if closed. */
+    private CompletableFuture<Boolean> loadAsync(ManagedCertificate m) {
+        CompletableFuture<Boolean> running = loading.get(m);
+        ExecutorService threads = loads;
+        if (running != null || threads == null) {
+            return running != null ? running : CompletableFuture.completedFuture(false);
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> load(m, true), threads);
+        } catch (java.util.concurrent.RejectedExecutionException closedNow) {
+            return CompletableFuture.completedFuture(false);
+        }
     }
 
     /**
      * The link of the key manager's chain: for an SNI name a not yet loaded configured certificate
-     * covers, loads it (on the handshake's thread) and serves it if it went live; otherwise null
-     * (the next link: the default certificate or the self-signed fallback).
+     * covers, loads it and serves it if it went live; otherwise null (the next link: the default
+     * certificate or the self-signed fallback). The load runs on a loader thread and never waits for a unit
+     * of work holding the certificate's lock; the handshake waits for it at most {@link #HANDSHAKE_LOAD_WAIT_MILLIS}
+     * (50 ms while loads are that slow), then gets the fallback while the load goes on.
      */
     public CertificateSource source() {
         return h -> {
@@ -250,32 +291,42 @@ public final class LazyStart implements AutoCloseable {
             if (m == null && h.sni() == null) {
                 m = defaultCertificate.get();
             }
-            if (m == null || !notLoaded.contains(m)) {
-                return null;
+            if (m == null || !notLoaded.contains(m) || storeFailedRecently()) {
+                return null; // the store failed just now: the fallback at once, the retry pass reads again
             }
-            load(m, true);
-            return h.sni() != null ? services.keyManager().find(h.sni()) : null; // no SNI: the next links serve it, loaded now
+            // Off the handshake's thread and bounded: the store may hang; the fallback now is better than a stalled event loop.
+            // A load that outlasted the bound makes the next handshakes wait only briefly for a while (their loads go on).
+            CompletableFuture<Boolean> load = loadAsync(m);
+            long slow = slowLoadAtNanos;
+            boolean slowStore = slow != 0 && System.nanoTime() - slow < TimeUnit.MILLISECONDS.toNanos(STORE_FAILURE_HOLD_MILLIS);
+            try {
+                load.get(slowStore ? SLOW_STORE_WAIT_MILLIS : HANDSHAKE_LOAD_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                slowLoadAtNanos = System.nanoTime(); // still slow: the hold goes on
+            } catch (java.util.concurrent.ExecutionException e) {
+                // not loaded: the fallback
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return h.sni() != null ? services.keyManager().find(h.sni()) : null; // no SNI: the next links serve it, if loaded now
         };
     }
 
     /**
-     * For {@code AutoCert.certificateReady}: completes once the certificate covering {@code name}
-     * is loaded (at once if it is, or if none covers it); the load runs on the sweep's threads.
+     * For {@code AutoCert.certificateReady} of a name a configured certificate covers: starts its load if it is not
+     * loaded, and completes with true once it is loaded, once the load failed, or after {@link #HANDSHAKE_LOAD_WAIT_MILLIS}
+     * (at most half of {@code OnDemand.handshakeWait}), whichever comes first. True means "proceed", never "loaded": a
+     * configured name is never refused as an unknown on-demand name; its handshake gets its certificate if the load is
+     * done, else the self-signed fallback (a failed load shows in {@code status()} as PENDING with lastError).
      */
     public CompletableFuture<Boolean> ready(String name) {
         ManagedCertificate m = name == null || notLoaded.isEmpty() ? null : covering.apply(name);
-        ExecutorService threads = readyLoads;
-        if (m == null || !notLoaded.contains(m) || threads == null) {
+        if (m == null || !notLoaded.contains(m)) {
             return CompletableFuture.completedFuture(true);
         }
-        try {
-            return CompletableFuture.supplyAsync(() -> {
-                load(m, true);
-                return true;
-            }, threads);
-        } catch (java.util.concurrent.RejectedExecutionException closedNow) {
-            return CompletableFuture.completedFuture(true);
-        }
+        io.github.autocert4j.OnDemand onDemand = services.config().onDemand();
+        long wait = onDemand == null ? HANDSHAKE_LOAD_WAIT_MILLIS : Math.min(HANDSHAKE_LOAD_WAIT_MILLIS, onDemand.handshakeWait().toMillis() / 2);
+        return loadAsync(m).handle((loaded, e) -> true).completeOnTimeout(true, wait, TimeUnit.MILLISECONDS);
     }
 
     /** Whether {@code m} has not been loaded yet. */
@@ -320,7 +371,7 @@ public final class LazyStart implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        for (ExecutorService threads : new ExecutorService[] {sweep, readyLoads}) {
+        for (ExecutorService threads : new ExecutorService[] {sweep, loads}) {
             if (threads != null) {
                 threads.shutdownNow();
             }

@@ -132,6 +132,31 @@ public final class ManagedCertificate {
         return services.storage().read(id);
     }
 
+    /**
+     * Lazy loading: loads this certificate from the store now if it was not loaded yet (waits for a unit of work);
+     * an IllegalStateException naming the store and the fix if the store cannot be read. For revocation.
+     */
+    public void loadIfNotLoaded() {
+        IssuanceException unread = underLock(true, goingLive::loadIfNotLoaded);
+        if (unread != null) {
+            throw new IllegalStateException(unread.getMessage(), unread);
+        }
+    }
+
+    /** Runs {@code step} under this certificate's lock; if not {@code wait}, only if no unit of work holds it (else null). */
+    <T> T underLock(boolean wait, java.util.function.Supplier<T> step) {
+        if (wait) {
+            lock.lock();
+        } else if (!lock.tryLock()) {
+            return null;
+        }
+        try {
+            return step.get();
+        } finally {
+            unlockAndDrain();
+        }
+    }
+
     /** Schedules a check for now (status shows it as the next check until it has run). */
     public void kick() {
         lock.lock();
@@ -192,17 +217,7 @@ public final class ManagedCertificate {
 
     /** Completes when a CA-issued certificate is live, or exceptionally with the next failure. */
     public CompletableFuture<CertificateStatus> whenLive() {
-        CompletableFuture<CertificateStatus> f = new CompletableFuture<>();
-        synchronized (handles) {
-            if (view.live() != null) {
-                f.complete(status(services.now()));
-            } else if (stopped) {
-                f.completeExceptionally(new IllegalStateException("certificate " + id + " is no longer managed"));
-            } else {
-                liveWaiters.add(f);
-            }
-        }
-        return f;
+        return goingLive.whenLive();
     }
 
     /**
@@ -221,7 +236,7 @@ public final class ManagedCertificate {
             r = renewal;
             t = ordering;
         }
-        waiters = takeLiveWaiters();
+        waiters = goingLive.takeLiveWaiters();
         if (s != null) {
             s.cancel(false);
         }
@@ -283,7 +298,8 @@ public final class ManagedCertificate {
                         case FORCE -> {
                             renewReason = "renewNow() was called";
                             permanent = false;
-                            yield orderStep.attempt(true);
+                            IssuanceException unread = goingLive.loadIfNotLoaded(); // lazy loading: the stored one first
+                            yield unread != null ? new Outcome(Next.UNCHANGED, unread) : orderStep.attempt(true);
                         }
                         case PEER -> goingLive.peer(); // adopts a renewal, or orders if the stored one was rejected
                     };
@@ -322,14 +338,8 @@ public final class ManagedCertificate {
     }
 
 
-    /** Whether {@code stored} was issued after {@code current}: {@link StoreAdoption#issuedLater}. */
-    public static boolean issuedLater(CertBundle stored, CertBundle current) {
-        return StoreAdoption.issuedLater(stored, current);
-    }
-
-
-    /** The one place that schedules the next check; called at the end of every unit of work. */
-    private void scheduleNext(Next next) {
+    /** The one place that schedules the next check; called at the end of every unit of work (and of a lazy load). */
+    void scheduleNext(Next next) {
         if (next.unchanged()) {
             return;
         }
@@ -362,15 +372,6 @@ public final class ManagedCertificate {
                         + "the next check. Fix: keep the executor given to executor() running while the AutoCert is open", e);
                 LOG.error("autocert4j: {}", lastFailure.getMessage());
             }
-        }
-    }
-
-    /** Takes the futures waiting for a live certificate, to complete them outside {@code handles}. */
-    List<CompletableFuture<CertificateStatus>> takeLiveWaiters() {
-        synchronized (handles) {
-            List<CompletableFuture<CertificateStatus>> waiters = new ArrayList<>(liveWaiters);
-            liveWaiters.clear();
-            return waiters;
         }
     }
 

@@ -102,6 +102,13 @@ final class OrderStep implements AriTracking.Owner {
             return new Outcome(Next.at(m.services.now()), null);
         } catch (IssuanceException e) {
             return failed(e, t0);
+        } catch (StoreAdoption.Unreadable e) {
+            // Whether a server sharing the store renewed it already is not known: an order could duplicate it.
+            return failed(IssuanceException.transientFailure("cannot read the stored certificate " + m.id + " from the store "
+                    + m.services.storage().store() + " before ordering (" + LogSafe.text(e.getMessage()) + "); another server sharing the "
+                    + "store may have stored its renewal already and an order could duplicate it (Let's Encrypt allows 5 duplicate "
+                    + "certificates a week), so nothing was ordered. Fix: make the store answer again (see its message); the renewal is "
+                    + "retried along the backoff schedule", e.getCause()), t0, e.getCause() instanceof CertStore.UnavailableException);
         } finally {
             setOrdering(false);
             try {
@@ -186,7 +193,7 @@ final class OrderStep implements AriTracking.Owner {
             LOG.warn("autocert4j: certificate {} expires at {} ({} left) and renewal keeps failing: {}", m.id, m.live.notAfter(), remaining, e.getMessage());
             m.emit(new CertEvent.ExpiryWarning(m.id, now, m.live.notAfter(), remaining));
         }
-        List<CompletableFuture<CertificateStatus>> waiters = m.takeLiveWaiters();
+        List<CompletableFuture<CertificateStatus>> waiters = m.goingLive.takeLiveWaiters();
         if (!waiters.isEmpty()) {
             m.afterUnlock.add(() -> waiters.forEach(w -> w.completeExceptionally(e)));
         }

@@ -30,15 +30,20 @@ final class StoreAdoption {
      * @param storedSince if not null: only one stored at or after that moment
      * @param replacing the serial a store renewal request replaces: any other valid stored
      *     certificate is that renewal, even one that expires sooner than the live one; else null
+     * @throws Unreadable the store could not be read (not "nothing stored")
      */
     static Optional<CertificateStorage.Stored> adoptable(Services services, String id, List<String> names, CertBundle live,
-            Instant storedSince, java.math.BigInteger replacing, BiConsumer<CertBundle, String> rejected) {
+            Instant storedSince, java.math.BigInteger replacing, BiConsumer<CertBundle, String> rejected) throws Unreadable {
+        CertificateStorage.Read read = services.storage().read(id);
+        if (read.storeFailure() != null) {
+            throw new Unreadable(read.storeFailure()); // "cannot tell", not "none stored": a peer's renewal may be there
+        }
         Optional<CertificateStorage.Stored> found;
         try {
-            found = services.storage().load(id);
+            found = read.decode();
         } catch (IOException | RuntimeException e) {
-            LOG.debug("autocert4j: cannot read stored {} for adoption: {}", id, e.toString());
-            return Optional.empty();
+            LOG.debug("autocert4j: cannot decode stored {} for adoption: {}", id, e.toString());
+            return Optional.empty(); // the store answered with bytes that are no certificate: nothing to adopt
         }
         if (found.isEmpty()) {
             return Optional.empty();
@@ -57,8 +62,7 @@ final class StoreAdoption {
         try {
             problem = integrityProblem(services, stored, now, true);
         } catch (IssuersUnreadable e) {
-            LOG.debug("autocert4j: cannot check stored {} for adoption: {}", id, e.getMessage());
-            return Optional.empty(); // nothing known: neither adopted nor rejected
+            throw new Unreadable(e); // nothing known: neither adopted nor rejected, and not "nothing to adopt"
         }
         if (problem != null) {
             rejected.accept(stored, problem);
@@ -81,6 +85,18 @@ final class StoreAdoption {
             return Optional.empty();
         }
         return found;
+    }
+
+    /**
+     * The store could not be read for an adoption check (unavailable, a read that failed or timed out, an unreadable
+     * record of issuers): whether a peer stored a renewal is not known, so nothing may be ordered on it (a duplicate).
+     */
+    static final class Unreadable extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Unreadable(Exception cause) {
+            super(cause.getMessage(), cause);
+        }
     }
 
     /**

@@ -1,0 +1,72 @@
+package io.github.autocert4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.github.autocert4j.testkit.Await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A renewal's adoption check (outside start-up) whose read of the stored certificate fails: another server
+ * sharing the store may have stored the renewal already, so ordering would duplicate it (Let's Encrypt allows 5
+ * duplicate certificates a week). The renewal fails with the store's reason (a {@code Failed} event, the status's
+ * lastError naming the store and the fix), orders nothing, and is retried along the backoff before expiry.
+ * A file store written beforehand, started under a clock 75 days ahead (its 90-day certificates are due); the
+ * fault: bundle reads on the renewal thread fail (a statement timeout), the start-up load reads normally.
+ */
+@Timeout(60)
+class RenewalAdoptionReadFailureTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aRenewalWhoseAdoptionReadFailsOrdersNothingAndFailsNamingTheStore() throws Exception {
+        List<String> names = List.of("a0.adopt.test", "a1.adopt.test");
+        FakeIssuer.seeded(dir, names);
+        AtomicBoolean failing = new AtomicBoolean(true);
+        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (failing.get() && key.startsWith("certs/") && key.endsWith(".pem")
+                        && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.load(key);
+            }
+
+            @Override
+            public String toString() {
+                return "TestStore[" + dir.getFileName() + "]";
+            }
+        };
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        Clock ahead = Clock.offset(Clock.systemUTC(), Duration.ofDays(75));
+        FakeIssuer issuer = new FakeIssuer("fake-ca", ahead); // the same CA id, on the test's clock: a renewal is not due at once
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).clock(ahead).listener(events::add);
+        names.forEach(b::certificate);
+        try (AutoCert a = b.build().start()) {
+            CertEvent.Failed failed = (CertEvent.Failed) Await.first(events, e -> e instanceof CertEvent.Failed, 20);
+            String message = failed.failure().getMessage();
+            assertTrue(message.contains(store.toString()) && message.contains("57014") && message.contains("Fix:"), message);
+            assertEquals(0, issuer.issueCalls(), "no order while the store cannot say whether a renewal is stored");
+            CertificateStatus s = a.status(failed.certificate()).orElseThrow();
+            assertEquals(message, s.lastError(), s.toString());
+            assertEquals(CertificateStatus.State.VALID, s.state(), "the stored certificate stays live: " + s);
+            assertTrue(s.nextCheck() != null && s.nextCheck().isAfter(ahead.instant()) && s.nextCheck().isBefore(s.notAfter()),
+                    "retried along the backoff, before expiry: " + s);
+            Thread.sleep(500);
+            assertEquals(0, issuer.issueCalls(), "still no order");
+        }
+    }
+}
