@@ -62,7 +62,10 @@ class PebbleAutoCerts implements BeforeAllCallback, AfterAllCallback {
         return challenges;
     }
 
-    /** An AutoCert builder pointed at the class's Pebble directly (directory, server trust), terms agreed. */
+    /**
+     * An AutoCert builder pointed at the class's Pebble directly (directory, server trust), terms agreed;
+     * {@link FaultProxyExtension}'s points at its proxy instead.
+     */
     AutoCertBuilder builder() {
         return builderFor(pebble.directoryUri(), pebble.acmeServerCaPem());
     }
