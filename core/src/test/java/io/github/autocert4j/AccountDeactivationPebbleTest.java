@@ -40,10 +40,8 @@ class AccountDeactivationPebbleTest {
     Path store;
 
     AutoCert started(List<CertEvent> events) {
-        AutoCert a = AutoCert.builder().directory(CA.proxy().directoryUri()).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true)
-                .certificate(APP).storageDirectory(store).listener(events::add)
-                .renewal(RenewalPolicy.defaults().withOrderTimeout(Duration.ofSeconds(20))).build();
-        CA.challenges().responder = a.http01();
+        AutoCert a = CA.build(CA.builder().certificate(APP).storageDirectory(store).listener(events::add)
+                .renewal(RenewalPolicy.defaults().withOrderTimeout(Duration.ofSeconds(20))));
         a.start();
         return a;
     }

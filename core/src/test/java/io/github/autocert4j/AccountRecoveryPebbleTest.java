@@ -48,8 +48,7 @@ class AccountRecoveryPebbleTest {
     Path store;
 
     AutoCertBuilder builder(List<CertEvent> events) {
-        return AutoCert.builder().directory(CA.proxy().directoryUri()).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true)
-                .certificate(APP).storageDirectory(store).listener(events::add)
+        return CA.builder().certificate(APP).storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withOrderTimeout(Duration.ofSeconds(20)));
     }
 
@@ -70,8 +69,7 @@ class AccountRecoveryPebbleTest {
 
     /** Starts a manager, waits for its first certificate (registering the account at the original Pebble) and returns it running. */
     AutoCert issuedOnce(List<CertEvent> events) throws Exception {
-        AutoCert a = builder(events).build();
-        CA.challenges().responder = a.http01();
+        AutoCert a = CA.build(builder(events));
         java.util.concurrent.CompletableFuture<CertificateStatus> live = a.managed(APP).whenLive();
         a.start();
         live.get(T.toSeconds(), TimeUnit.SECONDS);

@@ -22,9 +22,7 @@ import java.util.stream.Stream;
 
 import io.github.autocert4j.testkit.IntegrationTest;
 import io.github.autocert4j.testkit.PebbleExtension;
-import io.github.autocert4j.testkit.PebbleServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,21 +40,11 @@ class EabPebbleTest {
 
     /** External account binding is a builder option {@code @WithPebble} does not offer. */
     @RegisterExtension
+    @Order(1)
     static final PebbleExtension PEBBLE = PebbleExtension.configured(b -> b.requireExternalAccountBinding(Map.of(KID, HMAC)));
-
-    static PebbleServer pebble;
-    static FaultProxy.ChallengeListener challenges;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-    }
+    @RegisterExtension
+    @Order(2)
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
 
     static String randomKey() {
         byte[] key = new byte[32];
@@ -65,22 +53,20 @@ class EabPebbleTest {
     }
 
     AutoCertBuilder builder(Path store, List<CertEvent> events) {
-        return AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                .agreeToTermsOfService(true).certificate(NAME).storageDirectory(store).listener(events::add);
+        return CA.builder().certificate(NAME).storageDirectory(store).listener(events::add);
     }
 
     @Test
     void theRightKeyCreatesTheAccountAndACertificateIsIssued(@TempDir Path store) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert autoCert = builder(store, events).externalAccountBinding(KID, HMAC).build()) {
-            challenges.responder = autoCert.http01();
+        try (AutoCert autoCert = CA.build(builder(store, events).externalAccountBinding(KID, HMAC))) {
             autoCert.start();
             CertificateStatus s = autoCert.renewNow(NAME).get(30, TimeUnit.SECONDS);
             assertEquals(CertificateStatus.State.VALID, s.state());
             assertNotNull(s.serial());
         }
-        assertTrue(Files.exists(store.resolve(new StoreLayout(pebble.directoryUri()).accountLocation())), "account location stored");
-        assertTrue(Files.readString(pebble.logFile()).contains("Successful newAccount Binding with CA using kid \"" + KID + "\""),
+        assertTrue(Files.exists(store.resolve(new StoreLayout(CA.pebble().directoryUri()).accountLocation())), "account location stored");
+        assertTrue(Files.readString(CA.pebble().logFile()).contains("Successful newAccount Binding with CA using kid \"" + KID + "\""),
                 "Pebble verified the binding");
         assertNoSecretWritten(store);
     }
@@ -88,8 +74,7 @@ class EabPebbleTest {
     @Test
     void aWrongHmacKeyIsAPermanentFailureNamingTheFix(@TempDir Path store) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert autoCert = builder(store, events).externalAccountBinding(KID, randomKey()).build()) {
-            challenges.responder = autoCert.http01();
+        try (AutoCert autoCert = CA.build(builder(store, events).externalAccountBinding(KID, randomKey()))) {
             autoCert.start();
             IssuanceException e = failure(autoCert);
             assertTrue(e.permanent(), "a wrong key cannot pass on a retry: " + e.getMessage());
@@ -105,8 +90,7 @@ class EabPebbleTest {
     @Test
     void noBindingWhereTheCaRequiresOneIsPermanentAndNamesTheBuilderMethod(@TempDir Path store) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert autoCert = builder(store, events).build()) {
-            challenges.responder = autoCert.http01();
+        try (AutoCert autoCert = CA.build(builder(store, events))) {
             autoCert.start();
             IssuanceException e = failure(autoCert);
             assertTrue(e.permanent(), e.getMessage());

@@ -15,12 +15,10 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,26 +31,12 @@ class EncryptedStorePebbleTest {
     static final String NAME = "encrypted.autocert4j.test";
     static final Duration T = Duration.ofSeconds(10);
 
-    static PebbleServer pebble;
-    static FaultProxy.ChallengeListener challenges;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-    }
+    @RegisterExtension
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
 
     AutoCert build(Path store, Path kekFile, List<CertEvent> events) throws Exception {
-        AutoCert a = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                .agreeToTermsOfService(true).certificate(NAME).storageDirectory(store)
-                .encryptKeys(KeyEncryptionKey.fromFile(kekFile)).listener(events::add).build();
-        challenges.responder = a.http01();
-        return a;
+        return CA.build(CA.builder().certificate(NAME).storageDirectory(store)
+                .encryptKeys(KeyEncryptionKey.fromFile(kekFile)).listener(events::add));
     }
 
     @Test
@@ -66,7 +50,7 @@ class EncryptedStorePebbleTest {
              JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0)) {
             a.start();
             serial = a.renewNow(NAME).get(30, TimeUnit.SECONDS).serial();
-            assertEquals(serial, TlsProbe.handshake(server.address(), NAME, pebble.issuanceRoot(0), T).serial());
+            assertEquals(serial, TlsProbe.handshake(server.address(), NAME, CA.pebble().issuanceRoot(0), T).serial());
         }
         EncryptedCertStore decrypting = EncryptedCertStore.wrap(FileCertStore.of(store), kek);
         List<KeyPair> keys = new java.util.ArrayList<>();
@@ -83,7 +67,7 @@ class EncryptedStorePebbleTest {
         try (AutoCert a = build(store, kekFile, second);
              JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0)) {
             a.start();
-            assertEquals(serial, TlsProbe.handshake(server.address(), NAME, pebble.issuanceRoot(0), T).serial(), "served after the restart");
+            assertEquals(serial, TlsProbe.handshake(server.address(), NAME, CA.pebble().issuanceRoot(0), T).serial(), "served after the restart");
             assertEquals(serial, a.status(NAME).orElseThrow().serial());
             assertTrue(second.stream().noneMatch(e -> e instanceof CertEvent.Issued), second.toString());
         }

@@ -20,13 +20,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -47,25 +45,14 @@ class FailureClassHangingCaTest {
      */
     static final Duration HTTP_TIMEOUT = Duration.ofSeconds(5);
 
-    static PebbleServer pebble;
-    static FaultProxy.ChallengeListener challenges;
+    @RegisterExtension
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
     @TempDir
     static Path work;
     @TempDir
     Path store;
 
     HangingServer hanging;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-    }
 
     @BeforeEach
     void hang() throws IOException {
@@ -130,12 +117,12 @@ class FailureClassHangingCaTest {
     @Test
     void aCaThatNeverAnswersCostsOneTimeoutPerRestNotOnePerIssuance() throws Exception {
         FailoverPebbleTest.OffsetClock clock = new FailoverPebbleTest.OffsetClock();
-        String pebbleId = StoreLayout.caId(pebble.directoryUri());
-        try (AutoCert a = AutoCert.builder().directory(hanging.directory()).acmeServerTrust(pebble.acmeServerCaPem())
-                .acmeCa(AcmeCa.of(pebble.directoryUri()).withServerTrust(pebble.acmeServerCaPem()))
-                .agreeToTermsOfService(true).certificate(FIRST).storageDirectory(store).clock(clock)
+        String pebbleId = StoreLayout.caId(CA.pebble().directoryUri());
+        try (AutoCert a = PebbleAutoCerts.builderFor(hanging.directory(), CA.pebble().acmeServerCaPem())
+                .acmeCa(AcmeCa.of(CA.pebble().directoryUri()).withServerTrust(CA.pebble().acmeServerCaPem()))
+                .certificate(FIRST).storageDirectory(store).clock(clock)
                 .renewal(RenewalPolicy.defaults().withHttpTimeout(HTTP_TIMEOUT)).build()) {
-            challenges.responder = a.http01();
+            CA.answering(a);
             CompletableFuture<CertificateStatus> live = a.managed(FIRST).whenLive();
             long t0 = System.nanoTime();
             a.start();
@@ -170,13 +157,13 @@ class FailureClassHangingCaTest {
     @Test
     void aCaAnsweringServerErrorsWithoutRetryAfterRestsAfterTwoAttempts(@TempDir Path proxyWork) throws Exception {
         FailoverPebbleTest.OffsetClock clock = new FailoverPebbleTest.OffsetClock();
-        String pebbleId = StoreLayout.caId(pebble.directoryUri());
-        try (FaultProxy first = new FaultProxy(pebble, proxyWork);
-             AutoCert a = AutoCert.builder().directory(first.directoryUri()).acmeServerTrust(first.caPem())
-                     .acmeCa(AcmeCa.of(pebble.directoryUri()).withServerTrust(pebble.acmeServerCaPem()))
-                     .agreeToTermsOfService(true).certificate(FIRST).storageDirectory(store).clock(clock).build()) {
+        String pebbleId = StoreLayout.caId(CA.pebble().directoryUri());
+        try (FaultProxy first = new FaultProxy(CA.pebble(), proxyWork);
+             AutoCert a = PebbleAutoCerts.builderFor(first.directoryUri(), first.caPem())
+                     .acmeCa(AcmeCa.of(CA.pebble().directoryUri()).withServerTrust(CA.pebble().acmeServerCaPem()))
+                     .certificate(FIRST).storageDirectory(store).clock(clock).build()) {
             first.rule((req, fwd) -> first.is("newOrder").test(req) ? FaultProxy.Resp.of(502, "text/html", "<h1>Bad Gateway</h1>") : fwd.call());
-            challenges.responder = a.http01();
+            CA.answering(a);
             CompletableFuture<CertificateStatus> live = a.managed(FIRST).whenLive();
             a.start();
             live.get(60, TimeUnit.SECONDS);

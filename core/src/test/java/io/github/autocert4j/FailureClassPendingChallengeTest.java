@@ -45,8 +45,7 @@ class FailureClassPendingChallengeTest {
     /** The first attempt of a new manager (fresh account: no authorization reuse) with {@code orderTimeout}; returns its failure. */
     Outcome failedOrder(Duration orderTimeout) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = AutoCert.builder().directory(CA.proxy().directoryUri()).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true)
-                .certificate(APP).storageDirectory(store).listener(events::add)
+        try (AutoCert a = CA.builder().certificate(APP).storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withOrderTimeout(orderTimeout)).build()) {
             a.start();
             CertEvent.Failed failed = FaultMatrixTestAccess.await(events, CertEvent.Failed.class, orderTimeout.plusSeconds(30));

@@ -43,7 +43,7 @@ class FailureMessagesTest {
     Path store;
 
     AutoCertBuilder builder(URI directory, List<CertEvent> events) {
-        return AutoCert.builder().directory(directory).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true).certificate(APP)
+        return PebbleAutoCerts.builderFor(directory, CA.proxy().caPem()).certificate(APP)
                 .storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withHttpTimeout(Duration.ofSeconds(2)).withOrderTimeout(Duration.ofSeconds(10)));
     }
@@ -70,8 +70,7 @@ class FailureMessagesTest {
     /** Starts a manager with an empty store against {@code directory} and returns its first failure. */
     CertEvent.Failed firstFailure(Function<List<CertEvent>, AutoCertBuilder> b) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = b.apply(events).build()) {
-            CA.challenges().responder = a.http01();
+        try (AutoCert a = CA.build(b.apply(events))) {
             a.start();
             CertEvent.Failed f = FaultMatrixTestAccess.await(events, CertEvent.Failed.class, T);
             assertEquals(f.error(), a.status(APP).orElseThrow().lastError());
@@ -120,8 +119,7 @@ class FailureMessagesTest {
     @Test
     void aCaOutageDuringARenewalCostsOneOrderPerAttempt() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = builder(CA.proxy().directoryUri(), events).build()) {
-            CA.challenges().responder = a.http01();
+        try (AutoCert a = CA.build(builder(CA.proxy().directoryUri(), events))) {
             a.start();
             FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
             String hex = a.status(APP).orElseThrow().serialHex();
@@ -143,8 +141,7 @@ class FailureMessagesTest {
     @Test
     void storeLayoutFilesAreWhereTheReadmeSays() throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        try (AutoCert a = builder(CA.proxy().directoryUri(), events).build()) {
-            CA.challenges().responder = a.http01();
+        try (AutoCert a = CA.build(builder(CA.proxy().directoryUri(), events))) {
             a.start();
             FaultMatrixTestAccess.await(events, CertEvent.Issued.class, T);
         }

@@ -39,11 +39,11 @@ import java.util.stream.Stream;
 import io.github.autocert4j.testkit.FreePorts;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -59,9 +59,8 @@ class FaultMatrixTest {
     static final Duration T = Duration.ofSeconds(20);
     static final List<Duration> BACKOFF = List.of(Duration.ofMinutes(5), Duration.ofMinutes(50), Duration.ofHours(8));
 
-    static PebbleServer pebble;
-    static FaultProxy proxy;
-    static FaultProxy.ChallengeListener challenges;
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     static Path seed;
     static BigInteger oldSerial;
     static byte[] oldBundle;
@@ -76,51 +75,33 @@ class FaultMatrixTest {
     AutoCert autoCert;
 
     @BeforeAll
-    static void issueTheOldCertificate(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-        proxy = new FaultProxy(pebble, shared);
+    static void issueTheOldCertificate() throws Exception {
         seed = shared.resolve("seed");
         List<CertEvent> ev = new CopyOnWriteArrayList<>();
-        try (AutoCert first = builder(seed, ev).build()) {
-            challenges.responder = first.http01();
+        try (AutoCert first = CA.build(builder(seed, ev))) {
             first.start();
             awaitEvent(ev, CertEvent.Issued.class);
             oldSerial = first.status(APP).orElseThrow().serial();
         }
-        bundleKey = new StoreLayout(proxy.directoryUri()).certBundle(APP);
+        bundleKey = new StoreLayout(CA.proxy().directoryUri()).certBundle(APP);
         oldBundle = Files.readAllBytes(seed.resolve(bundleKey));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (challenges != null) {
-            challenges.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
     }
 
     @BeforeEach
     void copySeed() throws IOException {
-        copyTree(seed, store);
-        proxy.reset();
+        copyTree(seed, store);   // the proxy is reset by FaultProxyExtension
     }
 
     @AfterEach
     void closeIt() {
-        proxy.rule(null);
+        CA.proxy().rule(null);
         if (autoCert != null) {
             autoCert.close();
         }
     }
 
     static AutoCertBuilder builder(Path dir, List<CertEvent> events) {
-        return AutoCert.builder()
-                .directory(proxy.directoryUri())
-                .acmeServerTrust(proxy.caPem())
-                .agreeToTermsOfService(true)
+        return CA.builder()
                 .certificate(APP)
                 .storageDirectory(dir)
                 .renewal(RenewalPolicy.defaults().withBackoff(BACKOFF).withHttpTimeout(Duration.ofSeconds(1)).withOrderTimeout(Duration.ofSeconds(8)))
@@ -134,8 +115,8 @@ class FaultMatrixTest {
 
     Failure renewUnder(AutoCertBuilder b, FaultProxy.Rule rule) throws Exception {
         autoCert = b.build();
-        challenges.responder = autoCert.http01();
-        proxy.rule(rule);
+        CA.answering(autoCert);
+        CA.proxy().rule(rule);
         autoCert.start();
         assertEquals(oldSerial, autoCert.status(APP).orElseThrow().serial(), "the stored certificate is live at once");
         Instant before = Instant.now();
@@ -169,7 +150,7 @@ class FaultMatrixTest {
 
     @Test
     void http503WithRetryAfterSecondsDefersExactly() throws Exception {
-        Failure f = renewUnder((req, fwd) -> proxy.is("newOrder").test(req)
+        Failure f = renewUnder((req, fwd) -> CA.proxy().is("newOrder").test(req)
                 ? FaultProxy.Resp.of(503, "text/plain", "down for maintenance", "Retry-After", "137") : fwd.call());
         assertFalse(f.event.permanent());
         assertTrue(f.event.error().contains("503"), f.event.error());
@@ -181,7 +162,7 @@ class FaultMatrixTest {
     void http503WithRetryAfterDateDefersExactly() throws Exception {
         Instant at = Instant.now().plusSeconds(1000).truncatedTo(ChronoUnit.SECONDS);
         String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.ofInstant(at, ZoneOffset.UTC));
-        Failure f = renewUnder((req, fwd) -> proxy.is("newOrder").test(req)
+        Failure f = renewUnder((req, fwd) -> CA.proxy().is("newOrder").test(req)
                 ? FaultProxy.Resp.problem(503, "serverInternal", "overloaded", "Retry-After", date) : fwd.call());
         assertFalse(f.event.permanent());
         assertTrue(f.event.error().contains("overloaded"), f.event.error());
@@ -190,7 +171,7 @@ class FaultMatrixTest {
 
     @Test
     void rateLimitedDefersExactlyAsAsked() throws Exception {
-        Failure f = renewUnder((req, fwd) -> proxy.is("newOrder").test(req)
+        Failure f = renewUnder((req, fwd) -> CA.proxy().is("newOrder").test(req)
                 ? FaultProxy.Resp.problem(429, "rateLimited", "too many certificates for this name", "Retry-After", "321") : fwd.call());
         assertFalse(f.event.permanent());
         assertTrue(f.event.error().contains("too many certificates for this name"), f.event.error());
@@ -200,7 +181,7 @@ class FaultMatrixTest {
 
     @Test
     void serverErrorBacksOffWithJitterAndGrows() throws Exception {
-        FaultProxy.Rule rule = (req, fwd) -> proxy.is("newOrder").test(req)
+        FaultProxy.Rule rule = (req, fwd) -> CA.proxy().is("newOrder").test(req)
                 ? FaultProxy.Resp.problem(500, "serverInternal", "database on fire") : fwd.call();
         Failure f = renewUnder(rule);
         assertTrue(f.event.error().contains("database on fire"), f.event.error());
@@ -220,7 +201,7 @@ class FaultMatrixTest {
     void caThatNeverAnswersIsCutOffByHttpTimeout() throws Exception {
         long t0 = System.nanoTime();
         Failure f = renewUnder((req, fwd) -> {
-            if (proxy.is("newOrder").test(req)) {
+            if (CA.proxy().is("newOrder").test(req)) {
                 Thread.sleep(6_000);
                 return FaultProxy.Resp.of(504, "text/plain", "gave up");
             }
@@ -234,7 +215,7 @@ class FaultMatrixTest {
     @Test
     void caThatStallsMidBodyIsCutOffByHttpTimeout() throws Exception {
         long t0 = System.nanoTime();
-        Failure f = renewUnder((req, fwd) -> proxy.is("newOrder").test(req) ? fwd.call().stallBody(6_000) : fwd.call());
+        Failure f = renewUnder((req, fwd) -> CA.proxy().is("newOrder").test(req) ? fwd.call().stallBody(6_000) : fwd.call());
         assertTrue(Duration.ofNanos(System.nanoTime() - t0).compareTo(Duration.ofSeconds(5)) < 0, "bounded by the 1 s httpTimeout");
         assertTrue(f.event.error().contains("httpTimeout"), f.event.error());
         assertFalse(f.event.permanent());
@@ -245,8 +226,8 @@ class FaultMatrixTest {
         // Checks run on a manual scheduler: "no retry" is proven by running a year of scheduled work, not by sleeping.
         ManualScheduler sched = new ManualScheduler(Instant.now());
         autoCert = builder(store, events).executor(sched).build();
-        challenges.responder = autoCert.http01();
-        proxy.rule((req, fwd) -> proxy.is("newOrder").test(req)
+        CA.answering(autoCert);
+        CA.proxy().rule((req, fwd) -> CA.proxy().is("newOrder").test(req)
                 ? FaultProxy.Resp.problem(400, "rejectedIdentifier", "Policy forbids issuing for name app.autocert4j.test") : fwd.call());
         autoCert.start();
         sched.runDue(); // the first check: the stored certificate is not due
@@ -262,37 +243,37 @@ class FaultMatrixTest {
         assertEquals(CertificateStatus.State.FAILED, s.state());
         assertNull(s.nextCheck());
         assertTrue(failed.error().contains("Policy forbids issuing"), failed.error());
-        assertEquals(1, proxy.count("POST", "newOrder"), proxy.seen::toString);
+        assertEquals(1, CA.proxy().count("POST", "newOrder"), CA.proxy().seen::toString);
         assertEquals(0, sched.pending(), "nothing is scheduled for a permanently refused certificate");
         int ran = sched.tasksRun();
         sched.advance(Duration.ofDays(400)); // past every backoff step and every renewal window of the old certificate
         assertEquals(ran, sched.tasksRun(), "no check ran in a year");
-        assertEquals(1, proxy.count("POST", "newOrder"), () -> "no further order for a permanently refused certificate: " + proxy.seen + events);
+        assertEquals(1, CA.proxy().count("POST", "newOrder"), () -> "no further order for a permanently refused certificate: " + CA.proxy().seen + events);
         assertOldCertificateStaysLive();
     }
 
     @Test
     void chainForAnotherKeyIsDiscarded() throws Exception {
-        Failure f = renewUnder(forgeLeaf((realKey, now) -> proxy.pki.leaf(FaultPki.ecKey().getPublic(), now.minusSeconds(60), now.plusSeconds(86_400), APP)));
+        Failure f = renewUnder(forgeLeaf((realKey, now) -> CA.proxy().pki.leaf(FaultPki.ecKey().getPublic(), now.minusSeconds(60), now.plusSeconds(86_400), APP)));
         assertTrue(f.event.error().contains("does not match the private key"), f.event.error());
         assertFalse(f.event.permanent());
     }
 
     @Test
     void chainMissingANameIsDiscarded() throws Exception {
-        Failure f = renewUnder(forgeLeaf((realKey, now) -> proxy.pki.leaf(realKey, now.minusSeconds(60), now.plusSeconds(86_400), "other.autocert4j.test")));
+        Failure f = renewUnder(forgeLeaf((realKey, now) -> CA.proxy().pki.leaf(realKey, now.minusSeconds(60), now.plusSeconds(86_400), "other.autocert4j.test")));
         assertTrue(f.event.error().contains("does not cover " + APP), f.event.error());
     }
 
     @Test
     void expiredChainIsDiscarded() throws Exception {
-        Failure f = renewUnder(forgeLeaf((realKey, now) -> proxy.pki.leaf(realKey, now.minus(Duration.ofDays(10)), now.minus(Duration.ofDays(1)), APP)));
+        Failure f = renewUnder(forgeLeaf((realKey, now) -> CA.proxy().pki.leaf(realKey, now.minus(Duration.ofDays(10)), now.minus(Duration.ofDays(1)), APP)));
         assertTrue(f.event.error().contains("has expired"), f.event.error());
     }
 
     @Test
     void notYetValidChainIsDiscarded() throws Exception {
-        Failure f = renewUnder(forgeLeaf((realKey, now) -> proxy.pki.leaf(realKey, now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(9)), APP)));
+        Failure f = renewUnder(forgeLeaf((realKey, now) -> CA.proxy().pki.leaf(realKey, now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(9)), APP)));
         assertTrue(f.event.error().contains("not valid yet"), f.event.error());
     }
 
@@ -301,7 +282,7 @@ class FaultMatrixTest {
         freshAccount();
         AutoCertBuilder b = builder(store, events);
         autoCert = b.build();
-        challenges.responder = null; // the host's port 80 answers 404 for every token
+        CA.challenges().responder = null; // the host's port 80 answers 404 for every token
         autoCert.start();
         ExecutionException e = assertThrows(ExecutionException.class, () -> autoCert.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
         CertificateStatus s = autoCert.status(APP).orElseThrow();
@@ -317,7 +298,7 @@ class FaultMatrixTest {
      * and triggering its challenge is then refused ("Cannot update challenge with status valid").
      */
     void freshAccount() throws IOException {
-        StoreLayout layout = new StoreLayout(proxy.directoryUri());
+        StoreLayout layout = new StoreLayout(CA.proxy().directoryUri());
         Files.delete(store.resolve(layout.accountKey()));
         Files.delete(store.resolve(layout.accountLocation()));
     }
@@ -342,13 +323,13 @@ class FaultMatrixTest {
     @Test
     void caRefusingReplacesIsAskedAgainWithout() throws Exception {
         autoCert = builder(store, events).build();
-        challenges.responder = autoCert.http01();
-        proxy.rule((req, fwd) -> proxy.is("newOrder").test(req) && req.payload().contains("\"replaces\"")
+        CA.answering(autoCert);
+        CA.proxy().rule((req, fwd) -> CA.proxy().is("newOrder").test(req) && req.payload().contains("\"replaces\"")
                 ? FaultProxy.Resp.problem(409, "alreadyReplaced", "certificate already replaced") : fwd.call());
         autoCert.start();
         CertificateStatus s = autoCert.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
         assertFalse(s.serial().equals(oldSerial), "renewed");
-        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
         assertEquals(2, orders.size(), "one order with replaces, one without: " + orders);
         assertTrue(orders.get(0).payload().contains("\"replaces\"") && orders.get(0).status() == 409);
         assertFalse(orders.get(1).payload().contains("\"replaces\""));
@@ -358,13 +339,13 @@ class FaultMatrixTest {
     void caRefusingReplacesWithAServerErrorIsAskedAgainWithout() throws Exception {
         // Pebble's own answer when it cannot find the order of the replaced certificate.
         autoCert = builder(store, events).build();
-        challenges.responder = autoCert.http01();
-        proxy.rule((req, fwd) -> proxy.is("newOrder").test(req) && req.payload().contains("\"replaces\"")
+        CA.answering(autoCert);
+        CA.proxy().rule((req, fwd) -> CA.proxy().is("newOrder").test(req) && req.payload().contains("\"replaces\"")
                 ? FaultProxy.Resp.problem(500, "serverInternal", "could not find an order for the given certificate") : fwd.call());
         autoCert.start();
         CertificateStatus s = autoCert.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
         assertFalse(s.serial().equals(oldSerial), "renewed");
-        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
         assertEquals(2, orders.size(), "one order with replaces, one without: " + orders);
         assertTrue(orders.get(0).payload().contains("\"replaces\"") && orders.get(0).status() == 500);
         assertFalse(orders.get(1).payload().contains("\"replaces\""));
@@ -372,26 +353,26 @@ class FaultMatrixTest {
 
     @Test
     void accountTheCaLostIsRegisteredAgainWithTheSameKey() throws Exception {
-        Path accountKey = store.resolve(new StoreLayout(proxy.directoryUri()).accountKey());
+        Path accountKey = store.resolve(new StoreLayout(CA.proxy().directoryUri()).accountKey());
         byte[] keyBefore = Files.readAllBytes(accountKey);
         // Whether the shared seed certificate was already replaced depends on which rows ran before (Pebble then
         // refuses 'replaces'); this row renews from a certificate of its own, which nothing has replaced yet.
         try (AutoCert own = builder(store, new CopyOnWriteArrayList<>()).build()) {
-            challenges.responder = own.http01();
+            CA.answering(own);
             own.start();
             own.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
         }
-        proxy.reset();
+        CA.proxy().reset();
         autoCert = builder(store, events).build();
-        challenges.responder = autoCert.http01();
+        CA.answering(autoCert);
         java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
-        proxy.rule((req, fwd) -> proxy.is("newOrder").test(req) && once.compareAndSet(false, true)
+        CA.proxy().rule((req, fwd) -> CA.proxy().is("newOrder").test(req) && once.compareAndSet(false, true)
                 ? FaultProxy.Resp.problem(400, "accountDoesNotExist", "no such account") : fwd.call());
         autoCert.start();
         CertificateStatus s = autoCert.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
         assertFalse(s.serial().equals(oldSerial), "renewed");
-        assertEquals(1, proxy.requests("POST", "newAccount").size(), "the stored key was registered again, once");
-        List<FaultProxy.Seen> orders = proxy.requests("POST", "newOrder");
+        assertEquals(1, CA.proxy().requests("POST", "newAccount").size(), "the stored key was registered again, once");
+        List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
         assertEquals(2, orders.size(), "refused, then accepted: " + orders);
         assertEquals(400, orders.get(0).status(), orders.toString());
         assertEquals(201, orders.get(1).status(), orders.toString());
@@ -407,7 +388,7 @@ class FaultMatrixTest {
         try (PebbleServer noisy = PebbleServer.builder().httpPort(port).env("PEBBLE_WFE_NONCEREJECT", "30").start();
              FaultProxy p = new FaultProxy(noisy, store);
              FaultProxy.ChallengeListener l = new FaultProxy.ChallengeListener(port);
-             AutoCert ac = AutoCert.builder().directory(p.directoryUri()).acmeServerTrust(p.caPem()).agreeToTermsOfService(true)
+             AutoCert ac = PebbleAutoCerts.builderFor(p.directoryUri(), p.caPem())
                      .certificate(APP).storageDirectory(store.resolve("noisy")).listener(events::add).build()) {
             l.responder = ac.http01();
             ac.start();
@@ -423,12 +404,12 @@ class FaultMatrixTest {
     @Test
     void expiryWarningFiresInsideTheConfiguredWindowWhileRenewalFails() throws Exception {
         Instant notAfter = Pem.decodeBundle(Files.readAllBytes(store.resolve(bundleKey))).notAfter();
-        FaultProxy.Rule down = (req, fwd) -> proxy.is("newOrder").test(req) ? FaultProxy.Resp.problem(500, "serverInternal", "CA down") : fwd.call();
+        FaultProxy.Rule down = (req, fwd) -> CA.proxy().is("newOrder").test(req) ? FaultProxy.Resp.problem(500, "serverInternal", "CA down") : fwd.call();
         RenewalPolicy policy = RenewalPolicy.defaults().withBackoff(BACKOFF).withExpiryWarning(Duration.ofDays(12)).withHttpTimeout(Duration.ofSeconds(1));
         // 13 days left: due for renewal (1/3 rule), failing, but outside the 12-day warning window.
         List<CertEvent> quiet = new CopyOnWriteArrayList<>();
         try (AutoCert ac = builder(store, quiet).renewal(policy).clock(at(notAfter.minus(Duration.ofDays(13)))).build()) {
-            proxy.rule(down);
+            CA.proxy().rule(down);
             ac.start();
             awaitEvent(quiet, CertEvent.Failed.class);
             assertTrue(quiet.stream().noneMatch(e -> e instanceof CertEvent.ExpiryWarning), quiet.toString());
@@ -462,10 +443,10 @@ class FaultMatrixTest {
     static FaultProxy.Rule forgeLeaf(Forger forger) {
         return (req, fwd) -> {
             FaultProxy.Resp r = fwd.call();
-            if (proxy.isCertDownload(req) && r.status() == 200) {
+            if (CA.proxy().isCertDownload(req) && r.status() == 200) {
                 X509Certificate real = Pem.decodeCertificates(r.body()).get(0);
                 X509Certificate fake = forger.forge(real.getPublicKey(), Instant.now());
-                return r.withBody(FaultPki.pem(List.of(fake, proxy.pki.ca)).getBytes(StandardCharsets.US_ASCII));
+                return r.withBody(FaultPki.pem(List.of(fake, CA.proxy().pki.ca)).getBytes(StandardCharsets.US_ASCII));
             }
             return r;
         };
@@ -486,7 +467,7 @@ class FaultMatrixTest {
             }
             Thread.sleep(10);
         }
-        throw new AssertionError("no " + type.getSimpleName() + " within " + T + ": " + events + "\n" + pebble.logTail(20));
+        throw new AssertionError("no " + type.getSimpleName() + " within " + T + ": " + events + "\n" + CA.pebble().logTail(20));
     }
 
     static void copyTree(Path from, Path to) throws IOException {

@@ -22,11 +22,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import io.github.autocert4j.testkit.Await;
 import io.github.autocert4j.testkit.ForgedBundle;
 import io.github.autocert4j.testkit.ForgedProbes;
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,35 +44,21 @@ class ForgedCertificateFileTest {
     static final String NAME = "forged.autocert4j.test";
     static final Duration T = Duration.ofSeconds(5);
 
-    static PebbleServer pebble;
-    static FaultProxy.ChallengeListener challenges;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-    }
+    @RegisterExtension
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
 
     AutoCert build(Path store, List<CertEvent> events) {
         return build(store, (CertEventListener) events::add);
     }
 
     AutoCert build(Path store, CertEventListener listener) {
-        AutoCert a = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                .agreeToTermsOfService(true).certificate(NAME).storageDirectory(store).listener(listener).build();
-        challenges.responder = a.http01();
-        return a;
+        return CA.build(CA.builder().certificate(NAME).storageDirectory(store).listener(listener));
     }
 
     static void plant(Path store, ForgedBundle forged) throws IOException {
         Path pem = store.resolve(StoreLayout.certBundle(NAME));
         Files.write(pem, forged.pem());
-        Files.write(store.resolve(StoreLayout.certMeta(NAME)), forged.meta(StoreLayout.caId(pebble.directoryUri())));
+        Files.write(store.resolve(StoreLayout.certMeta(NAME)), forged.meta(StoreLayout.caId(CA.pebble().directoryUri())));
     }
 
     @Test
@@ -85,10 +69,10 @@ class ForgedCertificateFileTest {
              JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0)) {
             a.start();
             BigInteger first = ((CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued, 30)).serial();
-            assertTrue(Files.list(store.resolve(IssuerRecord.prefix(StoreLayout.caId(pebble.directoryUri())))).findAny().isPresent(),
+            assertTrue(Files.list(store.resolve(IssuerRecord.prefix(StoreLayout.caId(CA.pebble().directoryUri())))).findAny().isPresent(),
                     "the issuers Pebble presented are recorded with the account");
             ForgedBundle forged = ForgedBundle.withOwnCa(NAME, "Pebble Intermediate CA 1a2b3c");
-            try (ForgedProbes probes = new ForgedProbes(List.of(server.address()), NAME, forged.trustAnchor(), pebble.issuanceRoot(0), T, 10)) {
+            try (ForgedProbes probes = new ForgedProbes(List.of(server.address()), NAME, forged.trustAnchor(), CA.pebble().issuanceRoot(0), T, 10)) {
                 plant(store, forged);
                 // An operator asks for a renewal (as the CLI's renew does): the node reads the store, finds the planted
                 // bundle, which every adoption rule but verification would take (newer, other serial, "issued by" Pebble).
@@ -129,7 +113,7 @@ class ForgedCertificateFileTest {
                     events.add(e);
                 });
              JsseTlsServer server = new JsseTlsServer(a.sslContext(), InetAddress.getLoopbackAddress(), 0);
-             ForgedProbes probes = new ForgedProbes(List.of(server.address()), NAME, forged.trustAnchor(), pebble.issuanceRoot(0), T, 10)) {
+             ForgedProbes probes = new ForgedProbes(List.of(server.address()), NAME, forged.trustAnchor(), CA.pebble().issuanceRoot(0), T, 10)) {
             self.set(a);
             a.start();
             CertEvent.Rejected rejected = (CertEvent.Rejected) Await.first(events, e -> e instanceof CertEvent.Rejected, 10);

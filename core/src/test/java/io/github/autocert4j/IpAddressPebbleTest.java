@@ -11,12 +11,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,30 +29,17 @@ class IpAddressPebbleTest {
     static final String IP = "127.0.0.1";
     static final Duration T = Duration.ofSeconds(10);
 
-    static PebbleServer pebble;
-    static FaultProxy.ChallengeListener challenges;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-    }
+    @RegisterExtension
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
 
     @Test
     void anIpCertificateIsIssuedAndServedToClientsWithoutSni(@TempDir Path store) throws Exception {
-        try (AutoCert autoCert = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                .agreeToTermsOfService(true)
+        try (AutoCert autoCert = CA.build(CA.builder()
                 .certificate(DNS)            // first: the default certificate for unknown names
                 .certificate(IP)
                 .allowIpAddresses(true)
-                .storageDirectory(store).build();
+                .storageDirectory(store));
              JsseTlsServer server = new JsseTlsServer(autoCert.sslContext(), InetAddress.getByName(IP), 0)) {
-            challenges.responder = autoCert.http01();
             autoCert.start();
             BigInteger ipSerial = autoCert.renewNow(IP).get(30, TimeUnit.SECONDS).serial();
             BigInteger dnsSerial = autoCert.renewNow(DNS).get(30, TimeUnit.SECONDS).serial();
@@ -62,11 +47,11 @@ class IpAddressPebbleTest {
             assertTrue(Ip.sans(autoCert.servedCertificate(IP).chain().get(0)).contains("7:" + IP), "iPAddress SAN");
 
             // No SNI, connecting to 127.0.0.1: the IP certificate, verified for the IP address and Pebble's root.
-            TlsProbe.Result noSni = TlsProbe.handshake(server.address(), IP, pebble.issuanceRoot(), T);
+            TlsProbe.Result noSni = TlsProbe.handshake(server.address(), IP, CA.pebble().issuanceRoot(), T);
             assertEquals(ipSerial, noSni.serial());
-            assertEquals("tls /ip", TlsProbe.httpsGet(server.address(), IP, "/ip", pebble.issuanceRoot(), T).body());
+            assertEquals("tls /ip", TlsProbe.httpsGet(server.address(), IP, "/ip", CA.pebble().issuanceRoot(), T).body());
             // With SNI: the DNS certificate, as before.
-            assertEquals(dnsSerial, TlsProbe.handshake(server.address(), DNS, pebble.issuanceRoot(), T).serial());
+            assertEquals(dnsSerial, TlsProbe.handshake(server.address(), DNS, CA.pebble().issuanceRoot(), T).serial());
             // servedCertificate(null) still names the default certificate (no local address known there).
             assertEquals(dnsSerial, autoCert.servedCertificate(null).chain().get(0).getSerialNumber());
         }
@@ -96,8 +81,7 @@ class IpAddressPebbleTest {
     }
 
     AutoCertBuilder base(Path store) {
-        return AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                .agreeToTermsOfService(true).storageDirectory(store);
+        return CA.builder().storageDirectory(store);
     }
 
     /** subjectAltName entries as "type:value". */

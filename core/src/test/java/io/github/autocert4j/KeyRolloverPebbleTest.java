@@ -47,14 +47,12 @@ class KeyRolloverPebbleTest {
     Path store;
 
     AutoCertBuilder builder(List<CertEvent> events) {
-        return AutoCert.builder().directory(CA.proxy().directoryUri()).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true)
-                .certificate(APP).storageDirectory(store).listener(events::add)
+        return CA.builder().certificate(APP).storageDirectory(store).listener(events::add)
                 .renewal(RenewalPolicy.defaults().withOrderTimeout(Duration.ofSeconds(20)));
     }
 
     static AutoCert issued(AutoCertBuilder b) throws Exception {
-        AutoCert a = b.build();
-        CA.challenges().responder = a.http01();
+        AutoCert a = CA.build(b);
         CompletableFuture<CertificateStatus> live = a.managed(APP).whenLive();
         a.start();
         live.get(T.toSeconds(), TimeUnit.SECONDS);
@@ -145,8 +143,7 @@ class KeyRolloverPebbleTest {
         CA.proxy().reset();
         List<CertEvent> events2 = new CopyOnWriteArrayList<>();
         String log;
-        try (AutoCert b = builder(events2).build()) {
-            CA.challenges().responder = b.http01();
+        try (AutoCert b = CA.build(builder(events2))) {
             b.start();
             CertificateStatus[] renewed = new CertificateStatus[1];
             log = FailureMessagesTest.capturingLog(() -> renewed[0] = b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
@@ -173,8 +170,7 @@ class KeyRolloverPebbleTest {
         Files.write(store.resolve(layout().accountKeyPending()), Pem.encodeKeyPair(KeyType.EC_P256.generate()));
         CA.proxy().reset();
         String log;
-        try (AutoCert b = builder(new CopyOnWriteArrayList<>()).build()) {
-            CA.challenges().responder = b.http01();
+        try (AutoCert b = CA.build(builder(new CopyOnWriteArrayList<>()))) {
             b.start();
             assertTrue(b.accounts().status().get(0).rolloverPending());
             log = FailureMessagesTest.capturingLog(() -> b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
@@ -192,14 +188,14 @@ class KeyRolloverPebbleTest {
         try (AutoCert a = issued(builder(new CopyOnWriteArrayList<>()));
              AutoCert b = builder(new CopyOnWriteArrayList<>()).build()) {
             b.start();
-            CA.challenges().responder = b.http01();
+            CA.answering(b);
             b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS); // b logs in with the old key and keeps it
-            CA.challenges().responder = a.http01();
+            CA.answering(a);
             a.accounts().rolloverKey();
             byte[] newKey = file(layout().accountKey());
 
             CA.proxy().reset();
-            CA.challenges().responder = b.http01();
+            CA.answering(b);
             CertificateStatus[] renewed = new CertificateStatus[1];
             String log = FailureMessagesTest.capturingLog(() -> renewed[0] = b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS));
 
@@ -218,14 +214,14 @@ class KeyRolloverPebbleTest {
         try (AutoCert a = issued(builder(new CopyOnWriteArrayList<>()));
              AutoCert b = builder(new CopyOnWriteArrayList<>()).build()) {
             b.start();
-            CA.challenges().responder = b.http01();
+            CA.answering(b);
             b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS); // b knows the old account key
             a.accounts().rolloverKey();
             assertTrue(Files.exists(store.resolve(layout().accountKeyRolledOver())), "the hand-over signed with the old key is stored");
 
             // a orders; the CA's validation reaches b, which serves a's answer (published through the store) for the new key.
             CA.proxy().reset();
-            CA.challenges().responder = b.http01();
+            CA.answering(b);
             CertificateStatus renewed = a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
             assertEquals(CertificateStatus.State.VALID, renewed.state(), "validated through b (a's answers are in a's memory only)");
             assertTrue(CA.proxy().requests("POST", "newOrder").stream().noneMatch(o -> o.status() == 401 || o.status() == 403),
@@ -265,8 +261,7 @@ class KeyRolloverPebbleTest {
         assertEquals(Optional.empty(), caKnows(oldKey));
 
         CA.proxy().reset();
-        try (AutoCert b = builder(new CopyOnWriteArrayList<>()).build()) {
-            CA.challenges().responder = b.http01();
+        try (AutoCert b = CA.build(builder(new CopyOnWriteArrayList<>()))) {
             b.start();
             assertEquals(CertificateStatus.State.VALID, b.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS).state());
         }

@@ -34,12 +34,10 @@ import javax.net.ssl.SSLSocket;
 
 import io.github.autocert4j.testkit.Await;
 import io.github.autocert4j.testkit.ForgedBundle;
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -56,27 +54,15 @@ import org.junit.jupiter.api.io.TempDir;
 class LazyStartPebbleTest {
     static final int N = 50;
     static final Duration T = Duration.ofSeconds(10);
-    static PebbleServer pebble;
-    static FaultProxy.ChallengeListener challenges;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-    }
+    @RegisterExtension
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
 
     static String name(int i) {
         return "l" + i + ".lazy.autocert4j.test";
     }
 
     AutoCertBuilder builder(CertStore store, List<String> names, CertEventListener listener) {
-        AutoCertBuilder b = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                .agreeToTermsOfService(true).store(store).listener(listener);
+        AutoCertBuilder b = CA.builder().store(store).listener(listener);
         names.forEach(b::certificate);
         return b;
     }
@@ -86,8 +72,7 @@ class LazyStartPebbleTest {
         if (profile != null) {
             b.profile(profile);
         }
-        try (AutoCert a = b.build()) {
-            challenges.responder = a.http01();
+        try (AutoCert a = CA.build(b)) {
             a.start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
             while (a.status().stream().anyMatch(s -> s.state() != CertificateStatus.State.VALID) && System.nanoTime() < deadline) {
@@ -108,7 +93,7 @@ class LazyStartPebbleTest {
         String forgedName = name(7);
         ForgedBundle forged = ForgedBundle.selfSigned(forgedName);
         Files.write(dir.resolve(StoreLayout.certBundle(forgedName)), forged.pem());
-        Files.write(dir.resolve(StoreLayout.certMeta(forgedName)), forged.meta(StoreLayout.caId(pebble.directoryUri())));
+        Files.write(dir.resolve(StoreLayout.certMeta(forgedName)), forged.meta(StoreLayout.caId(CA.pebble().directoryUri())));
 
         // Counts every bundle read; the sweep's reads wait at a gate until the test opens it.
         Map<String, AtomicInteger> bundleReads = new ConcurrentHashMap<>();
@@ -132,9 +117,8 @@ class LazyStartPebbleTest {
         };
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         Clock ahead = Clock.offset(Clock.systemUTC(), Duration.ofDays(5));
-        try (AutoCert a = builder(counting, names, events::add).clock(ahead).lazyLoadAbove(10).build();
+        try (AutoCert a = CA.build(builder(counting, names, events::add).clock(ahead).lazyLoadAbove(10));
              ThreadedTlsServer server = new ThreadedTlsServer(a.sslContext())) {
-            challenges.responder = a.http01();
             a.start();
             assertEquals(Map.of(), bundleReads, "start() read no bundle");
             assertEquals(N, count(a, CertificateStatus.State.NOT_LOADED), "all not loaded, none missing: " + a.status());
@@ -142,7 +126,7 @@ class LazyStartPebbleTest {
 
             // A first handshake for a name not loaded yet: the right certificate, chain verified to Pebble's root.
             String first = name(20);
-            TlsProbe.Result r = TlsProbe.handshake(server.address(), first, pebble.issuanceRoot(), T);
+            TlsProbe.Result r = TlsProbe.handshake(server.address(), first, CA.pebble().issuanceRoot(), T);
             assertTrue(r.leaf().getSubjectAlternativeNames().toString().contains(first), r.leaf().toString());
             assertEquals(1, reads(bundleReads, first));
             assertEquals(CertificateStatus.State.VALID, a.status(first).orElseThrow().state());
@@ -157,7 +141,7 @@ class LazyStartPebbleTest {
                 for (int c = 0; c < 8; c++) {
                     served.add(clients.submit(() -> {
                         go.await(10, TimeUnit.SECONDS);
-                        return TlsProbe.handshake(server.address(), together, pebble.issuanceRoot(), T).serial();
+                        return TlsProbe.handshake(server.address(), together, CA.pebble().issuanceRoot(), T).serial();
                     }));
                 }
                 go.countDown();
@@ -184,7 +168,7 @@ class LazyStartPebbleTest {
             CertEvent.Issued replacement = (CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued i
                     && i.certificate().equals(forgedName), 90);
             assertNotEquals(forged.leaf().getSerialNumber(), replacement.serial());
-            assertEquals(replacement.serial(), TlsProbe.handshake(server.address(), forgedName, pebble.issuanceRoot(), T).serial());
+            assertEquals(replacement.serial(), TlsProbe.handshake(server.address(), forgedName, CA.pebble().issuanceRoot(), T).serial());
             assertThrows(IOException.class, () -> TlsProbe.handshake(server.address(), forgedName, forged.trustAnchor(), T),
                     "the forged bundle is never served");
             assertEquals(N, count(a, CertificateStatus.State.VALID), a.status().toString());

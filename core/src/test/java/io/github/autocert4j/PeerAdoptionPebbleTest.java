@@ -23,6 +23,7 @@ import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -40,69 +41,66 @@ class PeerAdoptionPebbleTest {
     static final String NAME = "peer.autocert4j.test";
     static final Duration T = Duration.ofSeconds(30);
 
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     @TempDir
     Path work;
 
     @Test
     void aPeerRenewsAndTheOtherAdoptsWithoutAnOrder(PebbleServer pebble) throws Exception {
-        try (FaultProxy.ChallengeListener challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-             FaultProxy proxy = new FaultProxy(pebble, work)) {
-            Path shared = work.resolve("shared-store");
-            RenewalPolicy noAri = RenewalPolicy.defaults().withAri(false);
+        FaultProxy proxy = CA.proxy();
+        Path shared = work.resolve("shared-store");
+        RenewalPolicy noAri = RenewalPolicy.defaults().withAri(false);
 
-            // The certificate both servers start with: a one-hour one (short-lived: due at half its lifetime).
-            List<CertEvent> seedEvents = new CopyOnWriteArrayList<>();
-            try (AutoCert seed = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
-                    .certificate(NAME).storageDirectory(shared).profile("hour").renewal(noAri).listener(seedEvents::add).build()) {
-                challenges.responder = seed.http01();
-                seed.start();
-                FaultMatrixTestAccess.await(seedEvents, CertEvent.Issued.class, T);
-            }
-            BigInteger first = Pem.decodeBundle(FileCertStore.of(shared).load(StoreLayout.certBundle(NAME)).orElseThrow()).serial();
+        // The certificate both servers start with: a one-hour one (short-lived: due at half its lifetime).
+        List<CertEvent> seedEvents = new CopyOnWriteArrayList<>();
+        try (AutoCert seed = CA.build(CA.builder().certificate(NAME).storageDirectory(shared).profile("hour").renewal(noAri)
+                .listener(seedEvents::add))) {
+            seed.start();
+            FaultMatrixTestAccess.await(seedEvents, CertEvent.Issued.class, T);
+        }
+        BigInteger first = Pem.decodeBundle(FileCertStore.of(shared).load(StoreLayout.certBundle(NAME)).orElseThrow()).serial();
 
-            // B: serves the stored certificate; its checks run only when the test advances its virtual clock.
-            ManualScheduler sched = new ManualScheduler(Instant.now());
-            List<CertEvent> bEvents = new CopyOnWriteArrayList<>();
-            try (AutoCert b = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
-                    .certificate(NAME).storageDirectory(shared).renewal(noAri).executor(sched).clock(sched.clock())
-                    .listener(bEvents::add).build();
-                 AutoCert a = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
-                    .certificate(NAME).storageDirectory(shared).profile("default").renewal(noAri).build()) {
-                b.start();
-                sched.runDue();
-                assertEquals(first, b.status(NAME).orElseThrow().serial(), "B serves the stored certificate");
-                proxy.reset();
+        // B: serves the stored certificate; its checks run only when the test advances its virtual clock.
+        ManualScheduler sched = new ManualScheduler(Instant.now());
+        List<CertEvent> bEvents = new CopyOnWriteArrayList<>();
+        try (AutoCert b = CA.builder().certificate(NAME).storageDirectory(shared).renewal(noAri).executor(sched).clock(sched.clock())
+                .listener(bEvents::add).build();
+             AutoCert a = CA.builder().certificate(NAME).storageDirectory(shared).profile("default").renewal(noAri).build()) {
+            b.start();
+            sched.runDue();
+            assertEquals(first, b.status(NAME).orElseThrow().serial(), "B serves the stored certificate");
+            proxy.reset();
 
-                // A renews (a 90-day certificate, the default profile).
-                challenges.responder = a.http01();
-                a.start();
-                BigInteger renewed = a.renewNow(NAME).get(T.toSeconds(), TimeUnit.SECONDS).serial();
-                assertNotEquals(first, renewed);
-                assertEquals(1, proxy.count("POST", "newOrder"), "A ordered: " + proxy.seen);
-                // After an issuance A checks once more at once, then sleeps until its next check, hours away.
-                Instant aNext = null;
-                for (long end = System.nanoTime() + T.toNanos(); System.nanoTime() < end; Thread.sleep(10)) {
-                    aNext = a.status(NAME).orElseThrow().nextCheck();
-                    if (aNext != null && aNext.isAfter(Instant.now().plus(Duration.ofHours(1)))) {
-                        break;
-                    }
+            // A renews (a 90-day certificate, the default profile).
+            CA.answering(a);
+            a.start();
+            BigInteger renewed = a.renewNow(NAME).get(T.toSeconds(), TimeUnit.SECONDS).serial();
+            assertNotEquals(first, renewed);
+            assertEquals(1, proxy.count("POST", "newOrder"), "A ordered: " + proxy.seen);
+            // After an issuance A checks once more at once, then sleeps until its next check, hours away.
+            Instant aNext = null;
+            for (long end = System.nanoTime() + T.toNanos(); System.nanoTime() < end; Thread.sleep(10)) {
+                aNext = a.status(NAME).orElseThrow().nextCheck();
+                if (aNext != null && aNext.isAfter(Instant.now().plus(Duration.ofHours(1)))) {
+                    break;
                 }
-                assertTrue(aNext != null && aNext.isAfter(Instant.now().plus(Duration.ofHours(1))), "A is idle from now on: next check " + aNext);
-                proxy.reset(); // from here on the proxy sees B only
-
-                // Half an hour later B's one-hour certificate is due: B takes the lock, finds A's certificate and adopts it.
-                assertEquals(first, b.status(NAME).orElseThrow().serial(), "B has not looked yet");
-                sched.advance(Duration.ofMinutes(35));
-                CertificateStatus s = b.status(NAME).orElseThrow();
-                assertEquals(renewed, s.serial(), "B adopted A's certificate: " + bEvents);
-                assertEquals(CertificateStatus.State.VALID, s.state());
-                assertEquals(0, proxy.count("POST", "newOrder"), "B placed no order: " + proxy.seen);
-                assertEquals(0, proxy.count("POST", "newAccount"), "B created no account: " + proxy.seen);
-                assertTrue(proxy.seen.stream().noneMatch(x -> x.method().equals("POST")), "B sent the CA nothing: " + proxy.seen);
-                assertTrue(bEvents.stream().anyMatch(e -> e instanceof CertEvent.Loaded l && l.serial().equals(renewed)), bEvents.toString());
-                assertTrue(bEvents.stream().noneMatch(e -> e instanceof CertEvent.Issued || e instanceof CertEvent.Failed), bEvents.toString());
-                assertEquals(renewed, servedOverTls(b, pebble), "B's TLS listener serves A's certificate");
             }
+            assertTrue(aNext != null && aNext.isAfter(Instant.now().plus(Duration.ofHours(1))), "A is idle from now on: next check " + aNext);
+            proxy.reset(); // from here on the proxy sees B only
+
+            // Half an hour later B's one-hour certificate is due: B takes the lock, finds A's certificate and adopts it.
+            assertEquals(first, b.status(NAME).orElseThrow().serial(), "B has not looked yet");
+            sched.advance(Duration.ofMinutes(35));
+            CertificateStatus s = b.status(NAME).orElseThrow();
+            assertEquals(renewed, s.serial(), "B adopted A's certificate: " + bEvents);
+            assertEquals(CertificateStatus.State.VALID, s.state());
+            assertEquals(0, proxy.count("POST", "newOrder"), "B placed no order: " + proxy.seen);
+            assertEquals(0, proxy.count("POST", "newAccount"), "B created no account: " + proxy.seen);
+            assertTrue(proxy.seen.stream().noneMatch(x -> x.method().equals("POST")), "B sent the CA nothing: " + proxy.seen);
+            assertTrue(bEvents.stream().anyMatch(e -> e instanceof CertEvent.Loaded l && l.serial().equals(renewed)), bEvents.toString());
+            assertTrue(bEvents.stream().noneMatch(e -> e instanceof CertEvent.Issued || e instanceof CertEvent.Failed), bEvents.toString());
+            assertEquals(renewed, servedOverTls(b, pebble), "B's TLS listener serves A's certificate");
         }
     }
 

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.WithPebble;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,6 +39,8 @@ class PlantedChallengeFileTest {
     static final String NAME = "planted.autocert4j.test";
     static final int PLANTED = 20;
 
+    @RegisterExtension
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
     @TempDir
     Path work;
 
@@ -48,14 +51,10 @@ class PlantedChallengeFileTest {
         KeyPair attacker = KeyType.EC_P256.generate();
         String attackerThumbprint = OwnAccounts.thumbprint(attacker.getPublic());
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        try (FaultProxy.ChallengeListener listener = new FaultProxy.ChallengeListener(pebble.httpPort());
-             // B: a running node whose renewal checks only run when the test says so (it never orders here).
-             AutoCert b = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                     .agreeToTermsOfService(true).certificate(NAME).storageDirectory(shared)
-                     .executor(new ManualScheduler(Instant.now())).build();
-             AutoCert a = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                     .agreeToTermsOfService(true).certificate(NAME).storageDirectory(shared).build()) {
-            listener.responder = b.http01(); // every HTTP-01 request, the CA's too, reaches B
+        // B: a running node whose renewal checks only run when the test says so (it never orders here).
+        try (AutoCert b = CA.builder().certificate(NAME).storageDirectory(shared).executor(new ManualScheduler(Instant.now())).build();
+             AutoCert a = CA.builder().certificate(NAME).storageDirectory(shared).build()) {
+            CA.answering(b); // every HTTP-01 request, the CA's too, reaches B
             b.start();
 
             // Before any account exists in the store, and a TLS-ALPN-01 entry for the fleet's name.

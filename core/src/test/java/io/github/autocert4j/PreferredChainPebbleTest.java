@@ -15,12 +15,10 @@ import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLHandshakeException;
 
-import io.github.autocert4j.testkit.PebbleServer;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,24 +31,11 @@ class PreferredChainPebbleTest {
     static final String NAME = "chain.autocert4j.test";
     static final Duration T = Duration.ofSeconds(10);
 
-    static PebbleServer pebble;
-    static FaultProxy.ChallengeListener challenges;
-
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-    }
-
-    @AfterAll
-    static void stop() {
-        challenges.close();
-    }
+    @RegisterExtension
+    static final PebbleAutoCerts CA = new PebbleAutoCerts();
 
     AutoCert issue(Path store, String preferred) throws Exception {
-        AutoCert autoCert = AutoCert.builder().directory(pebble.directoryUri()).acmeServerTrust(pebble.acmeServerCaPem())
-                .agreeToTermsOfService(true).certificate(NAME).storageDirectory(store).preferredChain(preferred).build();
-        challenges.responder = autoCert.http01();
+        AutoCert autoCert = CA.build(CA.builder().certificate(NAME).storageDirectory(store).preferredChain(preferred));
         autoCert.start();
         autoCert.renewNow(NAME).get(30, TimeUnit.SECONDS);
         return autoCert;
@@ -58,8 +43,8 @@ class PreferredChainPebbleTest {
 
     @Test
     void theServedChainVerifiesToTheChosenAlternateRootOnly(@TempDir Path store) throws Exception {
-        X509Certificate defaultRoot = pebble.issuanceRoot(0);
-        X509Certificate alternate = pebble.issuanceRoot(2);
+        X509Certificate defaultRoot = CA.pebble().issuanceRoot(0);
+        X509Certificate alternate = CA.pebble().issuanceRoot(2);
         String cn = AcmeIssuer.commonName(alternate.getSubjectX500Principal());
         assertNotEquals(AcmeIssuer.commonName(defaultRoot.getSubjectX500Principal()), cn);
         try (AutoCert autoCert = issue(store, cn);
@@ -77,8 +62,8 @@ class PreferredChainPebbleTest {
     void aNameTheCaDoesNotOfferFallsBackToTheDefaultChain(@TempDir Path store) throws Exception {
         try (AutoCert autoCert = issue(store, "No Such Root CA");
              JsseTlsServer server = new JsseTlsServer(autoCert.sslContext(), InetAddress.getLoopbackAddress(), 0)) {
-            TlsProbe.handshake(server.address(), NAME, pebble.issuanceRoot(0), T);
-            assertThrows(SSLHandshakeException.class, () -> TlsProbe.handshake(server.address(), NAME, pebble.issuanceRoot(1), T));
+            TlsProbe.handshake(server.address(), NAME, CA.pebble().issuanceRoot(0), T);
+            assertThrows(SSLHandshakeException.class, () -> TlsProbe.handshake(server.address(), NAME, CA.pebble().issuanceRoot(1), T));
         }
     }
 }

@@ -42,7 +42,7 @@ class ProfilePebbleTest {
     Path store;
 
     AutoCert start(FaultProxy p, FaultProxy.ChallengeListener l, List<CertEvent> events, String profile, boolean require) {
-        AutoCert a = AutoCert.builder().directory(p.directoryUri()).acmeServerTrust(p.caPem()).agreeToTermsOfService(true)
+        AutoCert a = PebbleAutoCerts.builderFor(p.directoryUri(), p.caPem())
                 .certificate(NAME).storageDirectory(store).listener(events::add).profile(profile).requireProfile(require).build();
         l.responder = a.http01();
         a.start();

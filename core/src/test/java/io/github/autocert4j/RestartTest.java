@@ -17,11 +17,10 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import io.github.autocert4j.testkit.PebbleServer;
+import io.github.autocert4j.testkit.Await;
 import io.github.autocert4j.testkit.WithPebble;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,45 +33,20 @@ class RestartTest {
     static final String NAME = "restart.autocert4j.test";
     static final int RESTARTS = 100;
 
-    static PebbleServer pebble;
-    static FaultProxy proxy;
-    static FaultProxy.ChallengeListener challenges;
+    @RegisterExtension
+    static final FaultProxyExtension CA = new FaultProxyExtension();
     @TempDir
     static Path work;
 
-    @BeforeAll
-    static void start(PebbleServer running) throws Exception {
-        pebble = running;
-        challenges = new FaultProxy.ChallengeListener(pebble.httpPort());
-        proxy = new FaultProxy(pebble, work);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (challenges != null) {
-            challenges.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-    }
-
     static AutoCert build(Path store, List<CertEvent> events) {
-        AutoCert a = AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
-                .certificate(NAME).storageDirectory(store).listener(events::add).build();
-        challenges.responder = a.http01();
-        return a;
+        return CA.build(CA.builder().certificate(NAME).storageDirectory(store).listener(events::add));
     }
 
     static BigInteger issueFirst(Path store) throws Exception {
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert first = build(store, events)) {
             first.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (events.stream().noneMatch(e -> e instanceof CertEvent.Issued) && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertTrue(events.stream().anyMatch(e -> e instanceof CertEvent.Issued), events.toString());
+            Await.first(events, e -> e instanceof CertEvent.Issued, 30);
             return first.status(NAME).orElseThrow().serial();
         }
     }
@@ -81,11 +55,11 @@ class RestartTest {
     void manyRestartsWithAValidStoredCertificatePlaceNoOrderAndCreateNoAccount() throws Exception {
         Path store = work.resolve("many");
         BigInteger serial = issueFirst(store);
-        StoreLayout layout = new StoreLayout(proxy.directoryUri());
+        StoreLayout layout = new StoreLayout(CA.proxy().directoryUri());
         byte[] accountKey = Files.readAllBytes(store.resolve(layout.accountKey()));
         byte[] accountUrl = Files.readAllBytes(store.resolve(layout.accountLocation()));
         byte[] bundle = Files.readAllBytes(store.resolve(layout.certBundle(NAME)));
-        proxy.reset();
+        CA.proxy().reset();
         for (int i = 0; i < RESTARTS; i++) {
             List<CertEvent> events = new CopyOnWriteArrayList<>();
             try (AutoCert a = build(store, events)) {
@@ -100,11 +74,11 @@ class RestartTest {
                 assertTrue(events.size() == 1 && events.get(0) instanceof CertEvent.Loaded l && l.serial().equals(serial), events.toString());
             }
         }
-        assertEquals(0, proxy.count("POST", "newOrder"), "no order in " + RESTARTS + " restarts");
-        assertEquals(0, proxy.count("POST", "newAccount"), "no account in " + RESTARTS + " restarts");
+        assertEquals(0, CA.proxy().count("POST", "newOrder"), "no order in " + RESTARTS + " restarts");
+        assertEquals(0, CA.proxy().count("POST", "newAccount"), "no account in " + RESTARTS + " restarts");
         // The ARI window is stored with the certificate (fresh for the 12 h check interval): at most the first
         // restart asks the CA (if the first server closed before its check), the others use the stored one.
-        assertTrue(proxy.count("GET", "renewalInfo") <= 1, "ARI asked once, not at every restart: " + proxy.count("GET", "renewalInfo"));
+        assertTrue(CA.proxy().count("GET", "renewalInfo") <= 1, "ARI asked once, not at every restart: " + CA.proxy().count("GET", "renewalInfo"));
         assertArrayEquals(accountKey, Files.readAllBytes(store.resolve(layout.accountKey())));
         assertArrayEquals(accountUrl, Files.readAllBytes(store.resolve(layout.accountLocation())));
         assertArrayEquals(bundle, Files.readAllBytes(store.resolve(layout.certBundle(NAME))));
@@ -114,17 +88,17 @@ class RestartTest {
     void anAccountWhoseKeyIsStoredIsLookedUpNotCreatedAgain() throws Exception {
         Path store = work.resolve("lost-url");
         BigInteger serial = issueFirst(store);
-        StoreLayout layout = new StoreLayout(proxy.directoryUri());
+        StoreLayout layout = new StoreLayout(CA.proxy().directoryUri());
         byte[] accountUrl = Files.readAllBytes(store.resolve(layout.accountLocation()));
         // A crash after the CA created the account but before its URL was saved.
         Files.delete(store.resolve(layout.accountLocation()));
-        proxy.reset();
+        CA.proxy().reset();
         try (AutoCert a = build(store, new CopyOnWriteArrayList<>())) {
             a.start();
             CertificateStatus renewed = a.renewNow(NAME).get(30, TimeUnit.SECONDS);
             assertNotEquals(serial, renewed.serial());
         }
-        List<FaultProxy.Seen> lookups = proxy.requests("POST", "newAccount");
+        List<FaultProxy.Seen> lookups = CA.proxy().requests("POST", "newAccount");
         assertEquals(1, lookups.size(), lookups.toString());
         assertEquals(200, lookups.get(0).status(), "Pebble found the existing account (201 would be a new one)");
         assertArrayEquals(accountUrl, Files.readAllBytes(store.resolve(layout.accountLocation())), "same account as before");

@@ -42,10 +42,8 @@ class RevokePebbleTest {
     Path store;
 
     AutoCert issued(List<CertEvent> events, String revokeOnRemove) throws Exception {
-        AutoCert a = AutoCert.builder().directory(CA.proxy().directoryUri()).acmeServerTrust(CA.proxy().caPem()).agreeToTermsOfService(true)
-                .certificate(APP).storageDirectory(store).listener(events::add).revokeOnRemove(revokeOnRemove)
-                .renewal(RenewalPolicy.defaults().withOrderTimeout(Duration.ofSeconds(20))).build();
-        CA.challenges().responder = a.http01();
+        AutoCert a = CA.build(CA.builder().certificate(APP).storageDirectory(store).listener(events::add)
+                .revokeOnRemove(revokeOnRemove).renewal(RenewalPolicy.defaults().withOrderTimeout(Duration.ofSeconds(20))));
         CompletableFuture<CertificateStatus> live = a.managed(APP).whenLive();
         a.start();
         live.get(T.toSeconds(), TimeUnit.SECONDS);

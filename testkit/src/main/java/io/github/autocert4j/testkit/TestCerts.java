@@ -71,13 +71,18 @@ final class TestCerts {
 
     /** A self-signed CA certificate valid from one hour ago for {@code validity}. */
     static Issued newRoot(String commonName, Duration validity) {
+        Instant now = Instant.now();
+        return newRoot(commonName, now.minus(Duration.ofHours(1)), now.plus(validity));
+    }
+
+    /** A self-signed CA certificate valid from {@code notBefore} to {@code notAfter}. */
+    static Issued newRoot(String commonName, Instant notBefore, Instant notAfter) {
         KeyPair kp = newKeyPair();
         try {
             X500Name name = new X500Name("CN=" + commonName);
-            Instant now = Instant.now();
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, serial(),
-                    Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(validity)), name, kp.getPublic())
+                    Date.from(notBefore), Date.from(notAfter), name, kp.getPublic())
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
@@ -93,25 +98,38 @@ final class TestCerts {
      * iPAddress SAN, every other name a dNSName SAN; the first name is also the CN.
      */
     static Issued newServerCert(Issued issuer, Duration validity, String... names) {
+        Instant now = Instant.now();
+        return newServerCert(issuer, now.minus(Duration.ofHours(1)), now.plus(validity), names);
+    }
+
+    /**
+     * A TLS server certificate valid from {@code notBefore} to {@code notAfter}, signed by {@code issuer}, or
+     * self-signed if {@code issuer} is null; names as in {@link #newServerCert(Issued, Duration, String...)}.
+     */
+    static Issued newServerCert(Issued issuer, Instant notBefore, Instant notAfter, String... names) {
         KeyPair kp = newKeyPair();
         try {
             List<GeneralName> sans = new ArrayList<>();
             for (String n : names) {
                 sans.add(new GeneralName(isIpLiteral(n) ? GeneralName.iPAddress : GeneralName.dNSName, n));
             }
-            Instant now = Instant.now();
+            X500Name subject = new X500Name("CN=" + names[0]);
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer.certificate(), serial(),
-                    Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(validity)),
-                    new X500Name("CN=" + names[0]), kp.getPublic())
+            X509v3CertificateBuilder b = (issuer == null
+                    ? new JcaX509v3CertificateBuilder(subject, serial(), Date.from(notBefore), Date.from(notAfter), subject, kp.getPublic())
+                    : new JcaX509v3CertificateBuilder(issuer.certificate(), serial(), Date.from(notBefore), Date.from(notAfter),
+                            subject, kp.getPublic()))
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
                     .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth))
                     .addExtension(Extension.subjectAlternativeName, false,
                             new GeneralNames(sans.toArray(new GeneralName[0])))
-                    .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()))
-                    .addExtension(Extension.authorityKeyIdentifier, false,
-                            ext.createAuthorityKeyIdentifier(issuer.certificate()));
+                    .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
+            if (issuer == null) {
+                X509Certificate cert = sign(b, kp.getPrivate());
+                return new Issued(kp, cert, List.of(cert));
+            }
+            b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer.certificate()));
             X509Certificate cert = sign(b, issuer.privateKey());
             List<X509Certificate> chain = new ArrayList<>();
             chain.add(cert);
