@@ -247,12 +247,13 @@ public final class AcmeIssuer implements Issuer {
     }
 
     /**
-     * Sets up the HTTP client and its TLS context now: {@code AutoCert.start()} calls this on a thread of
-     * its own, so that the first order finds them ready instead of paying for them before its first
-     * request (issue 23). A failure here is left to that request to report.
+     * Sets up the HTTP client and its TLS context now and returns it: {@link AcmePreparation} calls this on a thread
+     * of its own from {@code build()}, so that the first order finds them ready instead of paying for them before its
+     * first request (issue 23). A failure is thrown to that thread, which leaves it to the first request to report
+     * (nothing is kept: that request makes the client again and fails the same way).
      */
-    public void prepareClient() {
-        httpClient();
+    HttpClient prepareClient() {
+        return httpClient();
     }
 
     /**

@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * generation instead of after it (issue 23). A session that asks while the request is in flight waits for it (the
  * request is bounded by the request timeout, as the session's own would be). A prefetch that failed is reported to that session as its own
  * request would have failed (the same exception, the same Retry-After), so a CA that does not answer costs one
- * timeout, not two; a stale one (older than {@link #FRESH}) is dropped and the session asks the CA itself. The same
- * thread then initialises jose4j, which the first signed request needs.
+ * timeout, not two; a stale one (older than {@link #FRESH}) is dropped and the session asks the CA itself. jose4j,
+ * which the first signed request needs, is initialised earlier, from {@code build()} ({@link AcmePreparation}).
  */
 final class DirectoryPrefetch {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPrefetch.class);
@@ -80,7 +80,6 @@ final class DirectoryPrefetch {
                     }
                     f.complete(outcome);
                 }
-                warmJose();
             }).start();
         };
     }
@@ -127,7 +126,8 @@ final class DirectoryPrefetch {
     /**
      * Initialises jose4j's algorithm tables (the static initialiser of {@code AlgorithmFactoryFactory} checks every JWS
      * and JWE algorithm against the JCA providers, about 100 classes), which the first signed ACME request otherwise
-     * pays for on the order's thread. By name, so that core does not depend on jose4j's API; nothing happens if absent.
+     * pays for on the order's thread ({@link AcmePreparation} calls it from {@code build()}). By name, so that core does
+     * not depend on jose4j's API; nothing happens if absent.
      */
     static void warmJose() {
         try {
