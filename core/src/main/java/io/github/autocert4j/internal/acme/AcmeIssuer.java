@@ -269,7 +269,8 @@ public final class AcmeIssuer implements Issuer {
             Session session = new Session(directory, provider);
             session.networkSettings().setTimeout(httpTimeout);
             return provider.fetch(session, directory);
-        });
+        }, json -> DirectoryPrefetch.headNonce(new AcmeHttpClient(httpClient(), httpTimeout, new AtomicReference<>()),
+                json.get("newNonce").asURL(), httpTimeout));
     }
 
     /** One JDK HTTP client for every session of this CA: connections and TLS sessions are reused across orders. */
