@@ -171,14 +171,16 @@ public final class AcmeIssuer implements Issuer {
             step = "validating " + request.names();
             authorizations.authorize(order, deadline);
             step = "finalizing the order";
-            Status ready = Authorizations.poll("order", order::fetch, order::getStatus, Set.of(Status.READY, Status.VALID, Status.INVALID), deadline);
+            Status ready = Authorizations.poll("order", order::fetch, order::getStatus, Set.of(Status.READY, Status.VALID, Status.INVALID),
+                    deadline, false);
             if (ready == Status.INVALID) {
                 throw failures.refusal("the CA " + directory + " marked the order invalid", order.getError().orElse(null));
             }
             if (ready == Status.READY) {
                 order.execute(request.csr());
             }
-            Status done = Authorizations.poll("finalization", order::fetch, order::getStatus, Set.of(Status.VALID, Status.INVALID), deadline);
+            Status done = Authorizations.poll("finalization", order::fetch, order::getStatus, Set.of(Status.VALID, Status.INVALID),
+                    deadline, true);
             if (done != Status.VALID) {
                 throw failures.refusal("the CA " + directory + " failed to finalize the order", order.getError().orElse(null));
             }
