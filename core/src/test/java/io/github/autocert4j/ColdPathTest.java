@@ -47,10 +47,14 @@ class ColdPathTest {
     /**
      * At most this many classes loaded before the first ACME request (JVM boot included): 2,687
      * before issue 23, about 2,350 after (the JDK's HTTP client and JSSE are most of the rest, needed
-     * for that request; issue 23 asks for half: not met, see docs/startup.md). The bound keeps the
-     * gain: BouncyCastle (about 400) coming back exceeds it.
+     * for that request; issue 23 asks for half: not met, see docs/startup.md). Since {@code build()}
+     * prepares the ACME client on a thread of its own (AcmePreparation), jose4j, IDN and the time zone
+     * names (about 300 classes the order needs later) load beside the host's start-up, so more of them
+     * come before the first request, by design: 2,470-2,500 measured at load 4-6, up to about 2,700 if
+     * the preparation ends before the first request. The bound keeps the gain otherwise: BouncyCastle
+     * (about 400) coming back exceeds it, and is also checked by name.
      */
-    static final int MAX_CLASSES_BEFORE_FIRST_REQUEST = 2_500;
+    static final int MAX_CLASSES_BEFORE_FIRST_REQUEST = 2_750;
 
     @Test
     void coldStartLoadsFewerClassesAndNoBouncyCastle(PebbleServer pebble) throws Exception {

@@ -2,6 +2,8 @@ package io.github.autocert4j.internal.acme;
 
 import io.github.autocert4j.internal.util.DaemonThreads;
 
+import java.net.IDN;
+import java.util.Date;
 import java.util.List;
 
 import org.shredzone.acme4j.toolbox.JSON;
@@ -12,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * What the first order will need that involves no I/O with the CA, made on one daemon thread
  * ({@code autocert4j-acme-prepare}) that {@code build()} starts (issue 23): each ACME CA's JDK HTTP client with its
  * TLS context (the trust's key store, trust manager factory and the JSSE provider's tables), jose4j's algorithm
- * tables and acme4j's JSON parser. In a fresh JVM that is about 0.15 s of class loading and first-use set-up
+ * tables, acme4j's JSON parser, IDN (for acme4j's identifiers) and the time zone names ({@code Properties.store}'s
+ * date comment in the store's metadata). In a fresh JVM that is about 0.15 s of class loading and first-use set-up
  * (about 700 classes) that otherwise ran after {@code start()}, on the path to the first certificate; here it runs
  * beside the rest of {@code build()} and the host's own start-up.
  *
@@ -58,8 +61,14 @@ public final class AcmePreparation {
         DirectoryPrefetch.warmJose();
         try {
             JSON.parse("{\"status\":\"valid\",\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.invalid\"}]}");
+            // acme4j's Identifier.dns runs every name through IDN (the JDK's ICU StringPrep data: ~13 ms cold on the
+            // order's thread between the account and the order).
+            IDN.toASCII("autocert4j.invalid");
+            // Properties.store writes a date comment (Date.toString: the default time zone and its CLDR names, ~30 ms
+            // cold): the store's metadata of the first certificate, between its download and going live.
+            String.valueOf(new Date());
         } catch (RuntimeException | LinkageError e) {
-            LOG.debug("autocert4j: acme4j's JSON parser could not be prepared", e);
+            LOG.debug("autocert4j: acme4j's JSON parser, IDN or the time zone names could not be prepared", e);
         }
         LOG.debug("autocert4j: ACME client prepared in {} ms", (System.nanoTime() - t0) / 1_000_000);
     }
