@@ -357,10 +357,11 @@ public final class AutoCertBuilder {
      * </ul>
      * It contacts no CA. A store that has not answered after 2 seconds keeps its daemon thread
      * (named {@code autocert4j-store-probe}) until it does, and a late failure is logged.
+     * {@code build()} begins preparing the ACME client on a daemon thread ({@code autocert4j-acme-prepare}: the HTTP
+     * client and its TLS context, jose4j; it ends on its own); no network I/O happens before {@code start()}.
      */
     public AutoCert build() {
-        // Three steps: copy what was given, check all of it, assemble. Only the check touches
-        // anything outside the JVM (see above); the copy lets this builder change and build again.
+        // Copy what was given, check all of it, assemble (only the check touches anything outside the JVM, see above).
         Settings settings = settings();
         ConfigValidator.Result valid = ConfigValidator.validate(settings);
         if (!valid.errors().isEmpty()) {

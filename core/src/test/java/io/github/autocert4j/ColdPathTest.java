@@ -47,10 +47,14 @@ class ColdPathTest {
     /**
      * At most this many classes loaded before the first ACME request (JVM boot included): 2,687
      * before issue 23, about 2,350 after (the JDK's HTTP client and JSSE are most of the rest, needed
-     * for that request; issue 23 asks for half: not met, see docs/startup.md). The bound keeps the
-     * gain: BouncyCastle (about 400) coming back exceeds it.
+     * for that request; issue 23 asks for half: not met, see docs/startup.md). Since {@code build()}
+     * prepares the ACME client on a thread of its own (AcmePreparation), jose4j, IDN and the time zone
+     * names (about 300 classes the order needs later) load beside the host's start-up, so more of them
+     * come before the first request, by design: 2,470-2,500 measured at load 4-6, up to about 2,700 if
+     * the preparation ends before the first request. The bound keeps the gain otherwise: BouncyCastle
+     * (about 400) coming back exceeds it, and is also checked by name.
      */
-    static final int MAX_CLASSES_BEFORE_FIRST_REQUEST = 2_500;
+    static final int MAX_CLASSES_BEFORE_FIRST_REQUEST = 2_750;
 
     @Test
     void coldStartLoadsFewerClassesAndNoBouncyCastle(PebbleServer pebble) throws Exception {
@@ -69,7 +73,7 @@ class ColdPathTest {
                 Files.deleteIfExists(log);
                 Path store = Files.createTempDirectory("coldpath");
                 String load = loadAverage();
-                List<String> out = run(pebble, store, trust, core, "-Xlog:class+load:file=" + log + ":uptimenanos");
+                List<String> out = run(pebble, store, trust, core, "-Xlog:class+load:file=" + log + ":uptimenanos,tid");
                 assertTrue(out.stream().anyMatch(l -> l.startsWith("ISSUED_MS ")), label + ": no certificate in the child: " + out);
                 Figures f = Figures.of(Files.readAllLines(log));
                 if (core == null) {
@@ -101,9 +105,13 @@ class ColdPathTest {
             int response = index(log, " jdk.internal.net.http.ResponseInfoImpl "); // its first response's headers
             int issued = index(log, " io.github.autocert4j.CertEvent$Issued ");
             List<String> bc = log.subList(0, issued).stream().filter(l -> l.contains(" org.bouncycastle.")).map(l -> l.split(" ")[1]).toList();
-            List<String> jsseIcu = log.subList(buildBegins, buildReturned).stream()
+            // build()'s own classes: those its caller's thread loaded (the ACME client is prepared on a thread of its own
+            // from build(), issue 23; its classes are counted before the first request, not as build()'s).
+            String caller = thread(log.get(buildBegins));
+            List<String> ownBuild = log.subList(buildBegins, buildReturned).stream().filter(l -> thread(l).equals(caller)).toList();
+            List<String> jsseIcu = ownBuild.stream()
                     .filter(l -> l.contains(" sun.security.ssl.") || l.contains(" jdk.internal.icu.")).map(l -> l.split(" ")[1]).toList();
-            return new Figures(buildReturned - buildBegins, request, ms(log, buildReturned) - ms(log, buildBegins),
+            return new Figures(ownBuild.size(), request, ms(log, buildReturned) - ms(log, buildBegins),
                     ms(log, request), ms(log, response), ms(log, response) - ms(log, start), ms(log, issued) - ms(log, start), bc, jsseIcu);
         }
 
@@ -114,6 +122,12 @@ class ColdPathTest {
                 }
             }
             throw new AssertionError("no '" + marker.strip() + "' in the class-load log: the child failed, or the JDK names it differently");
+        }
+
+        /** The thread id decorating a log line ({@code [<uptime>ns][<tid>] ...}). */
+        private static String thread(String line) {
+            int open = line.indexOf("][");
+            return open < 0 ? "?" : line.substring(open + 2, line.indexOf(']', open + 2));
         }
 
         private static double ms(List<String> log, int line) {

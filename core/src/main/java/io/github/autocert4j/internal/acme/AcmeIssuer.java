@@ -171,14 +171,16 @@ public final class AcmeIssuer implements Issuer {
             step = "validating " + request.names();
             authorizations.authorize(order, deadline);
             step = "finalizing the order";
-            Status ready = Authorizations.poll("order", order::fetch, order::getStatus, Set.of(Status.READY, Status.VALID, Status.INVALID), deadline);
+            Status ready = Authorizations.poll("order", order::fetch, order::getStatus, Set.of(Status.READY, Status.VALID, Status.INVALID),
+                    deadline, false);
             if (ready == Status.INVALID) {
                 throw failures.refusal("the CA " + directory + " marked the order invalid", order.getError().orElse(null));
             }
             if (ready == Status.READY) {
                 order.execute(request.csr());
             }
-            Status done = Authorizations.poll("finalization", order::fetch, order::getStatus, Set.of(Status.VALID, Status.INVALID), deadline);
+            Status done = Authorizations.poll("finalization", order::fetch, order::getStatus, Set.of(Status.VALID, Status.INVALID),
+                    deadline, true);
             if (done != Status.VALID) {
                 throw failures.refusal("the CA " + directory + " failed to finalize the order", order.getError().orElse(null));
             }
@@ -247,12 +249,13 @@ public final class AcmeIssuer implements Issuer {
     }
 
     /**
-     * Sets up the HTTP client and its TLS context now: {@code AutoCert.start()} calls this on a thread of
-     * its own, so that the first order finds them ready instead of paying for them before its first
-     * request (issue 23). A failure here is left to that request to report.
+     * Sets up the HTTP client and its TLS context now and returns it: {@link AcmePreparation} calls this on a thread
+     * of its own from {@code build()}, so that the first order finds them ready instead of paying for them before its
+     * first request (issue 23). A failure is thrown to that thread, which leaves it to the first request to report
+     * (nothing is kept: that request makes the client again and fails the same way).
      */
-    public void prepareClient() {
-        httpClient();
+    HttpClient prepareClient() {
+        return httpClient();
     }
 
     /**
@@ -268,7 +271,8 @@ public final class AcmeIssuer implements Issuer {
             Session session = new Session(directory, provider);
             session.networkSettings().setTimeout(httpTimeout);
             return provider.fetch(session, directory);
-        });
+        }, json -> DirectoryPrefetch.headNonce(new AcmeHttpClient(httpClient(), httpTimeout, new AtomicReference<>()),
+                json.get("newNonce").asURL(), httpTimeout));
     }
 
     /** One JDK HTTP client for every session of this CA: connections and TLS sessions are reused across orders. */

@@ -8,7 +8,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 import org.shredzone.acme4j.Session;
+import org.shredzone.acme4j.connector.Connection;
+import org.shredzone.acme4j.connector.DefaultConnection;
 import org.shredzone.acme4j.connector.NetworkSettings;
+import org.shredzone.acme4j.connector.NonceHolder;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.provider.GenericAcmeProvider;
 import org.shredzone.acme4j.toolbox.JSON;
@@ -30,6 +33,27 @@ final class AcmeProvider extends GenericAcmeProvider {
     /** The directory from the CA, always (the prefetch itself). */
     JSON fetch(Session session, URI serverUri) throws AcmeException {
         return super.directory(session, serverUri);
+    }
+
+    /** A connection that, before asking the CA for a nonce, takes the one fetched with the directory ({@link DirectoryPrefetch}). */
+    @Override
+    public Connection connect(URI serverUri, NetworkSettings settings, HttpClient httpClient) {
+        if (prefetch == null) {
+            return super.connect(serverUri, settings, httpClient);
+        }
+        return new DefaultConnection(createHttpConnector(settings, httpClient)) {
+            @Override
+            public void resetNonce(Session session) throws AcmeException {
+                String ahead = prefetch.takeNonce(timeout);
+                if (ahead == null) {
+                    super.resetNonce(session);
+                    return;
+                }
+                try (NonceHolder holder = session.lockNonce()) {
+                    holder.setNonce(ahead);
+                }
+            }
+        };
     }
 
     @Override

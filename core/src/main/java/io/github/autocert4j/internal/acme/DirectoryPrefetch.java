@@ -2,7 +2,13 @@ package io.github.autocert4j.internal.acme;
 
 import io.github.autocert4j.internal.util.DaemonThreads;
 
+import java.io.IOException;
 import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
@@ -12,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.toolbox.JSON;
@@ -26,15 +33,24 @@ import org.slf4j.LoggerFactory;
  * request is bounded by the request timeout, as the session's own would be). A prefetch that failed is reported to that session as its own
  * request would have failed (the same exception, the same Retry-After), so a CA that does not answer costs one
  * timeout, not two; a stale one (older than {@link #FRESH}) is dropped and the session asks the CA itself. The same
- * thread then initialises jose4j, which the first signed request needs.
+ * thread then fetches a nonce for the order's first signed request ({@link #takeNonce}): the order's thread, busy
+ * with its account key meanwhile, then does not ask for one after the directory (a round trip in a cold JVM). jose4j,
+ * which the first signed request needs, is initialised earlier, from {@code build()} ({@link AcmePreparation}).
  */
 final class DirectoryPrefetch {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPrefetch.class);
     /** How long a prefetched directory may be used: it is for the order being placed at start-up, not a cache. */
     static final Duration FRESH = Duration.ofSeconds(30);
+    private static final Pattern BASE64URL = Pattern.compile("[A-Za-z0-9_-]{1,256}");
 
     private CompletableFuture<Outcome> pending; // guarded by this
     private long arrivedNanos;               // guarded by this
+    private CompletableFuture<String> nonce; // the nonce fetched after the directory, until taken; guarded by this
+
+    /** Fetches a fresh nonce from the CA whose directory is given (a HEAD of its newNonce): null if it has none. */
+    interface NonceFetch {
+        String fetch(JSON directory) throws Exception;
+    }
 
     /** What the prefetch got: the directory, or the failure and the Retry-After its answer carried. */
     private record Outcome(JSON json, Exception error, Instant retryAfter) {
@@ -48,12 +64,22 @@ final class DirectoryPrefetch {
      * flight or unused already.
      */
     Consumer<Boolean> reserve(URI directory, AtomicReference<Instant> retryAfter, Callable<JSON> fetch) {
+        return reserve(directory, retryAfter, fetch, null);
+    }
+
+    /**
+     * As {@link #reserve(URI, AtomicReference, Callable)}; then, once the directory is handed over, the same thread
+     * fetches a nonce with {@code nonceFetch} (null: none) for the first signed request ({@link #takeNonce}).
+     */
+    Consumer<Boolean> reserve(URI directory, AtomicReference<Instant> retryAfter, Callable<JSON> fetch, NonceFetch nonceFetch) {
         CompletableFuture<Outcome> f = new CompletableFuture<>();
+        CompletableFuture<String> n = new CompletableFuture<>();
         synchronized (this) {
             if (pending != null && (!pending.isDone() || !stale())) {
                 return null;
             }
             pending = f;
+            nonce = nonceFetch == null ? null : n;
         }
         return go -> {
             if (!go) {
@@ -63,6 +89,7 @@ final class DirectoryPrefetch {
                     }
                 }
                 f.complete(new Outcome(null, null, null));
+                n.complete(null);
                 return;
             }
             DaemonThreads.named("autocert4j-acme-directory").newThread(() -> {
@@ -80,7 +107,14 @@ final class DirectoryPrefetch {
                     }
                     f.complete(outcome);
                 }
-                warmJose();
+                String fresh = null;
+                try {
+                    fresh = outcome.json() == null || nonceFetch == null ? null : nonceFetch.fetch(outcome.json());
+                } catch (Exception | LinkageError e) {
+                    LOG.debug("autocert4j: fetching a nonce from {} ahead of the first order failed; the order fetches one", directory, e);
+                } finally {
+                    n.complete(fresh);
+                }
             }).start();
         };
     }
@@ -125,9 +159,42 @@ final class DirectoryPrefetch {
     }
 
     /**
+     * The nonce fetched after the directory, once (a nonce is the CA's, not a session's: any session may use it), waiting
+     * for it if in flight (at most {@code timeout}); null if there is none, it failed, or the prefetch is stale: the
+     * caller then asks the CA for one itself, as without a prefetch.
+     */
+    String takeNonce(Duration timeout) {
+        CompletableFuture<String> n;
+        synchronized (this) {
+            n = nonce;
+            nonce = null;
+            if (n == null || n.isDone() && stale()) {
+                return null;
+            }
+        }
+        try {
+            return n.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (ExecutionException | TimeoutException e) {
+            return null;
+        }
+    }
+
+    /** A fresh nonce by a HEAD of {@code newNonce} (RFC 8555 §7.2), as acme4j asks for one; null if the answer has none. */
+    static String headNonce(HttpClient client, URL newNonce, Duration timeout) throws IOException, InterruptedException, URISyntaxException {
+        HttpResponse<Void> r = client.send(HttpRequest.newBuilder(newNonce.toURI()).method("HEAD", HttpRequest.BodyPublishers.noBody())
+                .timeout(timeout).build(), HttpResponse.BodyHandlers.discarding());
+        String n = r.statusCode() / 100 == 2 ? r.headers().firstValue("Replay-Nonce").orElse(null) : null;
+        return n != null && BASE64URL.matcher(n).matches() ? n : null;
+    }
+
+    /**
      * Initialises jose4j's algorithm tables (the static initialiser of {@code AlgorithmFactoryFactory} checks every JWS
      * and JWE algorithm against the JCA providers, about 100 classes), which the first signed ACME request otherwise
-     * pays for on the order's thread. By name, so that core does not depend on jose4j's API; nothing happens if absent.
+     * pays for on the order's thread ({@link AcmePreparation} calls it from {@code build()}). By name, so that core does
+     * not depend on jose4j's API; nothing happens if absent.
      */
     static void warmJose() {
         try {

@@ -5,6 +5,7 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.Issuer;
 import io.github.autocert4j.internal.acme.AcmeIssuer;
+import io.github.autocert4j.internal.acme.AcmePreparation;
 import io.github.autocert4j.internal.config.Config;
 import io.github.autocert4j.internal.ondemand.OnDemandCertificates;
 import io.github.autocert4j.internal.renewal.CertificateSet;
@@ -100,6 +101,8 @@ public final class Wiring {
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
         this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);
         this.acmeActions = new AcmeActions(services, this::managed);
+        // build(): what the first order needs that involves no I/O with the CA, on a daemon thread (issue 23).
+        AcmePreparation.start(acmeIssuers());
     }
 
     /** Revocation and the ACME account operations (issue 20). */
@@ -149,7 +152,6 @@ public final class Wiring {
         // Watching the store may wait on it (a database that is down): never on the caller's thread.
         Thread watchStart = DaemonThreads.named("autocert4j-store-watch-start").newThread(storeWatch::start);
         watchStart.start();
-        prepareAcmeClients();
         // Reserved before the load can start an order, fetched once the load says a certificate is to be ordered (issue 23).
         Consumer<Boolean> directoryAhead = acmeIssuers().stream().findFirst().map(AcmeIssuer::reserveDirectoryPrefetch).orElse(null);
         boolean storeAnswered = false;
@@ -177,24 +179,6 @@ public final class Wiring {
         leftovers.start();
         if (onDemand != null) {
             onDemand.start();
-        }
-    }
-
-    /**
-     * Sets up each ACME CA's HTTP client (the JDK client and its TLS context: about 600 classes in a
-     * fresh JVM) on a thread of its own, while the start-up load reads the store and the first order
-     * makes its keys (issue 23).
-     */
-    private void prepareAcmeClients() {
-        List<AcmeIssuer> acme = acmeIssuers();
-        if (!acme.isEmpty()) {
-            DaemonThreads.named("autocert4j-acme-client").newThread(() -> {
-                try {
-                    acme.forEach(AcmeIssuer::prepareClient);
-                } catch (RuntimeException e) {
-                    LOG.debug("autocert4j: preparing the ACME HTTP client failed; the first request will say why", e);
-                }
-            }).start();
         }
     }
 
