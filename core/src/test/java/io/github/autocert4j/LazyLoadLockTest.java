@@ -22,12 +22,12 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 
 /**
  * Lazy loading and a certificate's lock (review of issue 23): a file store written beforehand, every start lazy
@@ -213,21 +213,7 @@ class LazyLoadLockTest {
 
     /** The leaf a client trusting anything is served for {@code sni} (5 s bound for connect and each read). */
     static X509Certificate leaf(InetSocketAddress address, String sni) throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+        SSLContext ctx = UnverifiedTls.trustingAnything();
         try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket()) {
             s.connect(address, 5_000);
             s.setSoTimeout(5_000);

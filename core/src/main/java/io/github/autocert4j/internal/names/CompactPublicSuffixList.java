@@ -3,7 +3,6 @@ package io.github.autocert4j.internal.names;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
-import java.util.Optional;
 
 /**
  * Internal: the bundled Public Suffix List ({@code public_suffix_list.dat}, the source of truth next to it) in the
@@ -21,7 +20,7 @@ import java.util.Optional;
  * rule's ASCII bytes (lower case, without its {@code *.} or {@code !} prefix). A rule's slot is
  * {@link #slot} of its {@link #hash}, then the next free one (linear probing).
  */
-public final class CompactPublicSuffixList implements PublicSuffixes {
+public final class CompactPublicSuffixList implements SuffixRules {
     /** The compact form's resource, next to this class. */
     static final String RESOURCE = "public_suffix_rules.bin";
     static final int EXACT = 1;
@@ -139,29 +138,5 @@ public final class CompactPublicSuffixList implements PublicSuffixes {
             }
         }
         return answer <= 0 ? n : n.substring(answer);
-    }
-
-    @Override
-    public boolean isPublicSuffix(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        if (n.startsWith("*.")) {
-            n = n.substring(2);
-        }
-        return publicSuffix(n).equals(n);
-    }
-
-    @Override
-    public Optional<String> registrableDomain(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        if (n.startsWith("*.")) {
-            n = n.substring(2);
-        }
-        String suffix = publicSuffix(n);
-        if (suffix.equals(n)) {
-            return Optional.empty();
-        }
-        String rest = n.substring(0, n.length() - suffix.length() - 1);
-        int dot = rest.lastIndexOf('.');
-        return Optional.of(rest.substring(dot + 1) + "." + suffix);
     }
 }

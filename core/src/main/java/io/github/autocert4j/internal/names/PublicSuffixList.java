@@ -25,7 +25,7 @@ import java.util.Set;
  * next to it); the library looks it up in its compact form ({@link CompactPublicSuffixList}, generated from it by
  * this parser and checked against it by tests). See {@link PublicSuffixes} for which source is used.
  */
-public final class PublicSuffixList implements PublicSuffixes {
+public final class PublicSuffixList implements SuffixRules {
     /** System property naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
     public static final String PROPERTY = "autocert4j.publicSuffixList";
     /** Environment variable naming a {@code public_suffix_list.dat} that replaces the built-in copy. */
@@ -210,34 +210,5 @@ public final class PublicSuffixList implements PublicSuffixes {
             }
             s = parent;
         }
-    }
-
-    /** Whether {@code name} is itself a public suffix ({@code com}, {@code co.uk}, {@code github.io}). */
-    @Override
-    public boolean isPublicSuffix(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        if (n.startsWith("*.")) {
-            n = n.substring(2);
-        }
-        return publicSuffix(n).equals(n);
-    }
-
-    /**
-     * The registrable domain of {@code name}: its public suffix and one more label ({@code example.co.uk} for
-     * {@code www.example.co.uk}), or empty if {@code name} is a public suffix.
-     */
-    @Override
-    public Optional<String> registrableDomain(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        if (n.startsWith("*.")) {
-            n = n.substring(2);
-        }
-        String suffix = publicSuffix(n);
-        if (suffix.equals(n)) {
-            return Optional.empty();
-        }
-        String rest = n.substring(0, n.length() - suffix.length() - 1);
-        int dot = rest.lastIndexOf('.');
-        return Optional.of(rest.substring(dot + 1) + "." + suffix);
     }
 }
