@@ -157,7 +157,10 @@ class LazyRevokePebbleTest {
         try (AutoCert a = builder(failing, events).lazyLoadAbove(0).revokeOnRemove("cessationOfOperation").build()) {
             CA.challenges().responder = a.http01();
             a.start();
-            assertEquals(CertificateStatus.State.NOT_LOADED, a.status(APP).orElseThrow().state());
+            // Never loaded: NOT_LOADED, or PENDING naming the store once the sweep's own read has failed (it is not held here).
+            CertificateStatus before = a.status(APP).orElseThrow();
+            assertTrue(before.serial() == null && (before.state() == CertificateStatus.State.NOT_LOADED
+                    || before.state() == CertificateStatus.State.PENDING), before.toString());
             CA.proxy().reset();
             PrintStream err = System.err;
             ByteArrayOutputStream log = new ByteArrayOutputStream();
