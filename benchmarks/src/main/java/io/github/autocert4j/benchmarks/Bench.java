@@ -204,8 +204,16 @@ public final class Bench {
 
     /** {@link #fromStore(Path, List)}; {@code eager}: every certificate loaded by start() whatever their number (no lazy loading). */
     static AutoCert fromStore(Path storeDir, List<String> names, boolean eager) {
+        return fromStore(storeDir, names, eager, null);
+    }
+
+    /** {@link #fromStore(Path, List, boolean)} with {@code listener} (null: none) receiving the events. */
+    static AutoCert fromStore(Path storeDir, List<String> names, boolean eager, io.github.autocert4j.CertEventListener listener) {
         AutoCertBuilder b = AutoCert.builder().directory(BenchCa.DEAD_DIRECTORY).agreeToTermsOfService(true)
                 .store(FileCertStore.of(storeDir)).renewal(quietPolicy());
+        if (listener != null) {
+            b.listener(listener);
+        }
         if (eager) {
             b.lazyLoadAbove(Integer.MAX_VALUE);
         }

@@ -198,7 +198,7 @@ final class ScaleBench {
                 "p99 of the same: " + served.how());
         rows.add(f("scale_%s_sweep_done_s", size), served.sweepSeconds(), "s", "info", null,
                 f("from start() until the background sweep had loaded every certificate (at most %,d/s; %,d VALID then), the first "
-                        + "handshakes above running meanwhile", SWEEP_RATE, served.validAfter()));
+                        + "handshakes above running meanwhile; until %s", SWEEP_RATE, served.validAfter(), served.sweepHow()));
         rows.add(f("scale_%s_eager_cold_load_s", size), eager[0] + eager[1] + eager[2], "s", "info", null,
                 f("for comparison, the eager start (lazyLoadAbove(Integer.MAX_VALUE)) in a fresh JVM (%s): build() %.2f + start() %.2f "
                         + "+ AutoCertSsl.serverContext(autoCert) %.2f s (%s: every certificate loaded%s)", droppedEager, eager[0], eager[1], eager[2],
@@ -373,7 +373,7 @@ final class ScaleBench {
     }
 
     /** The lazy cold start with first handshakes: its LOAD figures, the handshake times (ms), the sweep's seconds and VALID count after it. */
-    record ColdServe(double[] load, List<Double> ms, double sweepSeconds, long validAfter, String how) {
+    record ColdServe(double[] load, List<Double> ms, double sweepSeconds, long validAfter, String how, String sweepHow) {
         double p50() {
             return Bench.median(ms);
         }
@@ -434,7 +434,7 @@ final class ScaleBench {
             p.getOutputStream().close();
             String sweep = r.readLine();
             String[] f = sweep == null ? new String[0] : sweep.split(" ");
-            if (f.length != 3) {
+            if (f.length != 4 || !(f[3].equals("event") || f[3].equals("poll"))) {
                 throw new IllegalStateException("the serving cold-load child did not report the sweep: " + sweep);
             }
             String how = f("a fresh JVM (ScaleLoadChild: build + start + AutoCertSsl.serverContext + a Netty host, %s provider) over %,d "
@@ -444,7 +444,12 @@ final class ScaleBench {
                     + "after READY, %s the sweep could reach the last tenth (%.1f s at its rate bound)", figures[3] == 1 ? "OpenSSL" : "JDK",
                     n, ms.size(), handshakeSeconds, handshakeSeconds < sweepReachesHalf ? "before" : "NOT before (some may have been swept)",
                     sweepReachesHalf);
-            return new ColdServe(figures, ms, Double.parseDouble(f[1]), Long.parseLong(f[2]), how);
+            String sweepHow = f[3].equals("event")
+                    ? "the moment the last certificate was loaded: its CertEvent.Loaded, emitted as it is loaded, microseconds before its "
+                            + "status leaves NOT_LOADED (not sampled)"
+                    : "sampled: some certificate left NOT_LOADED without a CertEvent.Loaded (nothing usable stored), so the moment is a "
+                            + "status() poll's, every 10 ms (overstates by at most about 10 ms plus one status() call)";
+            return new ColdServe(figures, ms, Double.parseDouble(f[1]), Long.parseLong(f[2]), how, sweepHow);
         } finally {
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

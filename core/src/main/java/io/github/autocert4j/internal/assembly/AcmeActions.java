@@ -103,12 +103,37 @@ public final class AcmeActions {
     }
 
     /**
-     * With {@code revokeOnRemove}: revokes the removed certificate {@code m}'s live certificate and deletes its stored
-     * copy (so adding it again orders a new one). A failure is logged; the removal stands.
+     * With {@code revokeOnRemove}, before {@code m} is stopped: loads it from the store if lazy loading has not yet
+     * (a stopped certificate never goes live, so a never-loaded one would have nothing to revoke). Returns the store's
+     * failure to read it (for {@link #removed}), else null.
      */
-    public void removed(ManagedCertificate m) {
+    public IllegalStateException loadBeforeRemoval(ManagedCertificate m) {
+        if (revokeOnRemove == null) {
+            return null;
+        }
+        try {
+            m.loadIfNotLoaded();
+            return null;
+        } catch (IllegalStateException e) {
+            return e;
+        }
+    }
+
+    /**
+     * With {@code revokeOnRemove}: revokes the removed certificate {@code m}'s live certificate and deletes its stored
+     * copy (so adding it again orders a new one). A failure is logged; the removal stands. {@code unread}: the store's
+     * failure from {@link #loadBeforeRemoval} (never loaded, so nothing known to revoke; the stored copy is kept).
+     */
+    public void removed(ManagedCertificate m, IllegalStateException unread) {
         String reason = revokeOnRemove;
         if (reason == null) {
+            return;
+        }
+        if (unread != null) {
+            Throwable storeFailure = unread.getCause() != null && unread.getCause().getCause() != null ? unread.getCause().getCause() : unread;
+            LOG.warn("autocert4j: certificate {} was removed but not revoked: it was never loaded (lazy loading) and the store {} could "
+                    + "not be read ({}); its stored copy is kept. Fix: once the store answers, revoke it with the CLI ('autocert4j revoke') "
+                    + "or StoreAdmin.revoke", m.id, services.storage().store(), LogSafe.text(String.valueOf(storeFailure.getMessage())));
             return;
         }
         try {
