@@ -44,8 +44,7 @@ import org.slf4j.LoggerFactory;
  * written they are kept in memory meanwhile.
  */
 public final class FailedValidationBudget implements Issuer {
-    private static final Logger LOG = LoggerFactory.getLogger(FailedValidationBudget.class);
-
+    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(FailedValidationBudget.class); } // made on first use, off build()'s thread (issue 23)
     /** Let's Encrypt's "Authorization Failures per Hostname per Account": 5 per hour. */
     public static final int DEFAULT_MAX = 5;
     public static final Duration DEFAULT_WINDOW = Duration.ofHours(1);
@@ -107,7 +106,7 @@ public final class FailedValidationBudget implements Issuer {
                 failures.put(name, new ArrayDeque<>(sorted));
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("autocert4j: cannot read the failed validations of {} from the store ({}); using what this process saw",
+            Log.LOG.debug("autocert4j: cannot read the failed validations of {} from the store ({}); using what this process saw",
                     name, LogSafe.text(e.toString()));
         }
     }
@@ -127,7 +126,7 @@ public final class FailedValidationBudget implements Issuer {
                 store.store(key(name), sb.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("autocert4j: cannot write the failed validations of {} to the store ({}); kept in memory", name,
+            Log.LOG.debug("autocert4j: cannot write the failed validations of {} to the store ({}); kept in memory", name,
                     LogSafe.text(e.toString()));
         }
     }
@@ -187,7 +186,7 @@ public final class FailedValidationBudget implements Issuer {
                     }
                 }
                 if (worst >= max) {
-                    LOG.warn("autocert4j: {} failed validation at {} {} times within {}; no new order for it before {} (the CA's "
+                    Log.LOG.warn("autocert4j: {} failed validation at {} {} times within {}; no new order for it before {} (the CA's "
                             + "limit per hostname)", request.names(), delegate.id(), worst, window, at.plus(window));
                 }
             }
