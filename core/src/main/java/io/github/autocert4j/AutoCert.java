@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class AutoCert implements AutoCloseable {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(AutoCert.class); } // made on first use, off build()'s thread (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(AutoCert.class);
+
     /** Let's Encrypt production. Rate limits apply: test against staging first. */
     public static final URI LETS_ENCRYPT_PRODUCTION = URI.create("https://acme-v02.api.letsencrypt.org/directory");
     /** Let's Encrypt staging: untrusted certificates, generous rate limits. */
@@ -366,7 +367,7 @@ public final class AutoCert implements AutoCloseable {
             try {
                 java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
             } catch (javax.management.JMException e) {
-                Log.LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
+                LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
             }
         }
         mbeans.clear();

@@ -61,7 +61,8 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class TlsAlpn01Responder implements ChallengeSolver {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(TlsAlpn01Responder.class); } // made on first use, off build()'s thread (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(TlsAlpn01Responder.class);
+
     /** The ALPN protocol name a TLS-ALPN-01 validation offers (RFC 8737 §6.2). */
     public static final String ACME_TLS_1 = "acme-tls/1";
     /** The id-pe-acmeIdentifier extension (RFC 8737 §6.1), as a string: BouncyCastle loads only when a challenge is created. */

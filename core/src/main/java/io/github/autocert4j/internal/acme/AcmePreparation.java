@@ -12,8 +12,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the first order will need that involves no I/O with the CA, made on one daemon thread
- * ({@code autocert4j-acme-prepare}) that {@code build()} starts (issue 23): SLF4J's first initialisation (first of
- * all), each ACME CA's JDK HTTP client with its
+ * ({@code autocert4j-acme-prepare}) that {@code build()} starts (issue 23): each ACME CA's JDK HTTP client with its
  * TLS context (the trust's key store, trust manager factory and the JSSE provider's tables), jose4j's algorithm
  * tables, acme4j's JSON parser, IDN (for acme4j's identifiers) and the time zone names ({@code Properties.store}'s
  * date comment in the store's metadata). In a fresh JVM that is about 0.15 s of class loading and first-use set-up
@@ -32,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * leaves at most that finished thread.
  */
 public final class AcmePreparation {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(AcmePreparation.class); } // made on first use, off build()'s thread (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmePreparation.class);
     /** The name of the preparing thread. */
     public static final String THREAD_NAME = "autocert4j-acme-prepare";
 
@@ -52,15 +51,11 @@ public final class AcmePreparation {
 
     private static void prepare(List<AcmeIssuer> issuers) {
         long t0 = System.nanoTime();
-        // SLF4J's first initialisation (its binding found and configured: 40-80 ms and ~300 classes with slf4j-simple) here,
-        // beside the host's start-up, rather than on build()'s thread: core's loggers are made on first use (a nested Log
-        // holder per class). A log call made elsewhere before this ends waits for it, or initialises SLF4J itself, as before.
-        LoggerFactory.getILoggerFactory();
         for (AcmeIssuer issuer : issuers) {
             try {
                 issuer.prepareClient();
             } catch (RuntimeException | LinkageError e) {
-                Log.LOG.debug("autocert4j: preparing the ACME HTTP client for {} failed; the first request will say why", issuer.directory(), e);
+                LOG.debug("autocert4j: preparing the ACME HTTP client for {} failed; the first request will say why", issuer.directory(), e);
             }
         }
         DirectoryPrefetch.warmJose();
@@ -73,8 +68,8 @@ public final class AcmePreparation {
             // cold): the store's metadata of the first certificate, between its download and going live.
             String.valueOf(new Date());
         } catch (RuntimeException | LinkageError e) {
-            Log.LOG.debug("autocert4j: acme4j's JSON parser, IDN or the time zone names could not be prepared", e);
+            LOG.debug("autocert4j: acme4j's JSON parser, IDN or the time zone names could not be prepared", e);
         }
-        Log.LOG.debug("autocert4j: ACME client prepared in {} ms", (System.nanoTime() - t0) / 1_000_000);
+        LOG.debug("autocert4j: ACME client prepared in {} ms", (System.nanoTime() - t0) / 1_000_000);
     }
 }

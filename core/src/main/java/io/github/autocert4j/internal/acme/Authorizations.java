@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * keeps the order flow around it.
  */
 final class Authorizations {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); } // the CA's log; made on first use (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log, as before
     private static final Duration FIRST_POLL = Duration.ofMillis(20);
     private static final Duration MAX_POLL = Duration.ofSeconds(2);
     private static final int MAX_POLLS = 2_000;
@@ -117,7 +117,7 @@ final class Authorizations {
                 try {
                     p.solver().cleanUp(p.request());
                 } catch (Exception e) {
-                    Log.LOG.warn("autocert4j: challenge clean-up for {} failed: {}", p.request().identifier(), LogSafe.text(e.toString()));
+                    LOG.warn("autocert4j: challenge clean-up for {} failed: {}", p.request().identifier(), LogSafe.text(e.toString()));
                 }
             }
         }

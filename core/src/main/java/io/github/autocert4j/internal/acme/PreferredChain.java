@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
  * Split out of {@link AcmeIssuer} (issue 19).
  */
 final class PreferredChain {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); } // the CA's log; made on first use (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log, as before
 
     private PreferredChain() {
     }
@@ -33,12 +33,12 @@ final class PreferredChain {
         for (org.shredzone.acme4j.Certificate alternate : certificate.getAlternateCertificates()) {
             List<X509Certificate> chain = alternate.getCertificateChain();
             if (topMatches(chain, preferredChain)) {
-                Log.LOG.info("autocert4j: using the CA's alternate chain to '{}' (preferredChain)", preferredChain);
+                LOG.info("autocert4j: using the CA's alternate chain to '{}' (preferredChain)", preferredChain);
                 return chain;
             }
             offered.add(topIssuer(chain));
         }
-        Log.LOG.info("autocert4j: the CA {} offers no chain to '{}' (its chains end at {}); using its default chain", id,
+        LOG.info("autocert4j: the CA {} offers no chain to '{}' (its chains end at {}); using its default chain", id,
                 LogSafe.text(preferredChain), offered);
         return main;
     }

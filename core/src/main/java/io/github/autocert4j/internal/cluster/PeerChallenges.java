@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * @param <V> what a stored answer becomes (a key authorization, a challenge certificate)
  */
 public final class PeerChallenges<V> {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(PeerChallenges.class); } // made on first use, off build()'s thread (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(PeerChallenges.class);
     public static final int CACHE_ENTRIES = 256;
     private static final long HIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long MISS_TTL_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -210,7 +210,7 @@ public final class PeerChallenges<V> {
             suppressed = failuresSinceWarn;
             failuresSinceWarn = 0;
         }
-        Log.LOG.warn("autocert4j: cannot look up a challenge in the shared store; meanwhile such HTTP-01 requests get 503 so that a "
+        LOG.warn("autocert4j: cannot look up a challenge in the shared store; meanwhile such HTTP-01 requests get 503 so that a "
                 + "load balancer tries another server: {}{}",
                 LogSafe.text(e.toString()), suppressed > 0 ? " (" + suppressed + " more failed lookups in the last 10 s)" : "");
     }

@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * written they are kept in memory meanwhile.
  */
 public final class FailedValidationBudget implements Issuer {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(FailedValidationBudget.class); } // made on first use, off build()'s thread (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(FailedValidationBudget.class);
+
     /** Let's Encrypt's "Authorization Failures per Hostname per Account": 5 per hour. */
     public static final int DEFAULT_MAX = 5;
     public static final Duration DEFAULT_WINDOW = Duration.ofHours(1);
@@ -106,7 +107,7 @@ public final class FailedValidationBudget implements Issuer {
                 failures.put(name, new ArrayDeque<>(sorted));
             }
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot read the failed validations of {} from the store ({}); using what this process saw",
+            LOG.debug("autocert4j: cannot read the failed validations of {} from the store ({}); using what this process saw",
                     name, LogSafe.text(e.toString()));
         }
     }
@@ -126,7 +127,7 @@ public final class FailedValidationBudget implements Issuer {
                 store.store(key(name), sb.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             }
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot write the failed validations of {} to the store ({}); kept in memory", name,
+            LOG.debug("autocert4j: cannot write the failed validations of {} to the store ({}); kept in memory", name,
                     LogSafe.text(e.toString()));
         }
     }
@@ -186,7 +187,7 @@ public final class FailedValidationBudget implements Issuer {
                     }
                 }
                 if (worst >= max) {
-                    Log.LOG.warn("autocert4j: {} failed validation at {} {} times within {}; no new order for it before {} (the CA's "
+                    LOG.warn("autocert4j: {} failed validation at {} {} times within {}; no new order for it before {} (the CA's "
                             + "limit per hostname)", request.names(), delegate.id(), worst, window, at.plus(window));
                 }
             }

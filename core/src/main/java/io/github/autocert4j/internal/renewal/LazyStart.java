@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * A certificate whose store could not be reached stays not loaded and is read again by the sweep.
  */
 public final class LazyStart implements AutoCloseable {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCert"); } // made on first use, off build()'s thread (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCert");
+
     /**
      * The default of {@code AutoCertBuilder.lazyLoadAbove}: an eager start of this many certificates
      * costs about 1 s with a cold page cache on a 2-core VM (section 6 of docs/measured.md: 0.23 ms
@@ -104,7 +105,7 @@ public final class LazyStart implements AutoCloseable {
     public void start(List<ManagedCertificate> all) {
         notLoaded.addAll(all);
         all.forEach(m -> m.goingLive.lazy = this); // a unit of work (renewNow) then loads it first
-        Log.LOG.info("autocert4j: {} configured certificates (more than lazyLoadAbove): each is loaded from the store at its first "
+        LOG.info("autocert4j: {} configured certificates (more than lazyLoadAbove): each is loaded from the store at its first "
                 + "handshake; a background sweep loads the rest (at most {}/s)", all.size(), SWEEP_RATE_PER_SECOND);
         ExecutorService threads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-sweep"));
         sweep = threads;
@@ -187,7 +188,7 @@ public final class LazyStart implements AutoCloseable {
 
     private void sweepDone(int total, long startNanos) {
         sweepDoneNanos = System.nanoTime();
-        Log.LOG.info("autocert4j: lazy loading of {} certificates done in {} ms ({} loaded at their first handshake); {} not loaded",
+        LOG.info("autocert4j: lazy loading of {} certificates done in {} ms ({} loaded at their first handshake); {} not loaded",
                 total, (sweepDoneNanos - startNanos) / 1_000_000, handshakeLoads.get(), notLoaded.size());
     }
 
@@ -231,7 +232,7 @@ public final class LazyStart implements AutoCloseable {
                 loaded = true;
             }
         } catch (RuntimeException e) {
-            Log.LOG.warn("autocert4j: loading certificate {} failed unexpectedly; the sweep tries again", m.id, e);
+            LOG.warn("autocert4j: loading certificate {} failed unexpectedly; the sweep tries again", m.id, e);
         } finally {
             loading.remove(m, mine);
             mine.complete(loaded);

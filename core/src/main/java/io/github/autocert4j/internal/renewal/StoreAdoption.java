@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * then swaps it in.
  */
 final class StoreAdoption {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); } // the certificate's log; made on first use (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     private StoreAdoption() {
     }
@@ -42,7 +42,7 @@ final class StoreAdoption {
         try {
             found = read.decode();
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot decode stored {} for adoption: {}", id, e.toString());
+            LOG.debug("autocert4j: cannot decode stored {} for adoption: {}", id, e.toString());
             return Optional.empty(); // the store answered with bytes that are no certificate: nothing to adopt
         }
         if (found.isEmpty()) {

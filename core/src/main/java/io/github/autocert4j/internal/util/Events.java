@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * loads many certificates in parallel). A listener that throws is logged, never propagated.
  */
 public final class Events {
-    private static final class Log { static final Logger LOG = LoggerFactory.getLogger(Events.class); } // made on first use, off build()'s thread (issue 23)
+    private static final Logger LOG = LoggerFactory.getLogger(Events.class);
     private final CertEventListener listener;
 
     public Events(CertEventListener listener) {
@@ -23,7 +23,7 @@ public final class Events {
         try {
             listener.onEvent(event);
         } catch (RuntimeException e) {
-            Log.LOG.warn("autocert4j: event listener threw on {}: {}", event.getClass().getSimpleName(), LogSafe.text(e.toString()));
+            LOG.warn("autocert4j: event listener threw on {}: {}", event.getClass().getSimpleName(), LogSafe.text(e.toString()));
         }
     }
 }
