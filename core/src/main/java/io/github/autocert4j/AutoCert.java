@@ -11,6 +11,7 @@ import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.store.LeftoverSweep;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.tls.LiveKeyManagerFactory;
+import io.github.autocert4j.internal.util.Loggers;
 
 import java.net.URI;
 import java.security.GeneralSecurityException;
@@ -25,7 +26,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Obtains, stores, renews and serves publicly trusted certificates inside a JVM server.
@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class AutoCert implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(AutoCert.class);
+    private static final class Log { static final Logger LOG = Loggers.of(AutoCert.class); } // made on first use (Loggers)
 
     /** Let's Encrypt production. Rate limits apply: test against staging first. */
     public static final URI LETS_ENCRYPT_PRODUCTION = URI.create("https://acme-v02.api.letsencrypt.org/directory");
@@ -367,7 +367,7 @@ public final class AutoCert implements AutoCloseable {
             try {
                 java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
             } catch (javax.management.JMException e) {
-                LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
+                Log.LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
             }
         }
         mbeans.clear();
