@@ -11,7 +11,6 @@ import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.store.LeftoverSweep;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.tls.LiveKeyManagerFactory;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.net.URI;
 import java.security.GeneralSecurityException;
@@ -26,6 +25,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Obtains, stores, renews and serves publicly trusted certificates inside a JVM server.
@@ -51,7 +51,7 @@ import org.slf4j.Logger;
  * }</pre>
  */
 public final class AutoCert implements AutoCloseable {
-    private static final class Log { static final Logger LOG = Loggers.of(AutoCert.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AutoCert.class);
 
     /** Let's Encrypt production. Rate limits apply: test against staging first. */
     public static final URI LETS_ENCRYPT_PRODUCTION = URI.create("https://acme-v02.api.letsencrypt.org/directory");
@@ -367,7 +367,7 @@ public final class AutoCert implements AutoCloseable {
             try {
                 java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(on);
             } catch (javax.management.JMException e) {
-                Log.LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
+                LOG.debug("autocert4j: unregistering MBean {} failed: {}", on, e.toString());
             }
         }
         mbeans.clear();

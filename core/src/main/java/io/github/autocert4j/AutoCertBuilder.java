@@ -361,13 +361,13 @@ public final class AutoCertBuilder {
      * client and its TLS context, jose4j; it ends on its own); no network I/O happens before {@code start()}.
      */
     public AutoCert build() {
-        // Copy what was given, check all of it, assemble (only the check touches anything outside the JVM, see above); SLF4J initialises meanwhile (LoggersBeside).
+        // Copy what was given, check all of it, assemble (only the check touches anything outside the JVM, see above).
         Settings settings = settings();
         ConfigValidator.Result valid = ConfigValidator.validate(settings);
         if (!valid.errors().isEmpty()) {
             throw new InvalidConfigurationException("invalid autocert4j configuration:", valid.errors());
         }
-        AutoCert built = io.github.autocert4j.internal.util.LoggersBeside.run(() -> new AutoCert(ConfigAssembly.config(settings, valid)));
+        AutoCert built = new AutoCert(ConfigAssembly.config(settings, valid));
         built.storeProbe(valid.storeProbe());
         built.accounts().revokeOnRemove(revokeOnRemove);
         return built;

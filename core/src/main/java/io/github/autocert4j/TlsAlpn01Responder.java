@@ -7,7 +7,6 @@ import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.tls.ChallengeCertificates;
 import io.github.autocert4j.internal.tls.Handshakes;
 import io.github.autocert4j.internal.tls.SelfSigned;
-import io.github.autocert4j.internal.util.Loggers;
 import io.github.autocert4j.internal.util.Names;
 
 import java.io.IOException;
@@ -33,6 +32,7 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The TLS-ALPN-01 challenge solver (RFC 8737, and RFC 8738 for IP addresses): proves a name on the
@@ -61,7 +61,7 @@ import org.slf4j.Logger;
  * }</pre>
  */
 public final class TlsAlpn01Responder implements ChallengeSolver {
-    private static final class Log { static final Logger LOG = Loggers.of(TlsAlpn01Responder.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(TlsAlpn01Responder.class);
 
     /** The ALPN protocol name a TLS-ALPN-01 validation offers (RFC 8737 §6.2). */
     public static final String ACME_TLS_1 = "acme-tls/1";

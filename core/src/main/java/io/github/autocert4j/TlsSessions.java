@@ -2,7 +2,6 @@ package io.github.autocert4j;
 
 import io.github.autocert4j.internal.tls.FreshSessionsContext;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -23,6 +22,7 @@ import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSessionContext;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps resumed TLS sessions from serving a certificate that is no longer live. A TLS stack asks
@@ -49,7 +49,7 @@ import org.slf4j.Logger;
  * }</pre>
  */
 public final class TlsSessions {
-    private static final class Log { static final Logger LOG = Loggers.of(TlsSessions.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(TlsSessions.class);
     /** The JDK's default session lifetime; never longer than this. */
     static final Duration MAX_LIFETIME = Duration.ofHours(24);
     /** How often the lifetime is re-applied at most; a shrinking remaining validity re-applies sooner. */
@@ -227,7 +227,7 @@ public final class TlsSessions {
             try {
                 h.dropSessions();
             } catch (RuntimeException e) {
-                Log.LOG.warn("autocert4j: dropping TLS sessions after a certificate swap failed: {}", LogSafe.text(e.toString()));
+                LOG.warn("autocert4j: dropping TLS sessions after a certificate swap failed: {}", LogSafe.text(e.toString()));
             }
         }
         if (all.length > 0) {
@@ -281,12 +281,12 @@ public final class TlsSessions {
             }
         }
         if (expired) {
-            Log.LOG.info("autocert4j: a served certificate reached its notAfter: dropping TLS sessions so that none outlives it");
+            LOG.info("autocert4j: a served certificate reached its notAfter: dropping TLS sessions so that none outlives it");
             for (Host h : hosts()) {
                 try {
                     h.dropSessions();
                 } catch (RuntimeException e) {
-                    Log.LOG.warn("autocert4j: dropping TLS sessions at a certificate's expiry failed: {}", LogSafe.text(e.toString()));
+                    LOG.warn("autocert4j: dropping TLS sessions at a certificate's expiry failed: {}", LogSafe.text(e.toString()));
                 }
             }
         }
@@ -294,7 +294,7 @@ public final class TlsSessions {
             try {
                 h.limitSessionLifetime(computed[0]);
             } catch (RuntimeException e) {
-                Log.LOG.warn("autocert4j: limiting the TLS session lifetime failed: {}", LogSafe.text(e.toString()));
+                LOG.warn("autocert4j: limiting the TLS session lifetime failed: {}", LogSafe.text(e.toString()));
             }
         }
     }

@@ -7,7 +7,6 @@ import io.github.autocert4j.internal.store.Pem;
 import io.github.autocert4j.internal.store.RolloverRecord;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.net.URI;
@@ -22,6 +21,7 @@ import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Account key rollover (RFC 8555 §7.3.5) that a crash at any point leaves with a usable account. Under the
@@ -39,7 +39,7 @@ import org.slf4j.Logger;
  * ({@link RolloverRecord}): servers sharing the store serve this server's challenge answers for the new key at once.
  */
 final class AccountKeyRollover {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmeIssuer.class); } // the CA's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log
 
     private final URI directory;
     private final CertStore store;
@@ -72,7 +72,7 @@ final class AccountKeyRollover {
             try {
                 resolvePending(login.getSession(), lock);
             } catch (IOException | IssuanceException again) {
-                Log.LOG.warn("autocert4j: cannot tell yet whether the CA {} took the new account key ({}); asked again at the next login",
+                LOG.warn("autocert4j: cannot tell yet whether the CA {} took the new account key ({}); asked again at the next login",
                         directory, LogSafe.text(again.getMessage()));
             }
             throw IssuanceException.transientFailure("the CA " + directory + " did not change the ACME account key: "
@@ -82,7 +82,7 @@ final class AccountKeyRollover {
             store.store(layout.accountKeyRolledOver(), RolloverRecord.encode(oldKey, thumbprint(oldKey),
                     thumbprint(newKey)), lock);
         } catch (IOException | java.security.GeneralSecurityException e) {
-            Log.LOG.warn("autocert4j: cannot store the key rollover's hand-over {} ({}); servers sharing the store adopt the new key at "
+            LOG.warn("autocert4j: cannot store the key rollover's hand-over {} ({}); servers sharing the store adopt the new key at "
                     + "their next order", layout.accountKeyRolledOver(), LogSafe.text(e.getMessage()));
         }
         try {
@@ -114,7 +114,7 @@ final class AccountKeyRollover {
                 throw unsettled(e);
             }
             deletePending();
-            Log.LOG.warn("autocert4j: discarded the new ACME account key of an interrupted key rollover at {}: the CA does not know it, "
+            LOG.warn("autocert4j: discarded the new ACME account key of an interrupted key rollover at {}: the CA does not know it, "
                     + "the account keeps its key. Fix: roll the key again if it was meant to replace a leaked one", directory);
             return false;
         } catch (AcmeException e) {
@@ -127,7 +127,7 @@ final class AccountKeyRollover {
             store.store(layout.accountLocation(), (location.toExternalForm() + "\n").getBytes(StandardCharsets.UTF_8), lock);
         }
         deletePending();
-        Log.LOG.warn("autocert4j: completed an interrupted ACME account key rollover at {}: the CA knows the new key for {}; it is the "
+        LOG.warn("autocert4j: completed an interrupted ACME account key rollover at {}: the CA knows the new key for {}; it is the "
                 + "stored account key now", directory, location);
         return true;
     }
@@ -157,7 +157,7 @@ final class AccountKeyRollover {
         try {
             store.delete(layout.accountKeyPending());
         } catch (IOException e) {
-            Log.LOG.warn("autocert4j: cannot delete {} ({}); settled again at the next login", layout.accountKeyPending(),
+            LOG.warn("autocert4j: cannot delete {} ({}); settled again at the next login", layout.accountKeyPending(),
                     LogSafe.text(e.getMessage()));
         }
     }

@@ -6,7 +6,6 @@ import io.github.autocert4j.KeyType;
 import io.github.autocert4j.internal.store.Pem;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -28,6 +27,7 @@ import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What an operator does to one CA's ACME account through a running manager: key rollover
@@ -37,7 +37,7 @@ import org.slf4j.Logger;
  * store's account lock, as registration does, so servers sharing the store never interleave.
  */
 public final class AccountLifecycle {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmeIssuer.class); } // the CA's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log
 
     private final URI directory;
     private final CertStore store;
@@ -91,7 +91,7 @@ public final class AccountLifecycle {
                         throw e;
                     }
                     accounts.adopt(login.getAccountLocation(), newKey);
-                    Log.LOG.info("autocert4j: rolled the ACME account key of {} at {}", login.getAccountLocation(), directory);
+                    LOG.info("autocert4j: rolled the ACME account key of {} at {}", login.getAccountLocation(), directory);
                     return login.getAccountLocation().toURI();
                 }
             }
@@ -117,7 +117,7 @@ public final class AccountLifecycle {
                     login.getAccount().deactivate();
                     markDeactivated(store, layout, login.getAccountLocation(), clock.instant(), lock);
                     accounts.forget();
-                    Log.LOG.warn("autocert4j: deactivated the ACME account {} at {}; no more orders from it", login.getAccountLocation(), directory);
+                    LOG.warn("autocert4j: deactivated the ACME account {} at {}; no more orders from it", login.getAccountLocation(), directory);
                     return login.getAccountLocation().toURI();
                 }
             }

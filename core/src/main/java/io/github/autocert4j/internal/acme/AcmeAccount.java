@@ -7,7 +7,6 @@ import io.github.autocert4j.KeyType;
 import io.github.autocert4j.internal.store.Pem;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URL;
@@ -24,6 +23,7 @@ import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One CA's ACME account: the account key and location in the store, registration (with external
@@ -32,7 +32,7 @@ import org.slf4j.Logger;
  * issuer's renewal-information session.
  */
 final class AcmeAccount {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmeIssuer.class); } // the CA's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log, as before
     /** The stored account key is registered again at most once per this interval (a CA that keeps losing accounts). */
     public static final Duration REREGISTRATION_INTERVAL = Duration.ofMinutes(10);
     private record Account(URL location, KeyPair keyPair) {
@@ -134,7 +134,7 @@ final class AcmeAccount {
             }
             Login login = register(session, accountKey);
             store.store(layout.accountLocation(), (login.getAccountLocation().toExternalForm() + "\n").getBytes(StandardCharsets.UTF_8));
-            Log.LOG.info("autocert4j: ACME account ready at {}", login.getAccountLocation());
+            LOG.info("autocert4j: ACME account ready at {}", login.getAccountLocation());
             return new Account(login.getAccountLocation(), accountKey);
         }
     }
@@ -209,7 +209,7 @@ final class AcmeAccount {
                         if (existing.getAccountLocation().toExternalForm().equals(failed.toExternalForm())) {
                             return null; // the CA knows the account: the 5xx is its own trouble
                         }
-                        Log.LOG.warn("autocert4j: the CA {} knows the ACME account key under {}, not under the stored {}; using that",
+                        LOG.warn("autocert4j: the CA {} knows the ACME account key under {}, not under the stored {}; using that",
                                 directory, existing.getAccountLocation(), failed);
                         storeLocation(existing.getAccountLocation(), key);
                         return existing;
@@ -235,7 +235,7 @@ final class AcmeAccount {
                 Login login = register(session, key);
                 storeLocation(login.getAccountLocation(), key);
                 boolean same = login.getAccountLocation().toExternalForm().equals(failed.toExternalForm());
-                Log.LOG.warn("autocert4j: the CA {} no longer knows the ACME account {} ({}); registered the stored account key again: {}",
+                LOG.warn("autocert4j: the CA {} no longer knows the ACME account {} ({}); registered the stored account key again: {}",
                         directory, failed, reason, same ? "the CA answered with the same account URL" : "now " + login.getAccountLocation());
                 return login;
             }
@@ -271,7 +271,7 @@ final class AcmeAccount {
                     return null;
                 }
                 Login adopted = rollover.lookUp(session, stored);
-                Log.LOG.info("autocert4j: the ACME account key of {} changed in the store (a key rollover); the CA confirms the new key for {}",
+                LOG.info("autocert4j: the ACME account key of {} changed in the store (a key rollover); the CA confirms the new key for {}",
                         directory, adopted.getAccountLocation());
                 adopt(adopted.getAccountLocation(), stored);
                 return adopted;

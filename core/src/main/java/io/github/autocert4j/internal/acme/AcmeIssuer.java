@@ -7,7 +7,6 @@ import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.Issuer;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 import io.github.autocert4j.internal.util.Names;
 
 import java.net.InetAddress;
@@ -43,6 +42,7 @@ import org.shredzone.acme4j.exception.AcmeNotSupportedException;
 import org.shredzone.acme4j.exception.AcmeRateLimitedException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link Issuer} for one ACME CA (RFC 8555) and one account there: logs in (creating the
@@ -56,7 +56,7 @@ import org.slf4j.Logger;
  * thread runs it.
  */
 public final class AcmeIssuer implements Issuer {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmeIssuer.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class);
     /** How long a challenge may carry an error without a retry or a change of status: {@link Authorizations#ERROR_GRACE}. */
     public static final Duration ERROR_GRACE = Authorizations.ERROR_GRACE;
     private final URI directory;
@@ -316,7 +316,7 @@ public final class AcmeIssuer implements Issuer {
             throw IssuanceException.permanentFailure("the CA " + directory + " does not offer the required profile '" + wanted
                     + "' (it offers " + offered + "). Fix: choose one of those in profile(), or drop requireProfile(true)");
         }
-        Log.LOG.warn("autocert4j: the CA {} does not offer profile '{}' (it offers {}); ordering with the CA's default profile", id, wanted, offered);
+        LOG.warn("autocert4j: the CA {} does not offer profile '{}' (it offers {}); ordering with the CA's default profile", id, wanted, offered);
         return null;
     }
 
@@ -341,7 +341,7 @@ public final class AcmeIssuer implements Issuer {
             if (replaces == null || e instanceof AcmeRateLimitedException || retryAfter.get() != null || !AcmeFailures.aboutReplaces(e.getProblem())) {
                 throw e;
             }
-            Log.LOG.info("autocert4j: the CA refused the order's 'replaces' ({}); ordering again without it", AcmeFailures.describe(e.getProblem()));
+            LOG.info("autocert4j: the CA refused the order's 'replaces' ({}); ordering again without it", AcmeFailures.describe(e.getProblem()));
             return newOrder(login, names, profile, null);
         }
     }

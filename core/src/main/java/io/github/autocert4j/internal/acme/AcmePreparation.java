@@ -1,7 +1,6 @@
 package io.github.autocert4j.internal.acme;
 
 import io.github.autocert4j.internal.util.DaemonThreads;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.net.IDN;
 import java.util.Date;
@@ -9,6 +8,7 @@ import java.util.List;
 
 import org.shredzone.acme4j.toolbox.JSON;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the first order will need that involves no I/O with the CA, made on one daemon thread
@@ -31,7 +31,7 @@ import org.slf4j.Logger;
  * leaves at most that finished thread.
  */
 public final class AcmePreparation {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmePreparation.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmePreparation.class);
     /** The name of the preparing thread. */
     public static final String THREAD_NAME = "autocert4j-acme-prepare";
 
@@ -50,13 +50,12 @@ public final class AcmePreparation {
     }
 
     private static void prepare(List<AcmeIssuer> issuers) {
-        Loggers.ready(); // acme4j's and jose4j's loggers below are SLF4J's own: wait for its initialisation (LoggersBeside)
         long t0 = System.nanoTime();
         for (AcmeIssuer issuer : issuers) {
             try {
                 issuer.prepareClient();
             } catch (RuntimeException | LinkageError e) {
-                Log.LOG.debug("autocert4j: preparing the ACME HTTP client for {} failed; the first request will say why", issuer.directory(), e);
+                LOG.debug("autocert4j: preparing the ACME HTTP client for {} failed; the first request will say why", issuer.directory(), e);
             }
         }
         DirectoryPrefetch.warmJose();
@@ -69,8 +68,8 @@ public final class AcmePreparation {
             // cold): the store's metadata of the first certificate, between its download and going live.
             String.valueOf(new Date());
         } catch (RuntimeException | LinkageError e) {
-            Log.LOG.debug("autocert4j: acme4j's JSON parser, IDN or the time zone names could not be prepared", e);
+            LOG.debug("autocert4j: acme4j's JSON parser, IDN or the time zone names could not be prepared", e);
         }
-        Log.LOG.debug("autocert4j: ACME client prepared in {} ms", (System.nanoTime() - t0) / 1_000_000);
+        LOG.debug("autocert4j: ACME client prepared in {} ms", (System.nanoTime() - t0) / 1_000_000);
     }
 }

@@ -3,7 +3,6 @@ package io.github.autocert4j.internal.acme;
 import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 import io.github.autocert4j.internal.util.Names;
 import java.net.URI;
 import java.net.URL;
@@ -23,6 +22,7 @@ import org.shredzone.acme4j.challenge.Challenge;
 import org.shredzone.acme4j.challenge.TokenChallenge;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The challenge part of an order: checks before ordering that every name can be proven, presents
@@ -31,7 +31,7 @@ import org.slf4j.Logger;
  * keeps the order flow around it.
  */
 final class Authorizations {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmeIssuer.class); } // the CA's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log, as before
     private static final Duration FIRST_POLL = Duration.ofMillis(20);
     private static final Duration MAX_POLL = Duration.ofSeconds(2);
     private static final int MAX_POLLS = 2_000;
@@ -117,7 +117,7 @@ final class Authorizations {
                 try {
                     p.solver().cleanUp(p.request());
                 } catch (Exception e) {
-                    Log.LOG.warn("autocert4j: challenge clean-up for {} failed: {}", p.request().identifier(), LogSafe.text(e.toString()));
+                    LOG.warn("autocert4j: challenge clean-up for {} failed: {}", p.request().identifier(), LogSafe.text(e.toString()));
                 }
             }
         }

@@ -1,12 +1,11 @@
 package io.github.autocert4j.internal.acme;
 
-import io.github.autocert4j.internal.util.Loggers;
-
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether one CA answers: one state for every certificate of a manager (failover order, ARI).
@@ -14,7 +13,7 @@ import org.slf4j.Logger;
  * it is asked only after the other CAs until the rest ends. Split out of {@link AcmeIssuer} (issue 19).
  */
 final class CaHealth {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmeIssuer.class); } // the CA's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log, as before
     /** The first time a CA that did not answer is asked only after the other CAs; doubled each time after, up to {@link #MAX_REST}. */
     public static final Duration FIRST_REST = Duration.ofMinutes(1);
     public static final Duration MAX_REST = Duration.ofHours(1);
@@ -55,7 +54,7 @@ final class CaHealth {
             restingUntil = null;
         }
         if (wasResting) {
-            Log.LOG.info("autocert4j: the CA {} answers again; it is asked in its configured order", directory);
+            LOG.info("autocert4j: the CA {} answers again; it is asked in its configured order", directory);
         }
     }
 
@@ -82,7 +81,7 @@ final class CaHealth {
             }
         }
         if (why != null) {
-            Log.LOG.warn("autocert4j: the CA {} {}; until {} it is asked only after the other configured CAs, then first again. "
+            LOG.warn("autocert4j: the CA {} {}; until {} it is asked only after the other configured CAs, then first again. "
                     + "Fix: check that this host reaches the CA and the CA's status page; with a second CA (acmeCa(...)) "
                     + "certificates keep coming from it meanwhile", directory, why, until);
         }

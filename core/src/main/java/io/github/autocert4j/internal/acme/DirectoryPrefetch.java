@@ -1,7 +1,6 @@
 package io.github.autocert4j.internal.acme;
 
 import io.github.autocert4j.internal.util.DaemonThreads;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.net.URI;
@@ -24,6 +23,7 @@ import java.util.regex.Pattern;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.toolbox.JSON;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CA's directory fetched ahead of the first order ({@link AcmeIssuer#reserveDirectoryPrefetch}), on a thread of its own,
@@ -38,7 +38,7 @@ import org.slf4j.Logger;
  * which the first signed request needs, is initialised earlier, from {@code build()} ({@link AcmePreparation}).
  */
 final class DirectoryPrefetch {
-    private static final class Log { static final Logger LOG = Loggers.of(DirectoryPrefetch.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(DirectoryPrefetch.class);
     /** How long a prefetched directory may be used: it is for the order being placed at start-up, not a cache. */
     static final Duration FRESH = Duration.ofSeconds(30);
     private static final Pattern BASE64URL = Pattern.compile("[A-Za-z0-9_-]{1,256}");
@@ -97,10 +97,10 @@ final class DirectoryPrefetch {
                 try {
                     outcome = new Outcome(fetch.call(), null, null);
                 } catch (AcmeException | RuntimeException e) {
-                    Log.LOG.debug("autocert4j: fetching the directory {} ahead of the first order failed; the order reports it", directory, e);
+                    LOG.debug("autocert4j: fetching the directory {} ahead of the first order failed; the order reports it", directory, e);
                     outcome = new Outcome(null, e, retryAfter.get());
                 } catch (Exception | LinkageError e) {
-                    Log.LOG.debug("autocert4j: fetching the directory {} ahead of the first order failed; the order fetches it", directory, e);
+                    LOG.debug("autocert4j: fetching the directory {} ahead of the first order failed; the order fetches it", directory, e);
                 } finally {
                     synchronized (this) {
                         arrivedNanos = System.nanoTime();
@@ -111,7 +111,7 @@ final class DirectoryPrefetch {
                 try {
                     fresh = outcome.json() == null || nonceFetch == null ? null : nonceFetch.fetch(outcome.json());
                 } catch (Exception | LinkageError e) {
-                    Log.LOG.debug("autocert4j: fetching a nonce from {} ahead of the first order failed; the order fetches one", directory, e);
+                    LOG.debug("autocert4j: fetching a nonce from {} ahead of the first order failed; the order fetches one", directory, e);
                 } finally {
                     n.complete(fresh);
                 }
@@ -200,7 +200,7 @@ final class DirectoryPrefetch {
         try {
             Class.forName("org.jose4j.jwa.AlgorithmFactoryFactory", true, JSON.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
-            Log.LOG.debug("autocert4j: jose4j not initialised ahead of the first request", e);
+            LOG.debug("autocert4j: jose4j not initialised ahead of the first request", e);
         }
     }
 }

@@ -1,12 +1,12 @@
 package io.github.autocert4j.internal.acme;
 
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Picks the certificate chain to serve from what the CA offers: its default chain, or the first
@@ -14,7 +14,7 @@ import org.slf4j.Logger;
  * Split out of {@link AcmeIssuer} (issue 19).
  */
 final class PreferredChain {
-    private static final class Log { static final Logger LOG = Loggers.of(AcmeIssuer.class); } // the CA's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class); // the CA's log, as before
 
     private PreferredChain() {
     }
@@ -33,12 +33,12 @@ final class PreferredChain {
         for (org.shredzone.acme4j.Certificate alternate : certificate.getAlternateCertificates()) {
             List<X509Certificate> chain = alternate.getCertificateChain();
             if (topMatches(chain, preferredChain)) {
-                Log.LOG.info("autocert4j: using the CA's alternate chain to '{}' (preferredChain)", preferredChain);
+                LOG.info("autocert4j: using the CA's alternate chain to '{}' (preferredChain)", preferredChain);
                 return chain;
             }
             offered.add(topIssuer(chain));
         }
-        Log.LOG.info("autocert4j: the CA {} offers no chain to '{}' (its chains end at {}); using its default chain", id,
+        LOG.info("autocert4j: the CA {} offers no chain to '{}' (its chains end at {}); using its default chain", id,
                 LogSafe.text(preferredChain), offered);
         return main;
     }

@@ -16,7 +16,6 @@ import io.github.autocert4j.internal.store.RenewalRequests;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.math.BigInteger;
@@ -33,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What {@code AcmeAccounts} and {@code AutoCert.revoke} ask of a running manager (issue 20): revocation of a live
@@ -40,7 +40,7 @@ import org.slf4j.Logger;
  * ACME CA ({@link AccountLifecycle}), each reported as a {@link CertEvent} and logged.
  */
 public final class AcmeActions {
-    private static final class Log { static final Logger LOG = Loggers.of("io.github.autocert4j.AutoCert"); } // the facade's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCert"); // the facade's log
 
     private final Services services;
     private final Function<String, ManagedCertificate> managed;
@@ -93,7 +93,7 @@ public final class AcmeActions {
                 services.storage().store().store(RenewalRequests.key(m.id), RenewalRequests.encode(new RenewalRequests.Request(m.id,
                         serial, services.now(), "revoke(" + reason + ")")));
             } catch (IOException e) {
-                Log.LOG.warn("autocert4j: cannot store the renewal request for revoked certificate {} ({}); only this server replaces it now",
+                LOG.warn("autocert4j: cannot store the renewal request for revoked certificate {} ({}); only this server replaces it now",
                         m.id, LogSafe.text(e.getMessage()));
             }
             return m.renewNow(serial);
@@ -119,7 +119,7 @@ public final class AcmeActions {
                 store.delete(StoreLayout.certMeta(m.id));
             }
         } catch (IssuanceException | IOException | RuntimeException e) {
-            Log.LOG.warn("autocert4j: certificate {} was removed but not revoked: {}. Fix: revoke it with the CLI ('autocert4j revoke') or "
+            LOG.warn("autocert4j: certificate {} was removed but not revoked: {}. Fix: revoke it with the CLI ('autocert4j revoke') or "
                     + "StoreAdmin.revoke", m.id, LogSafe.text(e.getMessage()));
         }
     }
@@ -142,7 +142,7 @@ public final class AcmeActions {
         acme.account().revoke(bundle.leaf(), bundle.keyPair(), reason, withCertificateKey);
         CertEvent.Revoked event = new CertEvent.Revoked(m.id, services.now(), s.serial(), reason, withCertificateKey, acme.id());
         revocations.put(m.id, event);
-        Log.LOG.warn("autocert4j: revoked certificate {} serial {} at {} ({}{}) in {} ms", m.id, s.serialHex(), acme.id(), reason,
+        LOG.warn("autocert4j: revoked certificate {} serial {} at {} ({}{}) in {} ms", m.id, s.serialHex(), acme.id(), reason,
                 withCertificateKey ? ", signed with the certificate's key" : "", Duration.ofNanos(System.nanoTime() - t0).toMillis());
         services.events().emit(event);
         return s.serial();

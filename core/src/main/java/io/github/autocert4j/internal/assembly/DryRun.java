@@ -16,7 +16,6 @@ import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.tls.ChainVerifier;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.math.BigInteger;
 import java.security.KeyPair;
@@ -28,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * certbot's {@code renew --dry-run}: orders every configured certificate from a test CA with an
@@ -39,7 +39,7 @@ import org.slf4j.Logger;
  * accounts are never touched, and the responders publish nothing to the store for it.
  */
 public final class DryRun {
-    private static final class Log { static final Logger LOG = Loggers.of(DryRun.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(DryRun.class);
 
     private DryRun() {
     }
@@ -96,14 +96,14 @@ public final class DryRun {
                             + " failed verification: " + e.getMessage(), null);
                 }
                 serial = bundle.serial();
-                Log.LOG.info("autocert4j: dry run for {} succeeded at {} (test certificate serial {}, discarded)", names, ca.directory(),
+                LOG.info("autocert4j: dry run for {} succeeded at {} (test certificate serial {}, discarded)", names, ca.directory(),
                         serial.toString(16));
             } catch (IssuanceException e) {
                 failure = e;
-                Log.LOG.warn("autocert4j: dry run for {} at {} failed: {}", names, ca.directory(), e.getMessage());
+                LOG.warn("autocert4j: dry run for {} at {} failed: {}", names, ca.directory(), e.getMessage());
             } catch (RuntimeException e) {
                 failure = IssuanceException.transientFailure("the dry run failed unexpectedly: " + LogSafe.text(e.toString()), e);
-                Log.LOG.warn("autocert4j: dry run for {} at {} failed unexpectedly", names, ca.directory(), e);
+                LOG.warn("autocert4j: dry run for {} at {} failed unexpectedly", names, ca.directory(), e);
             }
             outcomes.add(new DryRunResult.Outcome(names, serial, failure, Duration.ofNanos(System.nanoTime() - t0)));
         }

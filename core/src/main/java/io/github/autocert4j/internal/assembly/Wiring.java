@@ -25,7 +25,6 @@ import io.github.autocert4j.internal.tls.SelfSigned;
 import io.github.autocert4j.internal.tls.SourceChain;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.Events;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -40,6 +39,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The running parts of one {@code AutoCert}, assembled from its {@link Config}: the key manager,
@@ -49,7 +49,7 @@ import org.slf4j.Logger;
  * own package (the responders, {@code TlsSessions}, the JSSE context) and delegates here.
  */
 public final class Wiring {
-    private static final class Log { static final Logger LOG = Loggers.of("io.github.autocert4j.AutoCert"); } // the facade's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCert"); // the facade's log, as before
     /** Above this many certificates, start-up logs one summary line instead of one line each. */
     private static final int MAX_PER_CERTIFICATE_LOG_LINES = 100;
     /** Above this many certificates, start-up reads the store in parallel. */
@@ -207,11 +207,11 @@ public final class Wiring {
         if (first) {
             long live = round.stream().filter(ManagedCertificate::isLive).count();
             if (round.size() > MAX_PER_CERTIFICATE_LOG_LINES) {
-                Log.LOG.info("autocert4j: serving {} of {} certificates from the store", live, round.size());
+                LOG.info("autocert4j: serving {} of {} certificates from the store", live, round.size());
             }
             if (live < round.size()) {
                 List<String> waiting = round.stream().filter(m -> !m.isLive()).map(m -> m.id).limit(5).toList();
-                Log.LOG.info("autocert4j: serving a self-signed fallback for {} certificate(s) ({}{}) until {}; "
+                LOG.info("autocert4j: serving a self-signed fallback for {} certificate(s) ({}{}) until {}; "
                         + "clients see an untrusted certificate meanwhile", round.size() - live, String.join(", ", waiting),
                         round.size() - live > waiting.size() ? ", ..." : "",
                         answered.size() < round.size() ? "the store answers or the CA issues them" : "the CA issues them");
@@ -281,14 +281,14 @@ public final class Wiring {
         }
         try {
             if (!m.awaitIdle(Duration.ofSeconds(10))) {
-                Log.LOG.warn("autocert4j: certificate {} was removed while an order was still running; it stops at its next step", m.id);
+                LOG.warn("autocert4j: certificate {} was removed while an order was still running; it stops at its next step", m.id);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         acmeActions.removed(m); // revokeOnRemove: while it is still served here
         services.keyManager().remove(m.id, m.names);
-        Log.LOG.info("autocert4j: stopped managing certificate {} {}", m.id, m.names);
+        LOG.info("autocert4j: stopped managing certificate {} {}", m.id, m.names);
         return true;
     }
 

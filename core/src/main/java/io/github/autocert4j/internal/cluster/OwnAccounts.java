@@ -5,7 +5,6 @@ import io.github.autocert4j.internal.store.Pem;
 import io.github.autocert4j.internal.store.RolloverRecord;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.net.URI;
@@ -21,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.shredzone.acme4j.toolbox.AcmeUtils;
 import org.shredzone.acme4j.toolbox.JoseUtils;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The ACME accounts of this manager (one per configured CA) as the JWK thumbprints (RFC 7638) that
@@ -36,7 +36,7 @@ import org.slf4j.Logger;
  * per-second limit.
  */
 public final class OwnAccounts {
-    private static final class Log { static final Logger LOG = Loggers.of(OwnAccounts.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(OwnAccounts.class);
     private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final CertStore store;
@@ -188,7 +188,7 @@ public final class OwnAccounts {
                     }
                 }
             } catch (IOException | RuntimeException e) {
-                Log.LOG.debug("autocert4j: cannot read the account key {} to check a challenge answer: {}", key, LogSafe.text(e.toString()));
+                LOG.debug("autocert4j: cannot read the account key {} to check a challenge answer: {}", key, LogSafe.text(e.toString()));
             }
         }
     }
@@ -210,10 +210,10 @@ public final class OwnAccounts {
             PublicKey stored = pem.isEmpty() ? null : Pem.decodeKeyPair(pem.get()).getPublic();
             if (stored != null && thumbprint(stored).equals(to.get())) {
                 accountKeyChanged(layout.accountKey(), stored);
-                Log.LOG.info("autocert4j: following the ACME account key rollover another server did ({})", layout.accountKey());
+                LOG.info("autocert4j: following the ACME account key rollover another server did ({})", layout.accountKey());
             }
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot read the account key rollover {}: {}", layout.accountKeyRolledOver(), LogSafe.text(e.toString()));
+            LOG.debug("autocert4j: cannot read the account key rollover {}: {}", layout.accountKeyRolledOver(), LogSafe.text(e.toString()));
         }
     }
 
@@ -229,7 +229,7 @@ public final class OwnAccounts {
             suppressed = refusedSinceWarn;
             refusedSinceWarn = 0;
         }
-        Log.LOG.warn("autocert4j: not serving the challenge answer stored under {}: it {}; whoever wrote it can write the store. "
+        LOG.warn("autocert4j: not serving the challenge answer stored under {}: it {}; whoever wrote it can write the store. "
                 + "Fix: check who has write access to the store and remove the entry{}", LogSafe.text(where), why,
                 suppressed > 0 ? " (" + suppressed + " more refused in the last 60 s)" : "");
     }

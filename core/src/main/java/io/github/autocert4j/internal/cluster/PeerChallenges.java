@@ -3,7 +3,6 @@ package io.github.autocert4j.internal.cluster;
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -23,6 +22,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Challenge answers that another server sharing the store published, for the server the CA's
@@ -38,7 +38,7 @@ import org.slf4j.Logger;
  * @param <V> what a stored answer becomes (a key authorization, a challenge certificate)
  */
 public final class PeerChallenges<V> {
-    private static final class Log { static final Logger LOG = Loggers.of(PeerChallenges.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(PeerChallenges.class);
     public static final int CACHE_ENTRIES = 256;
     private static final long HIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long MISS_TTL_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -210,7 +210,7 @@ public final class PeerChallenges<V> {
             suppressed = failuresSinceWarn;
             failuresSinceWarn = 0;
         }
-        Log.LOG.warn("autocert4j: cannot look up a challenge in the shared store; meanwhile such HTTP-01 requests get 503 so that a "
+        LOG.warn("autocert4j: cannot look up a challenge in the shared store; meanwhile such HTTP-01 requests get 503 so that a "
                 + "load balancer tries another server: {}{}",
                 LogSafe.text(e.toString()), suppressed > 0 ? " (" + suppressed + " more failed lookups in the last 10 s)" : "");
     }

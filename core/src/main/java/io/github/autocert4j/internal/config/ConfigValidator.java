@@ -8,7 +8,6 @@ import io.github.autocert4j.internal.acme.CaTrust;
 import io.github.autocert4j.internal.config.Settings.IssuerSource;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 import io.github.autocert4j.internal.util.Names;
 
 import java.io.IOException;
@@ -29,6 +28,7 @@ import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Every check of the builder's {@link Settings}, in one place: each error names the builder field
@@ -41,7 +41,7 @@ import org.slf4j.Logger;
  * is down only logs a warning: a server must start while its database is down.
  */
 public final class ConfigValidator {
-    private static final class Log { static final Logger LOG = Loggers.of("io.github.autocert4j.AutoCertBuilder"); } // the builder's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCertBuilder"); // the builder's log, as before
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
     private static final Pattern PROFILE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
@@ -206,11 +206,11 @@ public final class ConfigValidator {
         try {
             StoreProbe.checkAccessBounded(store, probe);
         } catch (TimeoutException e) {
-            Log.LOG.warn("autocert4j: the store {} has not answered within {} s (a database that is down or unreachable); "
+            LOG.warn("autocert4j: the store {} has not answered within {} s (a database that is down or unreachable); "
                     + "starting anyway: stored certificates are loaded, or new ones obtained, once it answers; the self-signed "
                     + "fallback is served meanwhile", store, StoreProbe.WAIT.toSeconds());
         } catch (CertStore.UnavailableException e) {
-            Log.LOG.warn("autocert4j: the store {} cannot be reached now ({}); starting anyway: stored certificates are loaded, "
+            LOG.warn("autocert4j: the store {} cannot be reached now ({}); starting anyway: stored certificates are loaded, "
                     + "or new ones obtained, once it answers; the self-signed fallback is served meanwhile", store,
                     LogSafe.text(e.getMessage()));
         } catch (IOException | RuntimeException e) {

@@ -3,15 +3,15 @@ package io.github.autocert4j.internal.config;
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The bounded store probe of {@code AutoCertBuilder.build()} (split out of the builder, issue 19). */
 public final class StoreProbe {
-    private static final class Log { static final Logger LOG = Loggers.of("io.github.autocert4j.AutoCertBuilder"); } // the builder's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCertBuilder"); // the builder's log, as before
 
     private StoreProbe() {
     }
@@ -39,10 +39,10 @@ public final class StoreProbe {
         } catch (java.util.concurrent.TimeoutException e) {
             probe.whenComplete((ok, late) -> {
                 if (late != null && !(late instanceof CertStore.UnavailableException)) {
-                    Log.LOG.warn("autocert4j: the store {} answered late: it cannot be written ({}). Fix: check the store's "
+                    LOG.warn("autocert4j: the store {} answered late: it cannot be written ({}). Fix: check the store's "
                             + "permissions or connection settings", store, LogSafe.text(String.valueOf(late.getMessage())));
                 } else {
-                    Log.LOG.info("autocert4j: the store {} answered {}", store, late == null ? "after all" : "late: still unavailable");
+                    LOG.info("autocert4j: the store {} answered {}", store, late == null ? "after all" : "late: still unavailable");
                 }
             });
             throw e;

@@ -10,7 +10,6 @@ import io.github.autocert4j.internal.tls.LiveKeyManager;
 import io.github.autocert4j.internal.tls.CertificateSource;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 import io.github.autocert4j.internal.util.Names;
 
 import java.io.IOException;
@@ -31,6 +30,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The on-demand side of a manager: turns a handshake for a name nobody configured into a live
@@ -41,7 +41,7 @@ import org.slf4j.Logger;
  * their own schedule renews them.
  */
 public final class OnDemandCertificates implements RenewalHooks {
-    private static final class Log { static final Logger LOG = Loggers.of(OnDemandCertificates.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(OnDemandCertificates.class);
 
     private final OnDemand config;
     private final Services services;
@@ -128,7 +128,7 @@ public final class OnDemandCertificates implements RenewalHooks {
             // The application decides first, also for stored names: a random-name flood then never
             // reaches the store, and a name no longer allowed is not served from it either.
             if (!decide(name)) {
-                Log.LOG.debug("autocert4j: on-demand certificate for {} not allowed by the decision function", name);
+                LOG.debug("autocert4j: on-demand certificate for {} not allowed by the decision function", name);
                 done.complete(false);
                 return;
             }
@@ -147,7 +147,7 @@ public final class OnDemandCertificates implements RenewalHooks {
                 refused = limits.tryStartOrder(name, services.now());
             }
             if (refused != null) {
-                Log.LOG.info("autocert4j: no on-demand order for {}: {}", name, refused);
+                LOG.info("autocert4j: no on-demand order for {}: {}", name, refused);
                 drop(m);
                 done.complete(false);
                 return;
@@ -167,7 +167,7 @@ public final class OnDemandCertificates implements RenewalHooks {
             Thread.currentThread().interrupt();
             done.complete(false);
         } catch (RuntimeException e) {
-            Log.LOG.warn("autocert4j: on-demand resolution of {} failed unexpectedly", name, e);
+            LOG.warn("autocert4j: on-demand resolution of {} failed unexpectedly", name, e);
             done.complete(false);
         }
     }
@@ -195,7 +195,7 @@ public final class OnDemandCertificates implements RenewalHooks {
                     .get(config.handshakeWait().toMillis(), TimeUnit.MILLISECONDS);
             allowed = Boolean.TRUE.equals(answer);
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            Log.LOG.warn("autocert4j: the on-demand decision function failed for {} ({}); treated as no", name, LogSafe.text(e.toString()));
+            LOG.warn("autocert4j: the on-demand decision function failed for {} ({}); treated as no", name, LogSafe.text(e.toString()));
             allowed = false;
         }
         if (decisions.size() > 100_000) {
@@ -221,7 +221,7 @@ public final class OnDemandCertificates implements RenewalHooks {
         try {
             index.remove(m.id);
         } catch (IOException e) {
-            Log.LOG.warn("autocert4j: cannot remove {} from the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+            LOG.warn("autocert4j: cannot remove {} from the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
         }
         workers.execute(() -> drop(m));
     }
@@ -236,11 +236,11 @@ public final class OnDemandCertificates implements RenewalHooks {
                     index.put(m.id, bundle.notBefore(), bundle.notAfter());
                 } catch (IOException e) {
                     // The certificate is stored; only its renewal sweep entry is missing until the next issuance.
-                    Log.LOG.warn("autocert4j: cannot record {} in the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+                    LOG.warn("autocert4j: cannot record {} in the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
                 }
             });
         } catch (RejectedExecutionException e) {
-            Log.LOG.debug("autocert4j: closing, {} not recorded in the on-demand index", m.id);
+            LOG.debug("autocert4j: closing, {} not recorded in the on-demand index", m.id);
         }
     }
 
@@ -300,7 +300,7 @@ public final class OnDemandCertificates implements RenewalHooks {
         try {
             index.remove(m.id);
         } catch (IOException e) {
-            Log.LOG.warn("autocert4j: cannot remove {} from the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
+            LOG.warn("autocert4j: cannot remove {} from the on-demand index: {}", m.id, LogSafe.text(e.getMessage()));
         }
         return true;
     }
@@ -337,18 +337,18 @@ public final class OnDemandCertificates implements RenewalHooks {
                         due++;
                         ready(e.name());
                     } else {
-                        Log.LOG.info("autocert4j: not renewing on-demand certificate {}: the decision function no longer allows it", e.name());
+                        LOG.info("autocert4j: not renewing on-demand certificate {}: the decision function no longer allows it", e.name());
                         index.remove(e.name());
                     }
                 }
             }
             if (due > 0) {
-                Log.LOG.info("autocert4j: on-demand sweep loaded {} certificate(s) due for renewal", due);
+                LOG.info("autocert4j: on-demand sweep loaded {} certificate(s) due for renewal", due);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
-            Log.LOG.warn("autocert4j: the on-demand renewal sweep failed ({}); trying again in {}", LogSafe.text(e.toString()), config.sweepInterval());
+            LOG.warn("autocert4j: the on-demand renewal sweep failed ({}); trying again in {}", LogSafe.text(e.toString()), config.sweepInterval());
         }
     }
 
@@ -361,7 +361,7 @@ public final class OnDemandCertificates implements RenewalHooks {
         indexWrites.shutdown();
         try {
             if (!indexWrites.awaitTermination(5, TimeUnit.SECONDS)) {
-                Log.LOG.warn("autocert4j: on-demand index writes still pending at close; those certificates are renewed once a handshake loads them");
+                LOG.warn("autocert4j: on-demand index writes still pending at close; those certificates are renewed once a handshake loads them");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -6,11 +6,11 @@ import io.github.autocert4j.Issuer;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Optional;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * ARI tracking for one managed certificate (RFC 9773): the CA's suggested renewal window, the
@@ -19,7 +19,7 @@ import org.slf4j.Logger;
  * {@link ManagedCertificate} (issue 19); guarded by the certificate's lock like the rest of its state.
  */
 final class AriTracking {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // the certificate's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     /** What the tracking needs from its certificate while it fetches under the store lock. */
     interface Owner {
@@ -95,7 +95,7 @@ final class AriTracking {
                 if (owner.stopped()) {
                     throw new InterruptedException("stopped while waiting for the store lock of " + id);
                 }
-                Log.LOG.debug("autocert4j: cannot take the store lock of {} to share its ARI window ({}); fetching alone", id, e.toString());
+                LOG.debug("autocert4j: cannot take the store lock of {} to share its ARI window ({}); fetching alone", id, e.toString());
             }
             if (storeLock != null && adoptStoredAri(services.now(), live)) {
                 return; // a peer fetched it while this server waited for the lock
@@ -107,7 +107,7 @@ final class AriTracking {
                 try {
                     storeLock.close();
                 } catch (IOException | RuntimeException e) {
-                    Log.LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", id, LogSafe.text(e.toString()));
+                    LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", id, LogSafe.text(e.toString()));
                 }
             }
         }
@@ -127,7 +127,7 @@ final class AriTracking {
         try {
             return services.storage().loadAri(id, live.serial()).orElse(null);
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot read the stored ARI window of {}: {}", id, e.toString());
+            LOG.debug("autocert4j: cannot read the stored ARI window of {}: {}", id, e.toString());
             return null;
         }
     }
@@ -157,7 +157,7 @@ final class AriTracking {
             Issuer.Window w = window.get();
             if (w.end() != null && w.end().isBefore(live.notBefore())) {
                 // A window that closed before this certificate existed cannot be about it.
-                Log.LOG.warn("autocert4j: ignoring the CA's ARI window for {} ({} .. {}): it ended before the certificate's notBefore {}",
+                LOG.warn("autocert4j: ignoring the CA's ARI window for {} ({} .. {}): it ended before the certificate's notBefore {}",
                         id, w.start(), w.end(), live.notBefore());
                 ari = null;
                 ariChosen = null;
@@ -178,20 +178,20 @@ final class AriTracking {
                     services.storage().saveAri(id, new CertificateStorage.Ari(live.serial().toString(16), w.start(), w.end(), ariChosen,
                             ariNextFetch, w.explanationUrl()), storeLock);
                 } catch (IOException | RuntimeException e) {
-                    Log.LOG.debug("autocert4j: cannot store the ARI window of {} for the other servers: {}", id, e.toString());
+                    LOG.debug("autocert4j: cannot store the ARI window of {} for the other servers: {}", id, e.toString());
                 }
             }
         } catch (IssuanceException e) {
             // ARI is advisory: the lifetime rule decides meanwhile; ask again later.
-            Log.LOG.debug("autocert4j: ARI fetch for {} failed: {}", id, e.getMessage());
+            LOG.debug("autocert4j: ARI fetch for {} failed: {}", id, e.getMessage());
             ariNextFetch = now.plus(RenewalPlanner.MIN_ARI_POLL.multipliedBy(10));
         } catch (RuntimeException e) {
             // A broken answer (or a bug) in the advisory part must never stop renewal itself.
             if (!ariCrashLogged) {
                 ariCrashLogged = true;
-                Log.LOG.warn("autocert4j: ARI fetch for {} failed unexpectedly; the lifetime rule decides meanwhile", id, e);
+                LOG.warn("autocert4j: ARI fetch for {} failed unexpectedly; the lifetime rule decides meanwhile", id, e);
             } else {
-                Log.LOG.debug("autocert4j: ARI fetch for {} failed unexpectedly again: {}", id, e.toString());
+                LOG.debug("autocert4j: ARI fetch for {} failed unexpectedly again: {}", id, e.toString());
             }
             ariNextFetch = now.plus(RenewalPlanner.MIN_ARI_POLL.multipliedBy(10));
         }
@@ -209,11 +209,11 @@ final class AriTracking {
         }
         loggedPlan = at;
         if (ari != null && ariWindowChanged) {
-            Log.LOG.info("autocert4j: {} ARI window {} .. {}; renewal planned at {}{}{}", id, ari.start(), ari.end(), at,
+            LOG.info("autocert4j: {} ARI window {} .. {}; renewal planned at {}{}{}", id, ari.start(), ari.end(), at,
                     at.equals(ariChosen) ? "" : " (" + plan.reason() + ")",
                     ari.explanationUrl() == null ? "" : " (CA explanation: " + ari.explanationUrl() + ")");
         } else {
-            Log.LOG.debug("autocert4j: {} renewal planned at {} ({})", id, at, plan.reason());
+            LOG.debug("autocert4j: {} renewal planned at {} ({})", id, at, plan.reason());
         }
         ariWindowChanged = false;
     }

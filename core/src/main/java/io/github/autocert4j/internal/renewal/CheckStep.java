@@ -1,12 +1,12 @@
 package io.github.autocert4j.internal.renewal;
 
 import io.github.autocert4j.internal.renewal.Outcome.Next;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.time.Duration;
 import java.time.Instant;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The check step of one {@link ManagedCertificate}: refresh the CA's renewal window (ARI), plan,
@@ -16,7 +16,7 @@ import org.slf4j.Logger;
  * nothing itself (the unit schedules what it returns, in one place).
  */
 final class CheckStep {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // the certificate's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     private final ManagedCertificate m;
 
@@ -40,7 +40,7 @@ final class CheckStep {
         Duration minAge = m.live == null ? ManagedCertificate.MIN_ARI_RENEWAL_AGE : min(ManagedCertificate.MIN_ARI_RENEWAL_AGE, m.live.lifetime().dividedBy(10));
         if (plan.renewNow() && plan.byAri() && m.liveSince != null && now.isBefore(m.liveSince.plus(minAge))) {
             Instant notBefore = m.liveSince.plus(minAge);
-            Log.LOG.warn("autocert4j: the CA's ARI window asks to renew {} again right after it went live; waiting until {}", m.id, notBefore);
+            LOG.warn("autocert4j: the CA's ARI window asks to renew {} again right after it went live; waiting until {}", m.id, notBefore);
             plan = new RenewalPlanner.Plan(false, notBefore, "ARI renewal deferred", false, notBefore);
         }
         m.ariTracking.logPlanned(plan);
@@ -53,10 +53,10 @@ final class CheckStep {
             return new Outcome(Next.at(next), null);
         }
         if (m.live != null && !m.hooks.shouldRenew(m)) {
-            Log.LOG.info("autocert4j: not renewing {}: the on-demand decision no longer allows it", m.id);
+            LOG.info("autocert4j: not renewing {}: the on-demand decision no longer allows it", m.id);
             return new Outcome(Next.NEVER, null);
         }
-        Log.LOG.info("autocert4j: renewing {}: {}", m.id, plan.reason());
+        LOG.info("autocert4j: renewing {}: {}", m.id, plan.reason());
         return m.orderStep.attempt(false);
     }
 

@@ -5,7 +5,6 @@ import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.Issuer;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.security.cert.X509Certificate;
@@ -23,6 +22,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the failed validations of each hostname at one issuer (one ACME account) under the CA's
@@ -44,7 +44,7 @@ import org.slf4j.Logger;
  * written they are kept in memory meanwhile.
  */
 public final class FailedValidationBudget implements Issuer {
-    private static final class Log { static final Logger LOG = Loggers.of(FailedValidationBudget.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(FailedValidationBudget.class);
 
     /** Let's Encrypt's "Authorization Failures per Hostname per Account": 5 per hour. */
     public static final int DEFAULT_MAX = 5;
@@ -107,7 +107,7 @@ public final class FailedValidationBudget implements Issuer {
                 failures.put(name, new ArrayDeque<>(sorted));
             }
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot read the failed validations of {} from the store ({}); using what this process saw",
+            LOG.debug("autocert4j: cannot read the failed validations of {} from the store ({}); using what this process saw",
                     name, LogSafe.text(e.toString()));
         }
     }
@@ -127,7 +127,7 @@ public final class FailedValidationBudget implements Issuer {
                 store.store(key(name), sb.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             }
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot write the failed validations of {} to the store ({}); kept in memory", name,
+            LOG.debug("autocert4j: cannot write the failed validations of {} to the store ({}); kept in memory", name,
                     LogSafe.text(e.toString()));
         }
     }
@@ -187,7 +187,7 @@ public final class FailedValidationBudget implements Issuer {
                     }
                 }
                 if (worst >= max) {
-                    Log.LOG.warn("autocert4j: {} failed validation at {} {} times within {}; no new order for it before {} (the CA's "
+                    LOG.warn("autocert4j: {} failed validation at {} {} times within {}; no new order for it before {} (the CA's "
                             + "limit per hostname)", request.names(), delegate.id(), worst, window, at.plus(window));
                 }
             }

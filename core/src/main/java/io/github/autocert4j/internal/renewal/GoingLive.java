@@ -7,7 +7,6 @@ import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.store.IssuersUnreadable;
 import io.github.autocert4j.internal.tls.ChainVerifier;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.time.Instant;
@@ -16,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How a certificate of one {@link ManagedCertificate} becomes live without an order: loaded from
@@ -26,7 +26,7 @@ import org.slf4j.Logger;
  * certificate's state.
  */
 final class GoingLive {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // the certificate's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     private final ManagedCertificate m;
     /** Status and event while a start-up read could not ask the store. */
@@ -54,7 +54,7 @@ final class GoingLive {
                 return new Outcome(Outcome.Next.at(m.services.now()), null);
             }
         } catch (StoreAdoption.Unreadable e) {
-            Log.LOG.debug("autocert4j: cannot read stored {} after a change in the store: {}", m.id, LogSafe.text(e.getMessage()));
+            LOG.debug("autocert4j: cannot read stored {} after a change in the store: {}", m.id, LogSafe.text(e.getMessage()));
             return new Outcome(Outcome.Next.UNCHANGED, null); // a notice only: the next check reads it again
         }
         if (!rejectedNow) {
@@ -79,7 +79,7 @@ final class GoingLive {
         String serving = m.live != null ? "the certificate live before stays live" : "the self-signed fallback is served";
         m.lastFailure = io.github.autocert4j.IssuanceException.transientFailure("the stored certificate " + m.id + " (serial "
                 + bundle.serial().toString(16) + ") was not served: " + problem + "; " + serving + " and a new one is ordered", null);
-        Log.LOG.warn("autocert4j: {}", m.lastFailure.getMessage());
+        LOG.warn("autocert4j: {}", m.lastFailure.getMessage());
         m.emit(new CertEvent.Rejected(m.id, m.services.now(), bundle.serial(), problem));
     }
 
@@ -113,7 +113,7 @@ final class GoingLive {
         m.lastFailure = null;
         m.renewReason = null;
         m.permanent = false;
-        Log.LOG.info("autocert4j: adopted certificate {} that another server sharing the store renewed (serial {}, expires {})",
+        LOG.info("autocert4j: adopted certificate {} that another server sharing the store renewed (serial {}, expires {})",
                 m.id, stored.serial().toString(16), stored.notAfter());
         m.emit(new CertEvent.Loaded(m.id, now, stored.serial(), stored.notAfter()));
         m.hooks.renewed(m, stored);
@@ -164,12 +164,12 @@ final class GoingLive {
                 // the names it does cover while a new one is ordered at the first check.
                 ChainVerifier.verifyUsable(bundle, bundle.names(), now);
                 m.renewReason = "the configured names changed";
-                Log.LOG.info("autocert4j: stored certificate {} does not cover every configured name ({}); serving it until a new one is issued",
+                LOG.info("autocert4j: stored certificate {} does not cover every configured name ({}); serving it until a new one is issued",
                         m.id, namesChanged.getMessage());
             }
             if (!m.services.isConfigured(found.get().issuerId())) {
                 m.renewReason = "it was issued by " + found.get().issuerId() + ", which is not configured any more";
-                Log.LOG.info("autocert4j: stored certificate {} was issued by {}, which is not configured any more; serving it until a new one is issued",
+                LOG.info("autocert4j: stored certificate {} was issued by {}, which is not configured any more; serving it until a new one is issued",
                         m.id, found.get().issuerId());
             }
             goLive(bundle, found.get().profile(), found.get().issuerId(), false);
@@ -177,13 +177,13 @@ final class GoingLive {
                 m.ariTracking.useStored(found.get().ari()); // the fleet's pick for this window, not a new one
             }
             if (m.verboseLoad) {
-                Log.LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
+                LOG.info("autocert4j: serving stored certificate {} (serial {}, expires {})", m.id, bundle.serial().toString(16), bundle.notAfter());
             }
             return new CertEvent.Loaded(m.id, now, bundle.serial(), bundle.notAfter());
         } catch (ChainVerifier.VerificationException e) {
-            Log.LOG.info("autocert4j: stored certificate {} is not usable ({}); a new one will be ordered", m.id, e.getMessage());
+            LOG.info("autocert4j: stored certificate {} is not usable ({}); a new one will be ordered", m.id, e.getMessage());
         } catch (IOException | RuntimeException e) {
-            Log.LOG.warn("autocert4j: cannot read stored certificate {} ({}); a new one will be ordered", m.id, LogSafe.text(e.toString()));
+            LOG.warn("autocert4j: cannot read stored certificate {} ({}); a new one will be ordered", m.id, LogSafe.text(e.toString()));
         }
         return null;
     }

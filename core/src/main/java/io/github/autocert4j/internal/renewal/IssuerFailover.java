@@ -4,13 +4,13 @@ import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.Issuer;
 import io.github.autocert4j.internal.acme.Csr;
 import io.github.autocert4j.internal.store.CertBundle;
-import io.github.autocert4j.internal.util.Loggers;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Issuer failover for one managed certificate: asks each issuer in turn (a CA that did not answer
@@ -19,7 +19,7 @@ import org.slf4j.Logger;
  * the certificate's lock.
  */
 final class IssuerFailover {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // the certificate's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     /** What an issuer returned, with the fresh key. */
     record Issued(CertBundle bundle, String profile, String issuerId) {
@@ -54,7 +54,7 @@ final class IssuerFailover {
             if (waitUntil != null && now.isBefore(waitUntil)) {
                 failed.add(new IssuanceException(issuer.id() + " asked not to be contacted before " + waitUntil + " (Retry-After); skipped",
                         false, waitUntil, null, null, null));
-                Log.LOG.info("autocert4j: not asking {} for {} before {}, as it asked", issuer.id(), id, waitUntil);
+                LOG.info("autocert4j: not asking {} for {} before {}, as it asked", issuer.id(), id, waitUntil);
                 continue;
             }
             askedToWait.remove(issuer.id());
@@ -69,7 +69,7 @@ final class IssuerFailover {
                 failed.add(e);
                 e.retryAfter().ifPresent(t -> askedToWait.put(issuer.id(), t));
                 if (i + 1 < issuers.size()) {
-                    Log.LOG.warn("autocert4j: {} could not issue {} ({}); trying {}", issuer.id(), id, e.getMessage(), issuers.get(i + 1).id());
+                    LOG.warn("autocert4j: {} could not issue {} ({}); trying {}", issuer.id(), id, e.getMessage(), issuers.get(i + 1).id());
                 }
             } catch (RuntimeException e) {
                 failed.add(IssuanceException.transientFailure(issuer.id() + " failed unexpectedly: " + e, e));

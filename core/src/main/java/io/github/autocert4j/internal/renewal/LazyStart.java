@@ -4,7 +4,6 @@ import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.tls.CertificateSource;
 import io.github.autocert4j.internal.util.DaemonThreads;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.time.Instant;
 import java.util.List;
@@ -19,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Lazy loading of the configured certificates (issue 23): above {@code AutoCertBuilder.lazyLoadAbove}
@@ -37,7 +37,7 @@ import org.slf4j.Logger;
  * A certificate whose store could not be reached stays not loaded and is read again by the sweep.
  */
 public final class LazyStart implements AutoCloseable {
-    private static final class Log { static final Logger LOG = Loggers.of("io.github.autocert4j.AutoCert"); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCert");
 
     /**
      * The default of {@code AutoCertBuilder.lazyLoadAbove}: an eager start of this many certificates
@@ -105,7 +105,7 @@ public final class LazyStart implements AutoCloseable {
     public void start(List<ManagedCertificate> all) {
         notLoaded.addAll(all);
         all.forEach(m -> m.goingLive.lazy = this); // a unit of work (renewNow) then loads it first
-        Log.LOG.info("autocert4j: {} configured certificates (more than lazyLoadAbove): each is loaded from the store at its first "
+        LOG.info("autocert4j: {} configured certificates (more than lazyLoadAbove): each is loaded from the store at its first "
                 + "handshake; a background sweep loads the rest (at most {}/s)", all.size(), SWEEP_RATE_PER_SECOND);
         ExecutorService threads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-sweep"));
         sweep = threads;
@@ -188,7 +188,7 @@ public final class LazyStart implements AutoCloseable {
 
     private void sweepDone(int total, long startNanos) {
         sweepDoneNanos = System.nanoTime();
-        Log.LOG.info("autocert4j: lazy loading of {} certificates done in {} ms ({} loaded at their first handshake); {} not loaded",
+        LOG.info("autocert4j: lazy loading of {} certificates done in {} ms ({} loaded at their first handshake); {} not loaded",
                 total, (sweepDoneNanos - startNanos) / 1_000_000, handshakeLoads.get(), notLoaded.size());
     }
 
@@ -232,7 +232,7 @@ public final class LazyStart implements AutoCloseable {
                 loaded = true;
             }
         } catch (RuntimeException e) {
-            Log.LOG.warn("autocert4j: loading certificate {} failed unexpectedly; the sweep tries again", m.id, e);
+            LOG.warn("autocert4j: loading certificate {} failed unexpectedly; the sweep tries again", m.id, e);
         } finally {
             loading.remove(m, mine);
             mine.complete(loaded);

@@ -6,7 +6,6 @@ import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.internal.renewal.Outcome.Next;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -20,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The renewal state machine of one managed certificate: load or adopt ({@link GoingLive}) → check
@@ -34,7 +34,7 @@ import org.slf4j.Logger;
  * an immutable {@link StatusView} when it is done.
  */
 public final class ManagedCertificate {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class);
     /**
      * ARI may not make a certificate due again sooner than this after it went live (or a tenth of
      * its lifetime, if shorter): a CA that keeps answering with a window in the past (a bug, an
@@ -277,7 +277,7 @@ public final class ManagedCertificate {
             return true;
         } catch (RejectedExecutionException e) {
             if (!stopped) {
-                Log.LOG.error("autocert4j: the renewal executor refused work on certificate {} ({}). Fix: keep the executor given to "
+                LOG.error("autocert4j: the renewal executor refused work on certificate {} ({}). Fix: keep the executor given to "
                         + "executor() running while the AutoCert is open", id, e.toString());
             }
             return false;
@@ -310,7 +310,7 @@ public final class ManagedCertificate {
                     next = stopped ? Next.NEVER : Next.at(services.now().plus(services.policy().backoff().get(0)));
                 } catch (RuntimeException | Error e) {
                     // A bug or an unforeseen failure outside an order: never stop renewing silently.
-                    Log.LOG.error("autocert4j: unexpected error while working on certificate {}; checking again along the backoff schedule", id, e);
+                    LOG.error("autocert4j: unexpected error while working on certificate {}; checking again along the backoff schedule", id, e);
                     next = Next.at(RenewalPlanner.retryAt(Math.max(1, failures), null, live == null ? null : live.notBefore(),
                             live == null ? null : live.notAfter(), services.now(), services.policy(), services.random()));
                 }
@@ -370,7 +370,7 @@ public final class ManagedCertificate {
             if (!stopped) {
                 lastFailure = IssuanceException.transientFailure("renewal of " + id + " has stopped: the executor refused to schedule "
                         + "the next check. Fix: keep the executor given to executor() running while the AutoCert is open", e);
-                Log.LOG.error("autocert4j: {}", lastFailure.getMessage());
+                LOG.error("autocert4j: {}", lastFailure.getMessage());
             }
         }
     }

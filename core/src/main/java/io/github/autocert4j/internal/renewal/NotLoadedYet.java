@@ -3,12 +3,12 @@ package io.github.autocert4j.internal.renewal;
 import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.time.Duration;
 import java.time.Instant;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A configured certificate whose start-up read the store did not answer (down, a read that timed out,
@@ -20,7 +20,7 @@ import org.slf4j.Logger;
  * retry). Runs under the certificate's lock, inside {@link GoingLive#load}.
  */
 final class NotLoadedYet {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // the certificate's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
     /** What {@code lastError()} starts with while the certificate waits for the store. */
     static final String PREFIX = "not loaded from the store yet: ";
 
@@ -46,7 +46,7 @@ final class NotLoadedYet {
         m.lastFailure = e;
         shown = e;
         if (first) {
-            Log.LOG.debug("autocert4j: {}", e.getMessage());
+            LOG.debug("autocert4j: {}", e.getMessage());
             m.emit(new CertEvent.Failed(m.id, now, e, reads, now.plus(StartupLoad.RETRY_MAX), Duration.ZERO));
         }
     }

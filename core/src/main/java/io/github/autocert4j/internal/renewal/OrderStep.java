@@ -8,7 +8,6 @@ import io.github.autocert4j.internal.renewal.Outcome.Next;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.tls.ChainVerifier;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -17,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The order step of one {@link ManagedCertificate}: under the certificate's store lock, adopt a
@@ -28,7 +28,7 @@ import org.slf4j.Logger;
  * next check to the one scheduling point.
  */
 final class OrderStep implements AriTracking.Owner {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // the certificate's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
     /** How long a certificate that was issued but could not be stored is retried into the store. */
     private static final int SAVE_TRIES = 6;
 
@@ -94,7 +94,7 @@ final class OrderStep implements AriTracking.Owner {
             m.renewReason = null;
             m.permanent = false;
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            Log.LOG.info("autocert4j: certificate {} is live: serial {}, expires {}, from {}{}", m.id, issued.bundle().serial().toString(16),
+            LOG.info("autocert4j: certificate {} is live: serial {}, expires {}, from {}{}", m.id, issued.bundle().serial().toString(16),
                     issued.bundle().notAfter(), issued.issuerId(), issued.profile() == null ? "" : ", profile " + issued.profile());
             m.emit(new CertEvent.Issued(m.id, m.services.now(), issued.bundle().serial(), issued.bundle().notAfter(),
                     renewal, issued.profile(), issued.issuerId(), took));
@@ -114,7 +114,7 @@ final class OrderStep implements AriTracking.Owner {
             try {
                 storeLock.close();
             } catch (IOException | RuntimeException e) {
-                Log.LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", m.id, LogSafe.text(e.toString()));
+                LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", m.id, LogSafe.text(e.toString()));
             }
         }
     }
@@ -147,7 +147,7 @@ final class OrderStep implements AriTracking.Owner {
                     throw IssuanceException.transientFailure("the certificate was issued but could not be stored ("
                             + LogSafe.text(e.getMessage()) + "); it was discarded. Fix: check the store " + m.services.storage().store(), e);
                 }
-                Log.LOG.warn("autocert4j: storing the new certificate {} failed ({}); trying again in {} ms", m.id, LogSafe.text(e.getMessage()), waitMillis);
+                LOG.warn("autocert4j: storing the new certificate {} failed ({}); trying again in {} ms", m.id, LogSafe.text(e.getMessage()), waitMillis);
                 Thread.sleep(waitMillis);
                 waitMillis *= 2;
             }
@@ -175,22 +175,22 @@ final class OrderStep implements AriTracking.Owner {
         if (next != null && m.live != null && next.equals(retryAfter)
                 && next.isAfter(RenewalPlanner.retryDeadline(m.live.notBefore(), m.live.notAfter()))) {
             // Honoured (asking earlier is refused anyway), never exceeded; said once per failure.
-            Log.LOG.warn("autocert4j: the CA asked not to be contacted for {} before {} (Retry-After), which is past the last retry moment {} "
+            LOG.warn("autocert4j: the CA asked not to be contacted for {} before {} (Retry-After), which is past the last retry moment {} "
                     + "before expiry at {}; retrying exactly then. Fix: add a second CA (builder acmeCa(...)) so renewal can fail over",
                     m.id, next, RenewalPlanner.retryDeadline(m.live.notBefore(), m.live.notAfter()), m.live.notAfter());
         }
         if (next != null) {
-            Log.LOG.warn("autocert4j: obtaining certificate {} failed ({} in a row); {}; next attempt at {}: {}",
+            LOG.warn("autocert4j: obtaining certificate {} failed ({} in a row); {}; next attempt at {}: {}",
                     m.id, m.failures, serving, next, e.getMessage());
         } else {
-            Log.LOG.error("autocert4j: obtaining certificate {} failed permanently; {}; not retrying until renewNow() or a restart: {}",
+            LOG.error("autocert4j: obtaining certificate {} failed permanently; {}; not retrying until renewNow() or a restart: {}",
                     m.id, serving, e.getMessage());
         }
         m.emit(new CertEvent.Failed(m.id, now, e, m.failures, next, Duration.ofNanos(System.nanoTime() - t0)));
         if (m.live != null && RenewalPlanner.inWarningWindow(m.live.notBefore(), m.live.notAfter(), now, m.services.policy())) {
             Duration remaining = Duration.between(now, m.live.notAfter());
             remaining = remaining.isNegative() ? Duration.ZERO : remaining;
-            Log.LOG.warn("autocert4j: certificate {} expires at {} ({} left) and renewal keeps failing: {}", m.id, m.live.notAfter(), remaining, e.getMessage());
+            LOG.warn("autocert4j: certificate {} expires at {} ({} left) and renewal keeps failing: {}", m.id, m.live.notAfter(), remaining, e.getMessage());
             m.emit(new CertEvent.ExpiryWarning(m.id, now, m.live.notAfter(), remaining));
         }
         List<CompletableFuture<CertificateStatus>> waiters = m.goingLive.takeLiveWaiters();

@@ -2,7 +2,6 @@ package io.github.autocert4j.internal.renewal;
 
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.internal.util.DaemonThreads;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The start-up load of {@link AutoCert#start()}, which never waits on a store that does not answer.
@@ -33,7 +33,7 @@ import org.slf4j.Logger;
  * checked and ordered) at once. What was loaded before the failure is served meanwhile.
  */
 public final class StartupLoad implements AutoCloseable {
-    private static final class Log { static final Logger LOG = Loggers.of(StartupLoad.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(StartupLoad.class);
 
     /** {@code start()} returns when no read completed for this long (the store hangs). */
     public static final Duration STORE_SILENCE = Duration.ofSeconds(2);
@@ -94,7 +94,7 @@ public final class StartupLoad implements AutoCloseable {
             } catch (TimeoutException waiting) {
                 long silentNanos = System.nanoTime() - lastAnswer.get();
                 if ((unavailableSeen || storeHangs || silentNanos >= STORE_SILENCE.toNanos()) && handoff.compareAndSet(WAITING, GONE)) {
-                    Log.LOG.warn("autocert4j: the store {} {}; serving the self-signed fallback for {} certificate(s) meanwhile (of {}; status(): "
+                    LOG.warn("autocert4j: the store {} {}; serving the self-signed fallback for {} certificate(s) meanwhile (of {}; status(): "
                             + "PENDING, lastError \"{}...\"). Their stored certificates are loaded (nothing is ordered for them) once it "
                             + "answers; start-up does not wait for it", store, unavailableSeen ? "failed a read or cannot be reached now"
                             : storeHangs ? "did not answer when it was built" : "has not answered for " + STORE_SILENCE.toSeconds() + " s",
@@ -142,16 +142,16 @@ public final class StartupLoad implements AutoCloseable {
         }
         if (again.isEmpty() || closed) {
             if (!first && !closed) {
-                Log.LOG.info("autocert4j: the store {} answers again; stored certificates loaded", store);
+                LOG.info("autocert4j: the store {} answers again; stored certificates loaded", store);
             }
             return;
         }
         if (first) { // why, once per start (each certificate's status and Failed event say it too)
-            Log.LOG.warn("autocert4j: {} of {} certificate(s) not loaded yet, read again until the store answers; the first: {}",
+            LOG.warn("autocert4j: {} of {} certificate(s) not loaded yet, read again until the store answers; the first: {}",
                     again.size(), certificates.size(), again.get(0).status(java.time.Instant.now()).lastError());
         }
         Duration next = delay.multipliedBy(2).compareTo(RETRY_MAX) > 0 ? RETRY_MAX : delay.multipliedBy(2);
-        Log.LOG.debug("autocert4j: the store is unavailable; reading {} certificate(s) again in {}", again.size(), delay);
+        LOG.debug("autocert4j: the store is unavailable; reading {} certificate(s) again in {}", again.size(), delay);
         try {
             thread.schedule(() -> {
                 if (!closed) {
@@ -159,7 +159,7 @@ public final class StartupLoad implements AutoCloseable {
                 }
             }, delay.toMillis(), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException closedMeanwhile) {
-            Log.LOG.debug("autocert4j: start-up load closed before the store answered");
+            LOG.debug("autocert4j: start-up load closed before the store answered");
         }
     }
 

@@ -4,13 +4,13 @@ import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.store.IssuersUnreadable;
 import io.github.autocert4j.internal.tls.ChainVerifier;
-import io.github.autocert4j.internal.util.Loggers;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether a certificate another server sharing the store put there replaces the live one: newer
@@ -19,7 +19,7 @@ import org.slf4j.Logger;
  * then swaps it in.
  */
 final class StoreAdoption {
-    private static final class Log { static final Logger LOG = Loggers.of(ManagedCertificate.class); } // the certificate's log; made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedCertificate.class); // the certificate's log, as before
 
     private StoreAdoption() {
     }
@@ -42,7 +42,7 @@ final class StoreAdoption {
         try {
             found = read.decode();
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot decode stored {} for adoption: {}", id, e.toString());
+            LOG.debug("autocert4j: cannot decode stored {} for adoption: {}", id, e.toString());
             return Optional.empty(); // the store answered with bytes that are no certificate: nothing to adopt
         }
         if (found.isEmpty()) {

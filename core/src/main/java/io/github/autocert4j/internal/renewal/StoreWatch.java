@@ -6,7 +6,6 @@ import io.github.autocert4j.internal.store.StoreLayout;
 
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -23,6 +22,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Servers sharing a store renew too: this tells a manager's certificates when the store says a
@@ -38,7 +38,7 @@ import org.slf4j.Logger;
  * (one small directory) on a thread of the watch's own, never on the host's executor.
  */
 public final class StoreWatch implements AutoCloseable {
-    private static final class Log { static final Logger LOG = Loggers.of(StoreWatch.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(StoreWatch.class);
     /** How long a re-read after a lost notification channel waits for the store to answer reads. */
     private static final Duration READABLE_WAIT = Duration.ofSeconds(30);
     /** A key read to see whether the store answers (whether it exists does not matter). */
@@ -102,7 +102,7 @@ public final class StoreWatch implements AutoCloseable {
                 request(key);
             }
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot list renewal requests: {}", e.toString());
+            LOG.debug("autocert4j: cannot list renewal requests: {}", e.toString());
         }
     }
 
@@ -131,11 +131,11 @@ public final class StoreWatch implements AutoCloseable {
             if (r.replaces() != null && serving != null && !serving.equals(r.replaces())) {
                 return; // done already (by this server or a peer): an old request seen at start-up or again
             }
-            Log.LOG.info("autocert4j: renewal of {} requested through the store (by {} at {}, replacing serial {})", m.id,
+            LOG.info("autocert4j: renewal of {} requested through the store (by {} at {}, replacing serial {})", m.id,
                     LogSafe.text(r.requestedBy()), r.requestedAt(), r.replaces() == null ? "-" : r.replaces().toString(16));
             m.renewNow(r.replaces());
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: cannot read renewal request {}: {}", key, e.toString());
+            LOG.debug("autocert4j: cannot read renewal request {}: {}", key, e.toString());
         }
     }
 
@@ -151,12 +151,12 @@ public final class StoreWatch implements AutoCloseable {
             });
         } catch (IOException | RuntimeException e) {
             Duration next = retryIn.multipliedBy(2).compareTo(Duration.ofHours(1)) > 0 ? Duration.ofHours(1) : retryIn.multipliedBy(2);
-            Log.LOG.warn("autocert4j: cannot watch the store for renewals by other servers ({}); they are adopted at the next check, "
+            LOG.warn("autocert4j: cannot watch the store for renewals by other servers ({}); they are adopted at the next check, "
                     + "and watching is tried again in {}", LogSafe.text(e.toString()), retryIn);
             try {
                 services.executor().schedule(() -> watch(next), retryIn.toMillis(), TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException rejected) {
-                Log.LOG.debug("autocert4j: executor refused the watch retry: {}", rejected.toString());
+                LOG.debug("autocert4j: executor refused the watch retry: {}", rejected.toString());
             }
         }
     }
@@ -183,7 +183,7 @@ public final class StoreWatch implements AutoCloseable {
         try {
             own.execute(r);
         } catch (RejectedExecutionException closedMeanwhile) {
-            Log.LOG.debug("autocert4j: a renewal request arrived while closing");
+            LOG.debug("autocert4j: a renewal request arrived while closing");
         }
     }
 
@@ -216,7 +216,7 @@ public final class StoreWatch implements AutoCloseable {
                 return;
             } catch (IOException | RuntimeException e) {
                 if (System.nanoTime() - deadline > 0) {
-                    Log.LOG.info("autocert4j: the store's notifications are back but reads still fail ({}); re-reading anyway",
+                    LOG.info("autocert4j: the store's notifications are back but reads still fail ({}); re-reading anyway",
                             LogSafe.text(e.toString()));
                     return;
                 }
@@ -237,7 +237,7 @@ public final class StoreWatch implements AutoCloseable {
             try {
                 h.close();
             } catch (Exception e) {
-                Log.LOG.debug("autocert4j: closing the store watch failed: {}", e.toString());
+                LOG.debug("autocert4j: closing the store watch failed: {}", e.toString());
             }
         }
     }

@@ -2,7 +2,6 @@ package io.github.autocert4j.internal.store;
 
 import io.github.autocert4j.CertStore;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -33,6 +32,7 @@ import javax.security.auth.x500.X500Principal;
 
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The issuer certificates the CAs presented at issuance, recorded with the account, and the check
@@ -61,7 +61,7 @@ import org.slf4j.Logger;
  * was never empty when first checked (a new store), nothing is trusted that was not recorded at issuance.
  */
 public final class IssuerRecord {
-    private static final class Log { static final Logger LOG = Loggers.of(IssuerRecord.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(IssuerRecord.class);
     /** How long a store without a record trusts the issuers of the chains it holds (shared by the fleet). */
     public static final Duration TRUST_ON_FIRST_USE = Duration.ofHours(1);
     /** The key of the migration window's end. */
@@ -240,7 +240,7 @@ public final class IssuerRecord {
         try {
             loaded();
         } catch (IOException | RuntimeException e) {
-            Log.LOG.debug("autocert4j: reading the recorded issuers failed: {}", LogSafe.text(e.toString()));
+            LOG.debug("autocert4j: reading the recorded issuers failed: {}", LogSafe.text(e.toString()));
         }
     }
 
@@ -270,7 +270,7 @@ public final class IssuerRecord {
                             add(bySubject, all, c);
                         }
                     } catch (IOException | RuntimeException e) {
-                        Log.LOG.warn("autocert4j: ignoring the unreadable recorded issuer {} ({})", LogSafe.text(key), LogSafe.text(e.toString()));
+                        LOG.warn("autocert4j: ignoring the unreadable recorded issuer {} ({})", LogSafe.text(key), LogSafe.text(e.toString()));
                     }
                 }
             } catch (IOException | RuntimeException e) {
@@ -346,7 +346,7 @@ public final class IssuerRecord {
             for (X509Certificate c : chain.subList(1, chain.size())) {
                 if (!snapshot.all().contains(c) && !added.contains(c)) {
                     write(prefix("migrated") + sha256(c) + ".crt", c);
-                    Log.LOG.warn("autocert4j: trusting issuer {} on first use (it issued a certificate stored before issuers were recorded; "
+                    LOG.warn("autocert4j: trusting issuer {} on first use (it issued a certificate stored before issuers were recorded; "
                             + "the migration window ends at {})", c.getSubjectX500Principal().getName(), tofuUntil);
                     added.add(c);
                 }
@@ -376,7 +376,7 @@ public final class IssuerRecord {
                 p.store(out, "autocert4j: until then, issuers of certificates stored before issuers were recorded are trusted on first use");
                 store.store(MIGRATION_KEY, out.toString().getBytes(StandardCharsets.UTF_8));
                 tofuUntil = until;
-                Log.LOG.warn("autocert4j: the store {} has no recorded issuers (written by an older version); until {} the issuers of the "
+                LOG.warn("autocert4j: the store {} has no recorded issuers (written by an older version); until {} the issuers of the "
                         + "certificates it holds are trusted on first use and recorded", store, until);
             } else {
                 tofuUntil = Instant.MIN; // a store whose record existed from the start: never

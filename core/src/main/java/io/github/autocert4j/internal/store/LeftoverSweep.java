@@ -4,7 +4,6 @@ import io.github.autocert4j.CertStore;
 import io.github.autocert4j.RenewalPolicy;
 import io.github.autocert4j.internal.util.DaemonThreads;
 import io.github.autocert4j.internal.util.LogSafe;
-import io.github.autocert4j.internal.util.Loggers;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -14,6 +13,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Removes what interrupted orders and killed processes left in the store: the store's own leftovers
@@ -27,7 +27,7 @@ import org.slf4j.Logger;
  * the sweep only reclaims the space.
  */
 public final class LeftoverSweep implements AutoCloseable {
-    private static final class Log { static final Logger LOG = Loggers.of(LeftoverSweep.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(LeftoverSweep.class);
     /** The maximum age of a stored challenge answer unless the order timeout asks for more. */
     public static final Duration DEFAULT_CHALLENGE_MAX_AGE = Duration.ofHours(1);
     public static final int MAX_DELETIONS = 1000;
@@ -65,12 +65,12 @@ public final class LeftoverSweep implements AutoCloseable {
         try {
             Swept s = run();
             if (s.total() > 0) {
-                Log.LOG.info("autocert4j: removed {} leftover(s) from the store: {} temporary file(s) of interrupted writes, "
+                LOG.info("autocert4j: removed {} leftover(s) from the store: {} temporary file(s) of interrupted writes, "
                         + "{} challenge answer(s) older than {}", s.total(), s.storeLeftovers(), s.challenges(), maxAge);
             }
         } catch (IOException | RuntimeException e) {
             // the store is down or refuses: the next run tries again; expired answers are not served meanwhile
-            Log.LOG.info("autocert4j: could not sweep leftovers from the store now (next try in {}): {}",
+            LOG.info("autocert4j: could not sweep leftovers from the store now (next try in {}): {}",
                     Duration.ofMillis(Math.max(1000, maxAge.toMillis() / 2)), LogSafe.text(e.toString()));
         }
     }

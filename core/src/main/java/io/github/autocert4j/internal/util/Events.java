@@ -4,6 +4,7 @@ import io.github.autocert4j.CertEvent;
 import io.github.autocert4j.CertEventListener;
 
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Delivers {@link CertEvent}s to the user's listener one at a time, in the order they were
@@ -11,7 +12,7 @@ import org.slf4j.Logger;
  * loads many certificates in parallel). A listener that throws is logged, never propagated.
  */
 public final class Events {
-    private static final class Log { static final Logger LOG = Loggers.of(Events.class); } // made on first use (Loggers)
+    private static final Logger LOG = LoggerFactory.getLogger(Events.class);
     private final CertEventListener listener;
 
     public Events(CertEventListener listener) {
@@ -22,7 +23,7 @@ public final class Events {
         try {
             listener.onEvent(event);
         } catch (RuntimeException e) {
-            Log.LOG.warn("autocert4j: event listener threw on {}: {}", event.getClass().getSimpleName(), LogSafe.text(e.toString()));
+            LOG.warn("autocert4j: event listener threw on {}: {}", event.getClass().getSimpleName(), LogSafe.text(e.toString()));
         }
     }
 }
