@@ -381,9 +381,10 @@ public final class AutoCert implements AutoCloseable {
         return "AutoCert" + wiring;
     }
 
-    /** The builder's store probe (null: none ran). */
-    void storeProbe(CompletableFuture<Void> probe) {
+    /** End of build(): its store probe (null: none ran), then the ACME client's preparation, last (issue 23: build()'s own classes load on its thread). */
+    void finishBuild(CompletableFuture<Void> probe) {
         this.storeProbe = probe;
+        wiring.prepareAcmeClients();
     }
 
     /** The frozen configuration, for tests in this package. */

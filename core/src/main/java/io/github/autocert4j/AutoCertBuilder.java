@@ -357,8 +357,8 @@ public final class AutoCertBuilder {
      * </ul>
      * It contacts no CA. A store that has not answered after 2 seconds keeps its daemon thread
      * (named {@code autocert4j-store-probe}) until it does, and a late failure is logged.
-     * {@code build()} begins preparing the ACME client on a daemon thread ({@code autocert4j-acme-prepare}: the HTTP
-     * client and its TLS context, jose4j; it ends on its own); no network I/O happens before {@code start()}.
+     * Last, it prepares the ACME client on a daemon thread ({@code autocert4j-acme-prepare}: each CA's HTTP client, held until
+     * {@code close()}, with its TLS context, fixing the JDK default trust's properties then; jose4j); no network before {@code start()}.
      */
     public AutoCert build() {
         // Copy what was given, check all of it, assemble (only the check touches anything outside the JVM, see above).
@@ -368,8 +368,8 @@ public final class AutoCertBuilder {
             throw new InvalidConfigurationException("invalid autocert4j configuration:", valid.errors());
         }
         AutoCert built = new AutoCert(ConfigAssembly.config(settings, valid));
-        built.storeProbe(valid.storeProbe());
         built.accounts().revokeOnRemove(revokeOnRemove);
+        built.finishBuild(valid.storeProbe());
         return built;
     }
 

@@ -61,7 +61,6 @@ public final class AcmeIssuer implements Issuer {
     public static final Duration ERROR_GRACE = Authorizations.ERROR_GRACE;
     private final URI directory;
     private final String id;
-    private final SSLContext trust;
     private final CertStore store;
     private final StoreLayout layout;
     private final String email;
@@ -77,7 +76,7 @@ public final class AcmeIssuer implements Issuer {
     private final AcmeAccount accounts;
     private final Authorizations authorizations;
     private final CaHealth health;
-    private volatile HttpClient http;
+    private final CaHttpClient http;
     private final DirectoryPrefetch prefetch = new DirectoryPrefetch();
     private Session infoSession;        // for ARI and metadata; guarded by accountMonitor
     private long infoSessionNanos;      // when infoSession was made: it (and its directory) is renewed daily
@@ -102,7 +101,7 @@ public final class AcmeIssuer implements Issuer {
         this.clock = clock;
         this.directory = ca.directory();
         this.id = StoreLayout.caId(directory);
-        this.trust = trust;
+        this.http = new CaHttpClient(trust, httpTimeout);
         this.store = store;
         this.layout = new StoreLayout(directory);
         this.email = email;
@@ -243,7 +242,7 @@ public final class AcmeIssuer implements Issuer {
     }
 
     private Session newSession(AtomicReference<Instant> retryAfter) {
-        Session session = new Session(directory, new AcmeProvider(this::httpClient, httpTimeout, retryAfter, prefetch));
+        Session session = new Session(directory, new AcmeProvider(http::get, httpTimeout, retryAfter, prefetch));
         session.networkSettings().setTimeout(httpTimeout);
         return session;
     }
@@ -255,7 +254,7 @@ public final class AcmeIssuer implements Issuer {
      * (nothing is kept: that request makes the client again and fails the same way).
      */
     HttpClient prepareClient() {
-        return httpClient();
+        return http.get();
     }
 
     /**
@@ -267,33 +266,17 @@ public final class AcmeIssuer implements Issuer {
     public Consumer<Boolean> reserveDirectoryPrefetch() {
         AtomicReference<Instant> retryAfter = new AtomicReference<>();
         return prefetch.reserve(directory, retryAfter, () -> {
-            AcmeProvider provider = new AcmeProvider(this::httpClient, httpTimeout, retryAfter, null);
+            AcmeProvider provider = new AcmeProvider(http::get, httpTimeout, retryAfter, null);
             Session session = new Session(directory, provider);
             session.networkSettings().setTimeout(httpTimeout);
             return provider.fetch(session, directory);
-        }, json -> DirectoryPrefetch.headNonce(new AcmeHttpClient(httpClient(), httpTimeout, new AtomicReference<>()),
+        }, json -> DirectoryPrefetch.headNonce(new AcmeHttpClient(http.get(), httpTimeout, new AtomicReference<>()),
                 json.get("newNonce").asURL(), httpTimeout));
     }
 
-    /** One JDK HTTP client for every session of this CA: connections and TLS sessions are reused across orders. */
-    private HttpClient httpClient() {
-        HttpClient c = http;
-        if (c == null) {
-            synchronized (this) {
-                if (http == null) {
-                    HttpClient.Builder b = HttpClient.newBuilder()
-                            .followRedirects(HttpClient.Redirect.NORMAL)
-                            .connectTimeout(httpTimeout)
-                            .proxy(HttpClient.Builder.NO_PROXY);
-                    if (trust != null) {
-                        b.sslContext(trust);
-                    }
-                    http = b.build();
-                }
-                c = http;
-            }
-        }
-        return c;
+    /** The end of {@code AutoCert.close()}: this CA's HTTP client is let go ({@link CaHttpClient#close()}). */
+    public void closeClient() {
+        http.close();
     }
 
     /**

@@ -27,8 +27,13 @@ import org.slf4j.LoggerFactory;
  * <p>Nothing here is required: a step that fails is logged at debug and left to the first order, which makes what
  * it needs itself and reports a failure exactly as before (an unusable trust fails the first ACME request, never
  * {@code build()}). The thread touches no network, no store and no shared state but the issuers' HTTP clients (made
- * under their own lock, once), and ends on its own: an {@code AutoCert} that is never started, or closed at once,
- * leaves at most that finished thread.
+ * under their own lock, once), and ends on its own. What it leaves: each ACME CA's HTTP client (the JDK runs one
+ * selector thread per client), held until {@code close()} lets it go ({@link CaHttpClient#close()}), so a manager that
+ * is built and never started holds one idle client per CA until it is closed. Without {@code acmeServerTrust} the
+ * client uses the JDK's default {@code SSLContext}, which reads {@code javax.net.ssl.trustStore*} once, JVM-wide: from
+ * this thread, i.e. at {@code build()}, no longer at {@code start()} (an application that sets those properties sets
+ * them before {@code build()}). It starts last in {@code build()}, so that what {@code build()} itself loads is loaded
+ * on the caller's thread.
  */
 public final class AcmePreparation {
     private static final Logger LOG = LoggerFactory.getLogger(AcmePreparation.class);

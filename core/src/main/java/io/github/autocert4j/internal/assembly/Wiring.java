@@ -101,7 +101,10 @@ public final class Wiring {
         this.leftovers = new LeftoverSweep(config.store(), challengeMaxAge);
         this.startupLoad = new StartupLoad(config.store(), PARALLEL_LOAD_ABOVE, this::loaded);
         this.acmeActions = new AcmeActions(services, this::managed);
-        // build(): what the first order needs that involves no I/O with the CA, on a daemon thread (issue 23).
+    }
+
+    /** The last step of {@code build()}: what the first order needs that involves no I/O with the CA, on a daemon thread (issue 23). */
+    public void prepareAcmeClients() {
         AcmePreparation.start(acmeIssuers());
     }
 
@@ -334,7 +337,7 @@ public final class Wiring {
         leftovers.close();
     }
 
-    /** The last step of {@code AutoCert.close()}: the renewal executor, if this manager made it. */
+    /** The last step of {@code AutoCert.close()}: the renewal executor, if this manager made it, then the ACME HTTP clients. */
     public void shutdownExecutor() {
         if (ownsExecutor) {
             services.executor().shutdownNow();
@@ -344,6 +347,7 @@ public final class Wiring {
                 Thread.currentThread().interrupt();
             }
         }
+        acmeIssuers().forEach(AcmeIssuer::closeClient);
     }
 
     @Override
