@@ -99,7 +99,7 @@ class LazyLoadLockTest {
         AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).lazyLoadAbove(0);
         names.forEach(b::certificate);
         try (AutoCert a = b.build().start();
-             LazyStartPebbleTest.ThreadedTlsServer server = new LazyStartPebbleTest.ThreadedTlsServer(a.sslContext())) {
+             ThreadedTlsServer server = new ThreadedTlsServer(a.sslContext())) {
             CompletableFuture<CertificateStatus> renewal = a.renewNow(names.get(0));
             assertTrue(unitAtGate.await(10, TimeUnit.SECONDS), "the unit of work reads the store under the lock");
             leaf(server.address(), "warm-up.invalid"); // JSSE's first handshake in this JVM is slow: not part of the bound
@@ -135,7 +135,7 @@ class LazyLoadLockTest {
         AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).lazyLoadAbove(0);
         names.forEach(b::certificate);
         try (AutoCert a = b.build().start();
-             LazyStartPebbleTest.ThreadedTlsServer server = new LazyStartPebbleTest.ThreadedTlsServer(a.sslContext())) {
+             ThreadedTlsServer server = new ThreadedTlsServer(a.sslContext())) {
             leaf(server.address(), "warm-up.invalid"); // a name nothing covers: no load; JSSE's first handshake is slow
             long t0 = System.nanoTime();
             X509Certificate first = leaf(server.address(), names.get(0));

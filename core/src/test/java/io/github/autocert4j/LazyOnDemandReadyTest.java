@@ -89,7 +89,7 @@ class LazyOnDemandReadyTest {
         }).handshakeWait(Duration.ofSeconds(2)).build();
         try (AutoCert a = AutoCert.builder().issuer(issuer).store(store).certificate("w.lazy.test", "*.wild.lazy.test")
                 .challengeSolver(CertificateReadyTest.DNS).lazyLoadAbove(0).onDemand(onDemand).build().start();
-             LazyStartPebbleTest.ThreadedTlsServer server = new LazyStartPebbleTest.ThreadedTlsServer(a.sslContext())) {
+             ThreadedTlsServer server = new ThreadedTlsServer(a.sslContext())) {
             X509Certificate leaf = LazyLoadLockTest.leaf(server.address(), "foo.wild.lazy.test");
             assertEquals(leaf.getSubjectX500Principal(), leaf.getIssuerX500Principal(), "the self-signed fallback: " + leaf);
             assertEquals(Boolean.TRUE, a.certificateReady("bar.wild.lazy.test").get(5, TimeUnit.SECONDS));

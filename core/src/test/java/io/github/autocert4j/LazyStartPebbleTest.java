@@ -200,46 +200,4 @@ class LazyStartPebbleTest {
             Thread.sleep(20);
         }
     }
-
-    /** A JSSE server handshaking each connection on its own thread (so first handshakes run concurrently). */
-    static final class ThreadedTlsServer implements AutoCloseable {
-        private final SSLServerSocket server;
-        private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "lazy-test-tls");
-            t.setDaemon(true);
-            return t;
-        });
-
-        ThreadedTlsServer(SSLContext context) throws IOException {
-            server = (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0, 64, InetAddress.getLoopbackAddress());
-            pool.execute(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        SSLSocket s = (SSLSocket) server.accept();
-                        pool.execute(() -> {
-                            try (s) {
-                                s.setSoTimeout(10_000);
-                                s.startHandshake();
-                                s.getInputStream().read(); // until the client closes
-                            } catch (IOException e) {
-                                // a failed handshake: the client sees it
-                            }
-                        });
-                    } catch (IOException e) {
-                        return; // closed
-                    }
-                }
-            });
-        }
-
-        InetSocketAddress address() {
-            return new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            pool.shutdownNow();
-        }
-    }
 }
