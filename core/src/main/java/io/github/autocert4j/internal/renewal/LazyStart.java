@@ -220,12 +220,18 @@ public final class LazyStart implements AutoCloseable {
                 // Every read goes through the eager start's load: a failed one (unavailable, a timeout, an unreadable
                 // issuer record) sets the status's lastError and one Failed event per outage, and is "not known yet".
                 // tryLock: a unit of work holding the lock may run for minutes (an order); null = it held the lock.
-                Boolean answered = m.underLock(false, () -> !notLoaded.contains(m) || m.goingLive.loadLazily(read));
+                // Marked loaded under the lock: a unit of work (renewNow, revoke) taking it next never reads the store again.
+                Boolean answered = m.underLock(false, () -> {
+                    boolean done = !notLoaded.contains(m) || m.goingLive.loadLazily(read);
+                    if (done) {
+                        loaded(m);
+                    }
+                    return done;
+                });
                 if (Boolean.FALSE.equals(answered)) {
                     // The store could not say: not loaded, never checked (a check would order what may well be stored).
                     storeFailedAtNanos = System.nanoTime();
                 } else if (answered != null) {
-                    loaded(m);
                     loaded = true;
                 }
             } else {
