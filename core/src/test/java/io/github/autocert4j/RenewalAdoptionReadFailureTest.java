@@ -89,6 +89,39 @@ class RenewalAdoptionReadFailureTest {
         assertTrue(log.contains("duplicate certificate"), log);
     }
 
+    /**
+     * A first issuance (nothing stored or served: the self-signed fallback) whose adoption read keeps failing is blocked
+     * for 3 attempts (a short backoff here), then ordered with the WARN.
+     */
+    @Test
+    void aFirstIssuanceOrdersAfterThreeBlockedAttempts() throws Exception {
+        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.load(key);
+            }
+        };
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        FakeIssuer issuer = new FakeIssuer("fake-ca", Clock.systemUTC());
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).listener(events::add).certificate("first.adopt.test")
+                .renewal(RenewalPolicy.defaults().withBackoff(List.of(Duration.ofMillis(200))));
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        try (AutoCert a = b.build().start()) {
+            Await.first(events, e -> e instanceof CertEvent.Issued, 20);
+            assertEquals(3, events.stream().filter(e -> e instanceof CertEvent.Failed).count(), "blocked 3 times first: " + events);
+            assertEquals(1, issuer.issueCalls());
+        } finally {
+            System.setErr(err);
+        }
+        String text = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(text.contains("no certificate is served yet") && text.contains("duplicate certificate"), text);
+    }
+
     interface Fault {
         Exception next();
     }
