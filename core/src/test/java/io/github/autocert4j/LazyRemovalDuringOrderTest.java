@@ -137,4 +137,54 @@ class LazyRemovalDuringOrderTest {
             sweepGate.countDown();
         }
     }
+
+    /**
+     * A handshake's load marks the certificate loaded before it releases the certificate's lock (review item 4): a unit of
+     * work taking the lock right after it ({@code renewNow}) does not read the store a second time to load it again. The
+     * loader thread is held just after the lock's release by a callback of the certificate's live waiter (run there).
+     */
+    @Test
+    void aUnitOfWorkRightAfterAHandshakesLoadDoesNotLoadAgain() throws Exception {
+        // The 4 sweep threads hold g0..g3 at the gate (a handshake would attach to their loads): the test uses g4.
+        List<String> names = java.util.stream.IntStream.range(0, 5).mapToObj(i -> "g" + i + ".lazy.test").toList();
+        String tested = names.get(4);
+        FakeIssuer issuer = FakeIssuer.seeded(dir, names);
+        java.util.concurrent.atomic.AtomicInteger unitReads = new java.util.concurrent.atomic.AtomicInteger();
+        CertStore counting = new DelegatingStore(store()) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.equals("certs/" + tested + "/" + tested + ".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    unitReads.incrementAndGet();
+                }
+                return super.load(key);
+            }
+        };
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(counting).lazyLoadAbove(0);
+        names.forEach(b::certificate);
+        CountDownLatch inGap = new CountDownLatch(1);
+        CountDownLatch gapGate = new CountDownLatch(1);
+        try (AutoCert a = b.build().start()) {
+            java.lang.reflect.Field f = AutoCert.class.getDeclaredField("wiring");
+            f.setAccessible(true);
+            io.github.autocert4j.internal.renewal.ManagedCertificate m =
+                    ((io.github.autocert4j.internal.assembly.Wiring) f.get(a)).managed(tested);
+            m.whenLive().thenRun(() -> {
+                inGap.countDown(); // on the loader thread, after the load released the lock
+                try {
+                    gapGate.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            a.certificateReady(tested);
+            assertTrue(inGap.await(10, TimeUnit.SECONDS), "the handshake's load went live");
+            CertificateStatus renewed = a.renewNow(tested).get(30, TimeUnit.SECONDS);
+            assertEquals(CertificateStatus.State.VALID, renewed.state(), renewed.toString());
+            // One read: the order's adoption check. Before the fix the unit loaded the certificate again first (2 reads).
+            assertEquals(1, unitReads.get(), "the unit of work did not read the stored certificate again to load it");
+        } finally {
+            gapGate.countDown();
+            sweepGate.countDown();
+        }
+    }
 }
