@@ -266,7 +266,7 @@ public final class LazyStart implements AutoCloseable {
      */
     private CompletableFuture<Boolean> loadAsync(ManagedCertificate m) {
         LazyLoaders threads = loads;
-        if (threads == null) {
+        if (threads == null || storeFailedRecently()) { // closed, or the store failed just now: the fallback, the retry reads again
             return CompletableFuture.completedFuture(false);
         }
         CompletableFuture<Boolean> mine = new CompletableFuture<>();
