@@ -69,4 +69,97 @@ class RenewalAdoptionReadFailureTest {
             assertEquals(0, issuer.issueCalls(), "still no order");
         }
     }
+
+    /**
+     * Near expiry (85 days into a 90-day certificate: 5 days left, inside its last stretch of max(1/10 of the lifetime,
+     * 2 days) = 9 days) a failed adoption read no longer blocks the order: waiting longer risks an outage. It is ordered,
+     * with a WARN naming the risk of a duplicate certificate and the store's reason.
+     */
+    @Test
+    void nearExpiryAFailedAdoptionReadOrdersAnywayWithAWarning() throws Exception {
+        String log = orderNearExpiry(() -> new IOException("ERROR: canceling statement due to statement timeout (57014)"));
+        assertTrue(log.contains("WARN") && log.contains("duplicate certificate") && log.contains("57014") && log.contains("last stretch"), log);
+    }
+
+    /** The same with a store that throws a RuntimeException: treated as a failed read, and logged as the store's bug. */
+    @Test
+    void aRuntimeExceptionFromTheStoreIsAFailedReadAndLoggedAsItsBug() throws Exception {
+        String log = orderNearExpiry(() -> new IllegalStateException("pool closed"));
+        assertTrue(log.contains("a bug of the store") && log.contains("pool closed") && log.contains("Fix:"), log);
+        assertTrue(log.contains("duplicate certificate"), log);
+    }
+
+    /**
+     * A first issuance (nothing stored or served: the self-signed fallback) whose adoption read keeps failing is blocked
+     * for 3 attempts (a short backoff here), then ordered with the WARN.
+     */
+    @Test
+    void aFirstIssuanceOrdersAfterThreeBlockedAttempts() throws Exception {
+        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.load(key);
+            }
+        };
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        FakeIssuer issuer = new FakeIssuer("fake-ca", Clock.systemUTC());
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).listener(events::add).certificate("first.adopt.test")
+                .renewal(RenewalPolicy.defaults().withBackoff(List.of(Duration.ofMillis(200))));
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        try (AutoCert a = b.build().start()) {
+            Await.first(events, e -> e instanceof CertEvent.Issued, 20);
+            assertEquals(3, events.stream().filter(e -> e instanceof CertEvent.Failed).count(), "blocked 3 times first: " + events);
+            assertEquals(1, issuer.issueCalls());
+        } finally {
+            System.setErr(err);
+        }
+        String text = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(text.contains("no certificate is served yet") && text.contains("duplicate certificate"), text);
+    }
+
+    interface Fault {
+        Exception next();
+    }
+
+    /** Starts 85 days ahead with adoption reads failing with {@code fault}; returns the log once both certificates were ordered. */
+    String orderNearExpiry(Fault fault) throws Exception {
+        List<String> names = List.of("n0.adopt.test", "n1.adopt.test");
+        FakeIssuer.seeded(dir, names);
+        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    Exception e = fault.next();
+                    if (e instanceof IOException io) {
+                        throw io;
+                    }
+                    throw (RuntimeException) e;
+                }
+                return super.load(key);
+            }
+        };
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        Clock ahead = Clock.offset(Clock.systemUTC(), Duration.ofDays(85));
+        FakeIssuer issuer = new FakeIssuer("fake-ca", ahead);
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).clock(ahead).listener(events::add);
+        names.forEach(b::certificate);
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        try (AutoCert a = b.build().start()) {
+            for (String name : names) {
+                CertEvent.Issued issued = (CertEvent.Issued) Await.first(events, e -> e instanceof CertEvent.Issued && e.certificate().equals(name), 20);
+                assertTrue(issued.renewal(), issued.toString());
+            }
+            assertEquals(names.size(), issuer.issueCalls(), "one order each");
+        } finally {
+            System.setErr(err);
+        }
+        return log.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
 }

@@ -12,6 +12,7 @@ import io.github.autocert4j.internal.renewal.FailedValidationBudget;
 import io.github.autocert4j.internal.renewal.ManagedCertificate;
 import io.github.autocert4j.internal.renewal.Services;
 import io.github.autocert4j.internal.store.CertBundle;
+import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.store.RenewalRequests;
 import io.github.autocert4j.internal.store.StoreLayout;
 import io.github.autocert4j.internal.tls.LiveKeyManager;
@@ -103,41 +104,32 @@ public final class AcmeActions {
     }
 
     /**
-     * With {@code revokeOnRemove}, before {@code m} is stopped: loads it from the store if lazy loading has not yet
-     * (a stopped certificate never goes live, so a never-loaded one would have nothing to revoke). Returns the store's
-     * failure to read it (for {@link #removed}), else null.
+     * With {@code revokeOnRemove}: revokes the removed (already stopped) certificate {@code m}'s live certificate and deletes
+     * its stored copy (so adding it again orders a new one). A failure is logged; the removal stands. {@code neverLoaded}:
+     * lazy loading had not loaded it, so the stored certificate is read only to learn what to revoke (it never goes live,
+     * nothing is scheduled); if the store cannot be read, nothing is revoked and the stored copy is kept.
      */
-    public IllegalStateException loadBeforeRemoval(ManagedCertificate m) {
-        if (revokeOnRemove == null) {
-            return null;
-        }
-        try {
-            m.loadIfNotLoaded();
-            return null;
-        } catch (IllegalStateException e) {
-            return e;
-        }
-    }
-
-    /**
-     * With {@code revokeOnRemove}: revokes the removed certificate {@code m}'s live certificate and deletes its stored
-     * copy (so adding it again orders a new one). A failure is logged; the removal stands. {@code unread}: the store's
-     * failure from {@link #loadBeforeRemoval} (never loaded, so nothing known to revoke; the stored copy is kept).
-     */
-    public void removed(ManagedCertificate m, IllegalStateException unread) {
+    public void removed(ManagedCertificate m, boolean neverLoaded) {
         String reason = revokeOnRemove;
         if (reason == null) {
             return;
         }
-        if (unread != null) {
-            Throwable storeFailure = unread.getCause() != null && unread.getCause().getCause() != null ? unread.getCause().getCause() : unread;
-            LOG.warn("autocert4j: certificate {} was removed but not revoked: it was never loaded (lazy loading) and the store {} could "
-                    + "not be read ({}); its stored copy is kept. Fix: once the store answers, revoke it with the CLI ('autocert4j revoke') "
-                    + "or StoreAdmin.revoke", m.id, services.storage().store(), LogSafe.text(String.valueOf(storeFailure.getMessage())));
-            return;
-        }
         try {
-            revokeLive(m, reason, false);
+            if (neverLoaded) {
+                CertificateStorage.Read read = services.storage().read(m.id);
+                if (read.storeFailure() != null) {
+                    LOG.warn("autocert4j: certificate {} was removed but not revoked: it was never loaded (lazy loading) and the store {} "
+                            + "could not be read ({}); its stored copy is kept. Fix: once the store answers, revoke it with the CLI "
+                            + "('autocert4j revoke') or StoreAdmin.revoke", m.id, services.storage().store(),
+                            LogSafe.text(String.valueOf(read.storeFailure().getMessage())));
+                    return;
+                }
+                CertificateStorage.Stored stored = read.decode().orElseThrow(() -> new IllegalStateException("certificate " + m.id
+                        + " has no CA-issued certificate stored to revoke. Fix: none needed"));
+                revoke(m, stored.bundle(), stored.issuerId(), reason, false);
+            } else {
+                revokeLive(m, reason, false);
+            }
             CertStore store = services.storage().store();
             try (CertStore.Lock lock = services.storage().lock(m.id)) {
                 store.delete(StoreLayout.certBundle(m.id));
@@ -156,8 +148,13 @@ public final class AcmeActions {
         if (s.serial() == null) {
             throw new IllegalStateException("certificate " + m.id + " has no CA-issued certificate live to revoke. Fix: none needed");
         }
-        CertBundle bundle = liveBundle(m, s.serial());
-        Issuer issuer = services.issuerOrFirst(s.issuerId());
+        return revoke(m, liveBundle(m, s.serial()), s.issuerId(), reason, withCertificateKey);
+    }
+
+    /** Revokes {@code bundle} of {@code m} at the CA {@code issuerId} (or the first one), emitting Revoked; returns its serial. */
+    private BigInteger revoke(ManagedCertificate m, CertBundle bundle, String issuerId, String reason, boolean withCertificateKey)
+            throws IssuanceException {
+        Issuer issuer = services.issuerOrFirst(issuerId);
         Issuer inner = issuer instanceof FailedValidationBudget b ? b.delegate() : issuer;
         if (!(inner instanceof AcmeIssuer acme)) {
             throw new IllegalStateException("certificate " + m.id + " comes from the issuer " + issuer.id() + ", which is not an ACME CA "
@@ -165,12 +162,12 @@ public final class AcmeActions {
         }
         long t0 = System.nanoTime();
         acme.account().revoke(bundle.leaf(), bundle.keyPair(), reason, withCertificateKey);
-        CertEvent.Revoked event = new CertEvent.Revoked(m.id, services.now(), s.serial(), reason, withCertificateKey, acme.id());
+        CertEvent.Revoked event = new CertEvent.Revoked(m.id, services.now(), bundle.serial(), reason, withCertificateKey, acme.id());
         revocations.put(m.id, event);
-        LOG.warn("autocert4j: revoked certificate {} serial {} at {} ({}{}) in {} ms", m.id, s.serialHex(), acme.id(), reason,
+        LOG.warn("autocert4j: revoked certificate {} serial {} at {} ({}{}) in {} ms", m.id, bundle.serial().toString(16), acme.id(), reason,
                 withCertificateKey ? ", signed with the certificate's key" : "", Duration.ofNanos(System.nanoTime() - t0).toMillis());
         services.events().emit(event);
-        return s.serial();
+        return bundle.serial();
     }
 
     /** The live certificate {@code serial} of {@code m} with its key: as served, else as stored. */

@@ -278,9 +278,9 @@ public final class Wiring {
         if (m == null) {
             return onDemand != null && onDemand.remove(name);
         }
-        // revokeOnRemove with lazy loading: read the stored certificate while m is still managed (a stopped one never goes
-        // live, so there would be nothing to revoke); null, or the store's failure to report instead of revoking.
-        IllegalStateException unread = acmeActions.loadBeforeRemoval(m);
+        // Stopped first (an order in progress is interrupted, nothing is scheduled any more); revokeOnRemove of a certificate
+        // lazy loading never loaded reads the stored one afterwards only to learn what to revoke.
+        boolean neverLoaded = lazy != null && lazy.notLoaded(m);
         m.stop(new IllegalStateException("certificate " + m.id + " was removed"));
         if (lazy != null) {
             lazy.forget(m);
@@ -292,7 +292,7 @@ public final class Wiring {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        acmeActions.removed(m, unread); // revokeOnRemove: while it is still served here
+        acmeActions.removed(m, neverLoaded); // revokeOnRemove: while it is still served here
         services.keyManager().remove(m.id, m.names);
         LOG.info("autocert4j: stopped managing certificate {} {}", m.id, m.names);
         return true;

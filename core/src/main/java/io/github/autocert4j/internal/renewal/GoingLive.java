@@ -188,6 +188,12 @@ final class GoingLive {
         return null;
     }
 
+    /** Lazy loading: whether {@link #lazy} has not loaded this certificate yet; no lock (a loaded one never waits for an order). */
+    boolean needsLoad() {
+        LazyStart l = lazy;
+        return l != null && l.notLoaded(m);
+    }
+
     /**
      * Lazy loading, under the lock (a unit of work's, or taken for this): if {@link #lazy} has not loaded this
      * certificate yet, reads and loads it now. Returns the store's failure (then nothing else may happen: whether

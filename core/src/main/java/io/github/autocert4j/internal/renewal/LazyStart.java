@@ -64,8 +64,6 @@ public final class LazyStart implements AutoCloseable {
     static final long HANDSHAKE_LOAD_WAIT_MILLIS = 1_000;
     /** Within 2 s of a handshake load that outlasted its wait, handshakes wait at most this long (a slow store). */
     private static final long SLOW_STORE_WAIT_MILLIS = 50;
-    /** Readers for first handshakes and {@link #ready}: a cold page cache makes each read wait on the disk. */
-    private static final int LOAD_THREADS = 16;
     /** After a failed read, handshakes and the sweep do not read for this long (see {@link #storeFailedRecently}). */
     private static final long STORE_FAILURE_HOLD_MILLIS = 2_000;
 
@@ -78,7 +76,7 @@ public final class LazyStart implements AutoCloseable {
     private final AtomicInteger handshakeLoads = new AtomicInteger();
     private volatile ExecutorService sweep;
     /** Loads for first handshakes and {@link #ready}: not behind the sweep's queue, bounded in time for the handshake. */
-    private volatile ExecutorService loads;
+    private volatile LazyLoaders loads;
     private volatile boolean closed;
     private volatile long sweepDoneNanos;
     /** When a read last failed (System.nanoTime), 0 if none did since the last retry pass began. */
@@ -109,10 +107,7 @@ public final class LazyStart implements AutoCloseable {
                 + "handshake; a background sweep loads the rest (at most {}/s)", all.size(), SWEEP_RATE_PER_SECOND);
         ExecutorService threads = Executors.newFixedThreadPool(SWEEP_THREADS, DaemonThreads.named("autocert4j-lazy-sweep"));
         sweep = threads;
-        java.util.concurrent.ThreadPoolExecutor loaders = new java.util.concurrent.ThreadPoolExecutor(LOAD_THREADS, LOAD_THREADS, 30,
-                TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), DaemonThreads.named("autocert4j-lazy-load"));
-        loaders.allowCoreThreadTimeOut(true);
-        loads = loaders;
+        loads = new LazyLoaders();
         long startNanos = System.nanoTime();
         AtomicInteger next = new AtomicInteger();
         AtomicInteger running = new AtomicInteger(SWEEP_THREADS);
@@ -210,6 +205,11 @@ public final class LazyStart implements AutoCloseable {
         if (running != null) {
             return waitFor(running, SWEEP_WAIT_MILLIS);
         }
+        return run(m, mine, forHandshake);
+    }
+
+    /** Runs {@code m}'s load registered in {@link #loading} as {@code mine}; then completes and unregisters it. */
+    private boolean run(ManagedCertificate m, CompletableFuture<Boolean> mine, boolean forHandshake) {
         boolean loaded = false;
         if (forHandshake) {
             handshakeLoads.incrementAndGet();
@@ -220,12 +220,12 @@ public final class LazyStart implements AutoCloseable {
                 // Every read goes through the eager start's load: a failed one (unavailable, a timeout, an unreadable
                 // issuer record) sets the status's lastError and one Failed event per outage, and is "not known yet".
                 // tryLock: a unit of work holding the lock may run for minutes (an order); null = it held the lock.
-                Boolean answered = m.underLock(false, () -> !notLoaded.contains(m) || m.goingLive.loadLazily(read));
+                // Marked loaded under the lock: a unit of work (renewNow, revoke) taking it next never reads the store again.
+                Boolean answered = m.underLock(false, () -> !notLoaded.contains(m) || m.goingLive.loadLazily(read) && loaded(m));
                 if (Boolean.FALSE.equals(answered)) {
                     // The store could not say: not loaded, never checked (a check would order what may well be stored).
                     storeFailedAtNanos = System.nanoTime();
                 } else if (answered != null) {
-                    loaded(m);
                     loaded = true;
                 }
             } else {
@@ -240,11 +240,12 @@ public final class LazyStart implements AutoCloseable {
         return loaded;
     }
 
-    /** {@code m} was loaded (by a handshake, the sweep or a unit of work holding its lock). */
-    void loaded(ManagedCertificate m) {
+    /** {@code m} was loaded (by a handshake, the sweep or a unit of work holding its lock; under that lock); true. */
+    boolean loaded(ManagedCertificate m) {
         if (notLoaded.remove(m)) {
             loadedCount.incrementAndGet();
         }
+        return true;
     }
 
     private static boolean waitFor(CompletableFuture<Boolean> load, long millis) {
@@ -258,18 +259,26 @@ public final class LazyStart implements AutoCloseable {
         }
     }
 
-    /** {@code m}'s load on a loader thread (the one running, if any); completes false if closed. */
+    /**
+     * {@code m}'s load on a loader thread: the one registered, if any (every concurrent handshake attaches to it, none
+     * queues a task of its own), else a new one; completes false at once if closed or if {@link LazyLoaders#QUEUE} loads
+     * already wait for a thread (a hanging store): the handshake gets the fallback, the sweep's retry pass reads it.
+     */
     private CompletableFuture<Boolean> loadAsync(ManagedCertificate m) {
-        CompletableFuture<Boolean> running = loading.get(m);
-        ExecutorService threads = loads;
-        if (running != null || threads == null) {
-            return running != null ? running : CompletableFuture.completedFuture(false);
-        }
-        try {
-            return CompletableFuture.supplyAsync(() -> load(m, true), threads);
-        } catch (java.util.concurrent.RejectedExecutionException closedNow) {
+        LazyLoaders threads = loads;
+        if (threads == null || storeFailedRecently()) { // closed, or the store failed just now: the fallback, the retry reads again
             return CompletableFuture.completedFuture(false);
         }
+        CompletableFuture<Boolean> mine = new CompletableFuture<>();
+        CompletableFuture<Boolean> running = loading.putIfAbsent(m, mine);
+        if (running != null) {
+            return running;
+        }
+        if (!threads.offer(() -> run(m, mine, true))) {
+            loading.remove(m, mine);
+            mine.complete(false);
+        }
+        return mine;
     }
 
     /**
@@ -371,10 +380,13 @@ public final class LazyStart implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        for (ExecutorService threads : new ExecutorService[] {sweep, loads}) {
-            if (threads != null) {
-                threads.shutdownNow();
-            }
+        ExecutorService threads = sweep;
+        LazyLoaders loaders = loads;
+        if (threads != null) {
+            threads.shutdownNow();
+        }
+        if (loaders != null) {
+            loaders.close();
         }
     }
 

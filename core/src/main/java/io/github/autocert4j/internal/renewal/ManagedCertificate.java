@@ -134,10 +134,10 @@ public final class ManagedCertificate {
 
     /**
      * Lazy loading: loads this certificate from the store now if it was not loaded yet (waits for a unit of work);
-     * an IllegalStateException naming the store and the fix if the store cannot be read. For revocation.
+     * an IllegalStateException naming the store and the fix if the store cannot be read. For revocation. Lock-free when loaded.
      */
     public void loadIfNotLoaded() {
-        IssuanceException unread = underLock(true, goingLive::loadIfNotLoaded);
+        IssuanceException unread = goingLive.needsLoad() ? underLock(true, goingLive::loadIfNotLoaded) : null;
         if (unread != null) {
             throw new IllegalStateException(unread.getMessage(), unread);
         }

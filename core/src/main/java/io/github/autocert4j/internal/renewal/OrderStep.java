@@ -70,12 +70,21 @@ final class OrderStep implements AriTracking.Owner {
             // (renewNow broadcast to every node must still make one order).
             // A store renewal request names the serial it replaces: a peer's renewal stored since, or
             // one already live here, satisfies it whenever it was noticed.
-            boolean replaced = forced && replaces != null
-                    && (m.goingLive.adoptFromStore(null, replaces) || m.live != null && !m.live.serial().equals(replaces));
-            if (replaced) {
-                m.renewReason = null;
+            boolean adopted;
+            try {
+                boolean replaced = forced && replaces != null
+                        && (m.goingLive.adoptFromStore(null, replaces) || m.live != null && !m.live.serial().equals(replaces));
+                if (replaced) {
+                    m.renewReason = null;
+                }
+                adopted = replaced || (forced ? requestedAt != null && m.goingLive.adoptFromStore(requestedAt) : m.goingLive.adoptFromStore(null));
+            } catch (StoreAdoption.Unreadable e) {
+                if (!StoreAdoption.orderDespite(m, e)) {
+                    throw e; // blocked: a Failed event below, retried along the backoff
+                }
+                adopted = false; // waiting longer risks an outage: ordered, with a WARN naming the duplicate risk
             }
-            if (replaced || (forced ? requestedAt != null && m.goingLive.adoptFromStore(requestedAt) : m.goingLive.adoptFromStore(null))) {
+            if (adopted) {
                 return new Outcome(Next.at(m.services.now()), null);
             }
             ensureHeld(storeLock); // a holder that stalled past its lease must not place an order

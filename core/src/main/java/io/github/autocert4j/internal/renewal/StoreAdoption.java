@@ -4,6 +4,7 @@ import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.store.CertificateStorage;
 import io.github.autocert4j.internal.store.IssuersUnreadable;
 import io.github.autocert4j.internal.tls.ChainVerifier;
+import io.github.autocert4j.internal.util.LogSafe;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
@@ -85,6 +86,60 @@ final class StoreAdoption {
             return Optional.empty();
         }
         return found;
+    }
+
+    /**
+     * A served certificate with less than this share of its lifetime left ({@code 1/10}), or less than {@link
+     * #LAST_STRETCH_MIN} left, whichever is longer, is in its last stretch: then an order goes ahead although the
+     * adoption read failed. A tenth leaves 9 days of a 90-day certificate: with the daily backoff, about 8 more attempts
+     * after the renewal fell due (at a third of the lifetime left) were blocked first, and 9 days to react to the WARN.
+     */
+    static final int LAST_STRETCH_SHARE = 10;
+    /** 2 days: for short-lived certificates (6 days) at least a daily retry plus a day's margin before expiry. */
+    static final java.time.Duration LAST_STRETCH_MIN = java.time.Duration.ofDays(2);
+    /**
+     * A first issuance (nothing served) orders despite a failed adoption read after this many consecutive failed
+     * attempts (about 2 hours along the default backoff 1, 10, 100 min): the self-signed fallback is an outage already.
+     */
+    static final int FIRST_ISSUANCE_ATTEMPTS = 3;
+
+    /**
+     * Whether {@code m}'s order goes ahead although its adoption read failed ({@code e}): cluster safety (no duplicate of
+     * a peer's renewal) is never traded for an outage. False (blocked, retried along the backoff) while the served
+     * certificate stays valid for longer than its last stretch, or, with none served, for the first {@link
+     * #FIRST_ISSUANCE_ATTEMPTS} attempts; else true, with a WARN naming the risk of a duplicate and the store's reason.
+     * Either way a RuntimeException from the store is logged as the store's bug.
+     */
+    static boolean orderDespite(ManagedCertificate m, Unreadable e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof RuntimeException) {
+            LOG.error("autocert4j: the store {} threw {} reading certificate {}: a bug of the store, treated as a failed read. Fix: "
+                    + "make the CertStore report failures as IOException (a RuntimeException is a bug), and fix the failure itself",
+                    m.services.storage().store(), LogSafe.text(cause.toString()), m.id);
+        }
+        CertBundle live = m.live;
+        String why;
+        if (live != null) {
+            java.time.Duration lifetime = java.time.Duration.between(live.notBefore(), live.notAfter());
+            java.time.Duration stretch = lifetime.dividedBy(LAST_STRETCH_SHARE);
+            stretch = stretch.compareTo(LAST_STRETCH_MIN) < 0 ? LAST_STRETCH_MIN : stretch;
+            java.time.Duration left = java.time.Duration.between(m.services.now(), live.notAfter());
+            if (left.compareTo(stretch) >= 0) {
+                return false;
+            }
+            why = "the served certificate expires in " + left.toHours() + " h (" + live.notAfter() + "), less than " + stretch.toDays()
+                    + " days (its last stretch)";
+        } else {
+            if (m.failures < FIRST_ISSUANCE_ATTEMPTS) {
+                return false;
+            }
+            why = "no certificate is served yet (the self-signed fallback) and " + m.failures + " attempts in a row failed this way";
+        }
+        LOG.warn("autocert4j: ordering certificate {} although the store {} could not be read ({}): {}. Another server sharing the "
+                + "store may have stored its renewal already, so this order may be a duplicate certificate (Let's Encrypt allows 5 "
+                + "duplicate certificates a week). Fix: make the store answer again (see its message)", m.id, m.services.storage().store(),
+                LogSafe.text(String.valueOf(e.getMessage())), why);
+        return true;
     }
 
     /**
