@@ -51,25 +51,9 @@ class LazyRevokePebbleTest {
 
     @Test
     void revokingACertificateNotLoadedYetLoadsTheStoredOneRevokesAndReplacesIt() throws Exception {
-        BigInteger stored;
-        List<CertEvent> seeding = new CopyOnWriteArrayList<>();
-        try (AutoCert a = builder(FileCertStore.of(dir), seeding).build()) {
-            CA.challenges().responder = a.http01();
-            CompletableFuture<CertificateStatus> live = a.managed(APP).whenLive();
-            a.start();
-            stored = live.get(T.toSeconds(), TimeUnit.SECONDS).serial();
-        }
-
+        BigInteger stored = seed();
         CountDownLatch sweepGate = new CountDownLatch(1);
-        CertStore gated = new DelegatingStore(FileCertStore.of(dir)) {
-            @Override
-            public Optional<byte[]> load(String key) throws IOException {
-                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
-                    LazyLoadLockTest.await(sweepGate);
-                }
-                return super.load(key);
-            }
-        };
+        CertStore gated = sweepHeldAt(sweepGate);
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert a = builder(gated, events).lazyLoadAbove(0).build()) {
             CA.challenges().responder = a.http01();
@@ -90,6 +74,19 @@ class LazyRevokePebbleTest {
         }
     }
 
+    /** The file store of {@link #dir} whose background sweep waits at {@code gate} before reading a certificate (it stays not loaded). */
+    CertStore sweepHeldAt(CountDownLatch gate) throws IOException {
+        return new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
+                    LazyLoadLockTest.await(gate);
+                }
+                return super.load(key);
+            }
+        };
+    }
+
     /** The serial of {@link #APP}'s certificate, issued by Pebble and stored in {@link #dir}. */
     BigInteger seed() throws Exception {
         try (AutoCert a = builder(FileCertStore.of(dir), new CopyOnWriteArrayList<>()).build()) {
@@ -104,15 +101,7 @@ class LazyRevokePebbleTest {
     void revokeOnRemoveOfACertificateNotLoadedYetLoadsTheStoredOneAndRevokesIt() throws Exception {
         BigInteger stored = seed();
         CountDownLatch sweepGate = new CountDownLatch(1);
-        CertStore gated = new DelegatingStore(FileCertStore.of(dir)) {
-            @Override
-            public Optional<byte[]> load(String key) throws IOException {
-                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
-                    LazyLoadLockTest.await(sweepGate);
-                }
-                return super.load(key);
-            }
-        };
+        CertStore gated = sweepHeldAt(sweepGate);
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         try (AutoCert a = builder(gated, events).lazyLoadAbove(0).revokeOnRemove("cessationOfOperation").build()) {
             CA.challenges().responder = a.http01();

@@ -2,7 +2,6 @@ package io.github.autocert4j.internal.names;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Locale;
 
 /**
  * Internal: the bundled Public Suffix List ({@code public_suffix_list.dat}, the source of truth next to it) in the
@@ -110,13 +109,7 @@ public final class CompactPublicSuffixList implements SuffixRules {
 
     /** The public suffix of {@code name} (lower case, ASCII; a leading {@code *.} is ignored), as {@link PublicSuffixList#publicSuffix}. */
     public String publicSuffix(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        if (n.startsWith("*.")) {
-            n = n.substring(2);
-        }
-        while (n.endsWith(".")) {
-            n = n.substring(0, n.length() - 1);
-        }
+        String n = SuffixRules.normalized(name);
         // PublicSuffixList walks the suffixes from the whole name to its last label and answers at the first that
         // matches (an exception rule before the others). Here they are walked from the last label, each hashed on
         // from the previous one, and the longest that matches answers: the same suffix.

@@ -184,13 +184,7 @@ public final class PublicSuffixList implements SuffixRules {
 
     /** The public suffix of {@code name} (lower case, ASCII; a leading {@code *.} is ignored). */
     public String publicSuffix(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        if (n.startsWith("*.")) {
-            n = n.substring(2);
-        }
-        while (n.endsWith(".")) {
-            n = n.substring(0, n.length() - 1);
-        }
+        String n = SuffixRules.normalized(name);
         // Every non-ASCII rule has an xn-- label once converted (nameprep maps no character the list uses to ASCII;
         // PublicSuffixListTest checks this for the built-in copy): other names need no conversion.
         PublicSuffixList u = n.contains("xn--") && !unicodeRules.isEmpty() ? unicode() : null;

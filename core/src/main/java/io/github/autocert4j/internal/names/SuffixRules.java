@@ -34,6 +34,15 @@ interface SuffixRules extends PublicSuffixes {
         return Optional.of(rest.substring(dot + 1) + "." + suffix);
     }
 
+    /** {@code name} as both lists look it up: lower case, without a leading {@code *.} and trailing dots. */
+    static String normalized(String name) {
+        String n = withoutWildcard(name);
+        while (n.endsWith(".")) {
+            n = n.substring(0, n.length() - 1);
+        }
+        return n;
+    }
+
     private static String withoutWildcard(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         return n.startsWith("*.") ? n.substring(2) : n;
