@@ -221,7 +221,7 @@ public final class LazyStart implements AutoCloseable {
                 // issuer record) sets the status's lastError and one Failed event per outage, and is "not known yet".
                 // tryLock: a unit of work holding the lock may run for minutes (an order); null = it held the lock.
                 // Marked loaded under the lock: a unit of work (renewNow, revoke) taking it next never reads the store again.
-                Boolean answered = m.underLock(false, () -> !notLoaded.contains(m) || m.goingLive.loadLazily(read) && loaded(m));
+                Boolean answered = m.underLock(false, () -> m.stopped || !notLoaded.contains(m) || m.goingLive.loadLazily(read) && loaded(m));
                 if (Boolean.FALSE.equals(answered)) {
                     // The store could not say: not loaded, never checked (a check would order what may well be stored).
                     storeFailedAtNanos = System.nanoTime();
@@ -266,7 +266,7 @@ public final class LazyStart implements AutoCloseable {
      */
     private CompletableFuture<Boolean> loadAsync(ManagedCertificate m) {
         LazyLoaders threads = loads;
-        if (threads == null || storeFailedRecently()) { // closed, or the store failed just now: the fallback, the retry reads again
+        if (threads == null || closed || storeFailedRecently()) { // closed (a queued load's future is never completed then), or the store failed just now
             return CompletableFuture.completedFuture(false);
         }
         CompletableFuture<Boolean> mine = new CompletableFuture<>();

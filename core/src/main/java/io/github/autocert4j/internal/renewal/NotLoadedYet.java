@@ -35,6 +35,9 @@ final class NotLoadedYet {
 
     /** The read of the stored certificate failed with {@code failure} (the store's own exception). */
     void failed(Exception failure) {
+        if (m.stopped) { // removed or closed: a read that close() interrupted is no failure to report
+            return;
+        }
         reads++;
         Instant now = m.services.now();
         IssuanceException e = IssuanceException.transientFailure(PREFIX + "the store " + m.services.storage().store()
