@@ -178,6 +178,38 @@ class RenewalAdoptionReadFailureTest {
         }
     }
 
+    /**
+     * A renewal that replaces a named serial (a store renewal request, as a revocation writes) is in its last stretch at
+     * once: 15 days left of 90 (not the last stretch) and the adoption read failing, the due renewal is blocked, the
+     * request orders with the WARN.
+     */
+    @Test
+    void aRenewalReplacingANamedSerialOrdersDespiteAFailedAdoptionRead() throws Exception {
+        List<String> names = List.of("r0.adopt.test");
+        FakeIssuer.seeded(dir, names);
+        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.load(key);
+            }
+        };
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        Clock ahead = Clock.offset(Clock.systemUTC(), Duration.ofDays(75));
+        FakeIssuer issuer = new FakeIssuer("fake-ca", ahead);
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).clock(ahead).listener(events::add);
+        names.forEach(b::certificate);
+        try (AutoCert a = b.build().start()) {
+            CertEvent.Failed failed = (CertEvent.Failed) Await.first(events, e -> e instanceof CertEvent.Failed, 20);
+            assertEquals(0, issuer.issueCalls(), "blocked outside the last stretch");
+            StoreAdmin.of(store).requestRenewal(failed.certificate(), "revoke(keyCompromise)", ahead.instant());
+            Await.first(events, e -> e instanceof CertEvent.Issued, 20);
+            assertEquals(1, issuer.issueCalls());
+        }
+    }
+
     /** Waits (bounded) for {@code n} Failed events. */
     static void awaitFailures(List<CertEvent> events, int n, int seconds) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();

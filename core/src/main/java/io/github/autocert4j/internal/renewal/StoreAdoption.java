@@ -126,8 +126,8 @@ final class StoreAdoption {
     /**
      * Whether {@code m}'s order goes ahead although its adoption read failed ({@code e}): cluster safety (no duplicate of
      * a peer's renewal) is never traded for an outage. False (blocked, retried along the backoff) while the served
-     * certificate stays valid for longer than its last stretch (a forced renewal replacing a revoked certificate, {@code
-     * replacingRevoked}, is in its last stretch at once), or, with none served, until {@link #FIRST_ISSUANCE_ATTEMPTS}
+     * certificate stays valid for longer than its last stretch (a forced renewal replacing a named serial, {@code
+     * replacingRevoked}: a revocation's or a store renewal request's, is in its last stretch at once), or, with none served, until {@link #FIRST_ISSUANCE_ATTEMPTS}
      * blocked adoption reads in a row spanning at least {@link #FIRST_ISSUANCE_WAIT}; false too once an order despite the
      * store was placed and no store read or save succeeded since (a store that cannot be read often cannot be written
      * either: each retry would order a certificate and discard it, burning Let's Encrypt's 5 duplicates a week). Else
