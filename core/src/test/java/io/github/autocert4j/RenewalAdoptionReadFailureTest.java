@@ -91,10 +91,12 @@ class RenewalAdoptionReadFailureTest {
 
     /**
      * A first issuance (nothing stored or served: the self-signed fallback) whose adoption read keeps failing is blocked
-     * for 3 attempts (a short backoff here), then ordered with the WARN.
+     * while fewer than 3 blocked attempts span 2 hours: 3 and more attempts within seconds (a short backoff here) order
+     * nothing; once the clock is 2 hours on, it is ordered with the WARN. Before the fix, 3 failures of any kind within
+     * minutes ordered.
      */
     @Test
-    void aFirstIssuanceOrdersAfterThreeBlockedAttempts() throws Exception {
+    void aFirstIssuanceOrdersOnlyAfterBlockedAttemptsSpanningTwoHours() throws Exception {
         CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
             @Override
             public Optional<byte[]> load(String key) throws IOException {
@@ -105,21 +107,142 @@ class RenewalAdoptionReadFailureTest {
             }
         };
         List<CertEvent> events = new CopyOnWriteArrayList<>();
-        FakeIssuer issuer = new FakeIssuer("fake-ca", Clock.systemUTC());
-        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).listener(events::add).certificate("first.adopt.test")
+        MovableClock clock = new MovableClock();
+        FakeIssuer issuer = new FakeIssuer("fake-ca", clock);
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).clock(clock).listener(events::add).certificate("first.adopt.test")
                 .renewal(RenewalPolicy.defaults().withBackoff(List.of(Duration.ofMillis(200))));
         java.io.PrintStream err = System.err;
         java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
         System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
         try (AutoCert a = b.build().start()) {
+            awaitFailures(events, 4, 20);
+            assertEquals(0, issuer.issueCalls(), "4 blocked attempts within seconds order nothing: " + events);
+            clock.advance(Duration.ofHours(2));
             Await.first(events, e -> e instanceof CertEvent.Issued, 20);
-            assertEquals(3, events.stream().filter(e -> e instanceof CertEvent.Failed).count(), "blocked 3 times first: " + events);
             assertEquals(1, issuer.issueCalls());
         } finally {
             System.setErr(err);
         }
         String text = log.toString(java.nio.charset.StandardCharsets.UTF_8);
-        assertTrue(text.contains("no certificate is served yet") && text.contains("duplicate certificate"), text);
+        assertTrue(text.contains("WARN") && text.contains("no certificate is served yet") && text.contains("duplicate certificate"), text);
+    }
+
+    /**
+     * In the last stretch with a store that can neither be read nor written (the new certificate cannot be stored and is
+     * discarded), one certificate is ordered despite the store, not one per retry: the following attempts are blocked
+     * (Failed naming the store) until a store read or save succeeds. Before the fix every retry ordered, burning Let's
+     * Encrypt's 5 duplicates a week within minutes.
+     */
+    @Test
+    void aStoreThatCanNeitherBeReadNorWrittenCostsOneOrderNotOnePerRetry() throws Exception {
+        List<String> names = List.of("w0.adopt.test");
+        FakeIssuer.seeded(dir, names);
+        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && renewalThread()) {
+                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.load(key);
+            }
+
+            @Override
+            public void store(String key, byte[] value) throws IOException {
+                if (key.startsWith("certs/") && renewalThread()) {
+                    throw new CertStore.LockLostException("ERROR: the lease expired while the database was unreachable");
+                }
+                super.store(key, value);
+            }
+
+            private boolean renewalThread() {
+                return Thread.currentThread().getName().startsWith("autocert4j-renewal");
+            }
+
+            @Override
+            public String toString() {
+                return "TestStore[" + dir.getFileName() + "]";
+            }
+        };
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        Clock ahead = Clock.offset(Clock.systemUTC(), Duration.ofDays(85));
+        FakeIssuer issuer = new FakeIssuer("fake-ca", ahead);
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).clock(ahead).listener(events::add)
+                .renewal(RenewalPolicy.defaults().withBackoff(List.of(Duration.ofMillis(200))));
+        names.forEach(b::certificate);
+        try (AutoCert a = b.build().start()) {
+            awaitFailures(events, 5, 30);
+            assertEquals(1, issuer.issueCalls(), "one order despite the store, not one per retry: " + events);
+            CertEvent.Failed last = (CertEvent.Failed) events.stream().filter(e -> e instanceof CertEvent.Failed).reduce((x, y) -> y).orElseThrow();
+            String message = last.failure().getMessage();
+            assertTrue(message.contains(store.toString()) && message.contains("57014") && message.contains("nothing was ordered"), message);
+        }
+    }
+
+    /**
+     * A renewal that replaces a named serial (a store renewal request, as a revocation writes) is in its last stretch at
+     * once: 15 days left of 90 (not the last stretch) and the adoption read failing, the due renewal is blocked, the
+     * request orders with the WARN.
+     */
+    @Test
+    void aRenewalReplacingANamedSerialOrdersDespiteAFailedAdoptionRead() throws Exception {
+        List<String> names = List.of("r0.adopt.test");
+        FakeIssuer.seeded(dir, names);
+        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.load(key);
+            }
+        };
+        List<CertEvent> events = new CopyOnWriteArrayList<>();
+        Clock ahead = Clock.offset(Clock.systemUTC(), Duration.ofDays(75));
+        FakeIssuer issuer = new FakeIssuer("fake-ca", ahead);
+        AutoCertBuilder b = AutoCert.builder().issuer(issuer).store(store).clock(ahead).listener(events::add);
+        names.forEach(b::certificate);
+        try (AutoCert a = b.build().start()) {
+            CertEvent.Failed failed = (CertEvent.Failed) Await.first(events, e -> e instanceof CertEvent.Failed, 20);
+            assertEquals(0, issuer.issueCalls(), "blocked outside the last stretch");
+            StoreAdmin.of(store).requestRenewal(failed.certificate(), "revoke(keyCompromise)", ahead.instant());
+            Await.first(events, e -> e instanceof CertEvent.Issued, 20);
+            assertEquals(1, issuer.issueCalls());
+        }
+    }
+
+    /** Waits (bounded) for {@code n} Failed events. */
+    static void awaitFailures(List<CertEvent> events, int n, int seconds) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+        while (events.stream().filter(e -> e instanceof CertEvent.Failed).count() < n) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("fewer than " + n + " Failed events in " + seconds + " s: " + events);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** A clock whose instant can be moved forward by a test. */
+    static final class MovableClock extends Clock {
+        private final java.util.concurrent.atomic.AtomicReference<Duration> offset = new java.util.concurrent.atomic.AtomicReference<>(Duration.ZERO);
+
+        void advance(Duration d) {
+            offset.updateAndGet(o -> o.plus(d));
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return Clock.systemUTC().instant().plus(offset.get());
+        }
     }
 
     interface Fault {

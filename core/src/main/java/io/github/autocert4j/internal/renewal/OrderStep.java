@@ -33,6 +33,8 @@ final class OrderStep implements AriTracking.Owner {
     private static final int SAVE_TRIES = 6;
 
     private final ManagedCertificate m;
+    /** Failed adoption reads of this certificate (see {@link StoreAdoption#orderDespite}). */
+    private final StoreAdoption.Blocked blocked = new StoreAdoption.Blocked();
 
     OrderStep(ManagedCertificate m) {
         this.m = m;
@@ -78,8 +80,9 @@ final class OrderStep implements AriTracking.Owner {
                     m.renewReason = null;
                 }
                 adopted = replaced || (forced ? requestedAt != null && m.goingLive.adoptFromStore(requestedAt) : m.goingLive.adoptFromStore(null));
+                blocked.storeAnswered();
             } catch (StoreAdoption.Unreadable e) {
-                if (!StoreAdoption.orderDespite(m, e)) {
+                if (!StoreAdoption.orderDespite(m, e, blocked, forced && replaces != null)) {
                     throw e; // blocked: a Failed event below, retried along the backoff
                 }
                 adopted = false; // waiting longer risks an outage: ordered, with a WARN naming the duplicate risk
@@ -96,6 +99,7 @@ final class OrderStep implements AriTracking.Owner {
                         + " failed verification and was discarded: " + e.getMessage(), null);
             }
             save(issued, storeLock);
+            blocked.storeAnswered();
             boolean renewal = m.live != null;
             m.goingLive.goLive(issued.bundle(), issued.profile(), issued.issuerId(), true);
             m.failures = 0;

@@ -98,43 +98,79 @@ final class StoreAdoption {
     /** 2 days: for short-lived certificates (6 days) at least a daily retry plus a day's margin before expiry. */
     static final java.time.Duration LAST_STRETCH_MIN = java.time.Duration.ofDays(2);
     /**
-     * A first issuance (nothing served) orders despite a failed adoption read after this many consecutive failed
-     * attempts (about 2 hours along the default backoff 1, 10, 100 min): the self-signed fallback is an outage already.
+     * A first issuance (nothing served) orders despite a failed adoption read after this many consecutive blocked adoption
+     * reads (counted apart from other failures: a failed store lock or CA error does not count) and {@link
+     * #FIRST_ISSUANCE_WAIT} since the first of them: the self-signed fallback is an outage already.
      */
     static final int FIRST_ISSUANCE_ATTEMPTS = 3;
+    /** 2 hours: a store unavailable for a few minutes (retried every minute) never leads to an order despite it. */
+    static final java.time.Duration FIRST_ISSUANCE_WAIT = java.time.Duration.ofHours(2);
+
+    /**
+     * One certificate's record of failed adoption reads (held by its {@link OrderStep}, guarded by the certificate's lock):
+     * how many blocked attempts in a row and since when, and whether an order despite an unreadable store was placed.
+     */
+    static final class Blocked {
+        int reads;
+        Instant since;
+        boolean orderedDespite;
+
+        /** A store read or save succeeded: the store answers again. */
+        void storeAnswered() {
+            reads = 0;
+            since = null;
+            orderedDespite = false;
+        }
+    }
 
     /**
      * Whether {@code m}'s order goes ahead although its adoption read failed ({@code e}): cluster safety (no duplicate of
      * a peer's renewal) is never traded for an outage. False (blocked, retried along the backoff) while the served
-     * certificate stays valid for longer than its last stretch, or, with none served, for the first {@link
-     * #FIRST_ISSUANCE_ATTEMPTS} attempts; else true, with a WARN naming the risk of a duplicate and the store's reason.
-     * Either way a RuntimeException from the store is logged as the store's bug.
+     * certificate stays valid for longer than its last stretch (a forced renewal replacing a named serial, {@code
+     * replacingRevoked}: a revocation's or a store renewal request's, is in its last stretch at once), or, with none served, until {@link #FIRST_ISSUANCE_ATTEMPTS}
+     * blocked adoption reads in a row spanning at least {@link #FIRST_ISSUANCE_WAIT}; false too once an order despite the
+     * store was placed and no store read or save succeeded since (a store that cannot be read often cannot be written
+     * either: each retry would order a certificate and discard it, burning Let's Encrypt's 5 duplicates a week). Else
+     * true, with a WARN naming the risk of a duplicate and the store's reason. Either way a RuntimeException from the
+     * store is logged as the store's bug.
      */
-    static boolean orderDespite(ManagedCertificate m, Unreadable e) {
+    static boolean orderDespite(ManagedCertificate m, Unreadable e, Blocked blocked, boolean replacingRevoked) {
         Throwable cause = e.getCause();
         if (cause instanceof RuntimeException) {
             LOG.error("autocert4j: the store {} threw {} reading certificate {}: a bug of the store, treated as a failed read. Fix: "
                     + "make the CertStore report failures as IOException (a RuntimeException is a bug), and fix the failure itself",
                     m.services.storage().store(), LogSafe.text(cause.toString()), m.id);
         }
+        Instant now = m.services.now();
+        blocked.reads++;
+        if (blocked.since == null) {
+            blocked.since = now;
+        }
+        if (blocked.orderedDespite) {
+            return false; // ordered once despite the store already: no second certificate until the store answers
+        }
         CertBundle live = m.live;
         String why;
-        if (live != null) {
+        if (live != null && replacingRevoked) {
+            why = "it replaces the revoked certificate " + live.serial().toString(16) + " (its last stretch)";
+        } else if (live != null) {
             java.time.Duration lifetime = java.time.Duration.between(live.notBefore(), live.notAfter());
             java.time.Duration stretch = lifetime.dividedBy(LAST_STRETCH_SHARE);
             stretch = stretch.compareTo(LAST_STRETCH_MIN) < 0 ? LAST_STRETCH_MIN : stretch;
-            java.time.Duration left = java.time.Duration.between(m.services.now(), live.notAfter());
+            java.time.Duration left = java.time.Duration.between(now, live.notAfter());
             if (left.compareTo(stretch) >= 0) {
                 return false;
             }
             why = "the served certificate expires in " + left.toHours() + " h (" + live.notAfter() + "), less than " + stretch.toDays()
                     + " days (its last stretch)";
         } else {
-            if (m.failures < FIRST_ISSUANCE_ATTEMPTS) {
+            if (blocked.reads <= FIRST_ISSUANCE_ATTEMPTS || java.time.Duration.between(blocked.since, now).compareTo(FIRST_ISSUANCE_WAIT) < 0) {
                 return false;
             }
-            why = "no certificate is served yet (the self-signed fallback) and " + m.failures + " attempts in a row failed this way";
+            why = "no certificate is served yet (the self-signed fallback) and " + (blocked.reads - 1) + " attempts in a row since "
+                    + blocked.since + " were blocked this way";
         }
+        blocked.orderedDespite = true;
         LOG.warn("autocert4j: ordering certificate {} although the store {} could not be read ({}): {}. Another server sharing the "
                 + "store may have stored its renewal already, so this order may be a duplicate certificate (Let's Encrypt allows 5 "
                 + "duplicate certificates a week). Fix: make the store answer again (see its message)", m.id, m.services.storage().store(),
