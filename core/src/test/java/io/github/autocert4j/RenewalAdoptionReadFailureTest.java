@@ -97,15 +97,7 @@ class RenewalAdoptionReadFailureTest {
      */
     @Test
     void aFirstIssuanceOrdersOnlyAfterBlockedAttemptsSpanningTwoHours() throws Exception {
-        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
-            @Override
-            public Optional<byte[]> load(String key) throws IOException {
-                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
-                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
-                }
-                return super.load(key);
-            }
-        };
+        CertStore store = renewalReadsTimeOut();
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         MovableClock clock = new MovableClock();
         FakeIssuer issuer = new FakeIssuer("fake-ca", clock);
@@ -187,15 +179,7 @@ class RenewalAdoptionReadFailureTest {
     void aRenewalReplacingANamedSerialOrdersDespiteAFailedAdoptionRead() throws Exception {
         List<String> names = List.of("r0.adopt.test");
         FakeIssuer.seeded(dir, names);
-        CertStore store = new DelegatingStore(FileCertStore.of(dir)) {
-            @Override
-            public Optional<byte[]> load(String key) throws IOException {
-                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
-                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
-                }
-                return super.load(key);
-            }
-        };
+        CertStore store = renewalReadsTimeOut();
         List<CertEvent> events = new CopyOnWriteArrayList<>();
         Clock ahead = Clock.offset(Clock.systemUTC(), Duration.ofDays(75));
         FakeIssuer issuer = new FakeIssuer("fake-ca", ahead);
@@ -284,5 +268,18 @@ class RenewalAdoptionReadFailureTest {
             System.setErr(err);
         }
         return log.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The file store of {@link #dir} whose certificate reads by the renewal thread time out (a PostgreSQL statement timeout's message). */
+    CertStore renewalReadsTimeOut() throws IOException {
+        return new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-renewal")) {
+                    throw new IOException("ERROR: canceling statement due to statement timeout (57014)");
+                }
+                return super.load(key);
+            }
+        };
     }
 }
