@@ -111,7 +111,7 @@ class SharedAriPebbleTest {
                     awaitNextCheckAfter(a, atPick.instant().plusSeconds(30));
                 }
                 awaitNextCheckAfter(orderer, atPick.instant().plusSeconds(30));
-                assertEquals(1, proxy.count("POST", "newOrder"), "one order for the fleet");
+                assertEquals(1, proxy.count("POST", "newOrder"), "one order for the fleet: " + proxy.seen);
                 for (AutoCert a : fleet) {
                     assertEquals(renewed, a.status(NAME).orElseThrow().serial(), "every server serves the renewal");
                 }
@@ -150,6 +150,10 @@ class SharedAriPebbleTest {
 
     private static AutoCertBuilder builder(FaultProxy proxy, Path store, String profile, List<CertEvent> events, Clock clock) {
         return AutoCert.builder().directory(proxy.directoryUri()).acmeServerTrust(proxy.caPem()).agreeToTermsOfService(true)
-                .certificate(NAME).storageDirectory(store).listener(events::add).clock(clock).profile(profile);
+                .certificate(NAME).storageDirectory(store).listener(events::add).clock(clock).profile(profile)
+                // The clocks run ~2/3 of a lifetime ahead of Pebble's, so the renewal just issued looks 2/3 old: by the default
+                // lifetime rule (renew with 1/3 left) one ARI fetch that fails makes a server order again (CI run 27: 2 orders;
+                // reproduced with one injected 500 on renewalInfo). With 0.15 only ARI decides here, as the test means.
+                .renewal(RenewalPolicy.defaults().withRenewalRatio(0.15));
     }
 }

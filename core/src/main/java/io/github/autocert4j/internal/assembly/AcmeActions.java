@@ -104,8 +104,8 @@ public final class AcmeActions {
     }
 
     /**
-     * With {@code revokeOnRemove}: revokes the removed (already stopped) certificate {@code m}'s live certificate and deletes
-     * its stored copy (so adding it again orders a new one). A failure is logged; the removal stands. {@code neverLoaded}:
+     * With {@code revokeOnRemove}: revokes the removed (already stopped) certificate {@code m}'s live certificate, and the
+     * stored one if an order stored a newer one as it stopped, and deletes its stored copy (so adding it again orders a new one). A failure is logged; the removal stands. {@code neverLoaded}:
      * lazy loading had not loaded it, so the stored certificate is read only to learn what to revoke (it never goes live,
      * nothing is scheduled); if the store cannot be read, nothing is revoked and the stored copy is kept.
      */
@@ -128,7 +128,16 @@ public final class AcmeActions {
                         + " has no CA-issued certificate stored to revoke. Fix: none needed"));
                 revoke(m, stored.bundle(), stored.issuerId(), reason, false);
             } else {
-                revokeLive(m, reason, false);
+                BigInteger live = m.status(services.now()).serial() == null ? null : revokeLive(m, reason, false);
+                // An order that returned just as stop() ran stored its certificate without taking it live: revoke that one too,
+                // or deleting the stored copy below would leave a valid certificate nobody holds.
+                CertificateStorage.Stored stored = services.storage().load(m.id).orElse(null);
+                if (stored != null && !stored.bundle().serial().equals(live)) {
+                    revoke(m, stored.bundle(), stored.issuerId(), reason, false);
+                } else if (live == null) {
+                    throw new IllegalStateException("certificate " + m.id + " has no CA-issued certificate live or stored to revoke. "
+                            + "Fix: none needed");
+                }
             }
             CertStore store = services.storage().store();
             try (CertStore.Lock lock = services.storage().lock(m.id)) {

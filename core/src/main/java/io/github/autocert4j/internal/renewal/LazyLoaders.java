@@ -4,6 +4,7 @@ import io.github.autocert4j.internal.util.DaemonThreads;
 
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
@@ -22,19 +23,30 @@ final class LazyLoaders {
      */
     static final int QUEUE = 4 * THREADS;
 
-    private final ThreadPoolExecutor threads = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS,
-            new ArrayBlockingQueue<>(QUEUE), DaemonThreads.named("autocert4j-lazy-load"));
+    private final ThreadPoolExecutor threads;
 
     LazyLoaders() {
+        this(DaemonThreads.named("autocert4j-lazy-load"));
+    }
+
+    /** With the threads {@code factory} makes (a test's factory that fails to start one). */
+    LazyLoaders(ThreadFactory factory) {
+        threads = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE), factory);
         threads.allowCoreThreadTimeOut(true);
     }
 
-    /** Runs {@code load} on a loader thread; false if {@link #QUEUE} loads wait already, or if closed. */
+    /**
+     * Runs {@code load} on a loader thread; false if {@link #QUEUE} loads wait already, if closed, or if no thread could
+     * be started. The caller then completes the load's future itself: a future no load completes would make every
+     * later handshake for that name wait out the full bound.
+     */
     boolean offer(Runnable load) {
         try {
             threads.execute(load);
             return true;
         } catch (RejectedExecutionException fullOrClosed) {
+            return false;
+        } catch (OutOfMemoryError noNativeThread) { // "unable to create native thread": the load was not queued
             return false;
         }
     }

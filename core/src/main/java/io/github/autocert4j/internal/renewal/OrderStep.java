@@ -100,6 +100,11 @@ final class OrderStep implements AriTracking.Owner {
             }
             save(issued, storeLock);
             blocked.storeAnswered();
+            if (m.stopped) { // closed or removed as the order returned: stored for the next start (a removal revokes it)
+                LOG.info("autocert4j: certificate {} was issued (serial {}) as it stopped being managed here: stored, not taken live",
+                        m.id, issued.bundle().serial().toString(16));
+                return new Outcome(Next.NEVER, null);
+            }
             boolean renewal = m.live != null;
             m.goingLive.goLive(issued.bundle(), issued.profile(), issued.issuerId(), true);
             m.failures = 0;
@@ -147,6 +152,19 @@ final class OrderStep implements AriTracking.Owner {
      * lock ends it at once (another server took over).
      */
     void save(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException, InterruptedException {
+        // stop() as the order returned (close, removal) interrupts this thread: stored all the same, as an interrupted file
+        // write would fail and the next start would order a duplicate (5 a week); a removal revokes what is stored.
+        boolean interrupted = Thread.interrupted();
+        try {
+            saveTrying(issued, storeLock);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void saveTrying(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException, InterruptedException {
         long waitMillis = 500;
         for (int attempt = 1; ; attempt++) {
             try {
