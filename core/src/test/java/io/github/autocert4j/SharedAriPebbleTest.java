@@ -76,12 +76,12 @@ class SharedAriPebbleTest {
                 }
                 assertEquals(1, proxy.count("GET", "renewalInfo"), "one ARI fetch for three servers: " + proxy.seen);
                 anyPick = fleet.get(0).managed(NAME).ariChosen();
-                assertNotNull(anyPick, "a pick in Pebble's window");
+                assertNotNull(anyPick, "a pick in Pebble's window: " + proxy.seen);
                 for (AutoCert a : fleet) {
                     assertEquals(anyPick, a.managed(NAME).ariChosen(), "every server uses the first one's pick");
                     assertEquals(first.serial(), a.status(NAME).orElseThrow().serial());
                 }
-                assertEquals(0, proxy.count("POST", "newOrder"));
+                assertEquals(0, proxy.count("POST", "newOrder"), "no order before the window: " + proxy.seen);
                 assertTrue(directoryGets(proxy) <= 1, "the directory read once by the one server that fetched ARI: " + directoryGets(proxy));
             } finally {
                 fleet.forEach(AutoCert::close);
@@ -118,7 +118,7 @@ class SharedAriPebbleTest {
                 // the old certificate's window once (stale record: fetched again, same window, same pick), the new one's once
                 assertEquals(2, proxy.count("GET", "renewalInfo"), "one ARI fetch per certificate for three servers: " + proxy.seen);
                 Instant newPick = fleet.get(0).managed(NAME).ariChosen();
-                assertNotNull(newPick);
+                assertNotNull(newPick, "a pick for the new certificate: " + proxy.seen);
                 for (AutoCert a : fleet) {
                     assertEquals(newPick, a.managed(NAME).ariChosen(), "one pick for the new certificate too");
                 }

@@ -104,46 +104,47 @@ public final class AcmeActions {
     }
 
     /**
-     * With {@code revokeOnRemove}: revokes the removed (already stopped) certificate {@code m}'s live certificate, and the
-     * stored one if an order stored a newer one as it stopped, and deletes its stored copy (so adding it again orders a new one). A failure is logged; the removal stands. {@code neverLoaded}:
-     * lazy loading had not loaded it, so the stored certificate is read only to learn what to revoke (it never goes live,
-     * nothing is scheduled); if the store cannot be read, nothing is revoked and the stored copy is kept.
+     * With {@code revokeOnRemove}: revokes the removed (already stopped) certificate {@code m}'s live certificate and the one
+     * stored for it if that is another (an order that returned as it stopped stores its certificate without taking it
+     * live; in a shared store, a peer's newer renewal: removal with revocation is fleet-wide), then deletes the stored
+     * copy. All under the store lock: an order that outlived the removal's wait holds it while it stores, so what is
+     * read here is what it stored and nothing is stored after the copy is deleted. {@code neverLoaded}: lazy loading had
+     * not loaded it, nothing is live here. A failure is logged; the removal stands, and a copy not revoked is kept (the
+     * CLI revokes from it).
      */
     public void removed(ManagedCertificate m, boolean neverLoaded) {
         String reason = revokeOnRemove;
         if (reason == null) {
             return;
         }
-        try {
-            if (neverLoaded) {
-                CertificateStorage.Read read = services.storage().read(m.id);
-                if (read.storeFailure() != null) {
-                    LOG.warn("autocert4j: certificate {} was removed but not revoked: it was never loaded (lazy loading) and the store {} "
-                            + "could not be read ({}); its stored copy is kept. Fix: once the store answers, revoke it with the CLI "
-                            + "('autocert4j revoke') or StoreAdmin.revoke", m.id, services.storage().store(),
-                            LogSafe.text(String.valueOf(read.storeFailure().getMessage())));
+        try (CertStore.Lock lock = services.storage().lock(m.id)) {
+            BigInteger live = neverLoaded || m.status(services.now()).serial() == null ? null : revokeLive(m, reason, false);
+            CertificateStorage.Read read = services.storage().read(m.id);
+            if (read.storeFailure() != null) {
+                LOG.warn("autocert4j: certificate {} was removed but {} the store {} could not be read ({}); its stored copy is kept. "
+                        + "Fix: once the store answers, revoke it with the CLI ('autocert4j revoke') or StoreAdmin.revoke", m.id,
+                        live == null ? (neverLoaded ? "not revoked: it was never loaded (lazy loading) and" : "not revoked:")
+                                : "only its live certificate (serial " + live.toString(16) + ") was revoked:",
+                        services.storage().store(), LogSafe.text(String.valueOf(read.storeFailure().getMessage())));
+                return;
+            }
+            CertificateStorage.Stored stored = read.decode().orElse(null);
+            if (stored != null && !stored.bundle().serial().equals(live)) {
+                try {
+                    revoke(m, stored.bundle(), stored.issuerId(), reason, false);
+                } catch (IssuanceException | RuntimeException e) {
+                    LOG.warn("autocert4j: certificate {} was removed but its stored certificate (serial {}) was not revoked{}: {}; its "
+                            + "stored copy is kept. Fix: revoke it with the CLI ('autocert4j revoke') or StoreAdmin.revoke", m.id,
+                            stored.bundle().serial().toString(16), live == null ? "" : " (the live one, serial " + live.toString(16)
+                                    + ", was)", LogSafe.text(String.valueOf(e.getMessage())));
                     return;
                 }
-                CertificateStorage.Stored stored = read.decode().orElseThrow(() -> new IllegalStateException("certificate " + m.id
-                        + " has no CA-issued certificate stored to revoke. Fix: none needed"));
-                revoke(m, stored.bundle(), stored.issuerId(), reason, false);
-            } else {
-                BigInteger live = m.status(services.now()).serial() == null ? null : revokeLive(m, reason, false);
-                // An order that returned just as stop() ran stored its certificate without taking it live: revoke that one too,
-                // or deleting the stored copy below would leave a valid certificate nobody holds.
-                CertificateStorage.Stored stored = services.storage().load(m.id).orElse(null);
-                if (stored != null && !stored.bundle().serial().equals(live)) {
-                    revoke(m, stored.bundle(), stored.issuerId(), reason, false);
-                } else if (live == null) {
-                    throw new IllegalStateException("certificate " + m.id + " has no CA-issued certificate live or stored to revoke. "
-                            + "Fix: none needed");
-                }
+            } else if (live == null) {
+                LOG.info("autocert4j: certificate {} was removed; it had no CA-issued certificate to revoke", m.id);
             }
             CertStore store = services.storage().store();
-            try (CertStore.Lock lock = services.storage().lock(m.id)) {
-                store.delete(StoreLayout.certBundle(m.id));
-                store.delete(StoreLayout.certMeta(m.id));
-            }
+            store.delete(StoreLayout.certBundle(m.id));
+            store.delete(StoreLayout.certMeta(m.id));
         } catch (IssuanceException | IOException | RuntimeException e) {
             LOG.warn("autocert4j: certificate {} was removed but not revoked: {}. Fix: revoke it with the CLI ('autocert4j revoke') or "
                     + "StoreAdmin.revoke", m.id, LogSafe.text(e.getMessage()));

@@ -251,10 +251,13 @@ final class GoingLive {
         }
     }
 
-    /** @param fresh issued or adopted just now (not loaded at start): ARI may not make it due again at once */
-    void goLive(CertBundle bundle, String profile, String issuerId, boolean fresh) {
+    /**
+     * @param fresh issued or adopted just now (not loaded at start): ARI may not make it due again at once
+     * @return false if the certificate was stopped (removed or closed): nothing installed
+     */
+    boolean goLive(CertBundle bundle, String profile, String issuerId, boolean fresh) {
         if (m.stopped) {
-            return; // removed or closed: never install behind the caller's back
+            return false; // removed or closed: never install behind the caller's back
         }
         m.services.keyManager().install(m.id, m.names, bundle);
         m.live = bundle;
@@ -269,5 +272,6 @@ final class GoingLive {
                 waiters.forEach(w -> w.complete(s));
             });
         }
+        return true;
     }
 }

@@ -100,13 +100,13 @@ final class OrderStep implements AriTracking.Owner {
             }
             save(issued, storeLock);
             blocked.storeAnswered();
-            if (m.stopped) { // closed or removed as the order returned: stored for the next start (a removal revokes it)
+            boolean renewal = m.live != null;
+            if (!m.goingLive.goLive(issued.bundle(), issued.profile(), issued.issuerId(), true)) {
+                // Closed or removed as the order returned: stored for the next start (a removal revokes it), no Issued event.
                 LOG.info("autocert4j: certificate {} was issued (serial {}) as it stopped being managed here: stored, not taken live",
                         m.id, issued.bundle().serial().toString(16));
                 return new Outcome(Next.NEVER, null);
             }
-            boolean renewal = m.live != null;
-            m.goingLive.goLive(issued.bundle(), issued.profile(), issued.issuerId(), true);
             m.failures = 0;
             m.lastFailure = null;
             m.renewReason = null;
@@ -151,12 +151,36 @@ final class OrderStep implements AriTracking.Owner {
      * for about half a minute rather than discarding a certificate the CA already issued; a lost
      * lock ends it at once (another server took over).
      */
-    void save(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException, InterruptedException {
-        // stop() as the order returned (close, removal) interrupts this thread: stored all the same, as an interrupted file
-        // write would fail and the next start would order a duplicate (5 a week); a removal revokes what is stored.
-        boolean interrupted = Thread.interrupted();
+    void save(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException {
+        // A certificate the CA issued is stored even if stop() (close, removal) or the executor's shutdownNow() comes now:
+        // dropped, the next start would order a duplicate (5 a week), and an interrupted file write fails. So stop() no
+        // longer interrupts this thread, and an interrupt is set aside during each attempt and each wait, then restored.
+        synchronized (m.handles) {
+            m.ordering = null;
+        }
+        boolean interrupted = false;
         try {
-            saveTrying(issued, storeLock);
+            long waitMillis = 500;
+            for (int attempt = 1; ; attempt++) {
+                interrupted |= Thread.interrupted();
+                try {
+                    m.services.storage().save(m.id, issued.bundle(), m.names, issued.profile(), issued.issuerId(), m.services.now(), storeLock);
+                    return;
+                } catch (CertStore.LockLostException e) {
+                    throw IssuanceException.transientFailure("the certificate was issued but this server lost the store lock of " + m.id
+                            + " (" + LogSafe.text(e.getMessage()) + "), so it was discarded; the server holding the lock now renews it", e);
+                } catch (IOException e) {
+                    if (attempt >= SAVE_TRIES) {
+                        throw IssuanceException.transientFailure("the certificate was issued but could not be stored ("
+                                + LogSafe.text(String.valueOf(e.getMessage())) + "); it was discarded. Fix: check the store "
+                                + m.services.storage().store(), e);
+                    }
+                    LOG.warn("autocert4j: storing the new certificate {} failed ({}); trying again in {} ms", m.id,
+                            LogSafe.text(e.toString()), waitMillis);
+                    interrupted |= sleepThroughInterrupts(waitMillis);
+                    waitMillis *= 2;
+                }
+            }
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
@@ -164,25 +188,18 @@ final class OrderStep implements AriTracking.Owner {
         }
     }
 
-    private void saveTrying(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException, InterruptedException {
-        long waitMillis = 500;
-        for (int attempt = 1; ; attempt++) {
+    /** Sleeps {@code millis}; true if interrupted meanwhile (the interrupt is not acted on: the caller restores it). */
+    private static boolean sleepThroughInterrupts(long millis) {
+        boolean interrupted = false;
+        long end = System.nanoTime() + millis * 1_000_000;
+        for (long left = millis; left > 0; left = (end - System.nanoTime()) / 1_000_000) {
             try {
-                m.services.storage().save(m.id, issued.bundle(), m.names, issued.profile(), issued.issuerId(), m.services.now(), storeLock);
-                return;
-            } catch (CertStore.LockLostException e) {
-                throw IssuanceException.transientFailure("the certificate was issued but this server lost the store lock of " + m.id
-                        + " (" + LogSafe.text(e.getMessage()) + "), so it was discarded; the server holding the lock now renews it", e);
-            } catch (IOException e) {
-                if (attempt >= SAVE_TRIES) {
-                    throw IssuanceException.transientFailure("the certificate was issued but could not be stored ("
-                            + LogSafe.text(e.getMessage()) + "); it was discarded. Fix: check the store " + m.services.storage().store(), e);
-                }
-                LOG.warn("autocert4j: storing the new certificate {} failed ({}); trying again in {} ms", m.id, LogSafe.text(e.getMessage()), waitMillis);
-                Thread.sleep(waitMillis);
-                waitMillis *= 2;
+                Thread.sleep(left);
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
         }
+        return interrupted;
     }
 
     Outcome failed(IssuanceException e, long t0) {
