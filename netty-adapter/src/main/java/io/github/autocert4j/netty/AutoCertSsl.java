@@ -114,9 +114,9 @@ public final class AutoCertSsl {
      * key material held by {@code context}'s key material cache (a context built from
      * {@link #contextBuilder} with the OpenSSL provider), so that no client's handshake pays the
      * conversion; returns how many were prepared. A certificate not issued yet is skipped: its
-     * handshakes get the self-signed fallback, made and converted at the first handshake that needs it. Does nothing (returns 0) for the JDK provider,
-     * which keeps no per-certificate state. Call it once after {@code build()}; it may run on any
-     * thread.
+     * handshakes get the self-signed fallback, made and converted at the first handshake that needs
+     * it. Does nothing (returns 0) for the JDK provider, which keeps no per-certificate state. Call
+     * it once after {@code build()}; it may run on any thread.
      *
      * <p>How, with Netty's public API only: for each certificate the context's own engine reads an
      * in-memory ClientHello naming it (SNI, or the local address for an IP-address certificate) and
