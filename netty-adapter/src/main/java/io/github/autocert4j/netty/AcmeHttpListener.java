@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import io.github.autocert4j.Http01Responder;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
@@ -93,6 +94,7 @@ public final class AcmeHttpListener implements AutoCloseable {
         try {
             Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_BACKLOG, 1024)
+                    .childOption(ChannelOption.ALLOCATOR, UnpooledByteBufAllocator.DEFAULT)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
@@ -115,12 +117,22 @@ public final class AcmeHttpListener implements AutoCloseable {
     /**
      * Serves one request that is not a challenge ({@code GET /}, answered 404) through the listener's own pipeline, in
      * memory, on the event loop right after the bind: in a fresh JVM the first request otherwise pays on arrival for
-     * loading and initialising the HTTP codec, the buffer allocator and Netty's JFR event classes (about 330 classes,
-     * 0.1-0.3 s), and the first request is the CA's validation of the first certificate (issue 23). Here that runs
-     * while the CA is still being asked for the order. A failure is ignored: a real request then pays as before.
+     * loading and initialising the HTTP codec and the buffer allocator (0.1-0.3 s), and the first request is the CA's
+     * validation of the first certificate (issue 23). Here that runs while the CA is still being asked for the order.
+     * A failure is ignored: a real request then pays as before.
+     *
+     * <p>The listener's connections (and this warm-up) use Netty's unpooled allocator, not the default pooling one: the
+     * pool's first allocation takes a chunk and, whenever the JDK has JFR (Netty 4.2 checks {@code FlightRecorder}),
+     * loads Netty's allocator JFR event classes and with them the JDK's JFR event machinery (about 140 classes, with
+     * their annotation proxies) on the event loop, none of which a listener answering a few short requests needs: the
+     * event loop loads about 260 classes to the first certificate instead of about 390. In a fresh JVM that cut the
+     * child's CPU to the first certificate by about 0.1-0.15 s and spawn to live by 60-90 ms (per-round medians of 10
+     * and 12 interleaved rounds, {@code docs/startup.md}); what clients get is unchanged.
      */
     private static void warmUp(Http01Responder responder, long deadlineMillis) {
-        EmbeddedChannel ch = new EmbeddedChannel(handlers(responder, deadlineMillis));
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setAllocator(UnpooledByteBufAllocator.DEFAULT);
+        ch.pipeline().addLast(handlers(responder, deadlineMillis));
         try {
             ch.writeInbound(Unpooled.copiedBuffer("GET / HTTP/1.1\r\nHost: warm-up.invalid\r\n\r\n", StandardCharsets.US_ASCII));
             for (Object out = ch.readOutbound(); out != null; out = ch.readOutbound()) {

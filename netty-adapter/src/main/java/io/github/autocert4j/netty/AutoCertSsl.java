@@ -110,12 +110,13 @@ public final class AutoCertSsl {
     }
 
     /**
-     * Converts the key and chain of every certificate {@code autoCert} serves now into OpenSSL key
-     * material held by {@code context}'s key material cache (a context built from
+     * Converts the key and chain of every CA-issued certificate {@code autoCert} serves now into OpenSSL
+     * key material held by {@code context}'s key material cache (a context built from
      * {@link #contextBuilder} with the OpenSSL provider), so that no client's handshake pays the
-     * conversion; returns how many were prepared. Does nothing (returns 0) for the JDK provider,
-     * which keeps no per-certificate state. Call it once after {@code build()}; it may run on any
-     * thread.
+     * conversion; returns how many were prepared. A certificate not issued yet is skipped: its
+     * handshakes get the self-signed fallback, made and converted at the first handshake that needs
+     * it. Does nothing (returns 0) for the JDK provider, which keeps no per-certificate state. Call
+     * it once after {@code build()}; it may run on any thread.
      *
      * <p>How, with Netty's public API only: for each certificate the context's own engine reads an
      * in-memory ClientHello naming it (SNI, or the local address for an IP-address certificate) and
@@ -148,6 +149,12 @@ public final class AutoCertSsl {
             return 0;
         }
         for (CertificateStatus status : all) {
+            if (status.serial() == null) {
+                // Not issued yet: its handshakes get the self-signed fallback, which is made (with BouncyCastle: a signed
+                // jar, ~0.1 s to verify, ~0.25 s in all in a fresh JVM) and converted at the first handshake needing it,
+                // not here, where it delayed a first start's start() and so its first certificate.
+                continue;
+            }
             String name = status.names().get(0);
             if (!aliases.add(autoCert.servedCertificate(name).alias())) {
                 continue;

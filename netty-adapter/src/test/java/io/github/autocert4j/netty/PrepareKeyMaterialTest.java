@@ -6,9 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
@@ -72,6 +80,70 @@ class PrepareKeyMaterialTest {
             } finally {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    /**
+     * A certificate not issued yet (the manager is not started) is not prepared: its handshakes get the self-signed
+     * fallback, which is made at the first handshake needing it rather than here (in a fresh JVM making it loaded
+     * BouncyCastle, ~0.25 s, before {@code start()}); that handshake still gets the fallback, converted then.
+     */
+    @Test
+    void skipsCertificatesNotIssuedYetAndTheirHandshakesStillGetTheFallback() throws Exception {
+        assertTrue(OpenSsl.isAvailable(), "netty-tcnative-boringssl-static is on the test class path: " + OpenSsl.unavailabilityCause());
+        InMemoryCa ca = new InMemoryCa("prepare-test-ca", Duration.ofDays(30));
+        String name = NAMES.get(0);
+        try (AutoCert autoCert = AutoCert.builder().issuer(ca).storageDirectory(store).certificate(name).build()) {
+            assertEquals(CertificateStatus.State.PENDING, autoCert.status(name).orElseThrow().state());
+            SslContext openssl = AutoCertSsl.contextBuilder(autoCert, SslProvider.OPENSSL).build();
+            assertEquals(0, AutoCertSsl.prepareKeyMaterial(openssl, autoCert), "nothing issued: nothing prepared");
+            EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+            try {
+                Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                        .childHandler(new ChannelInitializer<SocketChannel>() {
+                            @Override
+                            protected void initChannel(SocketChannel ch) {
+                                ch.pipeline().addLast(openssl.newHandler(ch.alloc()));
+                            }
+                        }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                X509Certificate served = servedLeaf((InetSocketAddress) server.localAddress(), name);
+                assertEquals(autoCert.servedCertificate(name).chain().get(0), served, "the self-signed fallback, made at the handshake");
+                assertEquals(served.getSubjectX500Principal(), served.getIssuerX500Principal(), "self-signed");
+                server.close().sync();
+            } finally {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** The leaf a TLS client sending SNI {@code name} is served, whatever it is (the fallback is trusted by nobody). */
+    private static X509Certificate servedLeaf(InetSocketAddress addr, String name) throws Exception {
+        X509TrustManager acceptAll = new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+                throw new UnsupportedOperationException("client side only");
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                // the test inspects what it was given
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        };
+        SSLContext client = SSLContext.getInstance("TLS");
+        client.init(null, new TrustManager[] {acceptAll}, null);
+        try (SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket()) {
+            socket.connect(addr, 10_000);
+            socket.setSoTimeout(10_000);
+            SSLParameters params = socket.getSSLParameters();
+            params.setServerNames(List.of(new SNIHostName(name)));
+            socket.setSSLParameters(params);
+            socket.startHandshake();
+            return (X509Certificate) socket.getSession().getPeerCertificates()[0];
         }
     }
 
