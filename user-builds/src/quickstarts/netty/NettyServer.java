@@ -31,7 +31,6 @@ public class NettyServer {
                 .certificate("example.com", "www.example.com")
                 .storageDirectory(Path.of(System.getProperty("certs", "/var/lib/myapp/certs")))
                 .build();
-        AutoCertTls tls = AutoCertTls.forServer(autoCert);      // the live certificate: renewals reach new connections
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
 
         // port 80: the challenge handler first, then your own handlers on the same port
@@ -43,7 +42,10 @@ public class NettyServer {
                                 new HttpObjectAggregator(65536), new Reply("use https"));
                     }
                 }).bind(Integer.getInteger("http.port", 80)).sync();
-        // port 443
+        autoCert.start();   // once port 80 answers: serves a stored certificate at once; orders and renews in the background
+
+        // port 443 (set up while the first order runs)
+        AutoCertTls tls = AutoCertTls.forServer(autoCert);      // the live certificate: renewals reach new connections
         new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -52,8 +54,6 @@ public class NettyServer {
                                 new Reply("hello over TLS"));
                     }
                 }).bind(Integer.getInteger("https.port", 443)).sync();
-
-        autoCert.start();   // serves a stored certificate at once; orders and renews in the background
     }
 
     /** Stands for your application: answers every request with a fixed text. */
