@@ -45,9 +45,9 @@ import org.slf4j.LoggerFactory;
  *         .certificate("example.com", "www.example.com")
  *         .storageDirectory(Path.of("/var/lib/myapp/certs"))
  *         .build();
- * SSLContext tls = autoCert.sslContext();   // for the HTTPS listener
  * Http01Responder acme = autoCert.http01(); // for the port-80 listener
- * autoCert.start();
+ * autoCert.start();                         // once port 80 answers (HTTP-01); with TLS-ALPN-01 first, once 443 does
+ * SSLContext tls = autoCert.sslContext();   // for the HTTPS listener
  * }</pre>
  */
 public final class AutoCert implements AutoCloseable {

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.netty.AcmeHttpListener;
 
-import static io.github.autocert4j.benchmarks.ColdStartChild.mark;
+import static io.github.autocert4j.benchmarks.ColdStartMarks.mark;
 
 /**
  * The cold-start benchmark's breakdown JVM: times alone, in a fresh JVM, each first-touch step that {@code build()} and

@@ -1,5 +1,7 @@
 package io.github.autocert4j.benchmarks;
 
+import static io.github.autocert4j.benchmarks.ColdStartMarks.mark;
+
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -94,10 +96,5 @@ public final class ColdStartChild {
             System.exit(0); // training run: the JVM writes its archive / AOT cache on this orderly exit
         }
         Runtime.getRuntime().halt(0); // the measurement ends at "live"; no orderly shutdown needed
-    }
-
-    static void mark(String label) {
-        System.out.println("T " + label + " " + System.currentTimeMillis());
-        System.out.flush();
     }
 }

@@ -116,7 +116,8 @@ public final class AutoCertSsl {
      * conversion; returns how many were prepared. A certificate not issued yet is skipped: its
      * handshakes get the self-signed fallback, made and converted at the first handshake that needs
      * it. Does nothing (returns 0) for the JDK provider, which keeps no per-certificate state. Call
-     * it once after {@code build()}; it may run on any thread.
+     * it once after {@code start()} (what a restart loads from the store is live then; before it, nothing
+     * is prepared); it may run on any thread.
      *
      * <p>How, with Netty's public API only: for each certificate the context's own engine reads an
      * in-memory ClientHello naming it (SNI, or the local address for an IP-address certificate) and

@@ -104,28 +104,38 @@ public final class AcmeActions {
     }
 
     /**
-     * With {@code revokeOnRemove}: revokes the removed (already stopped) certificate {@code m}'s live certificate and the one
-     * stored for it if that is another (an order that returned as it stopped stores its certificate without taking it
-     * live; in a shared store, a peer's newer renewal: removal with revocation is fleet-wide), then deletes the stored
-     * copy. All under the store lock: an order that outlived the removal's wait holds it while it stores, so what is
-     * read here is what it stored and nothing is stored after the copy is deleted. {@code neverLoaded}: lazy loading had
-     * not loaded it, nothing is live here. A failure is logged; the removal stands, and a copy not revoked is kept (the
-     * CLI revokes from it).
+     * With {@code revokeOnRemove}: revokes the removed (already stopped) certificate {@code m}'s live certificate, then,
+     * under the store lock, the one stored for it if that is another (an order that returned as it stopped stores its
+     * certificate without taking it live; in a shared store, a peer's newer renewal: removal with revocation is
+     * fleet-wide), and deletes the stored copy. The live one is revoked first, without the lock (the CA alone decides
+     * it: a store that is down or a lock held by the caller's own thread must not keep it valid); the rest under the
+     * lock, because an order that outlived the removal's wait holds it while it stores, so what is read there is what it
+     * stored and nothing is stored after the copy is deleted. {@code neverLoaded}: lazy loading had not loaded it,
+     * nothing is live here. A failure is logged; the removal stands, and a stored copy not revoked is kept (the CLI
+     * revokes from it).
      */
     public void removed(ManagedCertificate m, boolean neverLoaded) {
         String reason = revokeOnRemove;
         if (reason == null) {
             return;
         }
+        BigInteger live = null;
+        try {
+            live = neverLoaded || m.status(services.now()).serial() == null ? null : revokeLive(m, reason, false);
+        } catch (IssuanceException | RuntimeException e) {
+            LOG.warn("autocert4j: certificate {} was removed but its live certificate was not revoked: {}; its stored copy is "
+                    + "kept. Fix: revoke it with the CLI ('autocert4j revoke') or StoreAdmin.revoke", m.id, LogSafe.text(e.getMessage()));
+            return;
+        }
+        String revoked = live == null ? "" : " (its live certificate, serial " + live.toString(16) + ", was revoked)";
         try (CertStore.Lock lock = services.storage().lock(m.id)) {
-            BigInteger live = neverLoaded || m.status(services.now()).serial() == null ? null : revokeLive(m, reason, false);
             CertificateStorage.Read read = services.storage().read(m.id);
             if (read.storeFailure() != null) {
-                LOG.warn("autocert4j: certificate {} was removed but {} the store {} could not be read ({}); its stored copy is kept. "
-                        + "Fix: once the store answers, revoke it with the CLI ('autocert4j revoke') or StoreAdmin.revoke", m.id,
-                        live == null ? (neverLoaded ? "not revoked: it was never loaded (lazy loading) and" : "not revoked:")
-                                : "only its live certificate (serial " + live.toString(16) + ") was revoked:",
-                        services.storage().store(), LogSafe.text(String.valueOf(read.storeFailure().getMessage())));
+                LOG.warn("autocert4j: certificate {} was removed{}: the store {} could not be read ({}){}; its stored copy is "
+                        + "kept. Fix: once the store answers, revoke it with the CLI ('autocert4j revoke') or StoreAdmin.revoke", m.id,
+                        live == null ? " but not revoked" : revoked, services.storage().store(),
+                        LogSafe.text(String.valueOf(read.storeFailure().getMessage())),
+                        neverLoaded ? " and it was never loaded (lazy loading)" : "");
                 return;
             }
             CertificateStorage.Stored stored = read.decode().orElse(null);
@@ -133,10 +143,9 @@ public final class AcmeActions {
                 try {
                     revoke(m, stored.bundle(), stored.issuerId(), reason, false);
                 } catch (IssuanceException | RuntimeException e) {
-                    LOG.warn("autocert4j: certificate {} was removed but its stored certificate (serial {}) was not revoked{}: {}; its "
-                            + "stored copy is kept. Fix: revoke it with the CLI ('autocert4j revoke') or StoreAdmin.revoke", m.id,
-                            stored.bundle().serial().toString(16), live == null ? "" : " (the live one, serial " + live.toString(16)
-                                    + ", was)", LogSafe.text(String.valueOf(e.getMessage())));
+                    LOG.warn("autocert4j: certificate {} was removed{} but its stored certificate (serial {}) was not revoked: {}; "
+                            + "its stored copy is kept. Fix: revoke it with the CLI ('autocert4j revoke') or StoreAdmin.revoke", m.id,
+                            revoked, stored.bundle().serial().toString(16), LogSafe.text(String.valueOf(e.getMessage())));
                     return;
                 }
             } else if (live == null) {
@@ -145,9 +154,10 @@ public final class AcmeActions {
             CertStore store = services.storage().store();
             store.delete(StoreLayout.certBundle(m.id));
             store.delete(StoreLayout.certMeta(m.id));
-        } catch (IssuanceException | IOException | RuntimeException e) {
-            LOG.warn("autocert4j: certificate {} was removed but not revoked: {}. Fix: revoke it with the CLI ('autocert4j revoke') or "
-                    + "StoreAdmin.revoke", m.id, LogSafe.text(e.getMessage()));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("autocert4j: certificate {} was removed{}: its stored copy could not be checked and deleted: {}. Fix: "
+                    + "revoke what is stored with the CLI ('autocert4j revoke') or StoreAdmin.revoke once the store answers", m.id,
+                    live == null ? " but not revoked" : revoked, LogSafe.text(String.valueOf(e.getMessage())));
         }
     }
 

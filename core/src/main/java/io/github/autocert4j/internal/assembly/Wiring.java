@@ -287,7 +287,8 @@ public final class Wiring {
         }
         try {
             if (!m.awaitIdle(Duration.ofSeconds(10))) {
-                LOG.warn("autocert4j: certificate {} was removed while an order was still running; it stops at its next step", m.id);
+                LOG.warn("autocert4j: certificate {} was removed while an order was still running; it stops at its next step "
+                        + "(a certificate already issued is still stored, not served)", m.id);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -342,7 +343,11 @@ public final class Wiring {
         if (ownsExecutor) {
             services.executor().shutdownNow();
             try {
-                services.executor().awaitTermination(5, TimeUnit.SECONDS);
+                if (!services.executor().awaitTermination(5, TimeUnit.SECONDS)) {
+                    // An order's final store write is not interrupted (OrderStep.save): a store retried for longer outlives close().
+                    LOG.warn("autocert4j: close() did not wait longer than 5 s for the renewal threads; a certificate still being "
+                            + "written to the store {} is lost if the JVM exits now (the next start orders it again)", services.storage().store());
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -221,27 +221,25 @@ public final class ManagedCertificate {
     }
 
     /**
-     * Stops all work: cancels the next check, interrupts an order in progress, and fails every
-     * pending future with {@code why}. Does not wait; see {@link #awaitIdle}.
+     * Stops all work: cancels the next check, interrupts an order in progress (not its final store write: see
+     * {@code OrderStep.save}), and fails every pending future with {@code why}. Does not wait; see {@link #awaitIdle}.
      */
     public void stop(Exception why) {
         stopped = true;
         ScheduledFuture<?> s;
         CompletableFuture<CertificateStatus> r;
-        Thread t;
         List<CompletableFuture<CertificateStatus>> waiters;
         synchronized (handles) {
             s = scheduled;
             scheduled = null;
             r = renewal;
-            t = ordering;
+            if (ordering != null) {
+                ordering.interrupt(); // under handles: a thread that unregistered (its store write) is never interrupted later
+            }
         }
         waiters = goingLive.takeLiveWaiters();
         if (s != null) {
             s.cancel(false);
-        }
-        if (t != null) {
-            t.interrupt();
         }
         if (r != null) {
             r.completeExceptionally(why);

@@ -67,6 +67,7 @@ final class OrderStep implements AriTracking.Owner {
                     e instanceof CertStore.UnavailableException);
         }
         setOrdering(true);
+        boolean interruptedWhileStoring = false;
         try {
             // Forced: a certificate a peer stored since renewNow() was asked for is that renewal
             // (renewNow broadcast to every node must still make one order).
@@ -98,7 +99,7 @@ final class OrderStep implements AriTracking.Owner {
                 throw IssuanceException.transientFailure("the certificate from " + issued.issuerId()
                         + " failed verification and was discarded: " + e.getMessage(), null);
             }
-            save(issued, storeLock);
+            interruptedWhileStoring = save(issued, storeLock);
             blocked.storeAnswered();
             boolean renewal = m.live != null;
             if (!m.goingLive.goLive(issued.bundle(), issued.profile(), issued.issuerId(), true)) {
@@ -134,6 +135,9 @@ final class OrderStep implements AriTracking.Owner {
             } catch (IOException | RuntimeException e) {
                 LOG.warn("autocert4j: releasing the store lock of {} failed ({}); it expires on its own", m.id, LogSafe.text(e.toString()));
             }
+            if (interruptedWhileStoring) {
+                Thread.currentThread().interrupt(); // e.g. the host's shutdownNow(): after the lock's release, which it would cut
+            }
         }
     }
 
@@ -151,10 +155,14 @@ final class OrderStep implements AriTracking.Owner {
      * for about half a minute rather than discarding a certificate the CA already issued; a lost
      * lock ends it at once (another server took over).
      */
-    void save(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException {
-        // A certificate the CA issued is stored even if stop() (close, removal) or the executor's shutdownNow() comes now:
-        // dropped, the next start would order a duplicate (5 a week), and an interrupted file write fails. So stop() no
-        // longer interrupts this thread, and an interrupt is set aside during each attempt and each wait, then restored.
+    /**
+     * A certificate the CA issued is stored even if stop() (close, removal) or an executor's shutdownNow() comes now:
+     * dropped, the next start would order a duplicate (5 a week), and an interrupted file write fails. So stop() no
+     * longer interrupts this thread, and an interrupt is set aside during each attempt and each wait.
+     *
+     * @return whether an interrupt was set aside (the caller restores it once the store lock is released)
+     */
+    boolean save(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException {
         synchronized (m.handles) {
             m.ordering = null;
         }
@@ -165,7 +173,7 @@ final class OrderStep implements AriTracking.Owner {
                 interrupted |= Thread.interrupted();
                 try {
                     m.services.storage().save(m.id, issued.bundle(), m.names, issued.profile(), issued.issuerId(), m.services.now(), storeLock);
-                    return;
+                    return interrupted | Thread.interrupted();
                 } catch (CertStore.LockLostException e) {
                     throw IssuanceException.transientFailure("the certificate was issued but this server lost the store lock of " + m.id
                             + " (" + LogSafe.text(e.getMessage()) + "), so it was discarded; the server holding the lock now renews it", e);
@@ -181,10 +189,11 @@ final class OrderStep implements AriTracking.Owner {
                     waitMillis *= 2;
                 }
             }
-        } finally {
+        } catch (IssuanceException e) {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+            throw e;
         }
     }
 
