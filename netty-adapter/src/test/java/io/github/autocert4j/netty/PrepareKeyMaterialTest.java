@@ -63,13 +63,7 @@ class PrepareKeyMaterialTest {
                     "the JDK provider keeps no per-certificate state");
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             try {
-                Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                        .childHandler(new ChannelInitializer<SocketChannel>() {
-                            @Override
-                            protected void initChannel(SocketChannel ch) {
-                                ch.pipeline().addLast(openssl.newHandler(ch.alloc()));
-                            }
-                        }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                Channel server = serve(group, openssl);
                 InetSocketAddress addr = (InetSocketAddress) server.localAddress();
                 for (String n : NAMES) {
                     assertEquals(autoCert.status(n).orElseThrow().serial(), TlsProbe.handshake(addr, n, ca.root, Duration.ofSeconds(10)).serial(), n);
@@ -99,13 +93,7 @@ class PrepareKeyMaterialTest {
             assertEquals(0, AutoCertSsl.prepareKeyMaterial(openssl, autoCert), "nothing issued: nothing prepared");
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             try {
-                Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                        .childHandler(new ChannelInitializer<SocketChannel>() {
-                            @Override
-                            protected void initChannel(SocketChannel ch) {
-                                ch.pipeline().addLast(openssl.newHandler(ch.alloc()));
-                            }
-                        }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                Channel server = serve(group, openssl);
                 X509Certificate served = servedLeaf((InetSocketAddress) server.localAddress(), name);
                 assertEquals(autoCert.servedCertificate(name).chain().get(0), served, "the self-signed fallback, made at the handshake");
                 assertEquals(served.getSubjectX500Principal(), served.getIssuerX500Principal(), "self-signed");
@@ -209,13 +197,7 @@ class PrepareKeyMaterialTest {
             assertEquals(0, AutoCertSsl.prepareKeyMaterial(openssl, autoCert), "lazy: nothing prepared up front");
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             try {
-                Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                        .childHandler(new ChannelInitializer<SocketChannel>() {
-                            @Override
-                            protected void initChannel(SocketChannel ch) {
-                                ch.pipeline().addLast(openssl.newHandler(ch.alloc()));
-                            }
-                        }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                Channel server = serve(group, openssl);
                 InetSocketAddress addr = (InetSocketAddress) server.localAddress();
                 for (String n : NAMES) {
                     BigInteger served = TlsProbe.handshake(addr, n, ca.root, Duration.ofSeconds(10)).serial();
@@ -239,4 +221,14 @@ class PrepareKeyMaterialTest {
         throw new AssertionError(name + " never became valid: " + autoCert.status(name));
     }
 
+    /** A loopback TLS server on {@code group} whose connections get {@code context}'s handler only. */
+    private static Channel serve(EventLoopGroup group, SslContext context) throws InterruptedException {
+        return new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(context.newHandler(ch.alloc()));
+                    }
+                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
 }
