@@ -154,18 +154,16 @@ final class OrderStep implements AriTracking.Owner {
      * Stores what was issued, retrying a store that is briefly unavailable (a database restart)
      * for about half a minute rather than discarding a certificate the CA already issued; a lost
      * lock ends it at once (another server took over).
-     */
-    /**
-     * A certificate the CA issued is stored even if stop() (close, removal) or an executor's shutdownNow() comes now:
-     * dropped, the next start would order a duplicate (5 a week), and an interrupted file write fails. So stop() no
-     * longer interrupts this thread, and an interrupt is set aside during each attempt and each wait.
+     *
+     * <p>It is stored even if stop() (close, removal) or an executor's shutdownNow() comes now: dropped, the next start
+     * would order a duplicate (5 a week), and an interrupted file write fails. So this thread unregisters from stop()
+     * first ({@link #setOrdering}, which also drops an interrupt stop() already sent), and any other interrupt is set
+     * aside during each attempt and each wait.
      *
      * @return whether an interrupt was set aside (the caller restores it once the store lock is released)
      */
     boolean save(IssuerFailover.Issued issued, CertStore.Lock storeLock) throws IssuanceException {
-        synchronized (m.handles) {
-            m.ordering = null;
-        }
+        setOrdering(false);
         boolean interrupted = false;
         try {
             long waitMillis = 500;
