@@ -18,11 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -213,15 +208,6 @@ class LazyLoadLockTest {
 
     /** The leaf a client trusting anything is served for {@code sni} (5 s bound for connect and each read). */
     static X509Certificate leaf(InetSocketAddress address, String sni) throws Exception {
-        SSLContext ctx = UnverifiedTls.trustingAnything();
-        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket()) {
-            s.connect(address, 5_000);
-            s.setSoTimeout(5_000);
-            SSLParameters p = s.getSSLParameters();
-            p.setServerNames(List.of(new SNIHostName(sni)));
-            s.setSSLParameters(p);
-            s.startHandshake();
-            return (X509Certificate) s.getSession().getPeerCertificates()[0];
-        }
+        return UnverifiedTls.servedLeaf(address, sni, 5_000);
     }
 }

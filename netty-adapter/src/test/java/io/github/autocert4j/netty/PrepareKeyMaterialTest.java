@@ -11,16 +11,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
-
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testkit.TlsProbe;
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 import io.github.autocert4j.testdoubles.InMemoryCa;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -94,44 +88,13 @@ class PrepareKeyMaterialTest {
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             try {
                 Channel server = serve(group, openssl);
-                X509Certificate served = servedLeaf((InetSocketAddress) server.localAddress(), name);
+                X509Certificate served = UnverifiedTls.servedLeaf((InetSocketAddress) server.localAddress(), name, 10_000);
                 assertEquals(autoCert.servedCertificate(name).chain().get(0), served, "the self-signed fallback, made at the handshake");
                 assertEquals(served.getSubjectX500Principal(), served.getIssuerX500Principal(), "self-signed");
                 server.close().sync();
             } finally {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             }
-        }
-    }
-
-    /** The leaf a TLS client sending SNI {@code name} is served, whatever it is (the fallback is trusted by nobody). */
-    private static X509Certificate servedLeaf(InetSocketAddress addr, String name) throws Exception {
-        X509TrustManager acceptAll = new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                throw new UnsupportedOperationException("client side only");
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                // the test inspects what it was given
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        };
-        SSLContext client = SSLContext.getInstance("TLS");
-        client.init(null, new TrustManager[] {acceptAll}, null);
-        try (SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket()) {
-            socket.connect(addr, 10_000);
-            socket.setSoTimeout(10_000);
-            SSLParameters params = socket.getSSLParameters();
-            params.setServerNames(List.of(new SNIHostName(name)));
-            socket.setSSLParameters(params);
-            socket.startHandshake();
-            return (X509Certificate) socket.getSession().getPeerCertificates()[0];
         }
     }
 
