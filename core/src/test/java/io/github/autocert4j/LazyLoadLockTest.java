@@ -63,6 +63,19 @@ class LazyLoadLockTest {
         };
     }
 
+    /** The file store of {@code dir} whose background sweep waits at {@code gate} before reading a certificate (it stays not loaded). */
+    static CertStore sweepHeldAt(Path dir, CountDownLatch gate) throws IOException {
+        return new DelegatingStore(FileCertStore.of(dir)) {
+            @Override
+            public Optional<byte[]> load(String key) throws IOException {
+                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
+                    await(gate);
+                }
+                return super.load(key);
+            }
+        };
+    }
+
     interface ReadHook {
         void read(String key) throws IOException;
     }

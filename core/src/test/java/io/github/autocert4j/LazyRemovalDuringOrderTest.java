@@ -39,15 +39,7 @@ class LazyRemovalDuringOrderTest {
 
     /** The sweep's bundle reads wait at {@link #sweepGate}: what the test does not load stays not loaded. */
     CertStore store() throws IOException {
-        return new DelegatingStore(FileCertStore.of(dir)) {
-            @Override
-            public Optional<byte[]> load(String key) throws IOException {
-                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
-                    LazyLoadLockTest.await(sweepGate);
-                }
-                return super.load(key);
-            }
-        };
+        return LazyLoadLockTest.sweepHeldAt(dir, sweepGate);
     }
 
     /** The next order hangs in the CA until {@link #caGate} opens (or stop() interrupts it). */

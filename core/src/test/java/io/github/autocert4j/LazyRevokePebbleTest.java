@@ -76,15 +76,7 @@ class LazyRevokePebbleTest {
 
     /** The file store of {@link #dir} whose background sweep waits at {@code gate} before reading a certificate (it stays not loaded). */
     CertStore sweepHeldAt(CountDownLatch gate) throws IOException {
-        return new DelegatingStore(FileCertStore.of(dir)) {
-            @Override
-            public Optional<byte[]> load(String key) throws IOException {
-                if (key.startsWith("certs/") && key.endsWith(".pem") && Thread.currentThread().getName().startsWith("autocert4j-lazy-sweep")) {
-                    LazyLoadLockTest.await(gate);
-                }
-                return super.load(key);
-            }
-        };
+        return LazyLoadLockTest.sweepHeldAt(dir, gate);
     }
 
     /** The serial of {@link #APP}'s certificate, issued by Pebble and stored in {@link #dir}. */
