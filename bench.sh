@@ -49,7 +49,8 @@ fi
 echo "== build (reactor, nothing installed into ~/.m2)"
 build() {
   timeout 1800 mvn -q "$@" -pl benchmarks -am package dependency:copy-dependencies dependency:tree -DskipTests \
-      -DoutputDirectory=target/lib -DincludeScope=runtime -DoutputFile=target/deptree.txt -Dscope=runtime
+      -DoutputDirectory=target/lib -DincludeScope=runtime -DoutputFile=target/deptree.txt -Dscope=runtime \
+      dependency:build-classpath -Dmdep.outputFile=target/runtime.classpath
 }
 rm -rf "$lib" "$out"
 if ! build -o; then
@@ -85,7 +86,17 @@ awk '/^## Quickstart: Netty/{q=1} q&&/^```xml/{x=1;next} x&&/^```/{exit} x' READ
       case $artifact in netty-tcnative*) cp "$lib"/netty-tcnative-classes-[0-9]*.jar "$lib/quickstart/" 2>/dev/null ;; esac
     done
 echo "quickstart class path (README Netty quickstart, optional dependencies left out): $(ls "$lib/quickstart" | tr '\n' ' ')"
-quickstart_cp=$(ls "$lib"/quickstart/*.jar | tr '\n' ':')"$lib/bench-classes.jar:$(ls "$lib"/slf4j-simple-*.jar | head -n 1)"
+# In Maven's order, as `mvn exec:java` or a launcher script made from `dependency:build-classpath` gives it to a user:
+# autocert4j-netty, then its runtime class path as Maven lists it (jars the README adds come after). Not the alphabetical
+# order of a directory listing (the benchmark's until 2026-12-07): the JVM looks each class up in every jar in front of
+# its own, so the order is part of what a cold start costs (docs/startup.md).
+quickstart_cp=""
+for jar in "$lib"/quickstart/autocert4j-netty-*.jar \
+    $(tr ':' '\n' < netty-adapter/target/runtime.classpath | sed 's#.*/##; s#^#'"$lib"'/quickstart/#') "$lib"/quickstart/*.jar; do
+  [ -f "$jar" ] && case ":$quickstart_cp" in *":$jar:"*) ;; *) quickstart_cp="$quickstart_cp$jar:" ;; esac
+done
+echo "quickstart class path order: $(echo "$quickstart_cp" | tr ':' '\n' | sed 's#.*/##' | tr '\n' ' ')"
+quickstart_cp="$quickstart_cp$lib/bench-classes.jar:$(ls "$lib"/slf4j-simple-*.jar | head -n 1)"
 
 echo "== pebble"
 timeout 600 bash scripts/get-pebble.sh || echo "get-pebble.sh failed; the sections that need Pebble will report the error"

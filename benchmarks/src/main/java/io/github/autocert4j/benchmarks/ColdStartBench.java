@@ -151,7 +151,8 @@ final class ColdStartBench {
                     + "challenge), `PEBBLE_VA_NOSLEEP=1`, every order validated (http-01). **Both clients talk straight to Pebble** "
                     + "(no pass-through in between). **autocert4j**: a fresh JVM (`ColdStartChild`) builds an `AutoCert` on an empty "
                     + "store and does what the README's Netty quickstart does (port 80 with `AcmeChallengeHandler` on Pebble's http port, "
-                    + "`start()`, then `AutoCertTls.forServer` and port 443 while the order runs), waits for the `Issued` event (the "
+                    + "`start()`, then `AutoCertTls.forServer` and port 443 while the order runs; class path: the quickstart's jars in Maven's order, "
+                    + "autocert4j-netty first, as `dependency:build-classpath` lists them), waits for the `Issued` event (the "
                     + "certificate is live in the key manager) and halts; measured from process spawn to the moment its `live` line "
                     + "(printed right after the event) reaches the parent. Spawn to process exit is listed as well but not compared: "
                     + "after `live` every JVM spends about 0.3 s in HotSpot's exit, which waits up to 30 x 10 ms for threads in native "
@@ -242,8 +243,8 @@ final class ColdStartBench {
 
     /**
      * The fresh JVM's class path: the README's Netty quickstart dependencies as a user adds them (bench.sh's
-     * {@code bench.quickstartCp}: autocert4j-netty and what it brings, optional jars left out, plus slf4j-simple and this
-     * module's classes), not the benchmark module's whole class path (PostgreSQL driver, pool, testkit), whose extra
+     * {@code bench.quickstartCp}: autocert4j-netty and what it brings, optional jars left out, in Maven's order, then
+     * slf4j-simple and this module's classes), not the benchmark module's whole class path (PostgreSQL driver, pool, testkit), whose extra
      * jars a new user's server would not open. Outside bench.sh: this JVM's class path.
      */
     private static String childClassPath() {
