@@ -39,7 +39,9 @@ public interface Issuer {
     /**
      * Obtains a certificate for {@code request.names()} and {@code request.publicKey()}, within
      * {@code request.timeout()}. Called on autocert4j's renewal thread; may block; must honour
-     * interruption (autocert4j interrupts an order when it is closed).
+     * interruption (autocert4j interrupts an order when it is closed), except once the certificate may
+     * have been signed: it may then finish (within the timeout) and return it, and autocert4j stores a
+     * certificate returned after it was stopped (not served), so the next start does not order it again.
      */
     Result issue(Request request) throws IssuanceException, InterruptedException;
 

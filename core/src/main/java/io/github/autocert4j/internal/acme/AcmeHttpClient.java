@@ -24,7 +24,10 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
+
+import io.github.autocert4j.internal.util.Uninterruptibly;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -42,6 +45,8 @@ import javax.net.ssl.SSLSession;
  *       keeps it only for {@code rateLimited} problems and throws a bare
  *       {@code AcmeException("HTTP 503")} for a plain 503, so without this the scheduler could not
  *       defer exactly as long as the CA asked.</li>
+ *   <li>Once the order is committed (finalization asked for: the CA may have signed), an interrupt (close(), a removal)
+ *       does not end the wait for an answer ({@link Uninterruptibly}): the request completes within its timeout.</li>
  * </ul>
  */
 public final class AcmeHttpClient extends HttpClient {
@@ -51,11 +56,19 @@ public final class AcmeHttpClient extends HttpClient {
     private final Duration defaultTimeout;
     // The Retry-After of the latest 429/503 answer of this session (= this order), else null.
     private final AtomicReference<Instant> retryAfter;
+    // Whether the order is past its finalization request: its requests are then waited for through interrupts.
+    private final BooleanSupplier committed;
 
     public AcmeHttpClient(HttpClient delegate, Duration defaultTimeout, AtomicReference<Instant> retryAfter) {
+        this(delegate, defaultTimeout, retryAfter, () -> false);
+    }
+
+    /** @param committed true once the order's certificate may exist at the CA: answers are then awaited through interrupts */
+    public AcmeHttpClient(HttpClient delegate, Duration defaultTimeout, AtomicReference<Instant> retryAfter, BooleanSupplier committed) {
         this.delegate = delegate;
         this.defaultTimeout = defaultTimeout;
         this.retryAfter = retryAfter;
+        this.committed = committed;
     }
 
     /** Parses a Retry-After value (delta-seconds or HTTP-date) relative to {@code now}; null if unparsable. */
@@ -81,7 +94,7 @@ public final class AcmeHttpClient extends HttpClient {
         CompletableFuture<HttpResponse<byte[]>> future = delegate.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
         HttpResponse<byte[]> raw;
         try {
-            raw = future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            raw = committed.getAsBoolean() ? Uninterruptibly.get(future, timeout.toNanos()) : future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
             throw new Unanswered(request.method() + " " + request.uri() + " took longer than " + timeout + " (httpTimeout)", null);

@@ -22,7 +22,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -142,7 +144,8 @@ public final class AcmeIssuer implements Issuer {
     @Override
     public Result issue(Request request) throws IssuanceException, InterruptedException {
         AtomicReference<Instant> retryAfter = new AtomicReference<>();
-        Session session = newSession(retryAfter);
+        AtomicBoolean committed = new AtomicBoolean(); // finalization asked for: see below
+        Session session = newSession(retryAfter, committed::get);
         long deadline = System.nanoTime() + request.timeout().toNanos();
         String step = "checking the challenge solvers before ordering";
         try {
@@ -175,11 +178,19 @@ public final class AcmeIssuer implements Issuer {
             if (ready == Status.INVALID) {
                 throw failures.refusal("the CA " + directory + " marked the order invalid", order.getError().orElse(null));
             }
+            // From the finalization request on, the CA may sign: a certificate it signed counts against its duplicate limit
+            // (Let's Encrypt: 5 a week), and lost to an interrupt (close(), a removal) the next start would order it again.
+            // So this order's remaining requests and waits go on through interrupts (each bounded by its timeout, the polls
+            // by the order's deadline); the caller stores what it returns and, stopped, does not take it live.
+            if (ready == Status.READY && Thread.currentThread().isInterrupted()) {
+                throw new InterruptedException("stopped before finalizing the order: nothing was signed");
+            }
+            committed.set(true);
             if (ready == Status.READY) {
                 order.execute(request.csr());
             }
             Status done = Authorizations.poll("finalization", order::fetch, order::getStatus, Set.of(Status.VALID, Status.INVALID),
-                    deadline, true);
+                    deadline, true, true);
             if (done != Status.VALID) {
                 throw failures.refusal("the CA " + directory + " failed to finalize the order", order.getError().orElse(null));
             }
@@ -242,7 +253,11 @@ public final class AcmeIssuer implements Issuer {
     }
 
     private Session newSession(AtomicReference<Instant> retryAfter) {
-        Session session = new Session(directory, new AcmeProvider(http::get, httpTimeout, retryAfter, prefetch));
+        return newSession(retryAfter, () -> false);
+    }
+
+    private Session newSession(AtomicReference<Instant> retryAfter, BooleanSupplier committed) {
+        Session session = new Session(directory, new AcmeProvider(http::get, httpTimeout, retryAfter, prefetch, committed));
         session.networkSettings().setTimeout(httpTimeout);
         return session;
     }

@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 import org.shredzone.acme4j.Session;
@@ -22,12 +23,20 @@ final class AcmeProvider extends GenericAcmeProvider {
     private final Duration timeout;
     private final AtomicReference<Instant> retryAfter;
     private final DirectoryPrefetch prefetch; // null: always fetch
+    private final BooleanSupplier committed;
 
     AcmeProvider(Supplier<HttpClient> shared, Duration timeout, AtomicReference<Instant> retryAfter, DirectoryPrefetch prefetch) {
+        this(shared, timeout, retryAfter, prefetch, () -> false);
+    }
+
+    /** @param committed whether the session's order is past its finalization request (see {@link AcmeHttpClient}) */
+    AcmeProvider(Supplier<HttpClient> shared, Duration timeout, AtomicReference<Instant> retryAfter, DirectoryPrefetch prefetch,
+                 BooleanSupplier committed) {
         this.shared = shared;
         this.timeout = timeout;
         this.retryAfter = retryAfter;
         this.prefetch = prefetch;
+        this.committed = committed;
     }
 
     /** The directory from the CA, always (the prefetch itself). */
@@ -58,7 +67,7 @@ final class AcmeProvider extends GenericAcmeProvider {
 
     @Override
     public HttpClient createHttpClient(NetworkSettings settings) {
-        return new AcmeHttpClient(shared.get(), timeout, retryAfter);
+        return new AcmeHttpClient(shared.get(), timeout, retryAfter, committed);
     }
 
     /**

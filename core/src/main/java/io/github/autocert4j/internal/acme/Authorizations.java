@@ -4,6 +4,7 @@ import io.github.autocert4j.ChallengeSolver;
 import io.github.autocert4j.IssuanceException;
 import io.github.autocert4j.internal.util.LogSafe;
 import io.github.autocert4j.internal.util.Names;
+import io.github.autocert4j.internal.util.Uninterruptibly;
 import java.net.URI;
 import java.net.URL;
 import java.time.Duration;
@@ -273,6 +274,15 @@ final class Authorizations {
      */
     public static Status poll(String what, Fetch fetch, Supplier<Status> status, Set<Status> until, long deadlineNanos, boolean current)
             throws AcmeException, InterruptedException, TimeoutException {
+        return poll(what, fetch, status, until, deadlineNanos, current, false);
+    }
+
+    /**
+     * As {@link #poll(String, Fetch, Supplier, Set, long, boolean)}; if {@code committed} (the order's finalization was
+     * asked for: the CA may have signed), an interrupt does not end its waits ({@link Uninterruptibly}).
+     */
+    public static Status poll(String what, Fetch fetch, Supplier<Status> status, Set<Status> until, long deadlineNanos, boolean current,
+                              boolean committed) throws AcmeException, InterruptedException, TimeoutException {
         Duration delay = FIRST_POLL;
         Status s = status.get();
         for (int i = 0; i < MAX_POLLS; i++) {
@@ -294,7 +304,11 @@ final class Authorizations {
             if (System.nanoTime() + wait.toNanos() - deadlineNanos > 0) {
                 throw new TimeoutException(what + " still " + s + " when the order timeout ran out");
             }
-            Thread.sleep(wait.toMillis(), (int) (wait.toNanos() % 1_000_000));
+            if (committed) {
+                Uninterruptibly.sleep(wait.toNanos());
+            } else {
+                Thread.sleep(wait.toMillis(), (int) (wait.toNanos() % 1_000_000));
+            }
         }
         throw new TimeoutException(what + " still " + s + " after " + MAX_POLLS + " polls");
     }

@@ -155,8 +155,9 @@ public final class AcmeActions {
             store.delete(StoreLayout.certBundle(m.id));
             store.delete(StoreLayout.certMeta(m.id));
         } catch (IOException | RuntimeException e) {
-            LOG.warn("autocert4j: certificate {} was removed{}: its stored copy could not be checked and deleted: {}. Fix: "
-                    + "revoke what is stored with the CLI ('autocert4j revoke') or StoreAdmin.revoke once the store answers", m.id,
+            LOG.warn("autocert4j: certificate {} was removed{}: its stored copy could not be checked and deleted: {}. Fix: once "
+                    + "the store answers and no order still storing holds its lock, revoke what is stored with the CLI ('autocert4j "
+                    + "revoke') or StoreAdmin.revoke", m.id,
                     live == null ? " but not revoked" : revoked, LogSafe.text(String.valueOf(e.getMessage())));
         }
     }

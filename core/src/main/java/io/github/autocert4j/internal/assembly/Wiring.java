@@ -344,9 +344,11 @@ public final class Wiring {
             services.executor().shutdownNow();
             try {
                 if (!services.executor().awaitTermination(5, TimeUnit.SECONDS)) {
-                    // An order's final store write is not interrupted (OrderStep.save): a store retried for longer outlives close().
+                    // Neither an order past its finalization request (AcmeIssuer.issue) nor its store write (OrderStep.save) is
+                    // interrupted: a CA or a store slower than that outlives close().
                     LOG.warn("autocert4j: close() did not wait longer than 5 s for the renewal threads; a certificate still being "
-                            + "written to the store {} is lost if the JVM exits now (the next start orders it again)", services.storage().store());
+                            + "downloaded from the CA or written to the store {} is lost if the JVM exits now (the next start orders it "
+                            + "again)", services.storage().store());
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

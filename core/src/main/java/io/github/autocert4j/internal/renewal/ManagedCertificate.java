@@ -221,8 +221,8 @@ public final class ManagedCertificate {
     }
 
     /**
-     * Stops all work: cancels the next check, interrupts an order in progress (not its final store write: see
-     * {@code OrderStep.save}), and fails every pending future with {@code why}. Does not wait; see {@link #awaitIdle}.
+     * Stops all work: cancels the next check, interrupts an order (not past its finalization request, {@code AcmeIssuer.issue},
+     * nor its store write, {@code OrderStep.save}), fails every pending future with {@code why}. Does not wait: {@link #awaitIdle}.
      */
     public void stop(Exception why) {
         stopped = true;

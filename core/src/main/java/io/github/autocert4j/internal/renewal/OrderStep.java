@@ -8,6 +8,7 @@ import io.github.autocert4j.internal.renewal.Outcome.Next;
 import io.github.autocert4j.internal.store.CertBundle;
 import io.github.autocert4j.internal.tls.ChainVerifier;
 import io.github.autocert4j.internal.util.LogSafe;
+import io.github.autocert4j.internal.util.Uninterruptibly;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -183,7 +184,7 @@ final class OrderStep implements AriTracking.Owner {
                     }
                     LOG.warn("autocert4j: storing the new certificate {} failed ({}); trying again in {} ms", m.id,
                             LogSafe.text(e.toString()), waitMillis);
-                    interrupted |= sleepThroughInterrupts(waitMillis);
+                    Uninterruptibly.sleep(waitMillis * 1_000_000); // an interrupt meanwhile is set aside at the next attempt
                     waitMillis *= 2;
                 }
             }
@@ -193,20 +194,6 @@ final class OrderStep implements AriTracking.Owner {
             }
             throw e;
         }
-    }
-
-    /** Sleeps {@code millis}; true if interrupted meanwhile (the interrupt is not acted on: the caller restores it). */
-    private static boolean sleepThroughInterrupts(long millis) {
-        boolean interrupted = false;
-        long end = System.nanoTime() + millis * 1_000_000;
-        for (long left = millis; left > 0; left = (end - System.nanoTime()) / 1_000_000) {
-            try {
-                Thread.sleep(left);
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        return interrupted;
     }
 
     Outcome failed(IssuanceException e, long t0) {

@@ -83,6 +83,24 @@ class AuthorizationsPollTest {
         assertTrue(fetches.get(3) - fetches.get(2) >= Duration.ofMillis(40).toNanos(), "then doubled: 40 ms");
     }
 
+    /** Past the finalization request (the CA may have signed) an interrupt does not end the poll; it is kept for the caller. */
+    @Test
+    void aCommittedPollSleepsThroughAnInterruptAndKeepsIt() throws Exception {
+        AtomicReference<Status> status = new AtomicReference<>(Status.PROCESSING);
+        List<Long> fetches = new ArrayList<>();
+        Thread.currentThread().interrupt();
+        Status s = Authorizations.poll("finalization", () -> {
+            fetches.add(System.nanoTime());
+            if (fetches.size() == 2) {
+                status.set(Status.VALID);
+            }
+            return Optional.empty();
+        }, status::get, Set.of(Status.VALID, Status.INVALID), deadline(), true, true);
+        assertEquals(Status.VALID, s);
+        assertEquals(2, fetches.size(), "polled on until valid");
+        assertTrue(Thread.interrupted(), "the interrupt is restored for the caller");
+    }
+
     private static long deadline() {
         return System.nanoTime() + Duration.ofSeconds(30).toNanos();
     }
