@@ -17,4 +17,7 @@ bash scripts/get-lb.sh         # nginx, the round-robin load balancer the Cluste
 bash scripts/get-caddy.sh      # Caddy, whose built-in ACME server is the second CA of the SecondCa* and AccountRecoveryCaddy* tests
 bash scripts/get-certbot.sh    # certbot, which makes the real certbot directory the cli module's CertbotImport* tests import (Pebble as its CA)
 bash scripts/get-softhsm.sh   # SoftHSM2, the PKCS#11 token holding the key-encryption key in the EncryptedStoreSoftHsm* tests (docs/security.md)
-exec mvn -B verify "$@"
+# A second JDK: core's tests whose subject behaves differently since Java 21 run once more on Java 25 (docs/testing.md).
+java25=${AUTOCERT4J_JAVA25:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}
+[ -x "$java25" ] || { echo "test.sh: no Java 25 at $java25. Fix: install a Java 25 JDK (e.g. Temurin) or set AUTOCERT4J_JAVA25 to its bin/java" >&2; exit 1; }
+exec mvn -B verify -Pjava25 -Dautocert4j.java25="$java25" "$@"

@@ -74,14 +74,40 @@ class DownloadDuringStopPebbleTest {
         closeWhileHeld();
     }
 
+    /**
+     * With the host's own executor close() does not wait for the order at all and lets the CA's HTTP client go at once:
+     * on Java 21+ that aborted the held download ({@code HttpClient.shutdownNow}) and the certificate was lost (this
+     * class also runs on Java 25: core's pom). The client now stays until the order past its finalization ends.
+     */
+    @Test
+    void closingWithTheHostsExecutorWhileTheCertificateDownloadsStoresIt() throws Exception {
+        hold(CA.proxy()::isCertDownload, false);
+        java.util.concurrent.ScheduledExecutorService own = java.util.concurrent.Executors.newScheduledThreadPool(1);
+        try {
+            closeWhileHeld(own);
+        } finally {
+            own.shutdownNow();
+        }
+    }
+
     void closeWhileHeld() throws Exception {
-        AutoCert a = CA.build(CA.builder().certificate(APP).storageDirectory(dir).listener(events::add));
+        closeWhileHeld(null);
+    }
+
+    void closeWhileHeld(java.util.concurrent.ScheduledExecutorService own) throws Exception {
+        AutoCertBuilder builder = CA.builder().certificate(APP).storageDirectory(dir).listener(events::add);
+        AutoCert a = CA.build(own == null ? builder : builder.executor(own));
         try {
             a.start();
             assertTrue(held.await(60, TimeUnit.SECONDS), "the order reached the held request");
             Thread close = new Thread(a::close, "test-close");
             close.start();
-            awaitIn(close, "awaitTermination"); // stop() and the executor's shutdownNow() have interrupted the order
+            if (own == null) {
+                awaitIn(close, "awaitTermination"); // stop() and the executor's shutdownNow() have interrupted the order
+            } else {
+                close.join(TimeUnit.SECONDS.toMillis(30)); // nothing to wait for: the CA's client is let go, or kept for the order
+                assertFalse(close.isAlive(), "close() returned while the download is held");
+            }
             gate.countDown();
             close.join(TimeUnit.SECONDS.toMillis(30));
             assertFalse(close.isAlive(), "close() returned");

@@ -1,6 +1,8 @@
 package io.github.autocert4j.internal.acme;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Authenticator;
 import java.net.CookieHandler;
 import java.net.ProxySelector;
@@ -155,11 +157,23 @@ public final class AcmeHttpClient extends HttpClient {
             subscriber.onNext(List.of(ByteBuffer.wrap(bytes)));
         }
         subscriber.onComplete();
+        T body;
         try {
-            return subscriber.getBody().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            body = subscriber.getBody().toCompletableFuture().get(5, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new IOException("cannot read the CA's response body", e);
         }
+        if (body instanceof InputStream jdkStream) {
+            // acme4j reads every answer through an InputStream after send() returns. The JDK's (ofInputStream) takes each
+            // buffer under an interruptible lock, and since Java 21 (JDK-8294047) an interrupted thread's read closes it and
+            // throws: an order past its finalization request, which waits through interrupts (stop(), close()), would then
+            // lose the certificate it just downloaded. The body is in memory already: a plain stream over it never blocks.
+            jdkStream.close();
+            @SuppressWarnings("unchecked")
+            T inMemory = (T) new ByteArrayInputStream(bytes);
+            return inMemory;
+        }
+        return body;
     }
 
     /**

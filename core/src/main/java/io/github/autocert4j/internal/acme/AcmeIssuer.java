@@ -186,6 +186,7 @@ public final class AcmeIssuer implements Issuer {
                 throw new InterruptedException("stopped before finalizing the order: nothing was signed");
             }
             committed.set(true);
+            http.hold(); // until this order ends: closeClient() waits for it
             if (ready == Status.READY) {
                 order.execute(request.csr());
             }
@@ -204,6 +205,10 @@ public final class AcmeIssuer implements Issuer {
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
+            if (committed.get()) {
+                LOG.warn("autocert4j: the CA {} may have signed a certificate for {} that was not obtained ({}: {}); the next order "
+                        + "asks for a new one", directory, request.names(), step, LogSafe.text(String.valueOf(e.getMessage())));
+            }
             if (Thread.currentThread().isInterrupted()) {
                 throw new InterruptedException("interrupted while " + step);
             }
@@ -211,6 +216,10 @@ public final class AcmeIssuer implements Issuer {
             IssuanceException failure = namingTheCa(failures.classify(e, asked, step));
             health.noteFailure(e, asked);
             throw failure;
+        } finally {
+            if (committed.get()) {
+                http.release();
+            }
         }
     }
 
@@ -289,7 +298,10 @@ public final class AcmeIssuer implements Issuer {
                 json.get("newNonce").asURL(), httpTimeout));
     }
 
-    /** The end of {@code AutoCert.close()}: this CA's HTTP client is let go ({@link CaHttpClient#close()}). */
+    /**
+     * The end of {@code AutoCert.close()}: this CA's HTTP client is let go ({@link CaHttpClient#close()}), once no order past
+     * its finalization request uses it ({@link CaHttpClient#hold()}).
+     */
     public void closeClient() {
         http.close();
     }

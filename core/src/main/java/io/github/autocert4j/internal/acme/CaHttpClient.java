@@ -25,6 +25,7 @@ final class CaHttpClient {
     private final Duration connectTimeout;
     private volatile HttpClient http;
     private boolean closed; // guarded by this
+    private int holders; // guarded by this: orders past their finalization request ({@link #hold()})
 
     /** @param trust the SSL context for the CA's API, or null for the JDK's default trust */
     CaHttpClient(SSLContext trust, Duration connectTimeout) {
@@ -56,14 +57,42 @@ final class CaHttpClient {
         return c;
     }
 
-    /** No client is made from now on; the one made is shut down (Java 21+) or let go (17-20). */
+    /**
+     * An order past its finalization request (its certificate may be signed) uses the client until {@link #release()}:
+     * {@link #close()} lets the client go only then. close() does not stop such an order, which may outlive close()'s wait
+     * (a CA slower than that, the host's own executor, an on-demand order); on Java 21+ letting the client go would abort
+     * its requests and lose the certificate.
+     */
+    synchronized void hold() {
+        holders++;
+    }
+
+    /** The end of a {@link #hold()}; the last one after {@link #close()} lets the client go. */
+    void release() {
+        HttpClient c = null;
+        synchronized (this) {
+            if (--holders == 0 && closed) {
+                c = http;
+                http = null;
+            }
+        }
+        shutDown(c);
+    }
+
+    /** No client is made from now on; the one made is shut down (Java 21+) or let go (17-20), at once or at the last {@link #release()}. */
     void close() {
-        HttpClient c;
+        HttpClient c = null;
         synchronized (this) {
             closed = true;
-            c = http;
-            http = null;
+            if (holders == 0) {
+                c = http;
+                http = null;
+            }
         }
+        shutDown(c);
+    }
+
+    private static void shutDown(HttpClient c) {
         if (c != null) {
             try {
                 HttpClient.class.getMethod("shutdownNow").invoke(c);

@@ -50,6 +50,11 @@ final class IssuerFailover {
         Instant now = services.now();
         for (int i = 0; i < issuers.size(); i++) {
             Issuer issuer = issuers.get(i);
+            if (i > 0 && Thread.interrupted()) {
+                // stopped while the previous CA refused an order past its finalization (which waits through interrupts):
+                // no order at the next CA, whose first request an interrupt would cut after it reached the CA
+                throw new InterruptedException("stopped: " + issuer.id() + " not asked for " + id);
+            }
             Instant waitUntil = askedToWait.get(issuer.id());
             if (waitUntil != null && now.isBefore(waitUntil)) {
                 failed.add(new IssuanceException(issuer.id() + " asked not to be contacted before " + waitUntil + " (Retry-After); skipped",

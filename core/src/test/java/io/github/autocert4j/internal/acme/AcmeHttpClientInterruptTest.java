@@ -98,6 +98,25 @@ class AcmeHttpClientInterruptTest {
         assertTrue(Thread.interrupted(), "the interrupt is kept for the caller");
     }
 
+    /**
+     * As acme4j reads every answer: through {@code BodyHandlers.ofInputStream()}, after {@code send} returned with the
+     * interrupt kept. The JDK's stream takes its buffers under an interruptible lock, and since Java 21 (JDK-8294047) an
+     * interrupted read closes it and throws: the downloaded certificate was lost there (found on reading the JDK 25
+     * source; on 17 the read swallows the interrupt). Run this class on a Java 21+ JVM to see it fail without the
+     * in-memory stream of {@code AcmeHttpClient.convert} ({@code -Djvm=/path/to/jdk25/bin/java}).
+     */
+    @Test
+    void aCommittedAnswerIsReadAsAcme4jReadsIt() throws Exception {
+        AcmeHttpClient client = new AcmeHttpClient(jdk, TIMEOUT, new AtomicReference<>(), () -> true);
+        interruptThenAnswer(Thread.currentThread());
+        HttpResponse<java.io.InputStream> r = client.send(request(TIMEOUT), HttpResponse.BodyHandlers.ofInputStream());
+        assertTrue(Thread.currentThread().isInterrupted(), "send() returned with the interrupt kept");
+        try (java.io.InputStream in = r.body()) {
+            assertEquals("-----BEGIN CERTIFICATE-----", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+        assertTrue(Thread.interrupted(), "the interrupt is still kept for the caller after the read");
+    }
+
     @Test
     void aRequestBeforeTheCommitIsEndedByAnInterrupt() {
         AtomicBoolean committed = new AtomicBoolean();
