@@ -113,7 +113,8 @@ public final class AutoCertTls {
 
     /**
      * Routes TLS connections of a port between {@code hostContext} (normal traffic) and autocert4j's
-     * TLS-ALPN-01 answers. The challenge context uses the same provider as {@code hostContext}.
+     * TLS-ALPN-01 answers. The challenge context uses the same provider as {@code hostContext}; it is built only
+     * with {@code tls-alpn-01} among the challenge types or with on-demand TLS (otherwise no connection reaches it).
      *
      * @throws SSLException if the challenge context cannot be built
      */
