@@ -81,7 +81,7 @@ public final class AutoCertTls {
 
     private final AutoCert autoCert;
     private final SslContext hostContext;
-    private final SslContext challengeContext;
+    private final SslContext challengeContext; // null when no connection can be routed to it (see forServer)
     private final SslContext refusedContext; // null without on-demand TLS
     private final long onDemandWaitMillis;
     private final boolean readsClientHello;
@@ -93,9 +93,17 @@ public final class AutoCertTls {
         this.challengeContext = challengeContext;
         this.refusedContext = refusedContext;
         this.onDemandWaitMillis = autoCert.onDemand().map(o -> o.handshakeWait().toMillis()).orElse(0L);
-        // Only TLS-ALPN-01 (a validation must get the challenge context) and on-demand TLS (a new name must wait for its
-        // certificate) need the ClientHello before the SslHandler is chosen; without either, every connection gets the host's.
-        this.readsClientHello = refusedContext != null || autoCert.challengeTypes().contains(TLS_ALPN_01);
+        this.readsClientHello = readsClientHello(autoCert);
+    }
+
+    /**
+     * Only TLS-ALPN-01 (a validation must get the challenge context) and on-demand TLS (a new name must wait for its
+     * certificate) need the ClientHello before the SslHandler is chosen; without either, every connection gets the host's
+     * and the challenge context is never used, so it is not built (with OpenSSL: a second native context and its
+     * initialisation on the caller's thread, which in a first start runs beside the first order).
+     */
+    private static boolean readsClientHello(AutoCert autoCert) {
+        return autoCert.onDemand().isPresent() || autoCert.challengeTypes().contains(TLS_ALPN_01);
     }
 
     /** {@link #forServer(AutoCert, SslContext)} with {@code AutoCertSsl.serverContext(autoCert)}. */
@@ -105,7 +113,8 @@ public final class AutoCertTls {
 
     /**
      * Routes TLS connections of a port between {@code hostContext} (normal traffic) and autocert4j's
-     * TLS-ALPN-01 answers. The challenge context uses the same provider as {@code hostContext}.
+     * TLS-ALPN-01 answers. The challenge context uses the same provider as {@code hostContext}; it is built only
+     * with {@code tls-alpn-01} among the challenge types or with on-demand TLS (otherwise no connection reaches it).
      *
      * @throws SSLException if the challenge context cannot be built
      */
@@ -116,9 +125,11 @@ public final class AutoCertTls {
         }
         // JdkSslContext, not an OpenSSL class: without netty-tcnative on the class path those cannot be loaded.
         SslProvider provider = hostContext instanceof JdkSslContext ? SslProvider.JDK : SslProvider.OPENSSL;
-        // No key material cache for OpenSSL here: every challenge certificate has an alias of its
-        // own, and validations are a handful of handshakes per order.
-        SslContext challenge = SslContextBuilder.forServer(autoCert.tlsAlpn01().keyManager()).sslProvider(provider)
+        // Built only when a ClientHello is read, the one way a connection reaches it (a peer's TLS-ALPN-01 answer found
+        // in a shared store included). No key material cache for OpenSSL here: every challenge certificate has an alias
+        // of its own, and validations are a handful of handshakes per order.
+        SslContext challenge = !readsClientHello(autoCert) ? null
+                : SslContextBuilder.forServer(autoCert.tlsAlpn01().keyManager()).sslProvider(provider)
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, TlsAlpn01Responder.ACME_TLS_1))
@@ -130,9 +141,11 @@ public final class AutoCertTls {
             refused = SslContextBuilder.forServer(new RefusingKeyManager(autoCert, fallback))
                     .sslProvider(provider).build();
         }
-        // No session resumes into a replaced certificate, whichever of the three contexts made it.
+        // No session resumes into a replaced certificate, whichever of the (up to) three contexts made it.
         AutoCertSsl.guardSessions(hostContext, autoCert);
-        AutoCertSsl.guardSessions(challenge, autoCert);
+        if (challenge != null) {
+            AutoCertSsl.guardSessions(challenge, autoCert);
+        }
         if (refused != null) {
             AutoCertSsl.guardSessions(refused, autoCert);
         }
@@ -151,6 +164,11 @@ public final class AutoCertTls {
     /** The host's context, which every non-validation connection gets. */
     public SslContext hostContext() {
         return hostContext;
+    }
+
+    /** The TLS-ALPN-01 challenge context; null when neither TLS-ALPN-01 nor on-demand TLS is enabled (for tests). */
+    SslContext challengeContext() {
+        return challengeContext;
     }
 
     /** What a ClientHello asks for: its SNI host name (or null) and its ALPN protocols. */
