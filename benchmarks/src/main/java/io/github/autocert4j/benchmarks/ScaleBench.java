@@ -434,7 +434,7 @@ final class ScaleBench {
             p.getOutputStream().close();
             String sweep = r.readLine();
             String[] f = sweep == null ? new String[0] : sweep.split(" ");
-            if (f.length != 4 || !(f[3].equals("event") || f[3].equals("poll"))) {
+            if (f.length < 4 || !(f[3].equals("event") || f[3].equals("poll"))) {
                 throw new IllegalStateException("the serving cold-load child did not report the sweep: " + sweep);
             }
             String how = f("a fresh JVM (ScaleLoadChild: build + start + AutoCertSsl.serverContext + a Netty host, %s provider) over %,d "
