@@ -50,7 +50,7 @@ final class ScaleBench {
     /** Bump when the store's content changes (v2: a distinct key pair per certificate). */
     static final String STORE_VERSION = "v2-distinct-keys";
     /** The default of {@code AutoCertBuilder.lazyLoadAbove} (core's internal LazyStart.DEFAULT_ABOVE; benchmarks use the public API only). */
-    static final int LAZY_DEFAULT_ABOVE = 2_000;
+    static final int LAZY_DEFAULT_ABOVE = 500;
     /** The background sweep's rate bound, certificates per second (LazyStart.SWEEP_RATE_PER_SECOND). */
     static final int SWEEP_RATE = 2_000;
 
@@ -73,7 +73,7 @@ final class ScaleBench {
         Rows rows = new Rows();
         StringBuilder md = new StringBuilder("## 6. Scale: many managed certificates in one JVM\n\n");
 
-        // 1. Cold start in a fresh JVM, page cache dropped first where the OS lets us: with the default lazyLoadAbove (2,000) a
+        // 1. Cold start in a fresh JVM, page cache dropped first where the OS lets us: with the default lazyLoadAbove (500) a
         // start of N is lazy; the child's Netty host listens, this JVM times first handshakes of names not loaded yet, then the
         // child reports when the background sweep had loaded every certificate.
         String dropped = dropPageCache();

@@ -18,7 +18,7 @@ import io.netty.handler.ssl.SslContext;
  * The fresh JVM of the scale benchmark's cold load: {@code build()} + {@code start()} of an
  * AutoCert managing the first N certificates of the scale store (no warmed JIT, and the parent
  * drops the page cache before starting it where it can), then {@code AutoCertSsl.serverContext(autoCert)}: what a
- * Netty server pays before serving. With the default {@code lazyLoadAbove} (2,000) a start of 100,000 is lazy:
+ * Netty server pays before serving. With the default {@code lazyLoadAbove} (500) a start of 100,000 is lazy:
  * {@code start()} reads no certificate and the server context prepares no key material (each certificate is loaded
  * and converted at its first handshake; a background sweep loads the rest). Prints
  * {@code LOAD <build-s> <start-s> <valid> <server-context-s> <provider> <not-loaded> <process-cpu-s>}.
