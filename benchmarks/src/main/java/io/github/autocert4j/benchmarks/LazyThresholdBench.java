@@ -113,10 +113,7 @@ final class LazyThresholdBench {
         for (boolean cold : new boolean[] {true, false}) {
             List<Run> eager = pick(runs, "eager", cold), lazy = pick(runs, "lazy", cold);
             List<Run> both = runs.stream().filter(r -> r.cold() == cold).toList();
-            List<Double> diff = new ArrayList<>();
-            for (Run e : eager) {
-                lazy.stream().filter(l -> l.round() == e.round()).findFirst().ifPresent(l -> diff.add(e.toServing() - l.toServing()));
-            }
+            List<Double> diff = differences(runs, cold);
             List<Double> eagerHs = pooled(eager), lazyHs = pooled(lazy);
             sb.append(f("| %,d | %s | %s | %s | %s | %.3f | %s | %s | %.2f / %.2f | %.1f / %.1f | %.1f / %.1f | %s | %d | %.2f / %.2f | %s / %s |\n", n,
                     cold ? "dropped" : "warm", spread(eager, Run::toServing), spread(lazy, Run::toServing), spread(diff), 
@@ -129,6 +126,33 @@ final class LazyThresholdBench {
                     cold ? loadAfter : ""));
         }
         return sb.toString();
+    }
+
+    /** Eager minus lazy time to serving of each round that has both (the interleaved pair), in round order. */
+    static List<Double> differences(List<Run> runs, boolean cold) {
+        List<Run> lazy = pick(runs, "lazy", cold);
+        List<Double> diff = new ArrayList<>();
+        for (Run e : pick(runs, "eager", cold)) {
+            lazy.stream().filter(l -> l.round() == e.round()).findFirst().ifPresent(l -> diff.add(e.toServing() - l.toServing()));
+        }
+        return diff;
+    }
+
+    /**
+     * The scale section's info row: {@code pairs} interleaved pairs of fresh JVMs (store evicted) at {@code n}, eager then
+     * lazy or lazy then eager; returns the runs.
+     */
+    static List<Run> pairs(Path cache, int n, int pairs) throws Exception {
+        Path store = cache.resolve("store");
+        OnDemandBench.TimedClient client = new OnDemandBench.TimedClient(BenchCa.load(cache.resolve("ca")).root);
+        run(store, client, n, -1, "lazy", false, cache); // warms this JVM's client, not recorded
+        List<Run> runs = new ArrayList<>();
+        for (int r = 0; r < pairs; r++) {
+            for (String mode : r % 2 == 0 ? List.of("eager", "lazy") : List.of("lazy", "eager")) {
+                runs.add(run(store, client, n, r, mode, true, cache));
+            }
+        }
+        return runs;
     }
 
     private static List<Run> pick(List<Run> runs, String mode, boolean cold) {

@@ -39,6 +39,19 @@ class LazyThresholdBenchTest {
     }
 
     @Test
+    void differencesPairOnlyRunsOfOneRoundAndCacheState() {
+        // round 1 has no lazy cold run (it failed): no difference for it; the warm runs are not mixed in
+        List<LazyThresholdBench.Run> runs = List.of(run(1, "eager", true, 9.0, List.of(), 500), run(0, "lazy", true, 1.0, List.of(), 0),
+                run(0, "eager", true, 2.0, List.of(), 500), run(2, "eager", true, 3.5, List.of(), 500), run(2, "lazy", true, 1.5, List.of(), 0),
+                run(1, "lazy", false, 0.5, List.of(), 0));
+        List<Double> cold = LazyThresholdBench.differences(runs, true);
+        assertEquals(2, cold.size(), cold.toString());
+        assertEquals(1.0, cold.get(0), 1e-9, "round 0: 2.0 - 1.0");
+        assertEquals(2.0, cold.get(1), 1e-9, "round 2: 3.5 - 1.5");
+        assertEquals(List.of(), LazyThresholdBench.differences(runs, false));
+    }
+
+    @Test
     void eagerMinusLazyIsTakenWithinEachRound() {
         // Rounds listed out of order and alternating: a positional pairing would give other differences.
         List<LazyThresholdBench.Run> runs = List.of(
