@@ -209,13 +209,18 @@ public final class Bench {
 
     /** {@link #fromStore(Path, List, boolean)} with {@code listener} (null: none) receiving the events. */
     static AutoCert fromStore(Path storeDir, List<String> names, boolean eager, io.github.autocert4j.CertEventListener listener) {
+        return fromStore(storeDir, names, eager ? Integer.valueOf(Integer.MAX_VALUE) : null, listener);
+    }
+
+    /** {@link #fromStore(Path, List)} with {@code lazyLoadAbove} (null: the library's default) and {@code listener} (null: none). */
+    static AutoCert fromStore(Path storeDir, List<String> names, Integer lazyLoadAbove, io.github.autocert4j.CertEventListener listener) {
         AutoCertBuilder b = AutoCert.builder().directory(BenchCa.DEAD_DIRECTORY).agreeToTermsOfService(true)
                 .store(FileCertStore.of(storeDir)).renewal(quietPolicy());
         if (listener != null) {
             b.listener(listener);
         }
-        if (eager) {
-            b.lazyLoadAbove(Integer.MAX_VALUE);
+        if (lazyLoadAbove != null) {
+            b.lazyLoadAbove(lazyLoadAbove);
         }
         for (String n : names) {
             b.certificate(n);

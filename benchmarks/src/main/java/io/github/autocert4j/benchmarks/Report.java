@@ -54,7 +54,7 @@ final class Report {
                 "scale_100k_cpu_ratio_jdk >= 0.95", "heap_per_cert_serving_kb <= 10", "heap_per_cert_loaded_kb info",
                 "native_per_cert_openssl_kb info", "scale_100k_cold_load_s <= 10", "scale_100k_load_warm_page_cache_s info",
                 "openssl_prepare_us_per_cert info", "scale_100k_first_handshake_p50_ms info", "scale_100k_first_handshake_p99_ms info",
-                "scale_100k_sweep_done_s info", "scale_100k_eager_cold_load_s info"));
+                "scale_100k_sweep_done_s info", "scale_100k_eager_cold_load_s info", "lazy_threshold_eager_minus_lazy_s info"));
         EXPECTED.put("storeops", List.of("encrypted_store_load_ratio info", "encrypted_store_store_ratio info"));
         EXPECTED.put("ondemand", List.of("ondemand_first_handshake_ratio <= 1.25", "ondemand_1m_cold_start_s <= 1",
                 "ondemand_1m_first_handshake_p50_ms info", "ondemand_1m_first_handshake_p99_ms info", "ondemand_1m_heap_mb_10k_cache <= 256",

@@ -18,10 +18,10 @@ import io.netty.handler.ssl.SslContext;
  * The fresh JVM of the scale benchmark's cold load: {@code build()} + {@code start()} of an
  * AutoCert managing the first N certificates of the scale store (no warmed JIT, and the parent
  * drops the page cache before starting it where it can), then {@code AutoCertSsl.serverContext(autoCert)}: what a
- * Netty server pays before serving. With the default {@code lazyLoadAbove} (2,000) a start of 100,000 is lazy:
+ * Netty server pays before serving. With the default {@code lazyLoadAbove} (500) a start of 100,000 is lazy:
  * {@code start()} reads no certificate and the server context prepares no key material (each certificate is loaded
  * and converted at its first handshake; a background sweep loads the rest). Prints
- * {@code LOAD <build-s> <start-s> <valid> <server-context-s> <provider> <not-loaded>}.
+ * {@code LOAD <build-s> <start-s> <valid> <server-context-s> <provider> <not-loaded> <process-cpu-s>}.
  *
  * <p>With a port ({@code serve}): the server context also listens on 127.0.0.1:port (a Netty host, its bind
  * included in the server-context figure), prints {@code READY}, serves the parent's first handshakes until stdin
@@ -29,11 +29,14 @@ import io.netty.handler.ssl.SslContext;
  * loaded> <valid> <how>}: {@code how} = {@code event} when that moment is the last {@link CertEvent.Loaded} (emitted
  * synchronously, under the certificate's lock, as each one is loaded: the sweep's or a handshake's load, microseconds
  * before its status leaves {@code NOT_LOADED}; the library exposes no other moment), {@code poll} when some certificate
- * left {@code NOT_LOADED} without one (nothing usable stored) and the moment is the 10 ms status poll's. With {@code eager}: {@code lazyLoadAbove(Integer.MAX_VALUE)}, every certificate loaded by
- * {@code start()} and prepared by the server context (the behaviour before the lazy switch, for comparison).
+ * left {@code NOT_LOADED} without one (nothing usable stored) and the moment is the 10 ms status poll's, then the
+ * process's CPU seconds so far. With {@code eager}: {@code lazyLoadAbove(Integer.MAX_VALUE)}, every certificate loaded by
+ * {@code start()} and prepared by the server context (the behaviour before the lazy switch, for comparison); with
+ * {@code lazy}: {@code lazyLoadAbove(0)}, lazy whatever N (the lazy-threshold sweep, {@link LazyThresholdBench}); either
+ * may be followed by a port to serve on.
  *
  * <pre>{@code
- * java -cp ... io.github.autocert4j.benchmarks.ScaleLoadChild benchmarks/target/scale-store/store 100000 [port | eager]
+ * java -cp ... io.github.autocert4j.benchmarks.ScaleLoadChild benchmarks/target/scale-store/store 100000 [port | eager [port] | lazy [port]]
  * }</pre>
  */
 public final class ScaleLoadChild {
@@ -43,14 +46,19 @@ public final class ScaleLoadChild {
     public static void main(String[] args) throws Exception {
         Path store = Path.of(args[0]);
         int n = Integer.parseInt(args[1]);
-        boolean eager = args.length > 2 && args[2].equals("eager");
-        int port = args.length > 2 && !eager ? Integer.parseInt(args[2]) : -1;
+        String mode = args.length > 2 && (args[2].equals("eager") || args[2].equals("lazy")) ? args[2] : "default";
+        Integer lazyLoadAbove = switch (mode) {
+            case "eager" -> Integer.MAX_VALUE;
+            case "lazy" -> 0;
+            default -> null;
+        };
+        int port = mode.equals("default") ? (args.length > 2 ? Integer.parseInt(args[2]) : -1) : (args.length > 3 ? Integer.parseInt(args[3]) : -1);
         List<String> names = IntStream.range(0, n).mapToObj(ScaleBench::name).toList();
         // Each certificate's first Loaded event and the moment (System.nanoTime) of the latest first one.
         Set<String> loadedIds = ConcurrentHashMap.newKeySet();
         AtomicLong lastLoadedNanos = new AtomicLong();
         long t0 = System.nanoTime();
-        AutoCert ac = Bench.fromStore(store, names, eager, e -> {
+        AutoCert ac = Bench.fromStore(store, names, lazyLoadAbove, e -> {
             if (e instanceof CertEvent.Loaded l && loadedIds.add(l.certificate())) {
                 long now = System.nanoTime();
                 lastLoadedNanos.accumulateAndGet(now, Math::max);
@@ -71,7 +79,7 @@ public final class ScaleLoadChild {
         }
         long t3 = System.nanoTime();
         System.out.println("LOAD " + (t1 - t0) / 1e9 + " " + (t2 - t1) / 1e9 + " " + valid + " " + (t3 - t2) / 1e9 + " "
-                + AutoCertSsl.defaultProvider() + " " + notLoaded);
+                + AutoCertSsl.defaultProvider() + " " + notLoaded + " " + cpuSeconds());
         System.out.flush();
         if (port >= 0) {
             System.out.println("READY");
@@ -92,9 +100,18 @@ public final class ScaleLoadChild {
             boolean byEvent = left == 0 && loadedIds.size() >= notLoaded + valid && notLoaded > 0;
             long done = byEvent ? lastLoadedNanos.get() : polled;
             long validNow = ac.status().stream().filter(s -> s.state() == CertificateStatus.State.VALID).count();
-            System.out.println("SWEEP " + (left > 0 ? Double.NaN : (done - t1) / 1e9) + " " + validNow + " " + (byEvent ? "event" : "poll"));
+            System.out.println("SWEEP " + (left > 0 ? Double.NaN : (done - t1) / 1e9) + " " + validNow + " " + (byEvent ? "event" : "poll") + " " + cpuSeconds());
             System.out.flush();
         }
         Runtime.getRuntime().halt(0);
+    }
+
+    /** CPU seconds (all threads, user + system) this process used so far, or NaN where the JVM does not say. */
+    static double cpuSeconds() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            long ns = os.getProcessCpuTime();
+            return ns < 0 ? Double.NaN : ns / 1e9;
+        }
+        return Double.NaN;
     }
 }

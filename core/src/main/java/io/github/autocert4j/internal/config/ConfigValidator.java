@@ -160,7 +160,7 @@ public final class ConfigValidator {
         }
         if (s.lazyLoadAbove() < 0) {
             errors.add("lazyLoadAbove: " + s.lazyLoadAbove() + " is negative. Fix: a count of configured certificates (0: always lazy, "
-                    + "Integer.MAX_VALUE: never), or leave it out for the default (2000)");
+                    + "Integer.MAX_VALUE: never), or leave it out for the default (500)");
         }
         if (s.clock() == null) {
             errors.add("clock: null. Fix: leave it out to use the system clock");

@@ -40,11 +40,13 @@ public final class LazyStart implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger("io.github.autocert4j.AutoCert");
 
     /**
-     * The default of {@code AutoCertBuilder.lazyLoadAbove}: an eager start of this many certificates
-     * costs about 1 s with a cold page cache on a 2-core VM (section 6 of docs/measured.md: 0.23 ms
-     * per certificate for {@code start()} plus 0.2 ms for the OpenSSL key material).
+     * The default of {@code AutoCertBuilder.lazyLoadAbove}: up to this many certificates an eager start serves at most
+     * about 1 s later than a lazy one on a 2-core VM (measured in fresh JVMs, build + start + OpenSSL server context +
+     * Netty listening, interleaved pairs: 0.9 s more at 500, 1.3-1.5 s at 1,000, 2.0 s at 2,000, while a lazy start serves
+     * after about 1 s at any size and its first handshakes cost tens of milliseconds at p99; {@code LazyThresholdBench},
+     * docs/benchmarks.md "Where lazy loading starts").
      */
-    public static final int DEFAULT_ABOVE = 2_000;
+    public static final int DEFAULT_ABOVE = 500;
     /**
      * The background sweep loads at most this many certificates a second: each costs about 0.2-0.3 ms of CPU
      * (parse, issuer check), so it takes at most about half a core and leaves the rest to the server's own start and
