@@ -88,8 +88,10 @@ awk '/^## Quickstart: Netty/{q=1} q&&/^```xml/{x=1;next} x&&/^```/{exit} x' READ
 echo "quickstart class path (README Netty quickstart, optional dependencies left out): $(ls "$lib/quickstart" | tr '\n' ' ')"
 # In Maven's order, as `mvn exec:java` or a launcher script made from `dependency:build-classpath` gives it to a user:
 # autocert4j-netty, then its runtime class path as Maven lists it (jars the README adds come after). Not the alphabetical
-# order of a directory listing (the benchmark's until 2026-12-07): the JVM looks each class up in every jar in front of
-# its own, so the order is part of what a cold start costs (docs/startup.md).
+# order of a directory listing (the benchmark's until 2026-12-07, which put netty-tcnative's seven jars in front of
+# netty-transport): the JVM looks each class up in every jar in front of its own, so the order is part of what a cold
+# start costs (docs/startup.md).
+[ -s netty-adapter/target/runtime.classpath ] || { echo "no netty-adapter/target/runtime.classpath (dependency:build-classpath in the build above): the cold-start child's class path would not be Maven's order" >&2; exit 1; }
 quickstart_cp=""
 for jar in "$lib"/quickstart/autocert4j-netty-*.jar \
     $(tr ':' '\n' < netty-adapter/target/runtime.classpath | sed 's#.*/##; s#^#'"$lib"'/quickstart/#') "$lib"/quickstart/*.jar; do

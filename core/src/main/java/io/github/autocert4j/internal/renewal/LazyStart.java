@@ -42,7 +42,7 @@ public final class LazyStart implements AutoCloseable {
     /**
      * The default of {@code AutoCertBuilder.lazyLoadAbove}: up to this many certificates an eager start serves at most
      * about 1 s later than a lazy one on a 2-core VM (measured in fresh JVMs, build + start + OpenSSL server context +
-     * Netty listening, interleaved pairs: 0.9 s more at 500, 1.3-1.5 s at 1,000, 2.0 s at 2,000, while a lazy start serves
+     * Netty listening, interleaved pairs on a busy machine: 0.85 s more at 500, 1.6 s at 1,000, 2.1 s at 2,000, while a lazy start serves
      * after about 1 s at any size and its first handshakes cost tens of milliseconds at p99; {@code LazyThresholdBench},
      * docs/benchmarks.md "Where lazy loading starts").
      */
