@@ -32,12 +32,8 @@ class FailoverAfterStopTest {
         AutoCert[] holder = new AutoCert[1];
         CompletableFuture<Boolean> removal = new CompletableFuture<>();
         first.then((i, r) -> {
-            new Thread(() -> removal.complete(holder[0].removeCertificate(NAME))).start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!Thread.currentThread().isInterrupted() && System.nanoTime() < deadline) {
-                Thread.onSpinWait(); // as an order past its finalization request: it goes on through the interrupt
-            }
-            assertTrue(Thread.currentThread().isInterrupted(), "stop() interrupted the order");
+            // as an order past its finalization request: it goes on through the interrupt, then the CA refuses it
+            FakeIssuer.removeAndAwaitInterrupt(holder, NAME, removal);
             throw IssuanceException.transientFailure("ca-1 failed to finalize the order", null);
         });
         try (AutoCert a = AutoCert.builder().issuer(first).issuer(second).storageDirectory(dir).certificate(NAME).build()) {

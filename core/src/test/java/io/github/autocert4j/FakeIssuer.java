@@ -55,6 +55,19 @@ final class FakeIssuer implements Issuer {
         return issuer;
     }
 
+    /**
+     * For a scripted issue() call: removes {@code name} from {@code holder[0]} on another thread (its stop() interrupts this
+     * order) and waits, at most 10 s, until that interrupt has arrived; {@code removal} gets removeCertificate's answer.
+     */
+    static void removeAndAwaitInterrupt(AutoCert[] holder, String name, java.util.concurrent.CompletableFuture<Boolean> removal) {
+        new Thread(() -> removal.complete(holder[0].removeCertificate(name))).start();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!Thread.currentThread().isInterrupted() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(Thread.currentThread().isInterrupted(), "stop() interrupted the order");
+    }
+
     FakeIssuer(String id, Clock clock) {
         this.id = id;
         this.clock = clock;

@@ -35,12 +35,7 @@ class StopBeforeSaveTest {
         CompletableFuture<Boolean> removal = new CompletableFuture<>();
         issuer.then((i, r) -> {
             // The CA has answered: the removal's stop() interrupts this thread before the certificate is stored.
-            new Thread(() -> removal.complete(holder[0].removeCertificate(NAME))).start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!Thread.currentThread().isInterrupted() && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
-            }
-            assertTrue(Thread.currentThread().isInterrupted(), "stop() interrupted the order");
+            FakeIssuer.removeAndAwaitInterrupt(holder, NAME, removal);
             return i.valid(r);
         });
         try (AutoCert a = AutoCert.builder().issuer(issuer).storageDirectory(dir).certificate(NAME).listener(events::add).build()) {
