@@ -19,6 +19,12 @@ class LazyThresholdBenchTest {
                 mode.equals("lazy") ? 1.5 : Double.NaN, hs, loaded, 0.1 * (round + 1));
     }
 
+    /** The scale section's notes and its threshold row name the library's default: they must be the same number. */
+    @Test
+    void theScaleSectionUsesTheLibrarysDefault() {
+        assertEquals(io.github.autocert4j.internal.renewal.LazyStart.DEFAULT_ABOVE, ScaleBench.LAZY_DEFAULT_ABOVE);
+    }
+
     @Test
     void percentilesAreNearestRank() {
         List<Double> v = new ArrayList<>(IntStream.rangeClosed(1, 100).mapToObj(i -> (double) (101 - i)).toList());
