@@ -155,6 +155,19 @@ final class LazyThresholdBench {
         return runs;
     }
 
+    /**
+     * Whether every eager run of {@code runs} loaded all {@code n} certificates before serving (start() returns early when the
+     * store is silent for 2 s, e.g. on a starved machine: such a run looks faster than an eager start is) and the most CPU
+     * other processes took during a run, for a row's note.
+     */
+    static String eagerCheck(List<Run> runs, int n) {
+        long fewest = runs.stream().filter(r -> r.mode().equals("eager")).mapToLong(Run::loadedByStart).min().orElse(n);
+        double foreign = runs.stream().mapToDouble(Run::foreignCpu).max().orElse(0);
+        return String.format(java.util.Locale.ROOT, "%s; other processes' CPU share at most %.2f during a run", fewest >= n
+                ? "every eager start loaded all " + n + " before serving"
+                : "WARNING: an eager start served with only " + fewest + " of " + n + " loaded (the store-silence guard): eager looks faster than it is", foreign);
+    }
+
     private static List<Run> pick(List<Run> runs, String mode, boolean cold) {
         return runs.stream().filter(r -> r.mode().equals(mode) && r.cold() == cold).sorted((a, b) -> Integer.compare(a.round(), b.round())).toList();
     }

@@ -216,10 +216,10 @@ final class ScaleBench {
             atDefaultNote = f("at N = %d (lazyLoadAbove's default), how much later an eager start serves than a lazy one: fresh JVMs "
                     + "(LazyThresholdBench, the N certificates' files evicted from the page cache), build + start + AutoCertSsl.serverContext "
                     + "+ Netty listening, eager %s s, lazy %s s, %d interleaved pairs; the default rests on this being about 1 s or less "
-                    + "(docs/benchmarks.md, Where lazy loading starts)", LAZY_DEFAULT_ABOVE,
+                    + "(docs/benchmarks.md, Where lazy loading starts); %s", LAZY_DEFAULT_ABOVE,
                     LazyThresholdBench.spread(atDefault.stream().filter(r -> r.mode().equals("eager")).toList(), LazyThresholdBench.Run::toServing),
                     LazyThresholdBench.spread(atDefault.stream().filter(r -> r.mode().equals("lazy")).toList(), LazyThresholdBench.Run::toServing),
-                    atDefaultDiff.size());
+                    atDefaultDiff.size(), LazyThresholdBench.eagerCheck(atDefault, LAZY_DEFAULT_ABOVE));
         } catch (Exception e) {
             Bench.log("scale: the lazy-threshold pairs failed: " + e);
             atDefaultNote = "not measured: " + e.getMessage();

@@ -19,6 +19,17 @@ class LazyThresholdBenchTest {
                 mode.equals("lazy") ? 1.5 : Double.NaN, hs, loaded, 0.1 * (round + 1));
     }
 
+    /** The row's note says when an eager start served before loading everything (it would look faster than it is). */
+    @Test
+    void theEagerCheckNamesAnEagerStartCutShort() {
+        LazyThresholdBench.Run full = new LazyThresholdBench.Run(500, 0, "eager", true, 0.1, 1, 0.5, 2, 3, 3, 0, List.of(), 500, 0.05);
+        LazyThresholdBench.Run lazy = new LazyThresholdBench.Run(500, 0, "lazy", true, 0.1, 0.1, 0.2, 1, 2, 2, 1, List.of(), 0, 0.10);
+        LazyThresholdBench.Run cut = new LazyThresholdBench.Run(500, 1, "eager", true, 0.1, 0.4, 0.2, 1, 2, 2, 0, List.of(), 477, 0.60);
+        assertEquals("every eager start loaded all 500 before serving; other processes' CPU share at most 0.10 during a run",
+                LazyThresholdBench.eagerCheck(List.of(full, lazy), 500));
+        assertTrue(LazyThresholdBench.eagerCheck(List.of(full, lazy, cut), 500).startsWith("WARNING: an eager start served with only 477 of 500"));
+    }
+
     /** The scale section's notes and its threshold row name the library's default: they must be the same number. */
     @Test
     void theScaleSectionUsesTheLibrarysDefault() {
