@@ -93,7 +93,7 @@ public final class AutoCertTls {
         this.challengeContext = challengeContext;
         this.refusedContext = refusedContext;
         this.onDemandWaitMillis = autoCert.onDemand().map(o -> o.handshakeWait().toMillis()).orElse(0L);
-        this.readsClientHello = readsClientHello(autoCert);
+        this.readsClientHello = challengeContext != null; // built exactly when a ClientHello is read: forServer
     }
 
     /**

@@ -69,27 +69,32 @@ final class CaHttpClient {
 
     /** The end of a {@link #hold()}; the last one after {@link #close()} lets the client go. */
     void release() {
-        HttpClient c = null;
+        HttpClient c;
         synchronized (this) {
-            if (--holders == 0 && closed) {
-                c = http;
-                http = null;
-            }
+            holders--;
+            c = takeIfUnused();
         }
         shutDown(c);
     }
 
     /** No client is made from now on; the one made is shut down (Java 21+) or let go (17-20), at once or at the last {@link #release()}. */
     void close() {
-        HttpClient c = null;
+        HttpClient c;
         synchronized (this) {
             closed = true;
-            if (holders == 0) {
-                c = http;
-                http = null;
-            }
+            c = takeIfUnused();
         }
         shutDown(c);
+    }
+
+    /** Guarded by this: the client, taken out, once closed and no order holds it; else null. */
+    private HttpClient takeIfUnused() {
+        if (!closed || holders > 0) {
+            return null;
+        }
+        HttpClient c = http;
+        http = null;
+        return c;
     }
 
     private static void shutDown(HttpClient c) {
