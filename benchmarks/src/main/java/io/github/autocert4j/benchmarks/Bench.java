@@ -212,6 +212,16 @@ public final class Bench {
         return fromStore(storeDir, names, eager ? Integer.valueOf(Integer.MAX_VALUE) : null, listener);
     }
 
+    /** The nearest-rank percentile (p in 0..100) of {@code v}, NaN for none. */
+    static double percentile(List<Double> v, double p) {
+        if (v.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> s = new ArrayList<>(v);
+        java.util.Collections.sort(s);
+        return s.get(Math.max(0, Math.min(s.size() - 1, (int) Math.ceil(p / 100 * s.size()) - 1)));
+    }
+
     /** {@link #fromStore(Path, List)} with {@code lazyLoadAbove} (null: the library's default) and {@code listener} (null: none). */
     static AutoCert fromStore(Path storeDir, List<String> names, Integer lazyLoadAbove, io.github.autocert4j.CertEventListener listener) {
         AutoCertBuilder b = AutoCert.builder().directory(BenchCa.DEAD_DIRECTORY).agreeToTermsOfService(true)

@@ -52,7 +52,7 @@ final class LazyThresholdBench {
             return f("n=%d round=%d %s %s build=%.3f start=%.3f context+listen=%.3f to_serving=%.3f spawn_to_listening=%.3f "
                     + "cpu_listening=%.2f cpu_end=%.2f sweep=%.2f hs_p50=%.2f hs_p99=%.2f loaded_by_start=%d foreign_cpu=%.2f", n, round, mode,
                     cold ? "cold" : "warm", build, start, context, toServing(), spawnToListening, cpuAtListening, cpuAtEnd, sweepSeconds,
-                    percentile(handshakeMs, 50), percentile(handshakeMs, 99), loadedByStart, foreignCpu);
+                    Bench.percentile(handshakeMs, 50), Bench.percentile(handshakeMs, 99), loadedByStart, foreignCpu);
         }
     }
 
@@ -73,7 +73,7 @@ final class LazyThresholdBench {
         List<Run> all = new ArrayList<>();
         StringBuilder md = new StringBuilder();
         for (int n : sizes) {
-            String loadBefore = loadAverage();
+            String loadBefore = Bench.loadAverage();
             List<Run> runs = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 List<String> order = r % 2 == 0 ? List.of("eager", "lazy") : List.of("lazy", "eager");
@@ -86,7 +86,7 @@ final class LazyThresholdBench {
                     }
                 }
             }
-            String loadAfter = loadAverage();
+            String loadAfter = Bench.loadAverage();
             all.addAll(runs);
             md.append(rows(n, runs, loadBefore, loadAfter));
             Files.writeString(out.resolve("lazy-threshold.md"), table(md.toString(), rounds));
@@ -119,8 +119,8 @@ final class LazyThresholdBench {
                     cold ? "dropped" : "warm", spread(eager, Run::toServing), spread(lazy, Run::toServing), spread(diff), 
                     Bench.median(values(eager, Run::toServing)) * 1e3 / n, spread(eager, Run::spawnToListening),
                     spread(lazy, Run::spawnToListening), Bench.median(values(eager, Run::cpuAtListening)),
-                    Bench.median(values(lazy, Run::cpuAtListening)), percentile(eagerHs, 50), percentile(eagerHs, 99),
-                    percentile(lazyHs, 50), percentile(lazyHs, 99), spread(lazy, Run::sweepSeconds),
+                    Bench.median(values(lazy, Run::cpuAtListening)), Bench.percentile(eagerHs, 50), Bench.percentile(eagerHs, 99),
+                    Bench.percentile(lazyHs, 50), Bench.percentile(lazyHs, 99), spread(lazy, Run::sweepSeconds),
                     eager.stream().mapToLong(Run::loadedByStart).min().orElse(-1), Bench.median(values(both, Run::foreignCpu)),
                     both.stream().mapToDouble(Run::foreignCpu).max().orElse(Double.NaN), cold ? loadBefore : "",
                     cold ? loadAfter : ""));
@@ -192,16 +192,6 @@ final class LazyThresholdBench {
         return f("%.3f [%.3f..%.3f]", Bench.median(v), Collections.min(v), Collections.max(v));
     }
 
-    /** The nearest-rank percentile (p in 0..100) of {@code v}, NaN for none. */
-    static double percentile(List<Double> v, double p) {
-        if (v.isEmpty()) {
-            return Double.NaN;
-        }
-        List<Double> s = new ArrayList<>(v);
-        Collections.sort(s);
-        return s.get(Math.max(0, Math.min(s.size() - 1, (int) Math.ceil(p / 100 * s.size()) - 1)));
-    }
-
     /** {@code -Dlazy.drop=global}: {@code sync; echo 3 > /proc/sys/vm/drop_caches} before a cold run, else only the store's files are evicted. */
     static final boolean GLOBAL_DROP = "global".equals(System.getProperty("lazy.drop"));
 
@@ -243,15 +233,6 @@ final class LazyThresholdBench {
 
     private static long ownCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-    }
-
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (Exception e) {
-            return "?";
-        }
     }
 
     /** One fresh {@link ScaleLoadChild} in {@code mode} ("eager" or "lazy"), serving; page cache dropped first if {@code cold}. */

@@ -633,7 +633,7 @@ final class OnDemandBench {
         }
         List<Double> sorted = new ArrayList<>(all);
         Collections.sort(sorted);
-        double p50 = Bench.median(sorted), p99 = sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(0.99 * sorted.size()) - 1));
+        double p50 = Bench.median(sorted), p99 = Bench.percentile(sorted, 99);
         Bench.log(f("ondemand: first handshakes after a cold start (%s): p50 %.1f ms, p99 %.1f ms, first of each JVM %s ms", dropped, p50, p99,
                 Bench.list(firsts)));
         String how = f("%d fresh JVMs (OnDemandChild serve: build + start + Netty host with AutoCertTls.forServer, %s provider) over %s stored "

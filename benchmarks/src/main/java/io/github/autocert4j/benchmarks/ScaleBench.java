@@ -402,9 +402,7 @@ final class ScaleBench {
         }
 
         double p99() {
-            List<Double> s = new ArrayList<>(ms);
-            java.util.Collections.sort(s);
-            return s.get(Math.min(s.size() - 1, (int) Math.ceil(0.99 * s.size()) - 1));
+            return Bench.percentile(ms, 99);
         }
 
         double min() {

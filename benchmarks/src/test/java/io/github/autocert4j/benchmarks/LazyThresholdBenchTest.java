@@ -39,13 +39,13 @@ class LazyThresholdBenchTest {
     @Test
     void percentilesAreNearestRank() {
         List<Double> v = new ArrayList<>(IntStream.rangeClosed(1, 100).mapToObj(i -> (double) (101 - i)).toList());
-        assertEquals(50.0, LazyThresholdBench.percentile(v, 50));
-        assertEquals(99.0, LazyThresholdBench.percentile(v, 99));
-        assertEquals(100.0, LazyThresholdBench.percentile(v, 100));
-        assertEquals(7.0, LazyThresholdBench.percentile(List.of(7.0), 99));
-        assertTrue(Double.isNaN(LazyThresholdBench.percentile(List.of(), 50)));
+        assertEquals(50.0, Bench.percentile(v, 50));
+        assertEquals(99.0, Bench.percentile(v, 99));
+        assertEquals(100.0, Bench.percentile(v, 100));
+        assertEquals(7.0, Bench.percentile(List.of(7.0), 99));
+        assertTrue(Double.isNaN(Bench.percentile(List.of(), 50)));
         // 25 values: p99 is the largest, not an interpolation
-        assertEquals(25.0, LazyThresholdBench.percentile(IntStream.rangeClosed(1, 25).mapToObj(i -> (double) i).toList(), 99));
+        assertEquals(25.0, Bench.percentile(IntStream.rangeClosed(1, 25).mapToObj(i -> (double) i).toList(), 99));
     }
 
     @Test
