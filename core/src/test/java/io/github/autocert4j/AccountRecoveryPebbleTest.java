@@ -112,7 +112,7 @@ class AccountRecoveryPebbleTest {
             CA.proxy().reset();
             a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
             assertEquals(0, CA.proxy().count("POST", "newAccount"));
-            assertTrue(CA.proxy().requests("POST", "newOrder").stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
+            assertTrue(CA.proxy().orders().stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
             assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Failed), events.toString());
         }
     }

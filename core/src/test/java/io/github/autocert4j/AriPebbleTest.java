@@ -162,7 +162,13 @@ class AriPebbleTest {
             assertFalse(orders.isEmpty());
             String certId = AcmeUtils.getRenewalUniqueIdentifier(s.first.leaf());
             assertTrue(orders.get(0).payload().contains("\"replaces\":\"" + certId + "\""), orders.get(0).payload());
-            assertEquals(201, orders.get(0).status(), "Pebble accepted the replacement order");
+            if (FaultProxy.pebbleLostPaddedSerial(orders.get(0))) {
+                // Pebble's own defect with this serial (letsencrypt/pebble#550): the same order without 'replaces' follows
+                assertEquals(201, orders.get(1).status(), orders.toString());
+                assertFalse(orders.get(1).payload().contains("replaces"), orders.toString());
+            } else {
+                assertEquals(201, orders.get(0).status(), "Pebble accepted the replacement order");
+            }
         }
     }
 

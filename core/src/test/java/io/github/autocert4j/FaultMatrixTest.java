@@ -374,11 +374,13 @@ class FaultMatrixTest {
         CertificateStatus s = autoCert.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
         assertFalse(s.serial().equals(oldSerial), "renewed");
         assertEquals(1, CA.proxy().requests("POST", "newAccount").size(), "the stored key was registered again, once");
-        List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
-        assertEquals(2, orders.size(), "refused, then accepted: " + orders);
+        List<FaultProxy.Seen> orders = CA.proxy().orders();
+        assertEquals(2, orders.size(), "refused, then accepted: " + CA.proxy().seen);
         assertEquals(400, orders.get(0).status(), orders.toString());
         assertEquals(201, orders.get(1).status(), orders.toString());
-        assertTrue(orders.get(1).payload().contains("\"replaces\""), "the accepted order still replaces this row's own certificate");
+        // (unless Pebble could not look this serial up: letsencrypt/pebble#550, see FaultProxy.pebbleLostPaddedSerial)
+        assertTrue(orders.get(1).payload().contains("\"replaces\"") || CA.proxy().sawPebbleLosePaddedSerial(),
+                "the accepted order still replaces this row's own certificate");
         org.junit.jupiter.api.Assertions.assertArrayEquals(keyBefore, Files.readAllBytes(accountKey), "the account key is never replaced");
         assertTrue(events.stream().noneMatch(e -> e instanceof CertEvent.Failed), events.toString());
     }

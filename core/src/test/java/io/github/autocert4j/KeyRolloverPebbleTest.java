@@ -105,7 +105,7 @@ class KeyRolloverPebbleTest {
             CertificateStatus renewed = a.renewNow(APP).get(T.toSeconds(), TimeUnit.SECONDS);
             assertEquals(CertificateStatus.State.VALID, renewed.state());
             assertEquals(0, CA.proxy().count("POST", "newAccount"), "no registration, no lookup");
-            assertTrue(CA.proxy().requests("POST", "newOrder").stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
+            assertTrue(CA.proxy().orders().stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
         }
     }
 
@@ -155,7 +155,7 @@ class KeyRolloverPebbleTest {
         List<FaultProxy.Seen> accounts = CA.proxy().requests("POST", "newAccount");
         assertEquals(1, accounts.size(), "one key lookup, no registration: " + accounts);
         assertTrue(accounts.get(0).payload().contains("\"onlyReturnExisting\":true"), accounts.toString());
-        assertTrue(CA.proxy().requests("POST", "newOrder").stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
+        assertTrue(CA.proxy().orders().stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
         assertTrue(log.contains("completed an interrupted ACME account key rollover"), log);
         assertTrue(events2.stream().noneMatch(e -> e instanceof CertEvent.Failed), events2.toString());
     }
@@ -180,7 +180,7 @@ class KeyRolloverPebbleTest {
         assertFalse(Files.exists(store.resolve(layout().accountKeyPending())), "the unknown pending key is discarded");
         assertTrue(log.contains("discarded the new ACME account key of an interrupted key rollover"), log);
         assertEquals(1, CA.proxy().count("POST", "newAccount"), "one key lookup");
-        assertTrue(CA.proxy().requests("POST", "newOrder").stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
+        assertTrue(CA.proxy().orders().stream().allMatch(o -> o.status() == 201), CA.proxy().seen::toString);
     }
 
     @Test
@@ -201,8 +201,8 @@ class KeyRolloverPebbleTest {
 
             assertEquals(CertificateStatus.State.VALID, renewed[0].state());
             assertTrue(log.contains("changed in the store (a key rollover)"), log);
-            List<FaultProxy.Seen> orders = CA.proxy().requests("POST", "newOrder");
-            assertEquals(2, orders.size(), "the old key's order refused, then one with the new key: " + orders);
+            List<FaultProxy.Seen> orders = CA.proxy().orders();
+            assertEquals(2, orders.size(), "the old key's order refused, then one with the new key: " + CA.proxy().seen);
             assertTrue(orders.get(0).status() >= 400 && orders.get(1).status() == 201, orders.toString());
             assertEquals(0, CA.proxy().requests("POST", "newAccount").stream().filter(r -> !r.payload().contains("onlyReturnExisting")).count(),
                     "never registered again (the old key must not become an account of its own)");

@@ -111,7 +111,7 @@ class SharedAriPebbleTest {
                     awaitNextCheckAfter(a, atPick.instant().plusSeconds(30));
                 }
                 awaitNextCheckAfter(orderer, atPick.instant().plusSeconds(30));
-                assertEquals(1, proxy.count("POST", "newOrder"), "one order for the fleet: " + proxy.seen);
+                assertEquals(1, proxy.orders().size(), "one order for the fleet: " + proxy.seen);
                 for (AutoCert a : fleet) {
                     assertEquals(renewed, a.status(NAME).orElseThrow().serial(), "every server serves the renewal");
                 }
