@@ -194,7 +194,7 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /**
-     * The newOrder requests, less those Pebble refused by its defect with padded serials ({@link #pebbleLostPaddedSerial}):
+     * The newOrder requests, less those Pebble refused by its defect with padded serials ({@link PebbleDefects#lostPaddedSerial}):
      * each of those is followed by the same order without {@code replaces} (the library's rule for a refused
      * {@code replaces}), which is the one a test counts.
      */
@@ -207,26 +207,9 @@ final class FaultProxy implements AutoCloseable {
         return requests("POST", "newOrder").stream().anyMatch(FaultProxy::pebbleLostPaddedSerial);
     }
 
-    /**
-     * Whether this is Pebble refusing a correct {@code replaces} because of its own defect (letsencrypt/pebble#550, open
-     * in 2.10.1 and main): it indexes issued orders by {@code hex(serial.Bytes())}, the serial without DER's sign byte,
-     * and looks a {@code replaces} up by the hex of the CertID's serial bytes, which RFC 9773 4.1 makes the DER value
-     * bytes, with a leading {@code 00} when the serial's first byte is 0x80 or more. Pebble's serials are random below
-     * 2^63, so about one certificate in 256 (a 7-byte serial with its high bit set) cannot be replaced: the refusal is
-     * HTTP 500 "could not find order resulting in the given certificate serial number" (CI run 28). Exactly that case is
-     * matched: the answer and a CertID whose serial part starts with the sign byte.
-     */
+    /** Whether this is Pebble refusing a correct {@code replaces} by its own defect: {@link PebbleDefects#lostPaddedSerial}. */
     static boolean pebbleLostPaddedSerial(Seen s) {
-        if (!s.method().equals("POST") || s.status() != 500
-                || !s.responseBody().contains("could not find order resulting in the given certificate serial number")) {
-            return false;
-        }
-        Matcher m = Pattern.compile("\"replaces\"\\s*:\\s*\"[A-Za-z0-9_-]+\\.([A-Za-z0-9_-]+)\"").matcher(s.payload());
-        if (!m.find()) {
-            return false;
-        }
-        byte[] serial = Base64.getUrlDecoder().decode(m.group(1));
-        return serial.length > 1 && serial[0] == 0 && (serial[1] & 0x80) != 0;
+        return s.method().equals("POST") && PebbleDefects.lostPaddedSerial(s.status(), s.payload(), s.responseBody());
     }
 
     private void exchange(HttpExchange ex) throws IOException {

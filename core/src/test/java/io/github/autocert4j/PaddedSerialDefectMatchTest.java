@@ -5,41 +5,41 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigInteger;
-import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
 /**
- * The one Pebble refusal the Pebble tests leave out of their order counts ({@link FaultProxy#pebbleLostPaddedSerial}) is
+ * The one Pebble refusal the Pebble tests leave out of their order counts ({@link PebbleDefects#lostPaddedSerial}) is
  * matched exactly: the exchange CI run 28 recorded, and nothing that only looks like it.
  */
-class PebblePaddedSerialDefectTest {
+class PaddedSerialDefectMatchTest {
     static final String LOST = "{\n   \"type\": \"urn:ietf:params:acme:error:serverInternal\",\n   \"detail\": \"could not find an order for"
             + " the given certificate: could not find order resulting in the given certificate serial number\",\n   \"status\": 500\n}";
 
-    static FaultProxy.Seen order(String replaces, int status, String body) {
+    /** Whether Pebble's answer {@code status}/{@code body} to a newOrder with this {@code replaces} is the defect. */
+    static boolean order(String replaces, int status, String body) {
         String payload = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"shared-ari.autocert4j.test\"}]"
                 + (replaces == null ? "" : ",\"replaces\":\"" + replaces + "\"") + "}";
-        return new FaultProxy.Seen(Instant.EPOCH, "POST", "/order-plz", payload, status, body);
+        return PebbleDefects.lostPaddedSerial(status, payload, body);
     }
 
     @Test
     void theRefusalCiRecordedIsPebblesDefect() {
         // AORubvTeG2w: 00 e4 6e 6e f4 de 1b 6c, a 7-byte serial with its high bit set and DER's sign byte in front
-        assertTrue(FaultProxy.pebbleLostPaddedSerial(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AORubvTeG2w", 500, LOST)));
+        assertTrue(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AORubvTeG2w", 500, LOST));
     }
 
     @Test
     void onlyThatAnswerToAPaddedSerialMatches() {
-        assertFalse(FaultProxy.pebbleLostPaddedSerial(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.GziAwN6OqIs", 500, LOST)), "no sign byte");
-        assertFalse(FaultProxy.pebbleLostPaddedSerial(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AORubvTeG2w", 201, "")), "accepted");
-        assertFalse(FaultProxy.pebbleLostPaddedSerial(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AORubvTeG2w", 500,
-                "{\"type\":\"urn:ietf:params:acme:error:serverInternal\",\"detail\":\"the database is down\"}")), "another 500");
-        assertFalse(FaultProxy.pebbleLostPaddedSerial(order(null, 500, LOST)), "no replaces");
+        assertFalse(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.GziAwN6OqIs", 500, LOST), "no sign byte");
+        assertFalse(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AORubvTeG2w", 201, ""), "accepted");
+        assertFalse(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AORubvTeG2w", 500,
+                "{\"type\":\"urn:ietf:params:acme:error:serverInternal\",\"detail\":\"the database is down\"}"), "another 500");
+        assertFalse(order(null, 500, LOST), "no replaces");
         // 00 05: a zero byte that is not a sign byte (DER would not write it): not the defect's shape
-        assertFalse(FaultProxy.pebbleLostPaddedSerial(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AAU", 500, LOST)));
+        assertFalse(order("5eNHuwuKTjQvsCk7Zy1BPQrZSTs.AAU", 500, LOST));
     }
 
     @Test
@@ -48,7 +48,7 @@ class PebblePaddedSerialDefectTest {
         for (BigInteger serial : List.of(new BigInteger("e46e6ef4de1b6c", 16), new BigInteger("1b3880c0de8ea88b", 16))) {
             byte[] der = serial.toByteArray();
             String certId = "5eNHuwuKTjQvsCk7Zy1BPQrZSTs." + Base64.getUrlEncoder().withoutPadding().encodeToString(der);
-            assertEquals(serial.bitLength() % 8 == 0, FaultProxy.pebbleLostPaddedSerial(order(certId, 500, LOST)), serial.toString(16));
+            assertEquals(serial.bitLength() % 8 == 0, order(certId, 500, LOST), serial.toString(16));
         }
     }
 }
