@@ -198,7 +198,7 @@ run() { # section timeout-seconds heap [extra JVM flags]
   echo "   ($section took $(( $(date +%s) - t0 )) s)"
 }
 
-run handshake 300 1g
+run handshake 420 1g  # 11 socket rounds and 15 engine rounds per provider: about 3.5 min
 run swap 150 1g
 run renewal 420 1g
 run issuance 150 1g
