@@ -199,7 +199,16 @@ final class FaultProxy implements AutoCloseable {
      * {@code replaces}), which is the one a test counts.
      */
     List<Seen> orders() {
-        return requests("POST", "newOrder").stream().filter(s -> !pebbleLostPaddedSerial(s)).toList();
+        List<Seen> all = requests("POST", "newOrder");
+        List<Seen> counted = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            // left out only when the library's answer to it follows: the next order, without 'replaces'
+            boolean answered = i + 1 < all.size() && !all.get(i + 1).payload().contains("\"replaces\"");
+            if (!(pebbleLostPaddedSerial(all.get(i)) && answered)) {
+                counted.add(all.get(i));
+            }
+        }
+        return counted;
     }
 
     /** Whether Pebble refused one of the newOrder requests seen by its defect with padded serials. */

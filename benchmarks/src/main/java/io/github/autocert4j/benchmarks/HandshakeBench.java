@@ -41,9 +41,9 @@ final class HandshakeBench {
 
     static void run(Path out) throws Exception {
         boolean quick = Bench.quick();
-        // Every ratio is a median over rounds (at least 5). The live key manager's own work is about 1 µs of a ~165 µs
-        // OpenSSL handshake (0.6 %: docs/benchmarks.md, "What the live key manager costs"), while one round's ratio moves
-        // by 2-7 % on the shared machine: 7 rounds left the median 1-2 % either side of the 0.99 targets from run to run.
+        // Every ratio is a median over rounds (at least 5). The live key manager's own work is at most ~0.9 µs of a
+        // ~165 µs OpenSSL handshake (0.5 %: docs/benchmarks.md, "What the live key manager costs"), while one round's
+        // ratio moves by 2-7 % on the shared machine: more rounds narrow the spread within a run (not between JVMs).
         int rounds = quick ? 5 : 11;
         int engineRounds = quick ? 5 : 15; // 0.3-0.4 s a round: cheap
         Duration round = Duration.ofMillis(quick ? 500 : 2000);

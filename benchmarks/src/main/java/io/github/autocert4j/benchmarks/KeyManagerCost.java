@@ -24,11 +24,12 @@ import io.netty.handler.ssl.SslProvider;
  * provider's work: with OpenSSL a JNI call and the JDK's {@code SNIHostName}) and choosing the certificate (the
  * library's). In-memory full handshakes as in section 1 ({@link EngineBench}), the server's key manager wrapped so that
  * it times, per call, {@code getRequestedServerNames()} on a session that has not read it yet and then the live key
- * manager's {@code chooseEngineServerAlias} (which reads the cached names again and selects). Not a section: a tool
- * for the figure docs/benchmarks.md quotes.
+ * manager's {@code chooseEngineServerAlias} (which reads the cached names again and selects). Without Netty's key
+ * material cache (section 1's A has it), which does not change that call. Not a section: a tool for the figure
+ * docs/benchmarks.md quotes; the class is in that class path from a run of 42d5aab on.
  *
  * <pre>{@code
- * ./bench.sh   # (or any earlier run: it leaves the benchmarks' class path in benchmarks/target/lib)
+ * ./bench.sh   # the whole benchmark (it has no build-only mode); it leaves its class path in benchmarks/target/lib
  * java -cp 'benchmarks/target/lib/*' io.github.autocert4j.benchmarks.KeyManagerCost 20000
  * }</pre>
  */
