@@ -1,11 +1,9 @@
 package io.github.autocert4j.benchmarks;
 
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.Principal;
-import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
 
@@ -38,14 +36,13 @@ public final class KeyManagerCost {
     }
 
     /** Times the calls it passes on; one handshake at a time, so plain fields suffice. */
-    static final class Timed extends X509ExtendedKeyManager {
-        final X509ExtendedKeyManager live;
+    static final class Timed extends ServerKeyManagerWrapper {
         long sniNanos;
         long chooseNanos;
         long calls;
 
         Timed(X509ExtendedKeyManager live) {
-            this.live = live;
+            super(live);
         }
 
         @Override
@@ -53,47 +50,12 @@ public final class KeyManagerCost {
             long t0 = System.nanoTime();
             ((ExtendedSSLSession) engine.getHandshakeSession()).getRequestedServerNames();
             long t1 = System.nanoTime();
-            String alias = live.chooseEngineServerAlias(keyType, issuers, engine);
+            String alias = delegate.chooseEngineServerAlias(keyType, issuers, engine);
             long t2 = System.nanoTime();
             sniNanos += t1 - t0;
             chooseNanos += t2 - t1;
             calls++;
             return alias;
-        }
-
-        @Override
-        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-            return live.chooseServerAlias(keyType, issuers, socket);
-        }
-
-        @Override
-        public X509Certificate[] getCertificateChain(String alias) {
-            return live.getCertificateChain(alias);
-        }
-
-        @Override
-        public PrivateKey getPrivateKey(String alias) {
-            return live.getPrivateKey(alias);
-        }
-
-        @Override
-        public String[] getServerAliases(String keyType, Principal[] issuers) {
-            return live.getServerAliases(keyType, issuers);
-        }
-
-        @Override
-        public String[] getClientAliases(String keyType, Principal[] issuers) {
-            return null;
-        }
-
-        @Override
-        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-            return null;
-        }
-
-        @Override
-        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
-            return null;
         }
     }
 

@@ -1,9 +1,7 @@
 package io.github.autocert4j.benchmarks;
 
-import java.net.Socket;
 import java.security.KeyStore;
 import java.security.Principal;
-import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,9 +34,8 @@ import io.netty.handler.ssl.util.SimpleKeyManagerFactory;
  * ... spans.spanning() ...
  * }</pre>
  */
-final class SpanRecorder extends X509ExtendedKeyManager {
+final class SpanRecorder extends ServerKeyManagerWrapper {
     private final AutoCert autoCert;
-    private final X509ExtendedKeyManager delegate;
     private final String name;
     private final ConcurrentHashMap<SSLEngine, String> selected = new ConcurrentHashMap<>();
     private final AtomicLong completed = new AtomicLong();
@@ -46,8 +43,8 @@ final class SpanRecorder extends X509ExtendedKeyManager {
     private final AtomicLong unmatched = new AtomicLong();
 
     SpanRecorder(AutoCert autoCert, String name) {
+        super(autoCert.keyManager());
         this.autoCert = autoCert;
-        this.delegate = autoCert.keyManager();
         this.name = name;
     }
 
@@ -107,40 +104,5 @@ final class SpanRecorder extends X509ExtendedKeyManager {
             selected.put(engine, alias);
         }
         return alias;
-    }
-
-    @Override
-    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-        return delegate.chooseServerAlias(keyType, issuers, socket);
-    }
-
-    @Override
-    public X509Certificate[] getCertificateChain(String alias) {
-        return delegate.getCertificateChain(alias);
-    }
-
-    @Override
-    public PrivateKey getPrivateKey(String alias) {
-        return delegate.getPrivateKey(alias);
-    }
-
-    @Override
-    public String[] getServerAliases(String keyType, Principal[] issuers) {
-        return delegate.getServerAliases(keyType, issuers);
-    }
-
-    @Override
-    public String[] getClientAliases(String keyType, Principal[] issuers) {
-        return null;
-    }
-
-    @Override
-    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-        return null;
-    }
-
-    @Override
-    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
-        return null;
     }
 }
