@@ -231,10 +231,6 @@ final class LazyThresholdBench {
         return new long[] {busy, total};
     }
 
-    private static long ownCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-    }
-
     /** One fresh {@link ScaleLoadChild} in {@code mode} ("eager" or "lazy"), serving; page cache dropped first if {@code cold}. */
     static Run run(Path store, OnDemandBench.TimedClient client, int n, int round, String mode, boolean cold, Path out) throws Exception {
         if (cold) {
@@ -248,7 +244,7 @@ final class LazyThresholdBench {
             }
         }
         long[] stat0 = procStat();
-        long ownCpu0 = ownCpuNanos();
+        double ownCpu0 = ScaleLoadChild.cpuSeconds();
         int port = io.github.autocert4j.testkit.FreePorts.loopback();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         long spawned = System.nanoTime();
@@ -295,7 +291,7 @@ final class LazyThresholdBench {
             long[] stat1 = procStat();
             // CPU the machine spent on anything but this run (its child and this JVM), as a share of both cores' time meanwhile.
             double machine = (stat1[0] - stat0[0]) / 100.0, wall = (stat1[1] - stat0[1]) / 100.0 / Runtime.getRuntime().availableProcessors();
-            double foreign = wall <= 0 ? Double.NaN : Math.max(0, machine - cpuEnd - (ownCpuNanos() - ownCpu0) / 1e9) / (wall * Runtime.getRuntime().availableProcessors());
+            double foreign = wall <= 0 ? Double.NaN : Math.max(0, machine - cpuEnd - (ScaleLoadChild.cpuSeconds() - ownCpu0)) / (wall * Runtime.getRuntime().availableProcessors());
             return new Run(n, round, mode, cold, Double.parseDouble(l[1]), Double.parseDouble(l[2]), Double.parseDouble(l[4]), spawnToListening,
                     Double.parseDouble(l[7]), cpuEnd, mode.equals("lazy") ? Double.parseDouble(s[1]) : Double.NaN, ms, valid, foreign);
         } finally {
