@@ -50,6 +50,7 @@ final class ColdStartBench {
     static final String PLAIN = "java17";
     static final String CDS = "java17-appcds";
     static final String AOT = "java25-aot-cache";
+    static final String JDK_PROVIDER = "java17-jdk-provider";
 
     private ColdStartBench() {
     }
@@ -74,23 +75,30 @@ final class ColdStartBench {
             Path hook = writeHook(work);
             // The JVM variants: command prefix (java + flags) per label; the archives come from one training run each.
             Map<String, List<String>> jvms = new LinkedHashMap<>();
-            jvms.put(PLAIN, List.of(java17));
+            jvms.put(PLAIN, List.of(java17, "-cp", cp));
+            String withoutTcnative = withoutTcnative(cp);
+            if (withoutTcnative.equals(cp)) {
+                notes.add("the JDK-provider variant was not measured: no netty-tcnative jar on the quickstart's class path");
+            } else {
+                // A user who opts out of netty-tcnative: AutoCertSsl.serverContext then builds a JDK context (issue 23).
+                jvms.put(JDK_PROVIDER, List.of(java17, "-cp", withoutTcnative));
+            }
             if (!jarsOnly) {
                 notes.add("AppCDS and the AOT cache were not measured: the class path has a directory (bench.sh passes jars only)");
             } else {
                 Path jsa = work.resolve("app.jsa");
-                String err = train(List.of(java17, "-XX:ArchiveClassesAtExit=" + jsa), pebble, directory, httpPort, work.resolve("train-cds"));
+                String err = train(List.of(java17, "-XX:ArchiveClassesAtExit=" + jsa, "-cp", cp), pebble, directory, httpPort, work.resolve("train-cds"));
                 if (err == null && Files.size(jsa) > 0) {
-                    jvms.put(CDS, List.of(java17, "-XX:SharedArchiveFile=" + jsa, "-Xshare:auto"));
+                    jvms.put(CDS, List.of(java17, "-XX:SharedArchiveFile=" + jsa, "-Xshare:auto", "-cp", cp));
                     notes.add(f("AppCDS archive (Java 17, dynamic): %.1f MB", Files.size(jsa) / 1048576.0));
                 } else {
                     notes.add("AppCDS training run failed: " + err);
                 }
                 if (Files.isExecutable(Path.of(java25))) {
                     Path aot = work.resolve("app.aot");
-                    String err25 = train(List.of(java25, "-XX:AOTCacheOutput=" + aot), pebble, directory, httpPort, work.resolve("train-aot"));
+                    String err25 = train(List.of(java25, "-XX:AOTCacheOutput=" + aot, "-cp", cp), pebble, directory, httpPort, work.resolve("train-aot"));
                     if (err25 == null && Files.exists(aot) && Files.size(aot) > 0) {
-                        jvms.put(AOT, List.of(java25, "-XX:AOTCache=" + aot));
+                        jvms.put(AOT, List.of(java25, "-XX:AOTCache=" + aot, "-cp", cp));
                         notes.add(f("AOT cache (Java 25, `%s`): %.1f MB", javaVersion(java25), Files.size(aot) / 1048576.0));
                     } else {
                         notes.add("Java 25 AOT-cache training run failed: " + err25);
@@ -168,8 +176,9 @@ final class ColdStartBench {
                     + "ratios JVM variant / uacme. JVM variants: **%s** = Java 17, no flags (a new user's first start); **%s** = Java 17 "
                     + "with a dynamic AppCDS archive (`-XX:ArchiveClassesAtExit` on one training run against the same Pebble, then "
                     + "`-XX:SharedArchiveFile`); **%s** = Java 25 with an AOT cache (`-XX:AOTCacheOutput` on one training run, then "
-                    + "`-XX:AOTCache`). %s.\n\n", pebble.version(), uacmeVersion == null ? "(not installed)" : uacmeVersion, NAME, rounds,
-                    PLAIN, CDS, AOT, String.join("; ", notes)));
+                    + "`-XX:AOTCache`); **%s** = Java 17, no flags, the quickstart's class path without the netty-tcnative jars (a user "
+                    + "who opts out of OpenSSL: `AutoCertSsl.serverContext` builds a JDK context). %s.\n\n", pebble.version(),
+                    uacmeVersion == null ? "(not installed)" : uacmeVersion, NAME, rounds, PLAIN, CDS, AOT, JDK_PROVIDER, String.join("; ", notes)));
             md.append("| client | median (s) | min–max (s) | rounds | ratio to uacme (median of rounds) | min–max |\n|---|---:|---|---:|---:|---|\n");
             for (String v : variants) {
                 List<Double> s = seconds.getOrDefault(v, List.of()), r = ratios.getOrDefault(v, List.of());
@@ -218,6 +227,14 @@ final class ColdStartBench {
             List<Double> rp = ratios.getOrDefault(PLAIN, List.of());
             rows.add("cold_start_ratio_vs_uacme", rp.isEmpty() ? Double.NaN : Bench.median(rp), "ratio", "<= 2.5", Rows.Spread.of(rp),
                     "Java 17 without flags: median of the per-round ratios autocert4j / uacme, whole processes, no proxy" + (why.isEmpty() ? "" : "; " + why));
+            List<Double> jdkSeconds = seconds.getOrDefault(JDK_PROVIDER, List.of()), jdkRatios = ratios.getOrDefault(JDK_PROVIDER, List.of());
+            if (jvms.containsKey(JDK_PROVIDER)) {
+                rows.add("cold_first_certificate_jdk_provider_s", jdkSeconds.isEmpty() ? Double.NaN : Bench.median(jdkSeconds), "s", "info",
+                        Rows.Spread.of(jdkSeconds), "Java 17, no flags, without netty-tcnative (JDK provider): spawn to the first "
+                                + "certificate being live, as cold_first_certificate_s");
+                rows.add("cold_start_jdk_provider_ratio_vs_uacme", jdkRatios.isEmpty() ? Double.NaN : Bench.median(jdkRatios), "ratio", "info",
+                        Rows.Spread.of(jdkRatios), JDK_PROVIDER + ": median of the per-round ratios to uacme");
+            }
             String better = null;
             for (String v : List.of(CDS, AOT)) {
                 List<Double> r = ratios.getOrDefault(v, List.of());
@@ -247,6 +264,13 @@ final class ColdStartBench {
      * slf4j-simple and this module's classes), not the benchmark module's whole class path (PostgreSQL driver, pool, testkit), whose extra
      * jars a new user's server would not open. Outside bench.sh: this JVM's class path.
      */
+    /** {@code cp} without the netty-tcnative jars: the quickstart of a user who opts out of OpenSSL (the JDK provider then). */
+    static String withoutTcnative(String cp) {
+        return java.util.Arrays.stream(cp.split(java.io.File.pathSeparator))
+                .filter(e -> !Path.of(e).getFileName().toString().startsWith("netty-tcnative"))
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+    }
+
     private static String childClassPath() {
         return System.getProperty("bench.quickstartCp", System.getProperty("java.class.path"));
     }
@@ -255,7 +279,7 @@ final class ColdStartBench {
     private static String train(List<String> jvm, PebbleServer pebble, String directory, int httpPort, Path store) {
         try {
             List<String> cmd = new ArrayList<>(jvm);
-            cmd.addAll(List.of("-cp", childClassPath(), ColdStartChild.class.getName(), directory,
+            cmd.addAll(List.of(ColdStartChild.class.getName(), directory,
                     pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME, "exit"));
             Path log = store.resolveSibling(store.getFileName() + ".log");
             long t0 = System.nanoTime();
@@ -287,7 +311,7 @@ final class ColdStartBench {
     private static double runChild(List<String> jvm, String directory, PebbleServer pebble, int httpPort, Path store, X509Certificate root,
                                    Map<String, List<Double>> phases) throws Exception {
         List<String> cmd = new ArrayList<>(jvm);
-        cmd.addAll(List.of("-cp", childClassPath(), ColdStartChild.class.getName(), directory,
+        cmd.addAll(List.of(ColdStartChild.class.getName(), directory,
                 pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(store.resolveSibling(store.getFileName() + ".log").toFile());
         long spawnMs = System.currentTimeMillis();
@@ -310,7 +334,7 @@ final class ColdStartBench {
         add(phases, "main() to build() done", t.get("built") - t.get("main"));
         add(phases, "port 80 bound (Netty, AcmeChallengeHandler)", t.get("listening") - t.get("built"));
         add(phases, "start()", t.get("started") - t.get("listening"));
-        add(phases, "start() to port 443 bound (AutoCertTls.forServer: OpenSSL's start-up; beside the order)", t.get("https") - t.get("started"));
+        add(phases, "start() to port 443 bound (AutoCertTls.forServer: the TLS provider's start-up, OpenSSL's or in " + JDK_PROVIDER + " the JDK's; beside the order)", t.get("https") - t.get("started"));
         add(phases, "port 443 bound to live (the order: keys, account, http-01, finalize, download, swap)", t.get("live") - t.get("https"));
         add(phases, "= spawn to live (the figure compared with uacme)", Math.round(live * 1000));
         add(phases, "live to process exit (HotSpot's exit wait, see above; not counted)", Math.round((exit - live) * 1000));

@@ -4,10 +4,12 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
+import java.security.Provider;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
@@ -20,6 +22,9 @@ import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.LocalAddressHint;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
 import io.netty.handler.ssl.OpenSslServerSessionContext;
@@ -68,7 +73,10 @@ public final class AutoCertSsl {
      * ({@link #prepareKeyMaterial}, about 0.1 ms per certificate).
      */
     public static SslContext serverContext(AutoCert autoCert) throws SSLException {
-        SslContext context = contextBuilder(autoCert, defaultProvider()).build();
+        SslProvider provider = defaultProvider();
+        SslContext context = provider == SslProvider.JDK
+                ? jdkServerContext(keyManagerFactory(autoCert).getKeyManagers(), autoCert.tlsSessions().jsseProvider(), null)
+                : contextBuilder(autoCert, provider).build();
         guardSessions(context, autoCert);
         prepareKeyMaterial(context, autoCert);
         return context;
@@ -261,6 +269,26 @@ public final class AutoCertSsl {
             builder.sslContextProvider(autoCert.tlsSessions().jsseProvider());
         }
         return builder;
+    }
+
+    /**
+     * A JDK server context over {@code keyManagers}: what {@code SslContextBuilder.forServer(...).sslProvider(JDK)
+     * .sslContextProvider(jsse).applicationProtocolConfig(apn).build()} makes (an {@code SSLContext} "TLS" of
+     * {@code jsse}, or the JDK's default provider if null, with the JDK's default trust, no client authentication,
+     * Netty's default ciphers and protocols), built without Netty's {@code JdkSslServerContext}. That class's static
+     * initialiser parses a key bundled in Netty to test a trust-manager wrapper, through BouncyCastle whenever bcpkix is
+     * on the class path, as it is with autocert4j, which instantiates BouncyCastle's whole JCA provider from its signed
+     * jar: 0.5-0.9 s of a fresh JVM's start-up on the thread building the server's context (docs/startup.md), for a
+     * wrapper that only matters for client certificates, which these contexts never ask for.
+     */
+    static SslContext jdkServerContext(KeyManager[] keyManagers, Provider jsse, ApplicationProtocolConfig apn) throws SSLException {
+        try {
+            SSLContext context = jsse == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", jsse);
+            context.init(keyManagers, null, null);
+            return new JdkSslContext(context, false, null, IdentityCipherSuiteFilter.INSTANCE, apn, ClientAuth.NONE, null, false);
+        } catch (GeneralSecurityException e) {
+            throw new SSLException("failed to initialize the server-side SSL context", e);
+        }
     }
 
     /** A {@link KeyManagerFactory} handing out the AutoCert's live key manager: {@link AutoCert#keyManagerFactory()}. */

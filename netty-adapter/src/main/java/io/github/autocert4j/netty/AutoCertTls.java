@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509ExtendedKeyManager;
@@ -128,18 +129,16 @@ public final class AutoCertTls {
         // Built only when a ClientHello is read, the one way a connection reaches it (a peer's TLS-ALPN-01 answer found
         // in a shared store included). No key material cache for OpenSSL here: every challenge certificate has an alias
         // of its own, and validations are a handful of handshakes per order.
+        ApplicationProtocolConfig acmeTls1 = new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, TlsAlpn01Responder.ACME_TLS_1);
         SslContext challenge = !readsClientHello(autoCert) ? null
-                : SslContextBuilder.forServer(autoCert.tlsAlpn01().keyManager()).sslProvider(provider)
-                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, TlsAlpn01Responder.ACME_TLS_1))
-                .build();
+                : serverContext(provider, autoCert.tlsAlpn01().keyManager(), acmeTls1);
         SslContext refused = null;
         if (autoCert.onDemand().isPresent()) {
             // Never the live key manager here: on a miss it would wait for the certificate, on the event loop.
             boolean fallback = autoCert.onDemand().get().onTimeout() == OnDemand.OnTimeout.SERVE_FALLBACK;
-            refused = SslContextBuilder.forServer(new RefusingKeyManager(autoCert, fallback))
-                    .sslProvider(provider).build();
+            refused = serverContext(provider, new RefusingKeyManager(autoCert, fallback), null);
         }
         // No session resumes into a replaced certificate, whichever of the (up to) three contexts made it.
         AutoCertSsl.guardSessions(hostContext, autoCert);
@@ -150,6 +149,15 @@ public final class AutoCertTls {
             AutoCertSsl.guardSessions(refused, autoCert);
         }
         return new AutoCertTls(autoCert, hostContext, challenge, refused);
+    }
+
+    /** A server context of {@code provider} over one key manager; a JDK one without Netty's JdkSslServerContext (AutoCertSsl.jdkServerContext). */
+    private static SslContext serverContext(SslProvider provider, X509ExtendedKeyManager keyManager, ApplicationProtocolConfig apn)
+            throws SSLException {
+        if (provider == SslProvider.JDK) {
+            return AutoCertSsl.jdkServerContext(new KeyManager[] {keyManager}, null, apn);
+        }
+        return SslContextBuilder.forServer(keyManager).sslProvider(provider).applicationProtocolConfig(apn).build();
     }
 
     /**

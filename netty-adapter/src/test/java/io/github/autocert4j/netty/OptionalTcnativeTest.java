@@ -1,6 +1,7 @@
 package io.github.autocert4j.netty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.net.InetSocketAddress;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testdoubles.InMemoryCa;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
@@ -48,6 +50,14 @@ class OptionalTcnativeTest {
             AutoCertTls tls = AutoCertTls.forServer(autoCert); // the quickstart's line: threw NoClassDefFoundError without tcnative
             SslContext host = tls.hostContext();
             assertEquals(present ? 1 : 0, AutoCertSsl.prepareKeyMaterial(host, autoCert), "key material prepared only with OpenSSL");
+            if (!present) {
+                // Not Netty's JdkSslServerContext, whose static initialiser instantiates BouncyCastle's JCA provider
+                // (0.5-0.9 s of a fresh JVM's start, docs/startup.md); the same SSLContext as SslContextBuilder would make.
+                assertEquals(JdkSslContext.class, host.getClass(), "AutoCertSsl.jdkServerContext, not SslContextBuilder's JdkSslServerContext");
+                assertSame(autoCert.tlsSessions().jsseProvider(), ((JdkSslContext) host).context().getProvider(),
+                        "the session-renewing JSSE provider (TlsSessions), as contextBuilder sets it");
+                assertEquals(false, host.isClient());
+            }
             try (NettyTlsHost server = new NettyTlsHost(tls, 0)) {
                 InetSocketAddress addr = server.address();
                 assertEquals(autoCert.status(NAME).orElseThrow().serial(),
