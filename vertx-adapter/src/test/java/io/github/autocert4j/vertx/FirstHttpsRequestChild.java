@@ -25,8 +25,8 @@ import io.vertx.core.net.JdkSSLEngineOptions;
 /**
  * A fresh JVM's Vert.x 5 HTTPS server set up by {@link AutoCertVertx#httpsOptions} and its first
  * request: the AutoCert is built, not started (no CA), so its key manager serves the self-signed
- * fallback; the client trusts any certificate. Prints {@code STATUS <status line>} and
- * {@code FIRST_REQUEST_MS <ms>}. Arguments: the store directory, then {@code adapter} (the options
+ * fallback (made before the timed request); the client trusts any certificate. Prints {@code MODE <mode>}, {@code STATUS <status line>}
+ * and {@code FIRST_REQUEST_MS <ms>} (connect, handshake, GET, status line read). Arguments: the store directory, then {@code adapter} (the options
  * as the adapter sets them) or {@code vertx-jdk-engine} (a plain {@link JdkSSLEngineOptions} set
  * afterwards: Vert.x's own context factory, the control). Run by {@link VertxFirstRequestClassLoadTest}.
  */
@@ -39,9 +39,18 @@ public final class FirstHttpsRequestChild {
     public static void main(String[] args) throws Exception {
         Path store = Path.of(args[0]);
         boolean vertxEngine = args[1].equals("vertx-jdk-engine");
+        System.out.println("MODE " + args[1]);
         Vertx vertx = Vertx.vertx();
         try (AutoCert autoCert = AutoCert.builder().directory("https://127.0.0.1:9/dir").agreeToTermsOfService(true)
                 .storageDirectory(store).certificate(NAME).build()) {
+            // Made before the timed request, as a started AutoCert with a stored certificate serves that one instead:
+            // the self-signed fallback (made on first need, about 0.3 s cold) and the client's JSSE context.
+            if (autoCert.keyManager().getCertificateChain("fallback#0") == null) {
+                throw new IllegalStateException("no self-signed fallback under alias fallback#0 (LiveCertificates.FALLBACK_ALIAS)");
+            }
+            SSLContext warm = SSLContext.getInstance("TLS");
+            warm.init(null, null, null);
+            warm.createSSLEngine().getEnabledCipherSuites();
             HttpServerOptions options = AutoCertVertx.httpsOptions(autoCert).setHost("127.0.0.1").setPort(0);
             if (vertxEngine) {
                 options.setSslEngineOptions(new JdkSSLEngineOptions());
