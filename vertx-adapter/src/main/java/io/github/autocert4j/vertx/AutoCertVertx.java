@@ -57,7 +57,13 @@ public final class AutoCertVertx {
     /**
      * Sets {@code options} up to serve {@code autoCert}'s live certificates: SSL on, the live
      * {@link #keyCertOptions}, and for on-demand TLS the JDK engine with its handshake work on
-     * Vert.x's worker pool. Everything else (port, ALPN, protocols, ciphers) stays as given.
+     * Vert.x's worker pool. Unless the options name the OpenSSL engine (left as it is) or a
+     * subclass of {@link JdkSSLEngineOptions} of their own, the engine is the JDK one with its
+     * settings kept, whose plain server contexts skip Netty's {@code JdkSslServerContext}: that
+     * class's static initialiser would instantiate BouncyCastle's JCA provider (on the class path
+     * through acme4j) on the event loop accepting the first HTTPS connection, 0.4-0.9 s of CPU
+     * (docs/vertx.md). Everything else (port, ALPN, protocols, ciphers, client authentication)
+     * stays as given and is served as Vert.x would.
      *
      * @return {@code options}
      * @throws IllegalArgumentException for on-demand TLS with the OpenSSL engine, or when the
@@ -70,11 +76,14 @@ public final class AutoCertVertx {
         }
         checkChallengeTypes(autoCert.challengeTypes());
         options.setSsl(true).setKeyCertOptions(keyCertOptions(autoCert));
-        if (autoCert.onDemand().isPresent()) {
-            SSLEngineOptions engine = options.getSslEngineOptions();
-            if (engine == null) {
-                options.setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true));
-            } else if (engine instanceof JdkSSLEngineOptions jdk) {
+        boolean onDemand = autoCert.onDemand().isPresent();
+        SSLEngineOptions engine = options.getSslEngineOptions();
+        if (engine == null || engine.getClass() == JdkSSLEngineOptions.class || engine instanceof JdkServerEngineOptions) {
+            // Vert.x's own choice on Java 17 (unset) or the plain JDK engine: the same engine, its server context built directly
+            JdkServerEngineOptions jdk = engine == null ? new JdkServerEngineOptions() : new JdkServerEngineOptions((JdkSSLEngineOptions) engine);
+            options.setSslEngineOptions(onDemand ? jdk.setUseWorkerThread(true) : jdk);
+        } else if (onDemand) {
+            if (engine instanceof JdkSSLEngineOptions jdk) {
                 options.setSslEngineOptions(jdk.copy().setUseWorkerThread(true));
             } else {
                 throw new IllegalArgumentException("on-demand TLS on Vert.x needs the JDK SSL engine, whose handshake work Vert.x can "

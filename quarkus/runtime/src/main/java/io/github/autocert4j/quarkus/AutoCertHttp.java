@@ -32,6 +32,12 @@ import org.jboss.logging.Logger;
  * {@link HttpsServerStart} of the HTTPS server this class gave key material to. If Quarkus fires
  * neither within {@value #START_FALLBACK_SECONDS} s of {@code StartupEvent} (dev mode keeps a
  * running server across a live reload), it starts then, with a log line.
+ *
+ * <p>The HTTPS server's SSL engine, unless another customizer chose OpenSSL or a JDK-engine class
+ * of its own, becomes {@link JdkServerEngineOptions} (Quarkus' settings on it kept): the same JDK
+ * engine, whose plain server context skips Netty's {@code JdkSslServerContext} and with it the
+ * BouncyCastle JCA provider its static initialiser would instantiate on the event loop accepting
+ * the first HTTPS connection (docs/quarkus.md).
  */
 @Singleton
 public class AutoCertHttp implements HttpServerOptionsCustomizer {
@@ -109,13 +115,20 @@ public class AutoCertHttp implements HttpServerOptionsCustomizer {
         if (options.getPort() > 0) {
             httpsPort = options.getPort();
         }
-        if (a.onDemand().isPresent()) {
-            // the key manager may wait for a new name's certificate: run handshake work off the event loop
-            SSLEngineOptions engine = options.getSslEngineOptions();
-            if (engine == null || engine instanceof JdkSSLEngineOptions) {
-                JdkSSLEngineOptions jdk = engine == null ? new JdkSSLEngineOptions() : (JdkSSLEngineOptions) engine.copy();
+        boolean onDemand = a.onDemand().isPresent();
+        SSLEngineOptions engine = options.getSslEngineOptions();
+        if (engine == null || engine.getClass() == JdkSSLEngineOptions.class || engine instanceof JdkServerEngineOptions) {
+            // Vert.x's choice on Java 17 (unset) or the plain JDK engine (Quarkus' pooled-buffer setting kept):
+            // the same engine, its plain server context built without Netty's JdkSslServerContext (JdkServerEngineOptions)
+            JdkServerEngineOptions jdk = engine == null ? new JdkServerEngineOptions() : new JdkServerEngineOptions((JdkSSLEngineOptions) engine);
+            if (onDemand) {
+                // the key manager may wait for a new name's certificate: run handshake work off the event loop
                 jdk.setUseWorkerThread(true);
-                options.setSslEngineOptions(jdk);
+            }
+            options.setSslEngineOptions(jdk);
+        } else if (onDemand) {
+            if (engine instanceof JdkSSLEngineOptions) {
+                options.setSslEngineOptions(((JdkSSLEngineOptions) engine).copy().setUseWorkerThread(true));
             } else {
                 throw new IllegalStateException("autocert4j on-demand TLS needs the JDK SSL engine, whose handshake work Vert.x runs "
                         + "on its worker pool; the HTTPS server uses " + engine.getClass().getSimpleName()
