@@ -6,25 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLEngineResult;
-import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManagerFactory;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.netty.AutoCertSsl;
 import io.github.autocert4j.testdoubles.InMemoryCa;
+import io.github.autocert4j.testkit.EngineHandshake;
 import io.micronaut.http.HttpVersion;
 import io.micronaut.http.server.HttpServerConfiguration;
 import io.micronaut.http.ssl.ServerSslConfiguration;
@@ -118,13 +110,12 @@ class AutoCertSslBuilderJdkTest {
 
             // A strict client: trusts only the test CA, checks the name, offers h2 and http/1.1.
             SSLEngine server = jdk.newEngine(ByteBufAllocator.DEFAULT);
-            SSLEngine client = strictClient(ca.root);
             try {
-                handshake(client, server);
+                SSLEngine client = EngineHandshake.run(EngineHandshake.client(NAME, ca.root, "h2", "http/1.1"), server);
                 assertEquals("h2", client.getApplicationProtocol());
                 assertEquals("TLSv1.2", client.getSession().getProtocol());
                 assertTrue(CIPHERS.contains(client.getSession().getCipherSuite()), client.getSession().getCipherSuite());
-                assertEquals(issued.serial(), ((X509Certificate) client.getSession().getPeerCertificates()[0]).getSerialNumber(),
+                assertEquals(issued.serial(), EngineHandshake.leaf(client.getSession()).getSerialNumber(),
                         "the issued certificate, from the live key manager");
             } finally {
                 ReferenceCountUtil.release(server);
@@ -165,65 +156,5 @@ class AutoCertSslBuilderJdkTest {
                 assertTrue(now.getMessage().contains("TLSv9") || now.getMessage().contains("TLS_NOT_A_SUITE"), now.getMessage());
             }
         }
-    }
-
-    static SSLEngine strictClient(X509Certificate root) throws Exception {
-        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-        trust.load(null, null);
-        trust.setCertificateEntry("root", root);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, tmf.getTrustManagers(), null);
-        SSLEngine client = context.createSSLEngine(NAME, 443);
-        client.setUseClientMode(true);
-        SSLParameters params = client.getSSLParameters();
-        params.setServerNames(List.of(new SNIHostName(NAME)));
-        params.setEndpointIdentificationAlgorithm("HTTPS");
-        params.setApplicationProtocols(new String[] {"h2", "http/1.1"});
-        client.setSSLParameters(params);
-        return client;
-    }
-
-    /** Runs both engines' handshake over two in-memory buffers; at most 200 steps. */
-    static void handshake(SSLEngine client, SSLEngine server) throws SSLException {
-        ByteBuffer toServer = ByteBuffer.allocate(1 << 17);
-        ByteBuffer toClient = ByteBuffer.allocate(1 << 17);
-        client.beginHandshake();
-        server.beginHandshake();
-        for (int step = 0; step < 200; step++) {
-            boolean c = step(client, toClient, toServer);
-            boolean s = step(server, toServer, toClient);
-            if (c && s) {
-                return;
-            }
-        }
-        throw new AssertionError("no handshake within 200 steps: client " + client.getHandshakeStatus() + ", server "
-                + server.getHandshakeStatus());
-    }
-
-    /** One step of {@code engine}; true once it has finished its handshake. */
-    private static boolean step(SSLEngine engine, ByteBuffer in, ByteBuffer out) throws SSLException {
-        ByteBuffer app = ByteBuffer.allocate(1 << 17);
-        switch (engine.getHandshakeStatus()) {
-            case NEED_TASK -> {
-                for (Runnable task = engine.getDelegatedTask(); task != null; task = engine.getDelegatedTask()) {
-                    task.run();
-                }
-            }
-            case NEED_WRAP -> engine.wrap(ByteBuffer.allocate(0), out);
-            case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
-                in.flip();
-                SSLEngineResult r = engine.unwrap(in, app);
-                in.compact();
-                if (r.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) {
-                    return true;
-                }
-            }
-            default -> {
-                return true;
-            }
-        }
-        return engine.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING;
     }
 }
