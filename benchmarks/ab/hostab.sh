@@ -45,7 +45,7 @@ for r in $(seq 1 "$ROUNDS"); do
     if [ $((r % 2)) -eq 1 ]; then one $app A; one $app B; else one $app B; one $app A; fi
   done
 done | tee "$W/all.txt"
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); class paths, stores and each run's stderr in $W"
 python3 - "$W/all.txt" <<'PY'
 import sys, statistics, collections
 runs = collections.defaultdict(list); loads = []
