@@ -1,5 +1,6 @@
 package io.github.autocert4j.micronaut;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -19,6 +20,7 @@ import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import jakarta.inject.Singleton;
 
 /**
@@ -65,7 +67,7 @@ public class AutoCertSslBuilder implements ServerSslBuilder {
             synchronized (this) {
                 c = context;
                 if (c == null) {
-                    c = newContext();
+                    c = newContext(AutoCertSsl.defaultProvider());
                     context = c;
                 }
             }
@@ -73,18 +75,31 @@ public class AutoCertSslBuilder implements ServerSslBuilder {
         return Optional.of(c);
     }
 
-    private SslContext newContext() {
+    /**
+     * A new context of {@code provider}. The JDK provider's is built by {@link AutoCertSsl#jdkServerContext} rather than
+     * by Netty's builder, whose {@code JdkSslServerContext} instantiates BouncyCastle's JCA provider: 0.4-0.9 s of a fresh
+     * JVM's {@code EmbeddedServer.start()} (docs/micronaut.md); the same engines either way.
+     */
+    SslContext newContext(SslProvider provider) {
         checkChallengeTypes(autoCert.challengeTypes());
-        SslContextBuilder b = AutoCertSsl.contextBuilder(autoCert, AutoCertSsl.defaultProvider());
-        ssl.getProtocols().ifPresent(b::protocols);
-        ssl.getCiphers().ifPresent(ciphers -> b.ciphers(List.of(ciphers)));
-        if (server.getHttpVersion() == HttpVersion.HTTP_2_0) {
-            b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                    ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1));
-        }
+        List<String> protocols = ssl.getProtocols().map(Arrays::asList).orElse(null);
+        List<String> ciphers = ssl.getCiphers().map(Arrays::asList).orElse(null);
+        ApplicationProtocolConfig apn = server.getHttpVersion() != HttpVersion.HTTP_2_0 ? null
+                : new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
         try {
+            if (provider == SslProvider.JDK) {
+                return AutoCertSsl.jdkServerContext(autoCert, apn, protocols, ciphers);
+            }
+            SslContextBuilder b = AutoCertSsl.contextBuilder(autoCert, provider).applicationProtocolConfig(apn);
+            if (protocols != null) {
+                b.protocols(protocols);
+            }
+            if (ciphers != null) {
+                b.ciphers(ciphers);
+            }
             SslContext built = b.build();
             AutoCertSsl.prepareKeyMaterial(built, autoCert);
             return built;

@@ -1,8 +1,10 @@
 package io.github.autocert4j.micronaut;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigInteger;
@@ -35,6 +37,8 @@ import io.github.autocert4j.testkit.TlsProbe;
 import io.github.autocert4j.testkit.WithPebble;
 import io.micronaut.health.HealthStatus;
 import io.micronaut.management.health.indicator.HealthResult;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -91,6 +95,22 @@ class MicronautPebbleTest {
         throw new AssertionError("no new certificate for " + name + " within " + T + ": " + a.status(name) + (pebble == null ? "" : "\n" + pebble.logTail(30)));
     }
 
+    /**
+     * micronaut/pom.xml runs this class twice: with netty-tcnative (OpenSSL) and in the {@code without-tcnative}
+     * execution (JDK provider: a plain {@link JdkSslContext} from {@code AutoCertSsl.jdkServerContext}, not Netty's
+     * {@code JdkSslServerContext}); the system property {@code autocert4j.test.tcnative} says which run this is.
+     */
+    static void assertProviderOfThisRun(SslContext context) {
+        if ("absent".equals(System.getProperty("autocert4j.test.tcnative", "present"))) {
+            assertThrows(ClassNotFoundException.class, () -> Class.forName("io.netty.internal.tcnative.SSL"),
+                    "the without-tcnative run must not have tcnative on its class path (micronaut/pom.xml classpathDependencyExcludes)");
+            assertEquals(JdkSslContext.class, context.getClass(), "AutoCertSsl.jdkServerContext, not Netty's JdkSslServerContext");
+        } else {
+            assertTrue(OpenSsl.isAvailable(), "tcnative is on this run's class path: " + OpenSsl.unavailabilityCause());
+            assertFalse(context instanceof JdkSslContext, context.getClass().getName());
+        }
+    }
+
     @Test
     void issuesThroughThePlainPortServesTheVerifiedChainAndRenewsWithoutRestart() throws Exception {
         String name = "micronaut.autocert4j.test";
@@ -114,6 +134,7 @@ class MicronautPebbleTest {
 
         // Renewal: a new order; the same running server serves the new serial at the next handshake.
         SslContext before = host.context.getBean(AutoCertSslBuilder.class).build().orElseThrow();
+        assertProviderOfThisRun(before);
         CertificateStatus renewed = a.renewNow(name).get(T.toSeconds(), TimeUnit.SECONDS);
         assertNotEquals(issued.serial(), renewed.serial());
         TlsProbe.Result after = TlsProbe.handshake(host.httpsAddress(), name, pebble.issuanceRoot(), T);
@@ -147,6 +168,7 @@ class MicronautPebbleTest {
         MicronautHost host = MicronautHost.start(pebble.httpPort(), props);
         open.add(host);
         CertificateStatus issued = awaitSerial(host.autoCert(), name, null);
+        assertProviderOfThisRun(host.context.getBean(AutoCertSslBuilder.class).build().orElseThrow());
 
         KeyStore roots = KeyStore.getInstance("PKCS12");
         roots.load(null, null);

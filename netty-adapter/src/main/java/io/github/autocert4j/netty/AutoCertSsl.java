@@ -75,7 +75,7 @@ public final class AutoCertSsl {
     public static SslContext serverContext(AutoCert autoCert) throws SSLException {
         SslProvider provider = defaultProvider();
         SslContext context = provider == SslProvider.JDK
-                ? jdkServerContext(keyManagerFactory(autoCert).getKeyManagers(), autoCert.tlsSessions().jsseProvider(), null)
+                ? jdkServerContext(autoCert, null, null, null)
                 : contextBuilder(autoCert, provider).build();
         guardSessions(context, autoCert);
         prepareKeyMaterial(context, autoCert);
@@ -272,20 +272,55 @@ public final class AutoCertSsl {
     }
 
     /**
+     * A JDK-provider server context over the live key manager with {@code protocols}, {@code ciphers} and ALPN set: the
+     * context {@code contextBuilder(autoCert, SslProvider.JDK).protocols(protocols).ciphers(ciphers)
+     * .applicationProtocolConfig(apn).build()} makes (the same {@code SSLContext} from
+     * {@link io.github.autocert4j.TlsSessions#jsseProvider()}, the same engines), without Netty's
+     * {@code JdkSslServerContext}: with BouncyCastle on the class path (always, through acme4j) that class costs a
+     * fresh JVM 0.4-0.9 s of its start (docs/startup.md). For hosts that set protocols or ciphers of their own, such as
+     * the Micronaut module; {@link #serverContext(AutoCert)} already builds its JDK context this way.
+     *
+     * <pre>{@code
+     * SslContext tls = AutoCertSsl.defaultProvider() == SslProvider.JDK
+     *         ? AutoCertSsl.jdkServerContext(autoCert, alpn, List.of("TLSv1.3"), null)
+     *         : AutoCertSsl.contextBuilder(autoCert, SslProvider.OPENSSL).protocols("TLSv1.3").applicationProtocolConfig(alpn).build();
+     * }</pre>
+     *
+     * @param apn ALPN configuration, or null for none
+     * @param protocols the enabled protocols as {@code SslContextBuilder.protocols} takes them (an unknown name fails
+     *        at the first {@code newEngine}, as there), or null for Netty's defaults
+     * @param ciphers the enabled cipher suites as {@code SslContextBuilder.ciphers} takes them (with its identity filter:
+     *        an unsupported name fails at the first {@code newEngine}, as there), or null for Netty's defaults
+     * @throws SSLException if the JDK cannot make the {@code SSLContext}
+     */
+    public static SslContext jdkServerContext(AutoCert autoCert, ApplicationProtocolConfig apn, List<String> protocols,
+            List<String> ciphers) throws SSLException {
+        return jdkServerContext(keyManagerFactory(autoCert).getKeyManagers(), autoCert.tlsSessions().jsseProvider(), apn,
+                protocols == null ? null : protocols.toArray(new String[0]), ciphers);
+    }
+
+    /**
      * A JDK server context over {@code keyManagers}: what {@code SslContextBuilder.forServer(...).sslProvider(JDK)
-     * .sslContextProvider(jsse).applicationProtocolConfig(apn).build()} makes (an {@code SSLContext} "TLS" of
-     * {@code jsse}, or the JDK's default provider if null, with the JDK's default trust, no client authentication,
-     * Netty's default ciphers and protocols), built without Netty's {@code JdkSslServerContext}. That class's static
-     * initialiser parses a key bundled in Netty to test a trust-manager wrapper, through BouncyCastle whenever bcpkix is
-     * on the class path, as it is with autocert4j, which instantiates BouncyCastle's whole JCA provider from its signed
-     * jar: 0.5-0.9 s of a fresh JVM's start-up on the thread building the server's context (docs/startup.md), for a
-     * wrapper that only matters for client certificates, which these contexts never ask for.
+     * .sslContextProvider(jsse).applicationProtocolConfig(apn).protocols(protocols).ciphers(ciphers).build()} makes (an
+     * {@code SSLContext} "TLS" of {@code jsse}, or the JDK's default provider if null, with the JDK's default trust, no
+     * client authentication, Netty's default ciphers and protocols where null), built without Netty's
+     * {@code JdkSslServerContext}. That class's static initialiser parses a key bundled in Netty to test a
+     * trust-manager wrapper, through BouncyCastle whenever bcpkix is on the class path, as it is with autocert4j, which
+     * instantiates BouncyCastle's whole JCA provider from its signed jar: 0.5-0.9 s of a fresh JVM's start-up on the
+     * thread building the server's context (docs/startup.md), for a wrapper that only matters for client certificates,
+     * which these contexts never ask for.
      */
     static SslContext jdkServerContext(KeyManager[] keyManagers, Provider jsse, ApplicationProtocolConfig apn) throws SSLException {
+        return jdkServerContext(keyManagers, jsse, apn, null, null);
+    }
+
+    private static SslContext jdkServerContext(KeyManager[] keyManagers, Provider jsse, ApplicationProtocolConfig apn,
+            String[] protocols, Iterable<String> ciphers) throws SSLException {
         try {
             SSLContext context = jsse == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", jsse);
             context.init(keyManagers, null, null);
-            return new JdkSslContext(context, false, null, IdentityCipherSuiteFilter.INSTANCE, apn, ClientAuth.NONE, null, false);
+            // The builder's path (JdkSslServerContext's constructor) passes protocols and ciphers on to this constructor unchanged.
+            return new JdkSslContext(context, false, ciphers, IdentityCipherSuiteFilter.INSTANCE, apn, ClientAuth.NONE, protocols, false);
         } catch (GeneralSecurityException e) {
             throw new SSLException("failed to initialize the server-side SSL context", e);
         }
