@@ -17,8 +17,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
@@ -26,6 +24,7 @@ import io.github.autocert4j.Issuer;
 import io.github.autocert4j.testdoubles.InMemoryCa;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 
 /**
  * A main, not a test: one fresh JVM's Micronaut HTTPS start over an AutoCert whose certificate is already in the store
@@ -122,21 +121,7 @@ public final class MicronautColdStartMain {
 
     /** One TLS handshake (SNI {@link #NAME}) and a GET; fails unless the served certificate names {@link #NAME}. */
     static void request(int port) throws Exception {
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+        SSLContext tls = UnverifiedTls.trustingAnything();
         try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
             s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
             s.setSoTimeout(30_000);

@@ -5,7 +5,6 @@ import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -13,14 +12,13 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import io.github.autocert4j.AutoCert;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.JdkSSLEngineOptions;
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 
 /**
  * A fresh JVM's Vert.x 5 HTTPS server set up by {@link AutoCertVertx#httpsOptions} and its first
@@ -69,21 +67,7 @@ public final class FirstHttpsRequestChild {
 
     /** One handshake (SNI {@link #NAME}, any certificate trusted) and a GET; the status line. */
     static String request(int port) throws Exception {
-        SSLContext client = SSLContext.getInstance("TLS");
-        client.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+        SSLContext client = UnverifiedTls.trustingAnything();
         try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
             s.setSoTimeout(30_000);

@@ -15,13 +15,12 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.Issuer;
 import io.github.autocert4j.testdoubles.InMemoryCa;
+import io.github.autocert4j.testkit.internal.UnverifiedTls;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
@@ -120,21 +119,7 @@ public final class ReactorNettyColdStartMain {
 
     /** One TLS handshake (SNI {@link #NAME}) and a GET; fails unless the served certificate names {@link #NAME}. */
     static void request(int port) throws Exception {
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+        SSLContext tls = UnverifiedTls.trustingAnything();
         try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
             s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
             s.setSoTimeout(30_000);
