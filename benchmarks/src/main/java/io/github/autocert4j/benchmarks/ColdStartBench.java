@@ -258,12 +258,6 @@ final class ColdStartBench {
         Bench.write(out, "coldstart", md.toString(), rows);
     }
 
-    /**
-     * The fresh JVM's class path: the README's Netty quickstart dependencies as a user adds them (bench.sh's
-     * {@code bench.quickstartCp}: autocert4j-netty and what it brings, optional jars left out, in Maven's order, then
-     * slf4j-simple and this module's classes), not the benchmark module's whole class path (PostgreSQL driver, pool, testkit), whose extra
-     * jars a new user's server would not open. Outside bench.sh: this JVM's class path.
-     */
     /** {@code cp} without the netty-tcnative jars: the quickstart of a user who opts out of OpenSSL (the JDK provider then). */
     static String withoutTcnative(String cp) {
         return java.util.Arrays.stream(cp.split(java.io.File.pathSeparator))
@@ -271,6 +265,12 @@ final class ColdStartBench {
                 .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
     }
 
+    /**
+     * The fresh JVM's class path: the README's Netty quickstart dependencies as a user adds them (bench.sh's
+     * {@code bench.quickstartCp}: autocert4j-netty and what it brings, optional jars left out, in Maven's order, then
+     * slf4j-simple and this module's classes), not the benchmark module's whole class path (PostgreSQL driver, pool, testkit), whose extra
+     * jars a new user's server would not open. Outside bench.sh: this JVM's class path.
+     */
     private static String childClassPath() {
         return System.getProperty("bench.quickstartCp", System.getProperty("java.class.path"));
     }

@@ -284,7 +284,11 @@ public final class AutoCertSsl {
      * SslContext tls = AutoCertSsl.defaultProvider() == SslProvider.JDK
      *         ? AutoCertSsl.jdkServerContext(autoCert, alpn, List.of("TLSv1.3"), null)
      *         : AutoCertSsl.contextBuilder(autoCert, SslProvider.OPENSSL).protocols("TLSv1.3").applicationProtocolConfig(alpn).build();
+     * AutoCertTls.forServer(autoCert, tls);   // or AutoCertSsl.guardSessions + prepareKeyMaterial for a pipeline of your own
      * }</pre>
+     *
+     * <p>The JDK context needs no {@link #guardSessions}: its {@code SSLContext} is renewed after every swap. An OpenSSL
+     * context from {@link #contextBuilder} does (through {@link AutoCertTls#forServer} or a call of its own).
      *
      * @param apn ALPN configuration, or null for none
      * @param protocols the enabled protocols as {@code SslContextBuilder.protocols} takes them (an unknown name fails
@@ -306,7 +310,7 @@ public final class AutoCertSsl {
      * client authentication, Netty's default ciphers and protocols where null), built without Netty's
      * {@code JdkSslServerContext}. That class's static initialiser parses a key bundled in Netty to test a
      * trust-manager wrapper, through BouncyCastle whenever bcpkix is on the class path, as it is with autocert4j, which
-     * instantiates BouncyCastle's whole JCA provider from its signed jar: 0.5-0.9 s of a fresh JVM's start-up on the
+     * instantiates BouncyCastle's whole JCA provider from its signed jar: 0.4-0.9 s of a fresh JVM's start-up on the
      * thread building the server's context (docs/startup.md), for a wrapper that only matters for client certificates,
      * which these contexts never ask for.
      */

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,12 +95,14 @@ class QuarkusFirstRequestClassLoadTest {
         cmd.add("-Djava.util.logging.manager=org.jboss.logmanager.LogManager"); // as this module's surefire configuration
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), FirstHttpsRequestChild.class.getName(),
                 run.resolve("store").toString(), mode));
-        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Path stdout = run.resolve("stdout.log");
+        // Output to a file and waitFor first: a read of the pipe would block past any bound if the child hung.
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(stdout.toFile()).start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("the " + mode + " child did not end within 60 s: " + out);
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            throw new AssertionError("the " + mode + " child did not end within 60 s: " + Files.readString(stdout));
         }
+        String out = Files.readString(stdout);
         assertEquals(0, p.exitValue(), mode + " child: " + out + Files.readString(err));
         assertTrue(out.contains("STATUS HTTP/1.1 200 OK"), mode + " child's first request: " + out + Files.readString(err));
         return out;

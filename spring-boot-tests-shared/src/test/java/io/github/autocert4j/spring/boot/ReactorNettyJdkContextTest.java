@@ -1,6 +1,8 @@
 package io.github.autocert4j.spring.boot;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +24,7 @@ import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslServerSessionContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ReferenceCountUtil;
@@ -134,7 +137,9 @@ class ReactorNettyJdkContextTest {
         try (AutoCert autoCert = AutoCert.builder().issuer(ca).storageDirectory(store).certificate(NAME).build()) {
             SslContext context = ReactorNettyHttps.serverContext(autoCert);
             assertTrue(OpenSsl.isAvailable(), "the starter brings netty-tcnative: " + OpenSsl.unavailabilityCause());
-            assertNotEquals(JdkSslContext.class, context.getClass(), "OpenSSL: Reactor Netty's spec, as before");
+            assertFalse(context instanceof ReactorNettyHttps.JdkAlpn || context instanceof JdkSslContext,
+                    "OpenSSL: Reactor Netty's spec, as before, not a JDK context: " + context.getClass());
+            assertInstanceOf(OpenSslServerSessionContext.class, context.sessionContext(), "an OpenSSL server context");
         }
     }
 }
