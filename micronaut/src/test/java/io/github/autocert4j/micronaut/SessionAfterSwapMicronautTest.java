@@ -14,7 +14,6 @@ import javax.net.ssl.SSLEngine;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.testdoubles.InMemoryCa;
-import io.github.autocert4j.testkit.ResumingClients;
 import io.github.autocert4j.testkit.ResumingEngines;
 import io.micronaut.http.HttpVersion;
 import io.netty.buffer.ByteBufAllocator;
@@ -52,21 +51,21 @@ class SessionAfterSwapMicronautTest {
             assertEquals("JDK".equals(provider), context instanceof JdkSslContext, "the provider under test: " + context.getClass());
             ResumingEngines client = new ResumingEngines(NAME, ca.root, protocol);
 
-            ResumingClients.Connection a = handshake(client, context);
+            ResumingEngines.Handshake a = handshake(client, context);
             assertEquals(first, a.serial());
             assertEquals(protocol, a.protocol());
-            ResumingClients.Connection b = handshake(client, context);
+            ResumingEngines.Handshake b = handshake(client, context);
             assertTrue(b.reused(), "before the swap the client resumes (else this test proves nothing): " + b);
 
             BigInteger renewed = autoCert.renewNow(NAME).get(20, TimeUnit.SECONDS).serial();
             assertNotEquals(first, renewed);
-            ResumingClients.Connection c = handshake(client, context);
+            ResumingEngines.Handshake c = handshake(client, context);
             assertFalse(c.reused(), "no resumption into the replaced certificate: " + c);
             assertEquals(renewed, c.serial(), "after the swap the resuming client gets the new certificate: " + c);
         }
     }
 
-    static ResumingClients.Connection handshake(ResumingEngines client, SslContext context) throws Exception {
+    static ResumingEngines.Handshake handshake(ResumingEngines client, SslContext context) throws Exception {
         SSLEngine server = context.newEngine(ByteBufAllocator.DEFAULT);
         try {
             return client.handshake(server);

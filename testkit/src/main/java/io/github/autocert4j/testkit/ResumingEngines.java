@@ -15,11 +15,13 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 
 /**
- * {@link ResumingClients.Java} in memory: a JDK client that keeps one {@link SSLContext} (its session cache: TLS 1.2
- * session IDs and tickets, TLS 1.3 tickets) and handshakes with a server {@link SSLEngine} over two buffers, no socket.
- * For tests of a server context that is not behind a listening port: each {@link #handshake} offers the session of
- * an earlier one, and tells whether the server resumed it and which certificate the session is under. After the
- * handshake the server's remaining records (TLS 1.3 tickets) are passed to the client, as a browser reads them.
+ * The Java client of {@code ResumingClients} in memory (no process, no socket): a JDK client that keeps one
+ * {@link SSLContext} (its session cache: TLS 1.2 session IDs and tickets, TLS 1.3 tickets) and handshakes with a
+ * server {@link SSLEngine} over two buffers. For tests of a server context that is not behind a listening port: each
+ * {@link #handshake} offers the session of an earlier one, and tells whether the server resumed it and which
+ * certificate the session is under. After the handshake the server's remaining records (TLS 1.3 tickets; BoringSSL
+ * sends them with its first application data, so the server also wraps one byte) reach the client, as a browser
+ * reads them.
  */
 public final class ResumingEngines {
     private static final int MAX_STEPS = 200;
@@ -39,8 +41,18 @@ public final class ResumingEngines {
         this.protocol = protocol;
     }
 
+    /**
+     * One handshake's outcome.
+     *
+     * @param serial the leaf serial of the session's certificate (on a resumption: the certificate of the session resumed)
+     * @param reused whether the handshake resumed an earlier session
+     * @param protocol the negotiated protocol
+     */
+    public record Handshake(java.math.BigInteger serial, boolean reused, String protocol) {
+    }
+
     /** Handshakes with {@code server} (a new server engine), offering the session of an earlier handshake if any. */
-    public ResumingClients.Connection handshake(SSLEngine server) throws SSLException {
+    public Handshake handshake(SSLEngine server) throws SSLException {
         SSLEngine client = context.createSSLEngine(name, 443); // the JDK's client cache is keyed by host and port
         client.setUseClientMode(true);
         SSLParameters params = client.getSSLParameters();
@@ -85,7 +97,7 @@ public final class ResumingEngines {
         }
         seen.add(session);
         X509Certificate leaf = (X509Certificate) session.getPeerCertificates()[0];
-        return new ResumingClients.Connection(leaf.getSerialNumber(), reused, session.getProtocol());
+        return new Handshake(leaf.getSerialNumber(), reused, session.getProtocol());
     }
 
     /** One step of {@code engine}; true once its handshake is over. */

@@ -17,7 +17,6 @@ import javax.net.ssl.SSLEngine;
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.testdoubles.InMemoryCa;
-import io.github.autocert4j.testkit.ResumingClients;
 import io.github.autocert4j.testkit.ResumingEngines;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ClientAuth;
@@ -56,15 +55,15 @@ class SessionAfterSwapQuarkusTest {
             assertSame(JdkSslContext.class, context.getClass(), "the plain server context JdkServerEngineOptions builds");
             ResumingEngines client = new ResumingEngines(NAME, ca.root, protocol);
 
-            ResumingClients.Connection a = handshake(client, context);
+            ResumingEngines.Handshake a = handshake(client, context);
             assertEquals(first, a.serial());
             assertEquals(protocol, a.protocol());
-            ResumingClients.Connection b = handshake(client, context);
+            ResumingEngines.Handshake b = handshake(client, context);
             assertTrue(b.reused(), "before the swap the client resumes (else this test proves nothing): " + b);
 
             BigInteger renewed = autoCert.renewNow(NAME).get(20, TimeUnit.SECONDS).serial();
             assertNotEquals(first, renewed);
-            ResumingClients.Connection c = handshake(client, context);
+            ResumingEngines.Handshake c = handshake(client, context);
             assertFalse(c.reused(), "no resumption into the replaced certificate: " + c);
             assertEquals(renewed, c.serial(), "after the swap the resuming client gets the new certificate: " + c);
         }
@@ -82,7 +81,7 @@ class SessionAfterSwapQuarkusTest {
         throw new AssertionError("no certificate from the in-memory CA within 30 s: " + autoCert.status(NAME));
     }
 
-    static ResumingClients.Connection handshake(ResumingEngines client, SslContext context) throws Exception {
+    static ResumingEngines.Handshake handshake(ResumingEngines client, SslContext context) throws Exception {
         SSLEngine server = context.newEngine(ByteBufAllocator.DEFAULT);
         try {
             return client.handshake(server);
