@@ -28,7 +28,8 @@ import jakarta.inject.Singleton;
  * context over the core's live key manager ({@link AutoCert#keyManager()}), which picks the
  * current certificate by SNI at every handshake. A renewal (this node's or a peer's through the
  * shared store) is served by the next handshake: no context rebuild, no server restart, no
- * dropped connection. Protocols and ciphers of {@code micronaut.server.ssl.*} apply; with
+ * dropped connection. Its sessions are registered with {@link AutoCert#tlsSessions()}: after a
+ * swap no client resumes a session of the replaced certificate (docs/tls-sessions.md). Protocols and ciphers of {@code micronaut.server.ssl.*} apply; with
  * {@code micronaut.server.http-version: 2.0}, ALPN offers h2 and http/1.1 as Micronaut's own
  * builder does. Requires {@code micronaut.server.ssl.enabled: true} (Micronaut opens the HTTPS
  * port only then) and no {@code micronaut.server.ssl.key-name}.
@@ -101,6 +102,8 @@ public class AutoCertSslBuilder implements ServerSslBuilder {
                 b.ciphers(ciphers);
             }
             SslContext built = b.build();
+            // after a swap no client may resume a session of the replaced certificate (docs/tls-sessions.md)
+            AutoCertSsl.guardSessions(built, autoCert);
             AutoCertSsl.prepareKeyMaterial(built, autoCert);
             return built;
         } catch (SSLException e) {

@@ -80,7 +80,8 @@ public final class AutoCertVertx {
         SSLEngineOptions engine = options.getSslEngineOptions();
         if (engine == null || engine.getClass() == JdkSSLEngineOptions.class || engine instanceof JdkServerEngineOptions) {
             // Vert.x's own choice on Java 17 (unset) or the plain JDK engine: the same engine, its server context built directly
-            JdkServerEngineOptions jdk = engine == null ? new JdkServerEngineOptions() : new JdkServerEngineOptions((JdkSSLEngineOptions) engine);
+            JdkServerEngineOptions jdk = engine == null ? new JdkServerEngineOptions(autoCert)
+                    : new JdkServerEngineOptions((JdkSSLEngineOptions) engine, autoCert);
             options.setSslEngineOptions(onDemand ? jdk.setUseWorkerThread(true) : jdk);
         } else if (onDemand) {
             if (engine instanceof JdkSSLEngineOptions jdk) {

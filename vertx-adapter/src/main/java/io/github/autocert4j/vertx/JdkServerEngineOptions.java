@@ -10,6 +10,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManagerFactory;
 
+import io.github.autocert4j.AutoCert;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.IdentityCipherSuiteFilter;
@@ -28,21 +29,30 @@ import io.vertx.core.spi.tls.SslContextFactory;
  *
  * <p>{@link #sslContextFactory()} builds, for a server context with no trust manager and no client
  * authentication, the {@link JdkSslContext} Vert.x's {@code DefaultSslContextFactory} would get
- * from Netty's builder: a "TLS" {@link SSLContext} of the default provider, the given cipher suites
+ * from Netty's builder, except for the provider: a "TLS" {@link SSLContext} of
+ * {@link AutoCert#tlsSessions()}'s {@code jsseProvider()} (a new JDK context after every certificate
+ * swap, so that no client resumes a session or ticket of the replaced certificate, and session
+ * lifetimes within the certificate's validity: docs/tls-sessions.md), the given cipher suites
  * or else the JDK's enabled ones (Vert.x's default for this engine), ALPN with fatal alerts on both
  * failure behaviours when Vert.x asks for ALPN with protocols, Netty's default protocols (Vert.x
  * sets the enabled ones on each engine), no session cache size or timeout. Every other request
- * (client contexts, trust managers, client authentication) goes to Vert.x's own factory.
- * {@link #copy()} keeps this class, so Vert.x's copies of the server options keep it too.
+ * (client contexts, trust managers, client authentication) goes to Vert.x's own factory, whose
+ * contexts are not renewed on a swap. {@link #copy()} keeps this class and its {@link AutoCert}, so
+ * Vert.x's copies of the server options keep it too.
  */
 final class JdkServerEngineOptions extends JdkSSLEngineOptions {
 
-    JdkServerEngineOptions() {
+    private final AutoCert autoCert;
+
+    /** The JDK engine with Vert.x's default settings, serving {@code autoCert}'s certificates. */
+    JdkServerEngineOptions(AutoCert autoCert) {
+        this.autoCert = autoCert;
     }
 
-    /** A copy of {@code that}'s settings (the worker-thread flag). */
-    JdkServerEngineOptions(JdkSSLEngineOptions that) {
+    /** A copy of {@code that}'s settings (the worker-thread flag), for {@code autoCert}. */
+    JdkServerEngineOptions(JdkSSLEngineOptions that, AutoCert autoCert) {
         super(that);
+        this.autoCert = autoCert;
     }
 
     @Override
@@ -53,12 +63,12 @@ final class JdkServerEngineOptions extends JdkSSLEngineOptions {
 
     @Override
     public JdkServerEngineOptions copy() {
-        return new JdkServerEngineOptions(this);
+        return new JdkServerEngineOptions(this, autoCert);
     }
 
     @Override
     public SslContextFactory sslContextFactory() {
-        return new Factory(super.sslContextFactory());
+        return new Factory(super.sslContextFactory(), autoCert);
     }
 
     /**
@@ -67,6 +77,7 @@ final class JdkServerEngineOptions extends JdkSSLEngineOptions {
      */
     static final class Factory implements SslContextFactory {
         private final SslContextFactory vertx;
+        private final AutoCert autoCert;
         private boolean useAlpn;
         private ClientAuth clientAuth;
         private boolean forClient;
@@ -75,8 +86,9 @@ final class JdkServerEngineOptions extends JdkSSLEngineOptions {
         private Set<String> cipherSuites;
         private List<String> applicationProtocols;
 
-        Factory(SslContextFactory vertx) {
+        Factory(SslContextFactory vertx, AutoCert autoCert) {
             this.vertx = vertx;
+            this.autoCert = autoCert;
         }
 
         @Override
@@ -140,7 +152,8 @@ final class JdkServerEngineOptions extends JdkSSLEngineOptions {
                 return vertx.create();
             }
             try {
-                SSLContext context = SSLContext.getInstance("TLS");
+                // renewed on every certificate swap: no session or ticket resumes into a replaced certificate
+                SSLContext context = SSLContext.getInstance("TLS", autoCert.tlsSessions().jsseProvider());
                 context.init(keyManagers.getKeyManagers(), null, null);
                 // Vert.x's default for the JDK engine: the suites a default "TLS" engine enables (DefaultJDKCipherSuite)
                 Iterable<String> suites = cipherSuites != null && !cipherSuites.isEmpty() ? cipherSuites

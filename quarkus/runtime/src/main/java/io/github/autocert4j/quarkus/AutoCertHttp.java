@@ -120,7 +120,8 @@ public class AutoCertHttp implements HttpServerOptionsCustomizer {
         if (engine == null || engine.getClass() == JdkSSLEngineOptions.class || engine instanceof JdkServerEngineOptions) {
             // Vert.x's choice on Java 17 (unset) or the plain JDK engine (Quarkus' pooled-buffer setting kept):
             // the same engine, its plain server context built without Netty's JdkSslServerContext (JdkServerEngineOptions)
-            JdkServerEngineOptions jdk = engine == null ? new JdkServerEngineOptions() : new JdkServerEngineOptions((JdkSSLEngineOptions) engine);
+            JdkServerEngineOptions jdk = engine == null ? new JdkServerEngineOptions(a)
+                    : new JdkServerEngineOptions((JdkSSLEngineOptions) engine, a);
             if (onDemand) {
                 // the key manager may wait for a new name's certificate: run handshake work off the event loop
                 jdk.setUseWorkerThread(true);
