@@ -74,8 +74,8 @@ public final class EngineHandshake {
         return (X509Certificate) session.getPeerCertificates()[0];
     }
 
-    /** One step of {@code engine}; true once its handshake is over. */
-    private static boolean step(SSLEngine engine, ByteBuffer in, ByteBuffer out) throws SSLException {
+    /** One step of {@code engine}; true once its handshake is over (also {@link ResumingEngines}'s loop). */
+    static boolean step(SSLEngine engine, ByteBuffer in, ByteBuffer out) throws SSLException {
         switch (engine.getHandshakeStatus()) {
             case NEED_TASK -> {
                 for (Runnable task = engine.getDelegatedTask(); task != null; task = engine.getDelegatedTask()) {

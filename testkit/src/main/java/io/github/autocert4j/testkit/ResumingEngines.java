@@ -67,8 +67,8 @@ public final class ResumingEngines {
         server.beginHandshake();
         boolean done = false;
         for (int step = 0; step < MAX_STEPS && !done; step++) {
-            boolean c = step(client, toClient, toServer);
-            boolean s = step(server, toServer, toClient);
+            boolean c = EngineHandshake.step(client, toClient, toServer);
+            boolean s = EngineHandshake.step(server, toServer, toClient);
             done = c && s;
         }
         if (!done) {
@@ -98,29 +98,5 @@ public final class ResumingEngines {
         seen.add(session);
         X509Certificate leaf = (X509Certificate) session.getPeerCertificates()[0];
         return new Handshake(leaf.getSerialNumber(), reused, session.getProtocol());
-    }
-
-    /** One step of {@code engine}; true once its handshake is over. */
-    private static boolean step(SSLEngine engine, ByteBuffer in, ByteBuffer out) throws SSLException {
-        switch (engine.getHandshakeStatus()) {
-            case NEED_TASK -> {
-                for (Runnable task = engine.getDelegatedTask(); task != null; task = engine.getDelegatedTask()) {
-                    task.run();
-                }
-            }
-            case NEED_WRAP -> engine.wrap(ByteBuffer.allocate(0), out);
-            case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
-                in.flip();
-                SSLEngineResult r = engine.unwrap(in, ByteBuffer.allocate(1 << 17));
-                in.compact();
-                if (r.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) {
-                    return true;
-                }
-            }
-            default -> {
-                return true;
-            }
-        }
-        return engine.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING;
     }
 }
