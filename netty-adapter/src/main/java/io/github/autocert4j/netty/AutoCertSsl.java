@@ -141,22 +141,26 @@ public final class AutoCertSsl {
         if (context instanceof JdkSslContext || !context.isServer()) {
             return 0;
         }
-        SSLContext client;
-        try {
-            client = SSLContext.getInstance("TLS");
-            client.init(null, null, null); // only writes a ClientHello: no server certificate is ever checked
-        } catch (GeneralSecurityException e) {
-            LOG.debug("autocert4j: cannot prepare OpenSSL key material ahead of handshakes: {}", e.toString());
-            return 0;
-        }
-        Set<String> aliases = new HashSet<>();
-        int prepared = 0;
         List<CertificateStatus> all = autoCert.status();
         if (all.stream().anyMatch(s -> s.state() == CertificateStatus.State.NOT_LOADED)) {
             // Lazy loading (more configured certificates than lazyLoadAbove): nothing up front, not even what the
             // background sweep loaded meanwhile; each certificate is converted at its first handshake (about 0.1 ms).
             return 0;
         }
+        if (all.stream().allMatch(s -> s.serial() == null)) {
+            return 0; // a first start: nothing issued yet (below), and no client context made for nothing
+        }
+        SSLContext client;
+        try {
+            client = SSLContext.getInstance("TLS");
+            // Only writes a ClientHello: no server certificate is ever checked, so no trust store is loaded either.
+            client.init(null, NoClientCertificates.managers(), null);
+        } catch (GeneralSecurityException e) {
+            LOG.debug("autocert4j: cannot prepare OpenSSL key material ahead of handshakes: {}", e.toString());
+            return 0;
+        }
+        Set<String> aliases = new HashSet<>();
+        int prepared = 0;
         for (CertificateStatus status : all) {
             if (status.serial() == null) {
                 // Not issued yet: its handshakes get the self-signed fallback, which is made (with BouncyCastle: a signed
@@ -249,7 +253,9 @@ public final class AutoCertSsl {
      * {@code sslContextProvider} is {@link io.github.autocert4j.TlsSessions#jsseProvider()} (keep
      * it: the context then renews itself after every swap, so no client resumes into a replaced
      * certificate); pass the built context to {@link AutoCertTls#forServer} or
-     * {@link #guardSessions}.
+     * {@link #guardSessions}. Its trust manager trusts no client certificate and names no acceptable issuer (the
+     * context asks for none): Netty's default, the JDK's trust store, would be copied into every OpenSSL context. For
+     * client authentication set both {@code clientAuth(...)} and a {@code trustManager(...)} of your own.
      */
     public static SslContextBuilder contextBuilder(AutoCert autoCert, SslProvider provider) {
         KeyManagerFactory factory = keyManagerFactory(autoCert);
@@ -263,7 +269,9 @@ public final class AutoCertSsl {
             int entries = Math.max(1024, 2 * (autoCert.status().size() + onDemand) + 16);
             factory = new OpenSslCachingX509KeyManagerFactory(factory, entries);
         }
-        SslContextBuilder builder = SslContextBuilder.forServer(factory).sslProvider(provider);
+        // No client certificates unless the host sets a trust manager of its own: Netty's default copies every CA
+        // certificate of the JDK's trust store into each OpenSSL context (NoClientCertificates).
+        SslContextBuilder builder = SslContextBuilder.forServer(factory).sslProvider(provider).trustManager(NoClientCertificates.FACTORY);
         if (provider == SslProvider.JDK) {
             // The JDK's stateless session tickets survive any invalidation: its SSLContext is renewed on every swap instead.
             builder.sslContextProvider(autoCert.tlsSessions().jsseProvider());
@@ -306,8 +314,8 @@ public final class AutoCertSsl {
     /**
      * A JDK server context over {@code keyManagers}: what {@code SslContextBuilder.forServer(...).sslProvider(JDK)
      * .sslContextProvider(jsse).applicationProtocolConfig(apn).protocols(protocols).ciphers(ciphers).build()} makes (an
-     * {@code SSLContext} "TLS" of {@code jsse}, or the JDK's default provider if null, with the JDK's default trust, no
-     * client authentication, Netty's default ciphers and protocols where null), built without Netty's
+     * {@code SSLContext} "TLS" of {@code jsse}, or the JDK's default provider if null, trusting no client certificate (none
+     * is asked for, and the JDK's trust store is not loaded for it), no client authentication, Netty's default ciphers and protocols where null), built without Netty's
      * {@code JdkSslServerContext}. That class's static initialiser parses a key bundled in Netty to test a
      * trust-manager wrapper, through BouncyCastle whenever bcpkix is on the class path, as it is with autocert4j, which
      * instantiates BouncyCastle's whole JCA provider from its signed jar: 0.4-0.9 s of a fresh JVM's start-up on the
@@ -322,7 +330,7 @@ public final class AutoCertSsl {
             String[] protocols, Iterable<String> ciphers) throws SSLException {
         try {
             SSLContext context = jsse == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", jsse);
-            context.init(keyManagers, null, null);
+            context.init(keyManagers, NoClientCertificates.managers(), null); // ClientAuth.NONE: never consulted
             // The builder's path (JdkSslServerContext's constructor) passes protocols and ciphers on to this constructor unchanged.
             return new JdkSslContext(context, false, ciphers, IdentityCipherSuiteFilter.INSTANCE, apn, ClientAuth.NONE, protocols, false);
         } catch (GeneralSecurityException e) {

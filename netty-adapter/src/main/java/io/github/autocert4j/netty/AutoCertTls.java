@@ -157,7 +157,8 @@ public final class AutoCertTls {
         if (provider == SslProvider.JDK) {
             return AutoCertSsl.jdkServerContext(new KeyManager[] {keyManager}, null, apn);
         }
-        return SslContextBuilder.forServer(keyManager).sslProvider(provider).applicationProtocolConfig(apn).build();
+        return SslContextBuilder.forServer(keyManager).sslProvider(provider).trustManager(NoClientCertificates.FACTORY)
+                .applicationProtocolConfig(apn).build();
     }
 
     /**

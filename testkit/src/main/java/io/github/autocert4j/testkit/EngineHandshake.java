@@ -1,15 +1,22 @@
 package io.github.autocert4j.testkit;
 
+import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.security.Principal;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
+import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
  * A TLS handshake between a strict JDK client engine and a server's {@link SSLEngine}, in memory: no socket, no
@@ -50,6 +57,62 @@ public final class EngineHandshake {
         }
         client.setSSLParameters(params);
         return client;
+    }
+
+    /**
+     * The acceptable issuers (distinguished names) {@code server} names when it asks a TLS 1.2 client for a certificate,
+     * in the order sent; null if it asks for none. The client (SNI {@code name}, trusting only {@code root}) offers no
+     * certificate, so a server that only wants one completes the handshake. TLS 1.2, because its certificate request
+     * always carries the list (a server's trust manager's {@code getAcceptedIssuers()}).
+     */
+    public static List<String> requestedIssuers(SSLEngine server, String name, X509Certificate root) throws SSLException {
+        List<List<String>> asked = new ArrayList<>();
+        X509ExtendedKeyManager recorder = new X509ExtendedKeyManager() {
+            @Override
+            public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+                asked.add(issuers == null ? List.of() : Arrays.stream(issuers).map(Principal::getName).toList());
+                return null;
+            }
+
+            @Override
+            public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+                return chooseEngineClientAlias(keyType, issuers, null);
+            }
+
+            @Override
+            public String[] getClientAliases(String keyType, Principal[] issuers) {
+                return null;
+            }
+
+            @Override
+            public String[] getServerAliases(String keyType, Principal[] issuers) {
+                return null;
+            }
+
+            @Override
+            public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+                return null;
+            }
+
+            @Override
+            public X509Certificate[] getCertificateChain(String alias) {
+                return null;
+            }
+
+            @Override
+            public PrivateKey getPrivateKey(String alias) {
+                return null;
+            }
+        };
+        SSLEngine client = TestCerts.trustingOnly(root, new KeyManager[] {recorder}).createSSLEngine(name, 443);
+        client.setUseClientMode(true);
+        SSLParameters params = client.getSSLParameters();
+        params.setServerNames(List.of(new SNIHostName(name)));
+        params.setEndpointIdentificationAlgorithm("HTTPS");
+        params.setProtocols(new String[] {"TLSv1.2"});
+        client.setSSLParameters(params);
+        run(client, server);
+        return asked.isEmpty() ? null : asked.get(0);
     }
 
     /** Runs both engines' handshake over two in-memory buffers, at most 200 steps; returns {@code client}. */

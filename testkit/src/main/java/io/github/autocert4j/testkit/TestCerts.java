@@ -24,6 +24,7 @@ import java.util.Date;
 import java.util.List;
 
 import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -197,6 +198,11 @@ final class TestCerts {
 
     /** A fresh SSLContext whose only trust anchor is {@code root} (PKIX, no revocation checks). */
     static SSLContext trustingOnly(X509Certificate root) {
+        return trustingOnly(root, null);
+    }
+
+    /** As {@link #trustingOnly(X509Certificate)}, with {@code keyManagers} (null: none) for the client's own certificate. */
+    static SSLContext trustingOnly(X509Certificate root, KeyManager[] keyManagers) {
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
@@ -204,7 +210,7 @@ final class TestCerts {
             TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
             tmf.init(ks);
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
+            ctx.init(keyManagers, tmf.getTrustManagers(), null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot build SSLContext", e);
