@@ -4,7 +4,6 @@ import java.net.Socket;
 import java.security.KeyStore;
 import java.security.Principal;
 import java.security.PrivateKey;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.Iterator;
 import java.util.List;
@@ -17,20 +16,17 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.ServedCertificate;
+import io.github.autocert4j.netty.AutoCertSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.SimpleKeyManagerFactory;
-import io.netty.handler.ssl.util.SimpleTrustManagerFactory;
 import io.netty.util.Mapping;
 
 /**
@@ -159,7 +155,7 @@ final class AutoCertSniHandler extends SniHandler {
             }
             // No client certificates unless the customizer sets a trust manager: Netty's default
             // would load and encode the JDK's CA certificates into every context (~25 ms, ~1 MB).
-            SslContextBuilder b = SslContextBuilder.forServer(factory).sslProvider(provider).trustManager(NoClientCertificates.FACTORY);
+            SslContextBuilder b = SslContextBuilder.forServer(factory).sslProvider(provider).trustManager(AutoCertSsl.noClientCertificates());
             customizer.accept(b);
             try {
                 return b.build();
@@ -271,65 +267,6 @@ final class AutoCertSniHandler extends SniHandler {
         @Override
         protected KeyManager[] engineGetKeyManagers() {
             return managers.clone();
-        }
-    }
-
-    /** Trusts no client certificate and names no acceptable issuers. */
-    private static final class NoClientCertificates extends X509ExtendedTrustManager {
-        static final TrustManagerFactory FACTORY = new SimpleTrustManagerFactory() {
-            private final TrustManager[] managers = {new NoClientCertificates()};
-
-            @Override
-            protected void engineInit(KeyStore keyStore) {
-            }
-
-            @Override
-            protected void engineInit(ManagerFactoryParameters params) {
-            }
-
-            @Override
-            protected TrustManager[] engineGetTrustManagers() {
-                return managers.clone();
-            }
-        };
-
-        private static CertificateException rejected() {
-            return new CertificateException("client certificates are not accepted (no trust manager was configured)");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            throw rejected();
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            throw rejected();
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw rejected();
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            throw rejected();
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            throw rejected();
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw rejected();
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 

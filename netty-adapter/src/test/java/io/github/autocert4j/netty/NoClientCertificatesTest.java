@@ -77,6 +77,8 @@ class NoClientCertificatesTest {
                 () -> NoClientCertificates.INSTANCE.checkClientTrusted(new X509Certificate[0], "ECDHE_ECDSA", (SSLEngine) null));
         assertTrue(e.getMessage().contains("contextBuilder(...).trustManager(...)"), e.getMessage());
         assertEquals(0, NoClientCertificates.INSTANCE.getAcceptedIssuers().length);
+        assertEquals(List.of(NoClientCertificates.INSTANCE), List.of(AutoCertSsl.noClientCertificates().getTrustManagers()),
+                "the public accessor hands out the same trust");
         assertThrows(CertificateException.class, () -> NoClientCertificates.INSTANCE.checkServerTrusted(new X509Certificate[0], "RSA"));
     }
 
