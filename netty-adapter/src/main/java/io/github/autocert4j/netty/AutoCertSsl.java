@@ -314,9 +314,10 @@ public final class AutoCertSsl {
 
     /**
      * A JDK server context over {@code keyManagers}: what {@code SslContextBuilder.forServer(...).sslProvider(JDK)
-     * .sslContextProvider(jsse).applicationProtocolConfig(apn).protocols(protocols).ciphers(ciphers).build()} makes (an
-     * {@code SSLContext} "TLS" of {@code jsse}, or the JDK's default provider if null, trusting no client certificate (none
-     * is asked for, and the JDK's trust store is not loaded for it), no client authentication, Netty's default ciphers and protocols where null), built without Netty's
+     * .sslContextProvider(jsse).trustManager(noClientCertificates()).applicationProtocolConfig(apn).protocols(protocols)
+     * .ciphers(ciphers).build()} makes (an {@code SSLContext} "TLS" of {@code jsse}, or the JDK's default provider if
+     * null, trusting no client certificate: none is asked for, and the JDK's trust store is not loaded for it; no client
+     * authentication, Netty's default ciphers and protocols where null), built without Netty's
      * {@code JdkSslServerContext}. That class's static initialiser parses a key bundled in Netty to test a
      * trust-manager wrapper, through BouncyCastle whenever bcpkix is on the class path, as it is with autocert4j, which
      * instantiates BouncyCastle's whole JCA provider from its signed jar: 0.4-0.9 s of a fresh JVM's start-up on the
@@ -343,7 +344,8 @@ public final class AutoCertSsl {
      * The trust of every server context this module builds: it trusts no client certificate and names no acceptable
      * issuer. For contexts of your own that ask no client for a certificate, such as one per certificate from
      * {@link io.github.autocert4j.ServedCertificate}: without a trust manager Netty takes the JDK's trust store, which an
-     * OpenSSL context copies into itself (~140 CA certificates, about 25 ms and 1 MB per context), and a JSSE context
+     * OpenSSL context copies into itself (every CA certificate of the trust store, ~140 in Debian's {@code cacerts}:
+     * 16-18 ms per context once OpenSSL is up, the first one 0.1 s in a fresh JVM, docs/startup.md), and a JSSE context
      * loads at {@code init}.
      *
      * <pre>{@code

@@ -56,8 +56,9 @@ final class NoClientCertificates extends X509ExtendedTrustManager {
     }
 
     private static CertificateException rejected() {
-        return new CertificateException("autocert4j's server contexts trust no client certificate. Fix: for client "
-                + "authentication set a trust manager of your own on AutoCertSsl.contextBuilder(...).trustManager(...)");
+        return new CertificateException("this server context asks for no client certificate and trusts none "
+                + "(AutoCertSsl.noClientCertificates()). Fix: for client authentication build the context with a trust manager "
+                + "of your own, e.g. AutoCertSsl.contextBuilder(...).clientAuth(...).trustManager(...)");
     }
 
     @Override
