@@ -15,8 +15,9 @@ import java.util.List;
  * SslContext ctx = cache.computeIfAbsent(c.alias(), a -> SslContextBuilder.forServer(c.privateKey(), c.chain()).build());
  * }</pre>
  *
- * <p>With autocert4j-netty, add {@code .trustManager(AutoCertSsl.noClientCertificates())} to such a context that asks for
- * no client certificate: Netty's default trust copies the JDK's whole trust store into every OpenSSL context.
+ * <p>Add {@code .trustManager(NoClientCertificates.factory())} to such a context that asks for no client
+ * certificate ({@link NoClientCertificates}): Netty's default trust copies the JDK's whole trust store into every OpenSSL
+ * context.
  */
 public final class ServedCertificate {
     private final String alias;

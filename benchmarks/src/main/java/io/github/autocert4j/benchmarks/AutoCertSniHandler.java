@@ -19,8 +19,8 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.NoClientCertificates;
 import io.github.autocert4j.ServedCertificate;
-import io.github.autocert4j.netty.AutoCertSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
@@ -155,7 +155,7 @@ final class AutoCertSniHandler extends SniHandler {
             }
             // No client certificates unless the customizer sets a trust manager: Netty's default
             // would load and encode the JDK's CA certificates into every context (~25 ms, ~1 MB).
-            SslContextBuilder b = SslContextBuilder.forServer(factory).sslProvider(provider).trustManager(AutoCertSsl.noClientCertificates());
+            SslContextBuilder b = SslContextBuilder.forServer(factory).sslProvider(provider).trustManager(NoClientCertificates.factory());
             customizer.accept(b);
             try {
                 return b.build();

@@ -17,11 +17,11 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSessionContext;
-import javax.net.ssl.TrustManagerFactory;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
 import io.github.autocert4j.LocalAddressHint;
+import io.github.autocert4j.NoClientCertificates;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
@@ -272,7 +272,7 @@ public final class AutoCertSsl {
         }
         // No client certificates unless the host sets a trust manager of its own: Netty's default copies every CA
         // certificate of the JDK's trust store into each OpenSSL context (NoClientCertificates).
-        SslContextBuilder builder = SslContextBuilder.forServer(factory).sslProvider(provider).trustManager(NoClientCertificates.FACTORY);
+        SslContextBuilder builder = SslContextBuilder.forServer(factory).sslProvider(provider).trustManager(NoClientCertificates.factory());
         if (provider == SslProvider.JDK) {
             // The JDK's stateless session tickets survive any invalidation: its SSLContext is renewed on every swap instead.
             builder.sslContextProvider(autoCert.tlsSessions().jsseProvider());
@@ -314,7 +314,7 @@ public final class AutoCertSsl {
 
     /**
      * A JDK server context over {@code keyManagers}: what {@code SslContextBuilder.forServer(...).sslProvider(JDK)
-     * .sslContextProvider(jsse).trustManager(noClientCertificates()).applicationProtocolConfig(apn).protocols(protocols)
+     * .sslContextProvider(jsse).trustManager(NoClientCertificates.factory()).applicationProtocolConfig(apn).protocols(protocols)
      * .ciphers(ciphers).build()} makes (an {@code SSLContext} "TLS" of {@code jsse}, or the JDK's default provider if
      * null, trusting no client certificate: none is asked for, and the JDK's trust store is not loaded for it; no client
      * authentication, Netty's default ciphers and protocols where null), built without Netty's
@@ -338,23 +338,6 @@ public final class AutoCertSsl {
         } catch (GeneralSecurityException e) {
             throw new SSLException("failed to initialize the server-side SSL context", e);
         }
-    }
-
-    /**
-     * The trust of every server context this module builds: it trusts no client certificate and names no acceptable
-     * issuer. For contexts of your own that ask no client for a certificate, such as one per certificate from
-     * {@link io.github.autocert4j.ServedCertificate}: without a trust manager Netty takes the JDK's trust store, which an
-     * OpenSSL context copies into itself (every CA certificate of the trust store, ~140 in Debian's {@code cacerts}:
-     * 16-18 ms per context once OpenSSL is up, the first one 0.1 s in a fresh JVM, docs/startup.md), and a JSSE context
-     * loads at {@code init}.
-     *
-     * <pre>{@code
-     * SslContext one = SslContextBuilder.forServer(served.privateKey(), served.chain())
-     *         .trustManager(AutoCertSsl.noClientCertificates()).build();
-     * }</pre>
-     */
-    public static TrustManagerFactory noClientCertificates() {
-        return NoClientCertificates.FACTORY;
     }
 
     /** A {@link KeyManagerFactory} handing out the AutoCert's live key manager: {@link AutoCert#keyManagerFactory()}. */

@@ -19,6 +19,7 @@ import javax.net.ssl.X509ExtendedKeyManager;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.LocalAddressHint;
+import io.github.autocert4j.NoClientCertificates;
 import io.github.autocert4j.OnDemand;
 import io.github.autocert4j.TlsAlpn01Responder;
 import io.netty.buffer.ByteBuf;
@@ -157,7 +158,7 @@ public final class AutoCertTls {
         if (provider == SslProvider.JDK) {
             return AutoCertSsl.jdkServerContext(new KeyManager[] {keyManager}, null, apn);
         }
-        return SslContextBuilder.forServer(keyManager).sslProvider(provider).trustManager(NoClientCertificates.FACTORY)
+        return SslContextBuilder.forServer(keyManager).sslProvider(provider).trustManager(NoClientCertificates.factory())
                 .applicationProtocolConfig(apn).build();
     }
 

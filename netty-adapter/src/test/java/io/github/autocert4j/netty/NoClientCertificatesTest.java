@@ -19,6 +19,7 @@ import javax.net.ssl.TrustManagerFactory;
 
 import io.github.autocert4j.AutoCert;
 import io.github.autocert4j.CertificateStatus;
+import io.github.autocert4j.NoClientCertificates;
 import io.github.autocert4j.testdoubles.InMemoryCa;
 import io.github.autocert4j.testkit.EngineHandshake;
 import io.netty.buffer.ByteBufAllocator;
@@ -79,8 +80,9 @@ class NoClientCertificatesTest {
                 () -> NoClientCertificates.INSTANCE.checkClientTrusted(new X509Certificate[0], "ECDHE_ECDSA", (SSLEngine) null));
         assertTrue(e.getMessage().contains("contextBuilder(...).clientAuth(...).trustManager(...)"), e.getMessage());
         assertEquals(0, NoClientCertificates.INSTANCE.getAcceptedIssuers().length);
-        assertEquals(List.of(NoClientCertificates.INSTANCE), List.of(AutoCertSsl.noClientCertificates().getTrustManagers()),
-                "the public accessor hands out the same trust");
+        assertEquals(List.of(NoClientCertificates.INSTANCE), List.of(NoClientCertificates.factory().getTrustManagers()),
+                "the factory hands out the same trust");
+        assertEquals(List.of(NoClientCertificates.INSTANCE), List.of(NoClientCertificates.managers()));
         assertThrows(CertificateException.class, () -> NoClientCertificates.INSTANCE.checkServerTrusted(new X509Certificate[0], "RSA"));
     }
 

@@ -1,22 +1,15 @@
 package io.github.autocert4j.spring.boot;
 
-import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
 import java.util.List;
 
-import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSessionContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import io.github.autocert4j.AutoCert;
+import io.github.autocert4j.NoClientCertificates;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.DelegatingSslContext;
 import io.netty.handler.ssl.IdentityCipherSuiteFilter;
@@ -28,7 +21,6 @@ import io.netty.handler.ssl.SslContext;
 import io.github.autocert4j.TlsAlpn01Responder;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslProvider;
-import io.netty.handler.ssl.util.SimpleTrustManagerFactory;
 import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.server.HttpServer;
 
@@ -69,7 +61,7 @@ final class ReactorNettyHttps {
                 return jdkServerContext(autoCert);
             }
             SslContext context = Http11SslContextSpec.forServer(autoCert.keyManagerFactory())
-                    .configure(b -> b.sslProvider(SslProvider.OPENSSL).trustManager(NoClientCertificates.FACTORY)).sslContext();
+                    .configure(b -> b.sslProvider(SslProvider.OPENSSL).trustManager(NoClientCertificates.factory())).sslContext();
             OpenSslSessions.guard(context.sessionContext(), autoCert); // only loaded with tcnative present
             return context;
         } catch (SSLException e) {
@@ -96,7 +88,7 @@ final class ReactorNettyHttps {
     static JdkAlpn jdkServerContext(AutoCert autoCert) throws SSLException {
         try {
             SSLContext context = SSLContext.getInstance("TLS", autoCert.tlsSessions().jsseProvider());
-            context.init(autoCert.keyManagerFactory().getKeyManagers(), new TrustManager[] {NoClientCertificates.INSTANCE}, null);
+            context.init(autoCert.keyManagerFactory().getKeyManagers(), NoClientCertificates.managers(), null);
             return new JdkAlpn(new JdkSslContext(context, false, null, IdentityCipherSuiteFilter.INSTANCE, null, ClientAuth.NONE, null, false));
         } catch (GeneralSecurityException e) {
             throw new SSLException("failed to initialize the server-side SSL context", e);
@@ -130,71 +122,6 @@ final class ReactorNettyHttps {
                 }
             }
             return ""; // no ALPN extension in the answer, the handshake goes on
-        }
-    }
-
-    /**
-     * The trust of both contexts, which ask no client for a certificate: none is trusted and no acceptable issuer is
-     * named. Without it Netty's OpenSSL context copies every CA certificate of the JDK's trust store into itself and a
-     * JSSE context loads that store at {@code init} (autocert4j-netty's {@code NoClientCertificates}, docs/startup.md).
-     */
-    static final class NoClientCertificates extends X509ExtendedTrustManager {
-        static final NoClientCertificates INSTANCE = new NoClientCertificates();
-        static final TrustManagerFactory FACTORY = new SimpleTrustManagerFactory() {
-            @Override
-            protected void engineInit(KeyStore keyStore) {
-            }
-
-            @Override
-            protected void engineInit(ManagerFactoryParameters params) {
-            }
-
-            @Override
-            protected TrustManager[] engineGetTrustManagers() {
-                return new TrustManager[] {INSTANCE};
-            }
-        };
-
-        private NoClientCertificates() {
-        }
-
-        private static CertificateException refused() {
-            return new CertificateException("autocert4j's Reactor Netty context asks for no client certificate and trusts none");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw refused();
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            throw refused();
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            throw refused();
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw refused();
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            throw refused();
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            throw refused();
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Reactor Netty's contexts (OpenSSL, and the JDK's with {@code tls-alpn-01}) ask for no client certificate, and an
- * engine told to want one names no acceptable issuer: their trust is {@link ReactorNettyHttps.NoClientCertificates},
+ * engine told to want one names no acceptable issuer: their trust is {@link io.github.autocert4j.NoClientCertificates},
  * not Netty's default, the JDK's trust store, which the OpenSSL context would copy into itself (~140 CA certificates)
  * and the JDK's would load at {@code init} (docs/startup.md). Runs on Netty 4.1 (Boot 3.5) and 4.2 (Boot 4).
  */
