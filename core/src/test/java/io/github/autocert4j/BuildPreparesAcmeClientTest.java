@@ -17,10 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code build()} prepares the ACME client on a daemon thread (issue 23) and contacts no CA: the CA here is a real
  * listening socket on loopback that counts connections; none comes before {@code start()}, the preparing thread
- * ends on its own, and {@code close()} without {@code start()} leaves nothing running of this manager: not the
- * preparing thread, and not the selector thread of the JDK HTTP client it made (the JDK starts one per client; on
- * Java 17 it ends once the client is unreachable, which {@code close()} makes it even while the application still
- * holds the closed manager).
+ * ends on its own, and the ACME client it prepared has no thread of its own before its first exchange. After
+ * {@code start()} (the CA's socket accepts and closes: every exchange fails) {@code close()} ends the client's exchange
+ * threads at once, while the application still holds the closed managers.
  */
 class BuildPreparesAcmeClientTest {
     @TempDir
@@ -54,33 +53,52 @@ class BuildPreparesAcmeClientTest {
     }
 
     @Test
-    void closeLetsGoOfThePreparedHttpClientsEvenWhileTheManagersAreHeld() throws Exception {
-        java.util.Set<String> before = selectorThreads();
-        List<AutoCert> held = new java.util.ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            // port 9 on loopback: nothing listens, and nothing is asked before start() anyway
-            held.add(AutoCert.builder().directory("https://127.0.0.1:9/dir" + i).agreeToTermsOfService(true)
-                    .certificate("held" + i + ".example.test").storageDirectory(tmp.resolve("store" + i)).build());
+    void closeEndsTheAcmeClientsThreadsEvenWhileTheManagersAreHeld() throws Exception {
+        try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AtomicInteger connections = new AtomicInteger();
+            Thread acceptor = new Thread(() -> {
+                while (!ca.isClosed()) {
+                    try (Socket s = ca.accept()) {
+                        connections.incrementAndGet(); // closed at once: the TLS handshake fails
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            java.util.Set<Thread> before = exchangeThreads();
+            List<AutoCert> held = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                held.add(AutoCert.builder().directory("https://127.0.0.1:" + ca.getLocalPort() + "/dir" + i).agreeToTermsOfService(true)
+                        .certificate("held" + i + ".example.test").storageDirectory(tmp.resolve("store" + i)).build());
+            }
+            assertTrue(awaitNoPreparingThread(10_000), "the preparing threads ended: " + preparing());
+            java.util.Set<Thread> made = exchangeThreads();
+            made.removeAll(before);
+            assertEquals(java.util.Set.of(), made, "build() made no thread of the ACME client");
+            held.forEach(AutoCert::start);
+            long end = System.nanoTime() + 10_000_000_000L;
+            while (connections.get() < 3 && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            assertTrue(connections.get() >= 3, "each manager asked the CA: " + connections.get());
+            made = exchangeThreads();
+            made.removeAll(before);
+            assertTrue(made.size() >= 3, "exchange threads: " + made);
+            held.forEach(AutoCert::close);
+            end = System.nanoTime() + 5_000_000_000L; // idle exchange threads would otherwise live 30 s
+            while (made.stream().anyMatch(Thread::isAlive) && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            assertEquals(List.of(), made.stream().filter(Thread::isAlive).map(Thread::getName).toList(),
+                    "the closed managers' exchange threads ended (" + held.size() + " managers held)");
         }
-        assertTrue(awaitNoPreparingThread(10_000), "the preparing threads ended: " + preparing());
-        java.util.Set<String> made = new java.util.TreeSet<>(selectorThreads());
-        made.removeAll(before);
-        assertEquals(3, made.size(), "build() made one HTTP client (one selector thread) per manager: " + made);
-        held.forEach(AutoCert::close);
-        // The managers stay referenced (as an application's field would hold a closed one): only close() can let go.
-        long end = System.nanoTime() + 20_000_000_000L; // the JDK 17 selector looks every 3 s whether its client is gone
-        java.util.Set<String> left = new java.util.TreeSet<>(made);
-        while (!left.isEmpty() && System.nanoTime() < end) {
-            System.gc();
-            Thread.sleep(250);
-            left.retainAll(selectorThreads());
-        }
-        assertEquals(java.util.Set.of(), left, "the closed managers' HTTP client selector threads ended (" + held.size() + " managers held)");
     }
 
-    private static java.util.Set<String> selectorThreads() {
-        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
-                .filter(n -> n.startsWith("HttpClient-") && n.endsWith("-SelectorManager")).collect(java.util.stream.Collectors.toSet());
+    private static java.util.Set<Thread> exchangeThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).filter(t -> t.getName().equals("autocert4j-acme-http"))
+                .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
     }
 
     private static boolean awaitNoPreparingThread(long ms) throws InterruptedException {

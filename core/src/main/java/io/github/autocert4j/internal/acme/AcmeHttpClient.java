@@ -36,12 +36,13 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 
 /**
- * The HTTP client acme4j talks to the CA through. It adds two things to the JDK client:
+ * The HTTP client acme4j talks to the CA through. Its transport is {@link UrlConnectionHttpClient} (the JDK's
+ * {@code HttpURLConnection}, issue 23); this adds what an order needs on top of any transport:
  *
  * <ul>
  *   <li>Every exchange, body included, is bounded by the request's timeout (the policy's
- *       {@code httpTimeout}): the JDK client alone bounds only the wait for the response headers,
- *       so a CA that stalls mid-body would hang an order forever.</li>
+ *       {@code httpTimeout}): a transport's own timeouts (the JDK client's, a socket's) bound only the
+ *       wait for the headers or each read, so a CA that trickles its answer would hang an order forever.</li>
  *   <li>The {@code Retry-After} of a 429 or 503 answer is remembered in the order's own
  *       {@code AtomicReference} (one client per acme4j session, one session per order). acme4j
  *       keeps it only for {@code rateLimited} problems and throws a bare
@@ -125,7 +126,7 @@ public final class AcmeHttpClient extends HttpClient {
     }
 
     /** Feeds the buffered body to the caller's handler (acme4j asks for an InputStream). */
-    private static <T> T convert(HttpResponse<byte[]> raw, HttpResponse.BodyHandler<T> handler) throws IOException, InterruptedException {
+    static <T> T convert(HttpResponse<byte[]> raw, HttpResponse.BodyHandler<T> handler) throws IOException, InterruptedException {
         HttpResponse.ResponseInfo info = new HttpResponse.ResponseInfo() {
             @Override
             public int statusCode() {
@@ -252,7 +253,7 @@ public final class AcmeHttpClient extends HttpClient {
         return "AcmeHttpClient[" + delegate + "]";
     }
 
-    private record Response<T>(HttpResponse<byte[]> raw, T body) implements HttpResponse<T> {
+    record Response<T>(HttpResponse<byte[]> raw, T body) implements HttpResponse<T> {
         @Override
         public int statusCode() {
             return raw.statusCode();

@@ -13,7 +13,6 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.URL;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -53,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * {@link IssuanceException} that says what happened and what to do. The only class (with
  * {@link AcmeHttpClient}) that sees acme4j types.
  *
- * <p>Each order gets its own acme4j {@code Session} (sharing one JDK HTTP client), so the
+ * <p>Each order gets its own acme4j {@code Session} (sharing one HTTP client per CA), so the
  * {@code Retry-After} that {@link AcmeHttpClient} records belongs to that order alone, whatever
  * thread runs it.
  */
@@ -272,13 +271,13 @@ public final class AcmeIssuer implements Issuer {
     }
 
     /**
-     * Sets up the HTTP client and its TLS context now and returns it: {@link AcmePreparation} calls this on a thread
+     * Sets up the HTTP client and its TLS context now: {@link AcmePreparation} calls this on a thread
      * of its own from {@code build()}, so that the first order finds them ready instead of paying for them before its
      * first request (issue 23). A failure is thrown to that thread, which leaves it to the first request to report
      * (nothing is kept: that request makes the client again and fails the same way).
      */
-    HttpClient prepareClient() {
-        return http.get();
+    void prepareClient() {
+        http.get().prepare();
     }
 
     /**

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the first order will need that involves no I/O with the CA, made on one daemon thread
- * ({@code autocert4j-acme-prepare}) that {@code build()} starts (issue 23): each ACME CA's JDK HTTP client with its
+ * ({@code autocert4j-acme-prepare}) that {@code build()} starts (issue 23): each ACME CA's HTTP client with its
  * TLS context (the trust's key store, trust manager factory and the JSSE provider's tables), jose4j's algorithm
  * tables, acme4j's JSON parser, IDN (for acme4j's identifiers) and the time zone names ({@code Properties.store}'s
  * date comment in the store's metadata). In a fresh JVM that is about 0.15 s of class loading and first-use set-up
@@ -27,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * <p>Nothing here is required: a step that fails is logged at debug and left to the first order, which makes what
  * it needs itself and reports a failure exactly as before (an unusable trust fails the first ACME request, never
  * {@code build()}). The thread touches no network, no store and no shared state but the issuers' HTTP clients (made
- * under their own lock, once), and ends on its own. What it leaves: each ACME CA's HTTP client (the JDK runs one
- * selector thread per client), held until {@code close()} lets it go ({@link CaHttpClient#close()}), so a manager that
- * is built and never started holds one idle client per CA until it is closed. Without {@code acmeServerTrust} the
+ * under their own lock, once), and ends on its own. What it leaves: each ACME CA's HTTP client, an object without a
+ * thread until its first exchange ({@link UrlConnectionHttpClient}), let go by {@code close()}
+ * ({@link CaHttpClient#close()}). Without {@code acmeServerTrust} the
  * client uses the JDK's default {@code SSLContext}, which reads {@code javax.net.ssl.trustStore*} once, JVM-wide: from
  * this thread, i.e. at {@code build()}, no longer at {@code start()} (an application that sets those properties sets
  * them before {@code build()}). It starts last in {@code build()}, so that what {@code build()} itself loads is loaded

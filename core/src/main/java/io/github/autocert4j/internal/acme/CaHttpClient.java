@@ -1,18 +1,16 @@
 package io.github.autocert4j.internal.acme;
 
-import java.net.http.HttpClient;
 import java.time.Duration;
 
 import javax.net.ssl.SSLContext;
 
 /**
- * Internal: the one JDK HTTP client of an ACME CA, shared by every session of that CA so that connections and TLS
- * sessions are reused across orders. Made at first use ({@link AcmePreparation} makes it from {@code build()}, off the
- * caller's thread), let go by {@link #close()} at the end of {@code AutoCert.close()}.
+ * Internal: the one HTTP client of an ACME CA ({@link UrlConnectionHttpClient}), shared by every session of that CA so
+ * that connections and TLS sessions are reused across orders. Made at first use ({@link AcmePreparation} makes it from
+ * {@code build()}, off the caller's thread), let go by {@link #close()} at the end of {@code AutoCert.close()}.
  *
- * <p>Why close matters: the JDK's client runs a selector thread from its creation; on Java 21+ {@code shutdownNow}
- * ends it at once, on 17-20 (no close method) it ends once the client is unreachable, which {@link #close()} makes it
- * as far as this manager is concerned. A client is never made after {@link #close()}.
+ * <p>Why close matters: each exchange runs on a daemon thread of the client (idle ones end after 30 s); once closed,
+ * no exchange starts and the threads end when theirs is done. A client is never made after {@link #close()}.
  *
  * <pre>{@code
  * CaHttpClient http = new CaHttpClient(trustOrNull, Duration.ofSeconds(10));
@@ -23,7 +21,7 @@ import javax.net.ssl.SSLContext;
 final class CaHttpClient {
     private final SSLContext trust;
     private final Duration connectTimeout;
-    private volatile HttpClient http;
+    private volatile UrlConnectionHttpClient http;
     private boolean closed; // guarded by this
     private int holders; // guarded by this: orders past their finalization request ({@link #hold()})
 
@@ -34,22 +32,15 @@ final class CaHttpClient {
     }
 
     /** The client, made at the first call; an IllegalStateException after {@link #close()}. */
-    HttpClient get() {
-        HttpClient c = http;
+    UrlConnectionHttpClient get() {
+        UrlConnectionHttpClient c = http;
         if (c == null) {
             synchronized (this) {
                 if (closed) {
                     throw new IllegalStateException("this AutoCert was closed");
                 }
                 if (http == null) {
-                    HttpClient.Builder b = HttpClient.newBuilder()
-                            .followRedirects(HttpClient.Redirect.NORMAL)
-                            .connectTimeout(connectTimeout)
-                            .proxy(HttpClient.Builder.NO_PROXY);
-                    if (trust != null) {
-                        b.sslContext(trust);
-                    }
-                    http = b.build();
+                    http = new UrlConnectionHttpClient(trust, connectTimeout);
                 }
                 c = http;
             }
@@ -60,8 +51,8 @@ final class CaHttpClient {
     /**
      * An order past its finalization request (its certificate may be signed) uses the client until {@link #release()}:
      * {@link #close()} lets the client go only then. close() does not stop such an order, which may outlive close()'s wait
-     * (a CA slower than that, the host's own executor, an on-demand order); on Java 21+ letting the client go would abort
-     * its requests and lose the certificate.
+     * (a CA slower than that, the host's own executor, an on-demand order); closing the client would refuse its next
+     * request (the download) and lose the certificate.
      */
     synchronized void hold() {
         holders++;
@@ -69,7 +60,7 @@ final class CaHttpClient {
 
     /** The end of a {@link #hold()}; the last one after {@link #close()} lets the client go. */
     void release() {
-        HttpClient c;
+        UrlConnectionHttpClient c;
         synchronized (this) {
             holders--;
             c = takeIfUnused();
@@ -77,9 +68,9 @@ final class CaHttpClient {
         shutDown(c);
     }
 
-    /** No client is made from now on; the one made is shut down (Java 21+) or let go (17-20), at once or at the last {@link #release()}. */
+    /** No client is made from now on; the one made is shut down, at once or at the last {@link #release()}. */
     void close() {
-        HttpClient c;
+        UrlConnectionHttpClient c;
         synchronized (this) {
             closed = true;
             c = takeIfUnused();
@@ -88,22 +79,18 @@ final class CaHttpClient {
     }
 
     /** Guarded by this: the client, taken out, once closed and no order holds it; else null. */
-    private HttpClient takeIfUnused() {
+    private UrlConnectionHttpClient takeIfUnused() {
         if (!closed || holders > 0) {
             return null;
         }
-        HttpClient c = http;
+        UrlConnectionHttpClient c = http;
         http = null;
         return c;
     }
 
-    private static void shutDown(HttpClient c) {
+    private static void shutDown(UrlConnectionHttpClient c) {
         if (c != null) {
-            try {
-                HttpClient.class.getMethod("shutdownNow").invoke(c);
-            } catch (ReflectiveOperationException e) {
-                // Java 17-20: no shutdownNow; the selector thread ends once the client is unreachable
-            }
+            c.shutdown();
         }
     }
 }

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +29,7 @@ import org.junit.jupiter.api.Timeout;
  * (close(), a removal) while a request is answered, e.g. the certificate's download, no longer ends the request; the
  * answer is returned and the thread stays interrupted for its caller; the request's timeout still bounds it. Before it
  * is committed, an interrupt ends the request as before. A loopback JDK server holds the answer until the client was
- * interrupted.
+ * interrupted; the transport is the library's ({@link UrlConnectionHttpClient}).
  */
 @Timeout(30)
 class AcmeHttpClientInterruptTest {
@@ -39,7 +38,7 @@ class AcmeHttpClientInterruptTest {
     HttpServer server;
     final CountDownLatch arrived = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
-    final HttpClient jdk = HttpClient.newHttpClient();
+    final UrlConnectionHttpClient jdk = new UrlConnectionHttpClient(null, TIMEOUT);
 
     @BeforeEach
     void serve() throws IOException {
@@ -62,6 +61,7 @@ class AcmeHttpClientInterruptTest {
     @AfterEach
     void stop() {
         release.countDown();
+        jdk.shutdown();
         server.stop(0);
         Thread.interrupted();
     }
