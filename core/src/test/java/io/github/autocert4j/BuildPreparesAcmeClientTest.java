@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -28,20 +27,7 @@ class BuildPreparesAcmeClientTest {
     @Test
     void buildTouchesNoNetworkAndItsPreparationEnds() throws Exception {
         try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AtomicInteger connections = new AtomicInteger();
-            Thread acceptor = new Thread(() -> {
-                while (!ca.isClosed()) {
-                    try (Socket s = ca.accept()) {
-                        connections.incrementAndGet();
-                    } catch (SocketException closed) {
-                        return;
-                    } catch (Exception e) {
-                        return;
-                    }
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
+            AtomicInteger connections = countConnections(ca);
             AutoCert built = AutoCert.builder().directory("https://127.0.0.1:" + ca.getLocalPort() + "/dir").agreeToTermsOfService(true)
                     .certificate("prepare.example.test").storageDirectory(tmp.resolve("store")).build();
             assertTrue(awaitNoPreparingThread(10_000), "the preparing thread ended on its own within 10 s: " + preparing());
@@ -55,18 +41,7 @@ class BuildPreparesAcmeClientTest {
     @Test
     void closeEndsTheAcmeClientsThreadsEvenWhileTheManagersAreHeld() throws Exception {
         try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AtomicInteger connections = new AtomicInteger();
-            Thread acceptor = new Thread(() -> {
-                while (!ca.isClosed()) {
-                    try (Socket s = ca.accept()) {
-                        connections.incrementAndGet(); // closed at once: the TLS handshake fails
-                    } catch (Exception e) {
-                        return;
-                    }
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
+            AtomicInteger connections = countConnections(ca);
             java.util.Set<Thread> before = exchangeThreads();
             List<AutoCert> held = new java.util.ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -94,6 +69,23 @@ class BuildPreparesAcmeClientTest {
             assertEquals(List.of(), made.stream().filter(Thread::isAlive).map(Thread::getName).toList(),
                     "the closed managers' exchange threads ended (" + held.size() + " managers held)");
         }
+    }
+
+    /** Accepts and closes every connection to {@code ca} (a TLS handshake with it fails) and counts them. */
+    private static AtomicInteger countConnections(ServerSocket ca) {
+        AtomicInteger connections = new AtomicInteger();
+        Thread acceptor = new Thread(() -> {
+            while (!ca.isClosed()) {
+                try (Socket s = ca.accept()) {
+                    connections.incrementAndGet();
+                } catch (Exception closed) {
+                    return;
+                }
+            }
+        });
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return connections;
     }
 
     private static java.util.Set<Thread> exchangeThreads() {
