@@ -82,7 +82,7 @@ class SharedAriPebbleTest {
                     assertEquals(first.serial(), a.status(NAME).orElseThrow().serial());
                 }
                 assertEquals(0, proxy.count("POST", "newOrder"), "no order before the window: " + proxy.seen);
-                assertTrue(directoryGets(proxy) <= 1, "the directory read once by the one server that fetched ARI: " + directoryGets(proxy));
+                assertTrue(directoryGets(proxy) <= 1, "the directory read once by the one server that fetched ARI: " + directoryGets(proxy) + ": " + proxy.seen);
             } finally {
                 fleet.forEach(AutoCert::close);
                 fleet.clear();
