@@ -113,8 +113,10 @@ final class UrlConnectionHttpClient extends HttpClient {
     }
 
     /**
-     * No exchange starts from now on; those running finish (an order past its finalization waits for its answer). The
-     * same contract as {@code HttpClient.shutdown()} of Java 21+, which this overrides there.
+     * No request is sent from now on: an exchange not yet started, or still connecting, fails; one whose request is out
+     * gets its answer. {@link CaHttpClient} shuts a client down only once no order past its finalization uses it, so
+     * nothing that must finish is cut, and a closed manager sends nothing to the CA after {@code close()} returned (a
+     * request of its last renewal check, say, still connecting). Overrides {@code HttpClient.shutdown()} on Java 21+.
      */
     public void shutdown() {
         exchanges.shutdown();
@@ -259,11 +261,15 @@ final class UrlConnectionHttpClient extends HttpClient {
             }
         }
 
-        /** A cancel that came while the connection had no socket yet (name lookup, connect) would be lost: looked at again. */
+        /**
+         * Looked at before connecting and again before the request is sent: a cancel that came while the connection had
+         * no socket yet (name lookup, connect) would be lost, and a client shut down meanwhile sends nothing more.
+         */
         private void unlessCancelled(HttpURLConnection c, HttpRequest request) throws IOException {
-            if (isCancelled()) {
+            if (isCancelled() || exchanges.isShutdown()) {
                 disconnect(c);
-                throw new IOException(request.method() + " " + request.uri() + " was cancelled");
+                throw new IOException(request.method() + " " + request.uri() + (isCancelled() ? " was cancelled"
+                        : " not sent: the ACME HTTP client was closed (AutoCert.close())"));
             }
         }
 

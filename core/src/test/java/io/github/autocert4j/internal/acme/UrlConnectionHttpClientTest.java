@@ -167,20 +167,8 @@ class UrlConnectionHttpClientTest {
      */
     @Test
     void overTlsTheTrustIsUsedAndTheConnectionIsKept() throws Exception {
-        io.github.autocert4j.internal.store.CertBundle ca = io.github.autocert4j.internal.tls.SelfSigned.create(List.of("127.0.0.1"),
-                java.time.Instant.now());
-        java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        keys.setKeyEntry("ca", ca.keyPair().getPrivate(), new char[0], ca.chain().toArray(new java.security.cert.Certificate[0]));
-        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, new char[0]);
-        javax.net.ssl.SSLContext serverTls = javax.net.ssl.SSLContext.getInstance("TLS");
-        serverTls.init(kmf.getKeyManagers(), null, null);
-        java.security.KeyStore anchors = java.security.KeyStore.getInstance("PKCS12");
-        anchors.load(null, null);
-        anchors.setCertificateEntry("ca", ca.leaf());
-        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(anchors);
+        Tls pki = Tls.forLoopback();
+        javax.net.ssl.SSLContext serverTls = pki.server();
         com.sun.net.httpserver.HttpsServer tls = com.sun.net.httpserver.HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         tls.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(serverTls));
         tls.createContext("/dir", ex -> {
@@ -188,11 +176,7 @@ class UrlConnectionHttpClientTest {
             answer(ex, 200, "{}");
         });
         tls.start();
-        UrlConnectionHttpClient trusting = new UrlConnectionHttpClient(new LazySslContext(() -> {
-            javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
-            c.init(null, tmf.getTrustManagers(), null);
-            return c;
-        }), TIMEOUT);
+        UrlConnectionHttpClient trusting = new UrlConnectionHttpClient(new LazySslContext(pki::client), TIMEOUT);
         try {
             URI dir = URI.create("https://127.0.0.1:" + tls.getAddress().getPort() + "/dir");
             for (int i = 0; i < 3; i++) {
@@ -220,6 +204,76 @@ class UrlConnectionHttpClientTest {
         } finally {
             trusting.shutdown();
             tls.stop(0);
+        }
+    }
+
+    /**
+     * A client shut down while an exchange is still connecting (here: the CA's TLS handshake held back) sends nothing:
+     * a closed manager's last request does not reach the CA after {@code close()} returned.
+     */
+    @Test
+    void aClientShutDownWhileConnectingSendsNothing() throws Exception {
+        Tls pki = Tls.forLoopback();
+        UrlConnectionHttpClient trusting = new UrlConnectionHttpClient(pki.client(), TIMEOUT);
+        CountDownLatch accepted = new CountDownLatch(1);
+        CompletableFuture<String> received = new CompletableFuture<>();
+        try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            Thread ca = new Thread(() -> {
+                try (java.net.Socket s = raw.accept()) {
+                    accepted.countDown();
+                    release.await(10, TimeUnit.SECONDS); // the handshake waits until the client was shut down
+                    javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) pki.server().getSocketFactory()
+                            .createSocket(s, s.getInetAddress().getHostAddress(), s.getPort(), true);
+                    tls.setUseClientMode(false);
+                    tls.setSoTimeout(5_000);
+                    tls.startHandshake();
+                    int first = tls.getInputStream().read();
+                    received.complete(first < 0 ? "nothing" : "a request");
+                } catch (Exception e) {
+                    received.complete("nothing (" + e.getClass().getSimpleName() + ")");
+                }
+            });
+            ca.setDaemon(true);
+            ca.start();
+            CompletableFuture<HttpResponse<String>> f = trusting.sendAsync(HttpRequest.newBuilder(
+                    URI.create("https://127.0.0.1:" + raw.getLocalPort() + "/dir")).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+            assertTrue(accepted.await(10, TimeUnit.SECONDS));
+            trusting.shutdown();
+            release.countDown();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("closed"), e.getCause().toString());
+            assertTrue(received.get(10, TimeUnit.SECONDS).startsWith("nothing"), "the CA received " + received.get());
+        }
+    }
+
+    /** A self-signed certificate for 127.0.0.1 and TLS contexts serving it and trusting only it. */
+    record Tls(javax.net.ssl.KeyManagerFactory keys, javax.net.ssl.TrustManagerFactory trust) {
+        static Tls forLoopback() throws Exception {
+            io.github.autocert4j.internal.store.CertBundle ca = io.github.autocert4j.internal.tls.SelfSigned.create(List.of("127.0.0.1"),
+                    java.time.Instant.now());
+            java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+            keys.load(null, null);
+            keys.setKeyEntry("ca", ca.keyPair().getPrivate(), new char[0], ca.chain().toArray(new java.security.cert.Certificate[0]));
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(keys, new char[0]);
+            java.security.KeyStore anchors = java.security.KeyStore.getInstance("PKCS12");
+            anchors.load(null, null);
+            anchors.setCertificateEntry("ca", ca.leaf());
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(anchors);
+            return new Tls(kmf, tmf);
+        }
+
+        javax.net.ssl.SSLContext server() throws Exception {
+            javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
+            c.init(keys.getKeyManagers(), null, null);
+            return c;
+        }
+
+        javax.net.ssl.SSLContext client() throws Exception {
+            javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
+            c.init(null, trust.getTrustManagers(), null);
+            return c;
         }
     }
 
