@@ -97,9 +97,8 @@ final class UrlConnectionHttpClient extends HttpClient {
     UrlConnectionHttpClient(SSLContext trust, Duration connectTimeout) {
         this.trust = trust;
         this.connectTimeout = connectTimeout;
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        this.exchanges = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 DaemonThreads.named(THREAD_NAME));
-        this.exchanges = pool;
     }
 
     /** Loads what the first exchange needs and involves no I/O: the TLS socket factory, the URL connection classes. */
