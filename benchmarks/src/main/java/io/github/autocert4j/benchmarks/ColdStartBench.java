@@ -51,6 +51,13 @@ final class ColdStartBench {
     static final String CDS = "java17-appcds";
     static final String AOT = "java25-aot-cache";
     static final String JDK_PROVIDER = "java17-jdk-provider";
+    /** Phase keys holding a child's CPU by thread group up to "live" ({@link ColdStartThreadCpu}), in ms, not seconds. */
+    private static final String CPU_PREFIX = "cpu|";
+    /**
+     * The start-up recipe's one flag beyond the archive (docs/startup.md): Netty's allocator JFR events off, which a
+     * Netty host otherwise registers at its first pooled allocation (OpenSSL's start-up in the quickstart).
+     */
+    static final String NETTY_JFR_OFF = "-Dio.netty.jfr.enabled=false";
 
     private ColdStartBench() {
     }
@@ -87,18 +94,18 @@ final class ColdStartBench {
                 notes.add("AppCDS and the AOT cache were not measured: the class path has a directory (bench.sh passes jars only)");
             } else {
                 Path jsa = work.resolve("app.jsa");
-                String err = train(List.of(java17, "-XX:ArchiveClassesAtExit=" + jsa, "-cp", cp), pebble, directory, httpPort, work.resolve("train-cds"));
+                String err = train(List.of(java17, "-XX:ArchiveClassesAtExit=" + jsa, NETTY_JFR_OFF, "-cp", cp), pebble, directory, httpPort, work.resolve("train-cds"));
                 if (err == null && Files.size(jsa) > 0) {
-                    jvms.put(CDS, List.of(java17, "-XX:SharedArchiveFile=" + jsa, "-Xshare:auto", "-cp", cp));
+                    jvms.put(CDS, List.of(java17, "-XX:SharedArchiveFile=" + jsa, "-Xshare:auto", NETTY_JFR_OFF, "-cp", cp));
                     notes.add(f("AppCDS archive (Java 17, dynamic): %.1f MB", Files.size(jsa) / 1048576.0));
                 } else {
                     notes.add("AppCDS training run failed: " + err);
                 }
                 if (Files.isExecutable(Path.of(java25))) {
                     Path aot = work.resolve("app.aot");
-                    String err25 = train(List.of(java25, "-XX:AOTCacheOutput=" + aot, "-cp", cp), pebble, directory, httpPort, work.resolve("train-aot"));
+                    String err25 = train(List.of(java25, "-XX:AOTCacheOutput=" + aot, NETTY_JFR_OFF, "-cp", cp), pebble, directory, httpPort, work.resolve("train-aot"));
                     if (err25 == null && Files.exists(aot) && Files.size(aot) > 0) {
-                        jvms.put(AOT, List.of(java25, "-XX:AOTCache=" + aot, "-cp", cp));
+                        jvms.put(AOT, List.of(java25, "-XX:AOTCache=" + aot, NETTY_JFR_OFF, "-cp", cp));
                         notes.add(f("AOT cache (Java 25, `%s`): %.1f MB", javaVersion(java25), Files.size(aot) / 1048576.0));
                     } else {
                         notes.add("Java 25 AOT-cache training run failed: " + err25);
@@ -176,7 +183,8 @@ final class ColdStartBench {
                     + "ratios JVM variant / uacme. JVM variants: **%s** = Java 17, no flags (a new user's first start); **%s** = Java 17 "
                     + "with a dynamic AppCDS archive (`-XX:ArchiveClassesAtExit` on one training run against the same Pebble, then "
                     + "`-XX:SharedArchiveFile`); **%s** = Java 25 with an AOT cache (`-XX:AOTCacheOutput` on one training run, then "
-                    + "`-XX:AOTCache`); **%s** = Java 17, no flags, the quickstart's class path without the netty-tcnative jars (a user "
+                    + "`-XX:AOTCache`); both recipes with `" + NETTY_JFR_OFF + "` at training and use (docs/startup.md: Netty's allocator JFR "
+                    + "events off); **%s** = Java 17, no flags, the quickstart's class path without the netty-tcnative jars (a user "
                     + "who opts out of OpenSSL: `AutoCertSsl.serverContext` builds a JDK context). %s.\n\n", pebble.version(),
                     uacmeVersion == null ? "(not installed)" : uacmeVersion, NAME, rounds, PLAIN, CDS, AOT, JDK_PROVIDER, String.join("; ", notes)));
             md.append("| client | median (s) | min–max (s) | rounds | ratio to uacme (median of rounds) | min–max |\n|---|---:|---|---:|---:|---|\n");
@@ -188,7 +196,8 @@ final class ColdStartBench {
             }
             md.append("\n**Where the time goes** (median over the rounds, from the child's own timestamps; each phase ends where the next begins):\n\n");
             md.append("| phase | ").append(String.join(" | ", phases.keySet())).append(" |\n|---|").append("---:|".repeat(phases.size())).append('\n');
-            List<String> phaseNames = phases.values().stream().flatMap(m -> m.keySet().stream()).distinct().toList();
+            List<String> phaseNames = phases.values().stream().flatMap(m -> m.keySet().stream()).distinct()
+                    .filter(ph -> !ph.startsWith(CPU_PREFIX)).toList();
             for (String ph : phaseNames) {
                 md.append("| ").append(ph);
                 for (Map<String, List<Double>> m : phases.values()) {
@@ -196,6 +205,7 @@ final class ColdStartBench {
                 }
                 md.append(" |\n");
             }
+            cpuTable(md, phases);
             md.append("\n| uacme phase | median (s) |\n|---|---:|\n");
             uacmePhases.forEach((k, v) -> md.append(f("| %s | %.3f |\n", k, Bench.median(v))));
             md.append("\nFirst-touch cost of the steps before the first ACME request, each timed alone in one more fresh Java 17 JVM "
@@ -247,8 +257,8 @@ final class ColdStartBench {
                 }
             }
             String recipe = better == null ? "none measured: " + String.join("; ", notes)
-                    : better.equals(CDS) ? "Java 17 AppCDS (-XX:ArchiveClassesAtExit on a training run, then -XX:SharedArchiveFile)"
-                    : "Java 25 AOT cache (-XX:AOTCacheOutput on a training run, then -XX:AOTCache)";
+                    : better.equals(CDS) ? "Java 17 AppCDS (-XX:ArchiveClassesAtExit on a training run, then -XX:SharedArchiveFile; " + NETTY_JFR_OFF + ")"
+                    : "Java 25 AOT cache (-XX:AOTCacheOutput on a training run, then -XX:AOTCache; " + NETTY_JFR_OFF + ")";
             List<Double> bs = better == null ? List.of() : seconds.get(better), br = better == null ? List.of() : ratios.get(better);
             rows.add("cold_first_certificate_aot_s", bs.isEmpty() ? Double.NaN : Bench.median(bs), "s", "info", Rows.Spread.of(bs),
                     "the better start-up recipe: " + recipe + "; spawn to live as above");
@@ -342,6 +352,11 @@ final class ColdStartBench {
         // Clock check: the child's wall-clock "live" mark against this process's reading of the line (same machine clock).
         add(phases, "clock check: child's live mark minus its arrival here (should be about 0)",
                 (t.get("live") - spawnMs) - Math.round(live * 1000));
+        t.forEach((k, ms) -> {
+            if (k.startsWith(CPU_PREFIX)) {
+                add(phases, k, ms);
+            }
+        });
         return live;
     }
 
@@ -498,6 +513,32 @@ final class ColdStartBench {
         return med;
     }
 
+    /**
+     * The children's CPU from spawn to "live" by thread group (median ms over the rounds): on a 2-core machine the cold
+     * start is CPU-bound, and this says whose CPU it is (the JIT's compiler threads, the thread running {@code main},
+     * the library's threads, ...).
+     */
+    private static void cpuTable(StringBuilder md, Map<String, Map<String, List<Double>>> phases) {
+        List<String> groups = phases.values().stream().flatMap(m -> m.keySet().stream()).filter(k -> k.startsWith(CPU_PREFIX))
+                .distinct().sorted().toList();
+        if (groups.isEmpty()) {
+            return;
+        }
+        md.append("\n**CPU by thread group, spawn to live** (ms, median over the rounds; Linux `/proc/self/task/*/stat` read "
+                + "right after the live mark by `ColdStartThreadCpu`; \"ended threads\" = the process's total less the living "
+                + "threads, e.g. the library's preparing and directory threads):\n\n");
+        md.append("| thread group | ").append(String.join(" | ", phases.keySet())).append(" |\n|---|")
+                .append("---:|".repeat(phases.size())).append('\n');
+        for (String g : groups) {
+            md.append("| ").append(g.substring(CPU_PREFIX.length()));
+            for (Map<String, List<Double>> m : phases.values()) {
+                List<Double> v = m.getOrDefault(g, List.of());
+                md.append(v.isEmpty() ? " | —" : f(" | %.0f", Bench.median(v) * 1000));
+            }
+            md.append(" |\n");
+        }
+    }
+
     private static Map<String, Long> readMarks(Process p) throws IOException {
         return readMarks(p, new LinkedHashMap<>());
     }
@@ -512,6 +553,8 @@ final class ColdStartBench {
                 if (f.length == 3 && f[0].equals("T")) {
                     t.put(f[1], Long.parseLong(f[2]));
                     arrived.put(f[1], now);
+                } else if (f.length == 3 && f[0].equals("C")) {
+                    t.put(CPU_PREFIX + f[1].replace('_', ' '), Long.parseLong(f[2])); // ColdStartThreadCpu, after "live"
                 }
             }
         }
