@@ -271,8 +271,10 @@ final class OnDemandBench {
             md.append(f("| in-process: part after the `Issued` event (ms) | %d | %.1f | **%.1f** | %.1f |\n\n", ipAfter.size(),
                     Collections.min(ipAfter) * 1e3, Bench.median(ipAfter) * 1e3, Collections.max(ipAfter) * 1e3));
             md.append("The `Issued` event is emitted once the certificate is stored and live in the key manager; what follows it is, "
-                    + "on demand, the update of the on-demand renewal index in the store (a locked, fsynced write), waking the "
-                    + "waiting ClientHello router and the TLS handshake itself; in-process, completing the future.\n\n");
+                    + "on demand, waking the waiting ClientHello router and the rest of the TLS handshake with the new certificate (about "
+                    + "what a whole handshake to an already loaded name takes, `ondemand_loaded_handshake_ms` below: the in-process "
+                    + "issuance has no handshake, so the ratio above counts one; the on-demand renewal index is written off this "
+                    + "path since 9dff75e); in-process, completing the future.\n\n");
             md.append(perRoundLines).append('\n');
             md.append("### First handshake of a stored name after a restart\n\n");
             md.append(f("Then the manager was closed and a **fresh `AutoCert` on the same store** started (same JVM, so the JIT is warm; "
