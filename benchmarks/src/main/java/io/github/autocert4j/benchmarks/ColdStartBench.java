@@ -310,7 +310,8 @@ final class ColdStartBench {
      * moment the child's {@code T live} line reaches this process, on this process's monotonic clock); adds the phases
      * (from the child's wall-clock marks), spawn to process exit and the clock check; verifies the certificate.
      *
-     * <p>Why not spawn to exit: the child halts right after "live", and HotSpot's exit waits up to 300 ms for threads
+     * <p>Why not spawn to exit: the child halts right after "live" (and its reading of its threads' CPU,
+     * {@link ColdStartThreadCpu}), and HotSpot's exit waits up to 300 ms for threads
      * that are in native code to block ({@code VM_Exit::wait_for_threads_in_native_to_block}, hotspot
      * src/hotspot/share/runtime/vmOperations.cpp: {@code max_wait_user_thread = 30} attempts of 10 ms; on Java 25 the
      * product flag {@code UserThreadWaitAttemptsAtExit}, default 30). Any selector thread in {@code epoll_wait} (Netty's
@@ -347,7 +348,7 @@ final class ColdStartBench {
         add(phases, "start() to port 443 bound (AutoCertTls.forServer: the TLS provider's start-up, OpenSSL's or in " + JDK_PROVIDER + " the JDK's; beside the order)", t.get("https") - t.get("started"));
         add(phases, "port 443 bound to live (the order: keys, account, http-01, finalize, download, swap)", t.get("live") - t.get("https"));
         add(phases, "= spawn to live (the figure compared with uacme)", Math.round(live * 1000));
-        add(phases, "live to process exit (HotSpot's exit wait, see above; not counted)", Math.round((exit - live) * 1000));
+        add(phases, "live to process exit (the CPU table's reading of /proc, then HotSpot's exit wait, see above; not counted)", Math.round((exit - live) * 1000));
         add(phases, "= spawn to process exit (not counted)", Math.round(exit * 1000));
         // Clock check: the child's wall-clock "live" mark against this process's reading of the line (same machine clock).
         add(phases, "clock check: child's live mark minus its arrival here (should be about 0)",
@@ -525,8 +526,9 @@ final class ColdStartBench {
             return;
         }
         md.append("\n**CPU by thread group, spawn to live** (ms, median over the rounds; Linux `/proc/self/task/*/stat` read "
-                + "right after the live mark by `ColdStartThreadCpu`; \"ended threads\" = the process's total less the living "
-                + "threads, e.g. the library's preparing and directory threads):\n\n");
+                + "right after the live mark by `ColdStartThreadCpu`, clock ticks of 10 ms; \"ended threads\" = the process's total, read "
+                + "after the scan, less the living threads (e.g. the library's preparing and directory threads; an upper bound); "
+                + "\"this reading\" = what the process used during the scan; \"process total\" includes both):\n\n");
         md.append("| thread group | ").append(String.join(" | ", phases.keySet())).append(" |\n|---|")
                 .append("---:|".repeat(phases.size())).append('\n');
         for (String g : groups) {

@@ -271,10 +271,9 @@ final class OnDemandBench {
             md.append(f("| in-process: part after the `Issued` event (ms) | %d | %.1f | **%.1f** | %.1f |\n\n", ipAfter.size(),
                     Collections.min(ipAfter) * 1e3, Bench.median(ipAfter) * 1e3, Collections.max(ipAfter) * 1e3));
             md.append("The `Issued` event is emitted once the certificate is stored and live in the key manager; what follows it is, "
-                    + "on demand, waking the waiting ClientHello router and the rest of the TLS handshake with the new certificate (about "
-                    + "what a whole handshake to an already loaded name takes, `ondemand_loaded_handshake_ms` below: the in-process "
-                    + "issuance has no handshake, so the ratio above counts one; the on-demand renewal index is written off this "
-                    + "path since 9dff75e); in-process, completing the future.\n\n");
+                    + "on demand, waking the waiting ClientHello router and the rest of the TLS handshake with the new certificate (compared "
+                    + "with a whole handshake to an already loaded name below; the in-process issuance has no handshake, so the ratio "
+                    + "above counts one); in-process, completing the future.\n\n");
             md.append(perRoundLines).append('\n');
             md.append("### First handshake of a stored name after a restart\n\n");
             md.append(f("Then the manager was closed and a **fresh `AutoCert` on the same store** started (same JVM, so the JIT is warm; "
@@ -290,8 +289,8 @@ final class OnDemandBench {
             md.append(f("| already in memory | %d | %.2f | **%.2f** | %.2f |\n\n", loaded.size(), Collections.min(loaded), Bench.median(loaded),
                     Collections.max(loaded)));
             md.append(f("So of the on-demand first handshake's %.1f ms after the `Issued` event (above), about %.1f ms are a handshake as "
-                    + "to any loaded name, and the rest (%.1f ms) is mostly the write of the on-demand renewal index (a locked, fsynced store write that "
-                    + "happens before the waiting handshakes are released) and waking the router.\n\n",
+                    + "to any loaded name, and the rest (%.1f ms) is waking the router and the new certificate's first use in the TLS stack (not "
+                    + "broken down further; the on-demand renewal index is written off this path since 9dff75e).\n\n",
                     Bench.median(odAfter) * 1e3, Bench.median(loaded), Bench.median(odAfter) * 1e3 - Bench.median(loaded)));
         } finally {
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
