@@ -17,7 +17,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -51,8 +53,6 @@ final class ColdStartBench {
     static final String CDS = "java17-appcds";
     static final String AOT = "java25-aot-cache";
     static final String JDK_PROVIDER = "java17-jdk-provider";
-    /** Phase keys holding a child's CPU by thread group up to "live" ({@link ColdStartThreadCpu}), in ms, not seconds. */
-    private static final String CPU_PREFIX = "cpu|";
     /**
      * The start-up recipe's one flag beyond the archive (docs/startup.md): Netty's allocator JFR events off, which a
      * Netty host otherwise registers at its first pooled allocation (OpenSSL's start-up in the quickstart).
@@ -121,6 +121,7 @@ final class ColdStartBench {
             Map<String, List<Double>> seconds = new LinkedHashMap<>();
             Map<String, List<Double>> ratios = new LinkedHashMap<>();
             Map<String, Map<String, List<Double>>> phases = new LinkedHashMap<>();
+            Map<String, Map<String, List<Double>>> cpu = new LinkedHashMap<>(); // per variant: ms by thread group
             Map<String, List<Double>> uacmePhases = new LinkedHashMap<>();
             List<String> errors = new ArrayList<>();
             if (uacmeVersion != null) {
@@ -144,7 +145,8 @@ final class ColdStartBench {
                     Path dir = work.resolve(v + "-" + i);
                     try {
                         double s = v.equals(UACME) ? runUacme(pebble, directory, httpPort, dir, hook, root, uacmePhases)
-                                : runChild(jvms.get(v), directory, pebble, httpPort, dir, root, phases.computeIfAbsent(v, k -> new LinkedHashMap<>()));
+                                : runChild(jvms.get(v), directory, pebble, httpPort, dir, root, phases.computeIfAbsent(v, k -> new LinkedHashMap<>()),
+                                        cpu.computeIfAbsent(v, k -> new TreeMap<>()));
                         got.put(v, s);
                         seconds.computeIfAbsent(v, k -> new ArrayList<>()).add(s);
                     } catch (Exception e) {
@@ -195,17 +197,8 @@ final class ColdStartBench {
                                 HandshakeBench.min(r), HandshakeBench.max(r))));
             }
             md.append("\n**Where the time goes** (median over the rounds, from the child's own timestamps; each phase ends where the next begins):\n\n");
-            md.append("| phase | ").append(String.join(" | ", phases.keySet())).append(" |\n|---|").append("---:|".repeat(phases.size())).append('\n');
-            List<String> phaseNames = phases.values().stream().flatMap(m -> m.keySet().stream()).distinct()
-                    .filter(ph -> !ph.startsWith(CPU_PREFIX)).toList();
-            for (String ph : phaseNames) {
-                md.append("| ").append(ph);
-                for (Map<String, List<Double>> m : phases.values()) {
-                    md.append(f(" | %.3f", Bench.median(m.getOrDefault(ph, List.of()))));
-                }
-                md.append(" |\n");
-            }
-            cpuTable(md, phases);
+            variantTable(md, "phase", phases, v -> f("%.3f", Bench.median(v)));
+            cpuTable(md, cpu);
             md.append("\n| uacme phase | median (s) |\n|---|---:|\n");
             uacmePhases.forEach((k, v) -> md.append(f("| %s | %.3f |\n", k, Bench.median(v))));
             md.append("\nFirst-touch cost of the steps before the first ACME request, each timed alone in one more fresh Java 17 JVM "
@@ -320,7 +313,7 @@ final class ColdStartBench {
      * "certificate written"; the JVM's is "live", a server keeps running after it.
      */
     private static double runChild(List<String> jvm, String directory, PebbleServer pebble, int httpPort, Path store, X509Certificate root,
-                                   Map<String, List<Double>> phases) throws Exception {
+                                   Map<String, List<Double>> phases, Map<String, List<Double>> cpuMs) throws Exception {
         List<String> cmd = new ArrayList<>(jvm);
         cmd.addAll(List.of(ColdStartChild.class.getName(), directory,
                 pebble.acmeServerCaPem().toString(), Integer.toString(httpPort), store.toString(), NAME));
@@ -329,7 +322,8 @@ final class ColdStartBench {
         long spawn = System.nanoTime();
         Process p = pb.start();
         Map<String, Long> arrived = new LinkedHashMap<>();
-        Map<String, Long> t = readMarks(p, arrived);
+        Map<String, Long> threadCpu = new LinkedHashMap<>();
+        Map<String, Long> t = readMarks(p, arrived, threadCpu);
         if (!p.waitFor(90, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("cold-start child hung");
@@ -353,11 +347,7 @@ final class ColdStartBench {
         // Clock check: the child's wall-clock "live" mark against this process's reading of the line (same machine clock).
         add(phases, "clock check: child's live mark minus its arrival here (should be about 0)",
                 (t.get("live") - spawnMs) - Math.round(live * 1000));
-        t.forEach((k, ms) -> {
-            if (k.startsWith(CPU_PREFIX)) {
-                add(phases, k, ms);
-            }
-        });
+        threadCpu.forEach((group, ms) -> cpuMs.computeIfAbsent(group, k -> new ArrayList<>()).add((double) ms));
         return live;
     }
 
@@ -519,34 +509,43 @@ final class ColdStartBench {
      * start is CPU-bound, and this says whose CPU it is (the JIT's compiler threads, the thread running {@code main},
      * the library's threads, ...).
      */
-    private static void cpuTable(StringBuilder md, Map<String, Map<String, List<Double>>> phases) {
-        List<String> groups = phases.values().stream().flatMap(m -> m.keySet().stream()).filter(k -> k.startsWith(CPU_PREFIX))
-                .distinct().sorted().toList();
-        if (groups.isEmpty()) {
+    private static void cpuTable(StringBuilder md, Map<String, Map<String, List<Double>>> cpuMs) {
+        if (cpuMs.values().stream().allMatch(Map::isEmpty)) {
             return;
         }
         md.append("\n**CPU by thread group, spawn to live** (ms, median over the rounds; Linux `/proc/self/task/*/stat` read "
                 + "right after the live mark by `ColdStartThreadCpu`, clock ticks of 10 ms; \"ended threads\" = the process's total, read "
                 + "after the scan, less the living threads (e.g. the library's preparing and directory threads; an upper bound); "
                 + "\"this reading\" = what the process used during the scan; \"process total\" includes both):\n\n");
-        md.append("| thread group | ").append(String.join(" | ", phases.keySet())).append(" |\n|---|")
-                .append("---:|".repeat(phases.size())).append('\n');
-        for (String g : groups) {
-            md.append("| ").append(g.substring(CPU_PREFIX.length()));
-            for (Map<String, List<Double>> m : phases.values()) {
-                List<Double> v = m.getOrDefault(g, List.of());
-                md.append(v.isEmpty() ? " | —" : f(" | %.0f", Bench.median(v) * 1000));
+        variantTable(md, "thread group", cpuMs, v -> v.isEmpty() ? "—" : f("%.0f", Bench.median(v)));
+    }
+
+    /**
+     * A markdown table with a row per name found in any variant (in the order first seen) and a column per variant;
+     * {@code cell} renders one variant's values of a row (an empty list where that variant has none).
+     */
+    private static void variantTable(StringBuilder md, String firstColumn, Map<String, Map<String, List<Double>>> byVariant,
+                                     Function<List<Double>, String> cell) {
+        md.append("| ").append(firstColumn).append(" | ").append(String.join(" | ", byVariant.keySet())).append(" |\n|---|")
+                .append("---:|".repeat(byVariant.size())).append('\n');
+        for (String row : byVariant.values().stream().flatMap(m -> m.keySet().stream()).distinct().toList()) {
+            md.append("| ").append(row);
+            for (Map<String, List<Double>> m : byVariant.values()) {
+                md.append(" | ").append(cell.apply(m.getOrDefault(row, List.of())));
             }
             md.append(" |\n");
         }
     }
 
     private static Map<String, Long> readMarks(Process p) throws IOException {
-        return readMarks(p, new LinkedHashMap<>());
+        return readMarks(p, new LinkedHashMap<>(), new LinkedHashMap<>());
     }
 
-    /** The child's {@code T label epoch-ms} marks; {@code arrived} gets this process's {@code nanoTime} at each line's arrival. */
-    private static Map<String, Long> readMarks(Process p, Map<String, Long> arrived) throws IOException {
+    /**
+     * The child's {@code T label epoch-ms} marks; {@code arrived} gets this process's {@code nanoTime} at each line's arrival,
+     * {@code threadCpuMs} its {@code C group ms} lines ({@link ColdStartThreadCpu}).
+     */
+    private static Map<String, Long> readMarks(Process p, Map<String, Long> arrived, Map<String, Long> threadCpuMs) throws IOException {
         Map<String, Long> t = new LinkedHashMap<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line = r.readLine(); line != null; line = r.readLine()) {
@@ -556,7 +555,7 @@ final class ColdStartBench {
                     t.put(f[1], Long.parseLong(f[2]));
                     arrived.put(f[1], now);
                 } else if (f.length == 3 && f[0].equals("C")) {
-                    t.put(CPU_PREFIX + f[1].replace('_', ' '), Long.parseLong(f[2])); // ColdStartThreadCpu, after "live"
+                    threadCpuMs.put(f[1].replace('_', ' '), Long.parseLong(f[2])); // ColdStartThreadCpu, after "live"
                 }
             }
         }
