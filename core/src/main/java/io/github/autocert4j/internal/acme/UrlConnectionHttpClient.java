@@ -264,7 +264,7 @@ final class UrlConnectionHttpClient extends HttpClient {
          * Looked at before connecting and again before the request is sent: a cancel that came while the connection had
          * no socket yet (name lookup, connect) would be lost, and a client shut down meanwhile sends nothing more.
          */
-        private void unlessCancelled(HttpURLConnection c, HttpRequest request) throws IOException {
+        private void unlessCancelledOrShutDown(HttpURLConnection c, HttpRequest request) throws IOException {
             if (isCancelled() || exchanges.isShutdown()) {
                 disconnect(c);
                 throw new IOException(request.method() + " " + request.uri() + (isCancelled() ? " was cancelled"
@@ -276,7 +276,7 @@ final class UrlConnectionHttpClient extends HttpClient {
             byte[] body = requestBody(request);
             HttpURLConnection c = (HttpURLConnection) request.uri().toURL().openConnection(Proxy.NO_PROXY);
             connection = c;
-            unlessCancelled(c, request);
+            unlessCancelledOrShutDown(c, request);
             if (c instanceof HttpsURLConnection https) {
                 https.setSSLSocketFactory(socketFactory());
             }
@@ -311,7 +311,7 @@ final class UrlConnectionHttpClient extends HttpClient {
                 throw connect;
             }
             try {
-                unlessCancelled(c, request);
+                unlessCancelledOrShutDown(c, request);
                 if (body != null) {
                     try (OutputStream out = c.getOutputStream()) {
                         out.write(body);
